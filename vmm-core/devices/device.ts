@@ -1,0 +1,39 @@
+// What every memory-mapped device implements, and the wires devices use to raise interrupts.
+
+/**
+ * A device on the physical bus. Offsets are relative to the device's base. The bus splits
+ * 8-byte accesses into two 4-byte accesses (low word first, at offset and offset+4), so a
+ * device sees only 1-, 2- and 4-byte accesses. Reads return the value zero-extended as an
+ * unsigned number; writes receive the low `size` bytes of `value`.
+ */
+export interface MmioDevice {
+  readonly name: string;
+  read(offset: number, size: 1 | 2 | 4): number;
+  write(offset: number, size: 1 | 2 | 4, value: number): void;
+}
+
+/** One level-triggered interrupt source wired to the PLIC. */
+export interface InterruptLine {
+  setLevel(asserted: boolean): void;
+}
+
+/** Bits of mip that devices drive. */
+export const enum InterruptBit {
+  SupervisorSoftware = 1,
+  MachineSoftware = 3,
+  SupervisorTimer = 5,
+  MachineTimer = 7,
+  SupervisorExternal = 9,
+  MachineExternal = 11,
+}
+
+/** How devices drive a hart's mip bits (CLINT: MSIP, MTIP; PLIC: MEIP, SEIP). */
+export interface HartInterruptPins {
+  setInterruptPending(hartId: number, bit: InterruptBit, asserted: boolean): void;
+}
+
+/** The machine's virtual clock as devices see it. */
+export interface MachineClock {
+  /** mtime in ticks of the 10 MHz timebase (an integer-valued double, exact below 2^53). */
+  mtime(): number;
+}

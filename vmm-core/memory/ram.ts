@@ -1,0 +1,52 @@
+// Guest RAM: one SharedArrayBuffer so that a debugger on another thread can read it while the
+// machine is stopped. Offsets here are relative to the RAM base; callers bounds-check first.
+
+export class GuestRam {
+  readonly buffer: SharedArrayBuffer;
+  readonly bytes: Uint8Array;
+  readonly halfwords: Uint16Array;
+  readonly words: Int32Array;
+  readonly doublewordsView: BigInt64Array;
+
+  constructor(readonly base: number, readonly size: number) {
+    if (size <= 0 || size % 4096 !== 0) throw new Error(`RAM size must be a positive multiple of 4 KiB, got ${size}`);
+    this.buffer = new SharedArrayBuffer(size);
+    this.bytes = new Uint8Array(this.buffer);
+    this.halfwords = new Uint16Array(this.buffer);
+    this.words = new Int32Array(this.buffer);
+    this.doublewordsView = new BigInt64Array(this.buffer);
+  }
+
+  /** True when the physical range [address, address+length) lies inside RAM. */
+  contains(address: number, length: number): boolean {
+    return address >= this.base && address + length <= this.base + this.size && length >= 0;
+  }
+
+  /** Copies bytes in at a physical address; throws if the range leaves RAM. */
+  load(address: number, data: Uint8Array): void {
+    if (!this.contains(address, data.length)) {
+      throw new Error(
+        `cannot place ${data.length} bytes at 0x${address.toString(16)}: RAM is 0x${this.base.toString(16)}..0x${(this.base + this.size).toString(16)}`,
+      );
+    }
+    this.bytes.set(data, address - this.base);
+  }
+
+  /** Reads a little-endian value of 1, 2 or 4 bytes at any alignment (offset relative to base). */
+  readUnaligned(offset: number, size: number): number {
+    const b = this.bytes;
+    if (size === 1) return b[offset];
+    if (size === 2) return b[offset] | (b[offset + 1] << 8);
+    return (b[offset] | (b[offset + 1] << 8) | (b[offset + 2] << 16) | (b[offset + 3] << 24)) >>> 0;
+  }
+
+  writeUnaligned(offset: number, size: number, value: number): void {
+    const b = this.bytes;
+    b[offset] = value;
+    if (size >= 2) b[offset + 1] = value >>> 8;
+    if (size === 4) {
+      b[offset + 2] = value >>> 16;
+      b[offset + 3] = value >>> 24;
+    }
+  }
+}
