@@ -1,0 +1,139 @@
+// Architectural state of one hart: integer and FP registers as Int32 lo/hi pairs over one
+// buffer, pc, privilege, and the CSR storage. Behaviour lives in interpreter.ts (unprivileged
+// instructions), mmu.ts (translation) and monitor/ (traps, privilege changes, CSR rules).
+
+import { MSTATUS_HIGH_FIXED, Mstatus, Privilege } from './csr-numbers';
+import { PhysicalMemoryProtection } from './pmp';
+
+/** Integer register pairs: x0..x31 at 2i/2i+1, plus a sink pair at 64/65 that writes to x0 go to. */
+export const SINK_REGISTER = 32;
+export const REGISTER_PAIRS = 33;
+
+export class Hart {
+  /** x registers, lo word at 2i, hi word at 2i+1; x0 always reads 0. */
+  readonly registers: Int32Array;
+  /** The same buffer as signed 64-bit values, for the rare wide operations. */
+  readonly registersWide: BigInt64Array;
+  /** f registers as raw bits, lo word at 2i, hi word at 2i+1. */
+  readonly floatBits: Int32Array;
+  /** The same buffer as doubles (D values) and singles (index 2i is the low word of f[i]). */
+  readonly floatDoubles: Float64Array;
+  readonly floatSingles: Float32Array;
+
+  pcLo = 0;
+  pcHi = 0;
+  privilege: Privilege = Privilege.Machine;
+  /** Set by wfi; cleared when an enabled interrupt becomes pending. */
+  waitingForInterrupt = false;
+  /** Ends the current execution slice after this instruction (traps, device accesses, stops). */
+  exitRequested = false;
+
+  // CSRs: 64-bit ones as lo/hi numbers (int32).
+  mstatus = 0;
+  medeleg = 0;
+  mideleg = 0;
+  mie = 0;
+  /** mip bits set by software (SSIP, STIP, SEIP). */
+  mipSoftware = 0;
+  /** mip bits driven by devices (MSIP, MTIP from CLINT; MEIP, SEIP from PLIC). */
+  mipHardware = 0;
+  mtvecLo = 0; mtvecHi = 0;
+  stvecLo = 0; stvecHi = 0;
+  mepcLo = 0; mepcHi = 0;
+  sepcLo = 0; sepcHi = 0;
+  mcauseLo = 0; mcauseHi = 0;
+  scauseLo = 0; scauseHi = 0;
+  mtvalLo = 0; mtvalHi = 0;
+  stvalLo = 0; stvalHi = 0;
+  mscratchLo = 0; mscratchHi = 0;
+  sscratchLo = 0; sscratchHi = 0;
+  satpLo = 0; satpHi = 0;
+  mcounteren = 0;
+  scounteren = 0;
+  mcountinhibit = 0;
+  floatFlags = 0;
+  floatRoundingMode = 0;
+  readonly pmp = new PhysicalMemoryProtection();
+
+  /** Retired instructions (minstret). A double, exact below 2^53. */
+  instructionsRetired = 0;
+  /** Virtual time spent waiting in wfi, in ns. */
+  idleNanoseconds = 0;
+  /** Offsets written through the minstret / mcycle CSRs. */
+  instretOffset = 0;
+  cycleOffset = 0;
+
+  /** LR reservation: physical address, or -1 when none. */
+  reservationAddress = -1;
+
+  constructor(readonly hartId: number) {
+    const buffer = new SharedArrayBuffer(REGISTER_PAIRS * 8);
+    this.registers = new Int32Array(buffer);
+    this.registersWide = new BigInt64Array(buffer);
+    const floatBuffer = new SharedArrayBuffer(32 * 8);
+    this.floatBits = new Int32Array(floatBuffer);
+    this.floatDoubles = new Float64Array(floatBuffer);
+    this.floatSingles = new Float32Array(floatBuffer);
+  }
+
+  /** Architectural reset: M-mode, pc at `resetVector`, CSRs cleared. Registers other than a0/a1 are zeroed. */
+  reset(resetVectorLo: number, resetVectorHi = 0): void {
+    this.registers.fill(0);
+    this.floatBits.fill(0);
+    this.pcLo = resetVectorLo | 0;
+    this.pcHi = resetVectorHi | 0;
+    this.privilege = Privilege.Machine;
+    this.waitingForInterrupt = false;
+    this.mstatus = 0;
+    this.medeleg = this.mideleg = this.mie = this.mipSoftware = 0;
+    this.mtvecLo = this.mtvecHi = this.stvecLo = this.stvecHi = 0;
+    this.mepcLo = this.mepcHi = this.sepcLo = this.sepcHi = 0;
+    this.mcauseLo = this.mcauseHi = this.scauseLo = this.scauseHi = 0;
+    this.mtvalLo = this.mtvalHi = this.stvalLo = this.stvalHi = 0;
+    this.mscratchLo = this.mscratchHi = this.sscratchLo = this.sscratchHi = 0;
+    this.satpLo = this.satpHi = 0;
+    this.mcounteren = this.scounteren = this.mcountinhibit = 0;
+    this.floatFlags = this.floatRoundingMode = 0;
+    this.pmp.reset();
+    this.reservationAddress = -1;
+  }
+
+  /** x register as a BigInt (for tools and tests, not the hot path). */
+  readRegister(index: number): bigint {
+    return index === 0 ? 0n : this.registersWide[index];
+  }
+
+  writeRegister(index: number, value: bigint): void {
+    if (index !== 0) this.registersWide[index] = BigInt.asIntN(64, value);
+  }
+
+  get pc(): bigint {
+    return (BigInt(this.pcHi >>> 0) << 32n) | BigInt(this.pcLo >>> 0);
+  }
+
+  set pc(value: bigint) {
+    this.pcLo = Number(value & 0xffffffffn) | 0;
+    this.pcHi = Number((value >> 32n) & 0xffffffffn) | 0;
+  }
+
+  /** The hart's virtual time in ns (one retired instruction is one ns); also mcycle. */
+  get virtualNanoseconds(): number {
+    return this.instructionsRetired + this.idleNanoseconds;
+  }
+
+  /** Effective mip: software-set bits plus device lines. */
+  get mip(): number {
+    return this.mipSoftware | this.mipHardware;
+  }
+
+  /** mstatus bits 63:32 including SD. */
+  get mstatusHigh(): number {
+    const dirty = (this.mstatus & Mstatus.FS) === Mstatus.FS;
+    return (MSTATUS_HIGH_FIXED | (dirty ? 0x80000000 : 0)) | 0;
+  }
+
+  /** True when mstatus.FS is Off, which makes every F/D instruction illegal. */
+  get floatDisabled(): boolean {
+    return (this.mstatus & Mstatus.FS) === 0;
+  }
+}

@@ -1,0 +1,577 @@
+// The interpreter: the reference execution tier. It runs the unprivileged instructions
+// itself and hands every sensitive one (CSR access, xRET, WFI, SFENCE.VMA, ECALL, EBREAK,
+// FENCE.I, illegal encodings) to the monitor. Decoded instructions are cached by their raw
+// bits, so self-modifying code needs no invalidation. Nothing here allocates per instruction.
+
+import { decodeInstruction, DecodedInstruction } from '../isa/decoder';
+import { Operation } from '../isa/operations';
+import { INSTRUCTIONS, type InstructionFormat } from '../isa/table';
+import { ExceptionCause, Mstatus } from './csr-numbers';
+import { executeFloatingPoint } from './float-execute';
+import { SINK_REGISTER, type Hart } from './hart';
+import type { ExceptionRaiser, Mmu } from './mmu';
+import { AccessKind } from './pmp';
+
+/** What the interpreter hands to the monitor. Each handler updates pc itself. */
+export interface SensitiveInstructionHandler extends ExceptionRaiser {
+  csrInstruction(hart: Hart, operation: Operation, rd: number, rs1: number, csr: number, length: number): void;
+  mret(hart: Hart): void;
+  sret(hart: Hart): void;
+  wfi(hart: Hart, length: number): void;
+  sfenceVma(hart: Hart, rs1: number, rs2: number, length: number): void;
+  ecall(hart: Hart): void;
+  ebreak(hart: Hart): void;
+  fenceI(hart: Hart, length: number): void;
+  illegalInstruction(hart: Hart, raw: number): void;
+}
+
+/** Debugger hook for code breakpoints; `pageFilter` is indexed by (pc >>> 12) & 0xffff. */
+export interface CodeBreakpointHook {
+  readonly pageFilter: Uint8Array;
+  /** True when execution must stop before the instruction at the hart's pc. */
+  shouldStop(hart: Hart): boolean;
+}
+
+export const BREAKPOINT_PAGE_FILTER_SIZE = 0x10000;
+
+// ---- decode cache ------------------------------------------------------------------------
+
+const CACHE_BITS = 14;
+const CACHE_SIZE = 1 << CACHE_BITS;
+/** Raw bits of the cached instruction (compressed ones zero-extended from 16 bits). Raw 0 is illegal, which slot contents already say. */
+const cacheRaw = new Int32Array(CACHE_SIZE);
+/** operation | rd << 8 | rs1 << 14 | rs2 << 19 | rs3 << 24 | compressed << 29 */
+const cachePacked = new Int32Array(CACHE_SIZE);
+const cacheImmediate = new Int32Array(CACHE_SIZE);
+/** CSR number, rounding mode or fence bits. */
+const cacheAuxiliary = new Int32Array(CACHE_SIZE);
+const scratch = new DecodedInstruction();
+
+const FLOAT_DESTINATION_FORMATS: ReadonlySet<InstructionFormat> = new Set([
+  'FLoad', 'R4', 'FR', 'FRNoRm', 'FUnary', 'IntToF', 'FMoveFromInt',
+]);
+/** Operations whose rd=0 must be kept (CSR instructions skip the read when rd is x0). */
+const CSR_OPERATIONS: ReadonlySet<Operation> = new Set([
+  Operation.Csrrw, Operation.Csrrs, Operation.Csrrc, Operation.Csrrwi, Operation.Csrrsi, Operation.Csrrci,
+]);
+
+function fillCache(slot: number, raw: number): void {
+  decodeInstruction(raw, scratch);
+  let rd = scratch.rd;
+  const spec = scratch.row >= 0 ? INSTRUCTIONS[scratch.row] : undefined;
+  if (rd === 0 && spec !== undefined && !CSR_OPERATIONS.has(spec.operation)) {
+    const baseFormat = spec.length === 4 ? spec.format : undefined;
+    const floatDestination = baseFormat !== undefined ? FLOAT_DESTINATION_FORMATS.has(baseFormat) : isFloatDestination(spec.operation);
+    if (!floatDestination) rd = SINK_REGISTER;
+  }
+  cacheRaw[slot] = raw;
+  cachePacked[slot] =
+    scratch.operation | (rd << 8) | (scratch.rs1 << 14) | (scratch.rs2 << 19) | (scratch.rs3 << 24) | (scratch.length === 2 ? 1 << 29 : 0);
+  cacheImmediate[slot] = scratch.imm;
+  cacheAuxiliary[slot] = spec !== undefined && (spec.format === 'Csr' || spec.format === 'CsrImm' || spec.format === 'Fence') ? scratch.csr : scratch.roundingMode;
+}
+
+function isFloatDestination(operation: Operation): boolean {
+  return operation === Operation.Fld || operation === Operation.Flw;
+}
+
+/** Drops every cached decode (used by tests that patch the table; never needed for SMC). */
+export function clearDecodeCache(): void {
+  cacheRaw.fill(0);
+  cachePacked.fill(0);
+}
+
+// ---- 64-bit helpers on lo/hi pairs ---------------------------------------------------------
+
+/** High word of the last mul64Low. */
+let productHigh = 0;
+
+/** Low 64 bits of a 64×64 product, from 16-bit limbs (no BigInt). */
+function mul64Low(aLo: number, aHi: number, bLo: number, bHi: number): number {
+  const a0 = aLo & 0xffff, a1 = aLo >>> 16, b0 = bLo & 0xffff, b1 = bLo >>> 16;
+  const middle = a0 * b1 + a1 * b0;
+  const low = a0 * b0 + (middle % 65536) * 65536;
+  const lowWord = low % 4294967296;
+  const carry = (low - lowWord) / 4294967296;
+  const high = a1 * b1 + Math.floor(middle / 65536) + carry;
+  productHigh = (high + Math.imul(aLo, bHi) + Math.imul(aHi, bLo)) | 0;
+  return lowWord | 0;
+}
+
+/**
+ * Runs up to `budget` instructions on `hart`. Returns early when hart.exitRequested is set
+ * (a trap, a device access, a CSR write, wfi, a breakpoint). Interrupts are not sampled
+ * here: the caller samples them between slices.
+ */
+export function runInterpreter(
+  hart: Hart,
+  mmu: Mmu,
+  monitor: SensitiveInstructionHandler,
+  budget: number,
+  breakpoints: CodeBreakpointHook | null,
+): void {
+  const x = hart.registers;
+  const wide = hart.registersWide;
+  const startRetired = hart.instructionsRetired;
+  let executed = 0;
+  hart.exitRequested = false;
+  const filter = breakpoints !== null ? breakpoints.pageFilter : null;
+
+  execute: while (executed < budget && !hart.exitRequested) {
+    const pcLo = hart.pcLo;
+    const pcHi = hart.pcHi;
+    if (filter !== null && filter[(pcLo >>> 12) & 0xffff] !== 0 && breakpoints!.shouldStop(hart)) {
+      hart.exitRequested = true;
+      break;
+    }
+    let raw = mmu.fetch(pcLo, pcHi);
+    if (mmu.faulted) {
+      mmu.faulted = false;
+      continue;
+    }
+    if ((raw & 3) !== 3) raw &= 0xffff;
+    const slot = Math.imul(raw, 0x9e3779b1) >>> (32 - CACHE_BITS);
+    if (cacheRaw[slot] !== raw) fillCache(slot, raw);
+    const packed = cachePacked[slot];
+    const imm = cacheImmediate[slot];
+    const length = (packed & (1 << 29)) !== 0 ? 2 : 4;
+    const rd = ((packed >>> 8) & 63) << 1;
+    const rs1 = ((packed >>> 14) & 31) << 1;
+    const rs2 = ((packed >>> 19) & 31) << 1;
+    executed++;
+    hart.instructionsRetired = startRetired + executed;
+
+    switch ((packed & 0xff) as Operation) {
+      case Operation.Lui:
+        x[rd] = imm;
+        x[rd + 1] = imm >> 31;
+        break;
+      case Operation.Auipc: {
+        const lo = (pcLo + imm) | 0;
+        x[rd + 1] = (pcHi + (imm >> 31) + ((lo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+        x[rd] = lo;
+        break;
+      }
+      case Operation.Jal: {
+        const returnLo = (pcLo + length) | 0;
+        const returnHi = (pcHi + ((returnLo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+        const targetLo = (pcLo + imm) | 0;
+        hart.pcHi = (pcHi + (imm >> 31) + ((targetLo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+        hart.pcLo = targetLo;
+        x[rd] = returnLo;
+        x[rd + 1] = returnHi;
+        continue execute;
+      }
+      case Operation.Jalr: {
+        const baseLo = x[rs1], baseHi = x[rs1 + 1];
+        const targetLo = (baseLo + imm) | 0;
+        hart.pcHi = (baseHi + (imm >> 31) + ((targetLo >>> 0) < (baseLo >>> 0) ? 1 : 0)) | 0;
+        hart.pcLo = targetLo & ~1;
+        const returnLo = (pcLo + length) | 0;
+        x[rd] = returnLo;
+        x[rd + 1] = (pcHi + ((returnLo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+        continue execute;
+      }
+      case Operation.Beq:
+        if (x[rs1] === x[rs2] && x[rs1 + 1] === x[rs2 + 1]) { takeBranch(hart, pcLo, pcHi, imm); continue execute; }
+        break;
+      case Operation.Bne:
+        if (x[rs1] !== x[rs2] || x[rs1 + 1] !== x[rs2 + 1]) { takeBranch(hart, pcLo, pcHi, imm); continue execute; }
+        break;
+      case Operation.Blt: {
+        const aHi = x[rs1 + 1], bHi = x[rs2 + 1];
+        if (aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (x[rs2] >>> 0))) { takeBranch(hart, pcLo, pcHi, imm); continue execute; }
+        break;
+      }
+      case Operation.Bge: {
+        const aHi = x[rs1 + 1], bHi = x[rs2 + 1];
+        if (aHi > bHi || (aHi === bHi && (x[rs1] >>> 0) >= (x[rs2] >>> 0))) { takeBranch(hart, pcLo, pcHi, imm); continue execute; }
+        break;
+      }
+      case Operation.Bltu: {
+        const aHi = x[rs1 + 1] >>> 0, bHi = x[rs2 + 1] >>> 0;
+        if (aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (x[rs2] >>> 0))) { takeBranch(hart, pcLo, pcHi, imm); continue execute; }
+        break;
+      }
+      case Operation.Bgeu: {
+        const aHi = x[rs1 + 1] >>> 0, bHi = x[rs2 + 1] >>> 0;
+        if (aHi > bHi || (aHi === bHi && (x[rs1] >>> 0) >= (x[rs2] >>> 0))) { takeBranch(hart, pcLo, pcHi, imm); continue execute; }
+        break;
+      }
+
+      // ---- loads and stores ----
+      case Operation.Lb: case Operation.Lh: case Operation.Lw: case Operation.Ld:
+      case Operation.Lbu: case Operation.Lhu: case Operation.Lwu: {
+        const baseLo = x[rs1];
+        const addressLo = (baseLo + imm) | 0;
+        const addressHi = (x[rs1 + 1] + (imm >> 31) + ((addressLo >>> 0) < (baseLo >>> 0) ? 1 : 0)) | 0;
+        let lo: number, hi: number;
+        switch ((packed & 0xff) as Operation) {
+          case Operation.Lb: lo = (mmu.load8(addressLo, addressHi) << 24) >> 24; hi = lo >> 31; break;
+          case Operation.Lbu: lo = mmu.load8(addressLo, addressHi); hi = 0; break;
+          case Operation.Lh: lo = (mmu.load16(addressLo, addressHi) << 16) >> 16; hi = lo >> 31; break;
+          case Operation.Lhu: lo = mmu.load16(addressLo, addressHi); hi = 0; break;
+          case Operation.Lw: lo = mmu.load32(addressLo, addressHi); hi = lo >> 31; break;
+          case Operation.Lwu: lo = mmu.load32(addressLo, addressHi); hi = 0; break;
+          default: lo = mmu.load64(addressLo, addressHi); hi = mmu.high; break;
+        }
+        if (mmu.faulted) { mmu.faulted = false; hart.instructionsRetired--; continue execute; }
+        x[rd] = lo;
+        x[rd + 1] = hi;
+        break;
+      }
+      case Operation.Sb: case Operation.Sh: case Operation.Sw: case Operation.Sd: {
+        const baseLo = x[rs1];
+        const addressLo = (baseLo + imm) | 0;
+        const addressHi = (x[rs1 + 1] + (imm >> 31) + ((addressLo >>> 0) < (baseLo >>> 0) ? 1 : 0)) | 0;
+        switch ((packed & 0xff) as Operation) {
+          case Operation.Sb: mmu.store8(addressLo, addressHi, x[rs2]); break;
+          case Operation.Sh: mmu.store16(addressLo, addressHi, x[rs2]); break;
+          case Operation.Sw: mmu.store32(addressLo, addressHi, x[rs2]); break;
+          default: mmu.store64(addressLo, addressHi, x[rs2], x[rs2 + 1]); break;
+        }
+        if (mmu.faulted) { mmu.faulted = false; hart.instructionsRetired--; continue execute; }
+        break;
+      }
+
+      // ---- integer register-immediate ----
+      case Operation.Addi: {
+        const aLo = x[rs1];
+        const lo = (aLo + imm) | 0;
+        x[rd + 1] = (x[rs1 + 1] + (imm >> 31) + ((lo >>> 0) < (aLo >>> 0) ? 1 : 0)) | 0;
+        x[rd] = lo;
+        break;
+      }
+      case Operation.Slti: {
+        const aHi = x[rs1 + 1], bHi = imm >> 31;
+        const less = aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (imm >>> 0));
+        x[rd] = less ? 1 : 0;
+        x[rd + 1] = 0;
+        break;
+      }
+      case Operation.Sltiu: {
+        const aHi = x[rs1 + 1] >>> 0, bHi = (imm >> 31) >>> 0;
+        const less = aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (imm >>> 0));
+        x[rd] = less ? 1 : 0;
+        x[rd + 1] = 0;
+        break;
+      }
+      case Operation.Xori: x[rd + 1] = x[rs1 + 1] ^ (imm >> 31); x[rd] = x[rs1] ^ imm; break;
+      case Operation.Ori: x[rd + 1] = x[rs1 + 1] | (imm >> 31); x[rd] = x[rs1] | imm; break;
+      case Operation.Andi: x[rd + 1] = x[rs1 + 1] & (imm >> 31); x[rd] = x[rs1] & imm; break;
+      case Operation.Slli: shiftLeft(x, rd, x[rs1], x[rs1 + 1], imm); break;
+      case Operation.Srli: shiftRightLogical(x, rd, x[rs1], x[rs1 + 1], imm); break;
+      case Operation.Srai: shiftRightArithmetic(x, rd, x[rs1], x[rs1 + 1], imm); break;
+
+      // ---- integer register-register ----
+      case Operation.Add: {
+        const aLo = x[rs1];
+        const lo = (aLo + x[rs2]) | 0;
+        x[rd + 1] = (x[rs1 + 1] + x[rs2 + 1] + ((lo >>> 0) < (aLo >>> 0) ? 1 : 0)) | 0;
+        x[rd] = lo;
+        break;
+      }
+      case Operation.Sub: {
+        const aLo = x[rs1], bLo = x[rs2];
+        x[rd + 1] = (x[rs1 + 1] - x[rs2 + 1] - ((aLo >>> 0) < (bLo >>> 0) ? 1 : 0)) | 0;
+        x[rd] = (aLo - bLo) | 0;
+        break;
+      }
+      case Operation.Sll: shiftLeft(x, rd, x[rs1], x[rs1 + 1], x[rs2] & 63); break;
+      case Operation.Srl: shiftRightLogical(x, rd, x[rs1], x[rs1 + 1], x[rs2] & 63); break;
+      case Operation.Sra: shiftRightArithmetic(x, rd, x[rs1], x[rs1 + 1], x[rs2] & 63); break;
+      case Operation.Slt: {
+        const aHi = x[rs1 + 1], bHi = x[rs2 + 1];
+        x[rd] = aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (x[rs2] >>> 0)) ? 1 : 0;
+        x[rd + 1] = 0;
+        break;
+      }
+      case Operation.Sltu: {
+        const aHi = x[rs1 + 1] >>> 0, bHi = x[rs2 + 1] >>> 0;
+        x[rd] = aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (x[rs2] >>> 0)) ? 1 : 0;
+        x[rd + 1] = 0;
+        break;
+      }
+      case Operation.Xor: x[rd + 1] = x[rs1 + 1] ^ x[rs2 + 1]; x[rd] = x[rs1] ^ x[rs2]; break;
+      case Operation.Or: x[rd + 1] = x[rs1 + 1] | x[rs2 + 1]; x[rd] = x[rs1] | x[rs2]; break;
+      case Operation.And: x[rd + 1] = x[rs1 + 1] & x[rs2 + 1]; x[rd] = x[rs1] & x[rs2]; break;
+
+      // ---- 32-bit (W) forms ----
+      case Operation.Addiw: { const v = (x[rs1] + imm) | 0; x[rd] = v; x[rd + 1] = v >> 31; break; }
+      case Operation.Slliw: { const v = x[rs1] << imm; x[rd] = v; x[rd + 1] = v >> 31; break; }
+      case Operation.Srliw: { const v = (x[rs1] >>> imm) | 0; x[rd] = v; x[rd + 1] = v >> 31; break; }
+      case Operation.Sraiw: { const v = x[rs1] >> imm; x[rd] = v; x[rd + 1] = v >> 31; break; }
+      case Operation.Addw: { const v = (x[rs1] + x[rs2]) | 0; x[rd] = v; x[rd + 1] = v >> 31; break; }
+      case Operation.Subw: { const v = (x[rs1] - x[rs2]) | 0; x[rd] = v; x[rd + 1] = v >> 31; break; }
+      case Operation.Sllw: { const v = x[rs1] << (x[rs2] & 31); x[rd] = v; x[rd + 1] = v >> 31; break; }
+      case Operation.Srlw: { const v = (x[rs1] >>> (x[rs2] & 31)) | 0; x[rd] = v; x[rd + 1] = v >> 31; break; }
+      case Operation.Sraw: { const v = x[rs1] >> (x[rs2] & 31); x[rd] = v; x[rd + 1] = v >> 31; break; }
+
+      // ---- M ----
+      case Operation.Mul: {
+        const lo = mul64Low(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]);
+        x[rd] = lo;
+        x[rd + 1] = productHigh;
+        break;
+      }
+      case Operation.Mulh: wide[rd >> 1] = (wide[rs1 >> 1] * wide[rs2 >> 1]) >> 64n; break;
+      case Operation.Mulhsu:
+        wide[rd >> 1] = (wide[rs1 >> 1] * BigInt.asUintN(64, wide[rs2 >> 1])) >> 64n; break;
+      case Operation.Mulhu:
+        wide[rd >> 1] = (BigInt.asUintN(64, wide[rs1 >> 1]) * BigInt.asUintN(64, wide[rs2 >> 1])) >> 64n; break;
+      case Operation.Mulw: { const v = Math.imul(x[rs1], x[rs2]); x[rd] = v; x[rd + 1] = v >> 31; break; }
+      case Operation.Div: case Operation.Divu: case Operation.Rem: case Operation.Remu:
+        divide64(x, wide, (packed & 0xff) as Operation, rd, rs1, rs2);
+        break;
+      case Operation.Divw: {
+        const a = x[rs1], b = x[rs2];
+        const v = b === 0 ? -1 : a === -2147483648 && b === -1 ? a : (a / b) | 0;
+        x[rd] = v; x[rd + 1] = v >> 31; break;
+      }
+      case Operation.Divuw: {
+        const a = x[rs1] >>> 0, b = x[rs2] >>> 0;
+        const v = b === 0 ? -1 : (a / b) | 0;
+        x[rd] = v; x[rd + 1] = v >> 31; break;
+      }
+      case Operation.Remw: {
+        const a = x[rs1], b = x[rs2];
+        const v = b === 0 ? a : a === -2147483648 && b === -1 ? 0 : (a % b) | 0;
+        x[rd] = v; x[rd + 1] = v >> 31; break;
+      }
+      case Operation.Remuw: {
+        const a = x[rs1] >>> 0, b = x[rs2] >>> 0;
+        const v = b === 0 ? a | 0 : (a % b) | 0;
+        x[rd] = v; x[rd + 1] = v >> 31; break;
+      }
+
+      // ---- A ----
+      case Operation.LrW: case Operation.LrD: case Operation.ScW: case Operation.ScD:
+      case Operation.AmoswapW: case Operation.AmoaddW: case Operation.AmoxorW: case Operation.AmoandW:
+      case Operation.AmoorW: case Operation.AmominW: case Operation.AmomaxW: case Operation.AmominuW: case Operation.AmomaxuW:
+      case Operation.AmoswapD: case Operation.AmoaddD: case Operation.AmoxorD: case Operation.AmoandD:
+      case Operation.AmoorD: case Operation.AmominD: case Operation.AmomaxD: case Operation.AmominuD: case Operation.AmomaxuD:
+        if (!executeAtomic(hart, mmu, monitor, (packed & 0xff) as Operation, rd, rs1, rs2)) {
+          hart.instructionsRetired--;
+          continue execute;
+        }
+        break;
+
+      // ---- F and D loads/stores (the rest goes through float-execute) ----
+      case Operation.Flw: case Operation.Fld: case Operation.Fsw: case Operation.Fsd: {
+        if (hart.floatDisabled) {
+          hart.instructionsRetired--;
+          monitor.illegalInstruction(hart, raw);
+          continue execute;
+        }
+        const baseLo = x[rs1];
+        const addressLo = (baseLo + imm) | 0;
+        const addressHi = (x[rs1 + 1] + (imm >> 31) + ((addressLo >>> 0) < (baseLo >>> 0) ? 1 : 0)) | 0;
+        const f = hart.floatBits;
+        const operation = (packed & 0xff) as Operation;
+        if (operation === Operation.Flw || operation === Operation.Fld) {
+          const lo = operation === Operation.Flw ? mmu.load32(addressLo, addressHi) : mmu.load64(addressLo, addressHi);
+          if (mmu.faulted) { mmu.faulted = false; hart.instructionsRetired--; continue execute; }
+          const destination = rd === SINK_REGISTER << 1 ? 0 : rd;
+          f[destination] = lo;
+          f[destination + 1] = operation === Operation.Flw ? -1 : mmu.high;
+          hart.mstatus |= Mstatus.FS;
+        } else if (operation === Operation.Fsw) {
+          mmu.store32(addressLo, addressHi, f[rs2]);
+        } else {
+          mmu.store64(addressLo, addressHi, f[rs2], f[rs2 + 1]);
+        }
+        if (mmu.faulted) { mmu.faulted = false; hart.instructionsRetired--; continue execute; }
+        break;
+      }
+
+      // ---- sensitive: exit to the monitor ----
+      case Operation.Fence:
+        break;
+      case Operation.FenceI:
+        monitor.fenceI(hart, length);
+        continue execute;
+      case Operation.Ecall:
+        hart.instructionsRetired--;
+        monitor.ecall(hart);
+        continue execute;
+      case Operation.Ebreak:
+        hart.instructionsRetired--;
+        monitor.ebreak(hart);
+        continue execute;
+      case Operation.Mret:
+        monitor.mret(hart);
+        continue execute;
+      case Operation.Sret:
+        monitor.sret(hart);
+        continue execute;
+      case Operation.Wfi:
+        monitor.wfi(hart, length);
+        continue execute;
+      case Operation.SfenceVma:
+        monitor.sfenceVma(hart, (packed >>> 14) & 31, (packed >>> 19) & 31, length);
+        continue execute;
+      case Operation.Csrrw: case Operation.Csrrs: case Operation.Csrrc:
+      case Operation.Csrrwi: case Operation.Csrrsi: case Operation.Csrrci:
+        monitor.csrInstruction(hart, (packed & 0xff) as Operation, (packed >>> 8) & 63, (packed >>> 14) & 31, cacheAuxiliary[slot], length);
+        continue execute;
+      case Operation.Illegal:
+        hart.instructionsRetired--;
+        monitor.illegalInstruction(hart, raw);
+        continue execute;
+
+      default:
+        // Every remaining operation is F or D arithmetic.
+        if (hart.floatDisabled) {
+          hart.instructionsRetired--;
+          monitor.illegalInstruction(hart, raw);
+          continue execute;
+        }
+        if (!executeFloatingPoint(hart, (packed & 0xff) as Operation, rd >> 1, rs1 >> 1, rs2 >> 1, (packed >>> 24) & 31, cacheAuxiliary[slot])) {
+          hart.instructionsRetired--;
+          monitor.illegalInstruction(hart, raw);
+          continue execute;
+        }
+        break;
+    }
+    const nextLo = (pcLo + length) | 0;
+    if ((nextLo >>> 0) < (pcLo >>> 0)) hart.pcHi = (pcHi + 1) | 0;
+    hart.pcLo = nextLo;
+  }
+}
+
+function takeBranch(hart: Hart, pcLo: number, pcHi: number, offset: number): void {
+  const targetLo = (pcLo + offset) | 0;
+  hart.pcHi = (pcHi + (offset >> 31) + ((targetLo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+  hart.pcLo = targetLo;
+}
+
+function shiftLeft(x: Int32Array, rd: number, lo: number, hi: number, amount: number): void {
+  if (amount === 0) { x[rd] = lo; x[rd + 1] = hi; }
+  else if (amount < 32) { x[rd + 1] = (hi << amount) | (lo >>> (32 - amount)); x[rd] = lo << amount; }
+  else { x[rd + 1] = lo << (amount - 32); x[rd] = 0; }
+}
+
+function shiftRightLogical(x: Int32Array, rd: number, lo: number, hi: number, amount: number): void {
+  if (amount === 0) { x[rd] = lo; x[rd + 1] = hi; }
+  else if (amount < 32) { x[rd] = (lo >>> amount) | (hi << (32 - amount)); x[rd + 1] = (hi >>> amount) | 0; }
+  else { x[rd] = (hi >>> (amount - 32)) | 0; x[rd + 1] = 0; }
+}
+
+function shiftRightArithmetic(x: Int32Array, rd: number, lo: number, hi: number, amount: number): void {
+  if (amount === 0) { x[rd] = lo; x[rd + 1] = hi; }
+  else if (amount < 32) { x[rd] = (lo >>> amount) | (hi << (32 - amount)); x[rd + 1] = hi >> amount; }
+  else { x[rd] = hi >> (amount - 32); x[rd + 1] = hi >> 31; }
+}
+
+/** 64-bit division; operands that fit in 32 bits use exact double arithmetic, the rest BigInt. */
+function divide64(x: Int32Array, wide: BigInt64Array, operation: Operation, rd: number, rs1: number, rs2: number): void {
+  const aLo = x[rs1], aHi = x[rs1 + 1], bLo = x[rs2], bHi = x[rs2 + 1];
+  const signed = operation === Operation.Div || operation === Operation.Rem;
+  const remainder = operation === Operation.Rem || operation === Operation.Remu;
+  if (bLo === 0 && bHi === 0) {
+    if (remainder) { x[rd] = aLo; x[rd + 1] = aHi; }
+    else { x[rd] = -1; x[rd + 1] = -1; }
+    return;
+  }
+  let result: number;
+  if (signed && aHi === aLo >> 31 && bHi === bLo >> 31) {
+    result = remainder ? aLo % bLo : Math.trunc(aLo / bLo);
+  } else if (!signed && aHi === 0 && bHi === 0) {
+    result = remainder ? (aLo >>> 0) % (bLo >>> 0) : Math.floor((aLo >>> 0) / (bLo >>> 0));
+  } else {
+    const a = wide[rs1 >> 1], b = wide[rs2 >> 1];
+    let value: bigint;
+    if (signed) {
+      if (a === -(1n << 63n) && b === -1n) value = remainder ? 0n : a;
+      else value = remainder ? a % b : a / b;
+    } else {
+      const ua = BigInt.asUintN(64, a), ub = BigInt.asUintN(64, b);
+      value = remainder ? ua % ub : ua / ub;
+    }
+    wide[rd >> 1] = value;
+    return;
+  }
+  // result is an integer in (-2^32, 2^32]: split into words.
+  x[rd] = result | 0;
+  x[rd + 1] = result < 0 ? -1 : 0;
+}
+
+/** LR/SC and AMOs. Returns false when a trap was raised. */
+function executeAtomic(
+  hart: Hart, mmu: Mmu, monitor: SensitiveInstructionHandler, operation: Operation, rd: number, rs1: number, rs2: number,
+): boolean {
+  const x = hart.registers;
+  const addressLo = x[rs1], addressHi = x[rs1 + 1];
+  const doubleword = operation >= Operation.LrD;
+  const size = doubleword ? 8 : 4;
+  const isLoadReserved = operation === Operation.LrW || operation === Operation.LrD;
+  const isStoreConditional = operation === Operation.ScW || operation === Operation.ScD;
+  if ((addressLo & (size - 1)) !== 0) {
+    monitor.raiseException(
+      hart, isLoadReserved ? ExceptionCause.LoadAddressMisaligned : ExceptionCause.StoreAddressMisaligned, addressLo, addressHi);
+    return false;
+  }
+  if (isStoreConditional && hart.reservationAddress < 0) {
+    x[rd] = 1; x[rd + 1] = 0;
+    return true;
+  }
+  const physical = mmu.translate(addressLo, addressHi, isLoadReserved ? AccessKind.Read : AccessKind.Write, size);
+  if (physical < 0) { mmu.faulted = false; return false; }
+  const ram = mmu.ramForAtomics;
+  if (!ram.contains(physical, size)) {
+    monitor.raiseException(hart, isLoadReserved ? ExceptionCause.LoadAccessFault : ExceptionCause.StoreAccessFault, addressLo, addressHi);
+    return false;
+  }
+  const index = (physical - ram.base) >> 2;
+  const words = ram.words;
+  if (mmu.watcher !== null) mmu.watcher.onAccess(hart, addressLo, addressHi, physical, size, isLoadReserved ? AccessKind.Read : AccessKind.Write);
+  if (isLoadReserved) {
+    x[rd] = words[index];
+    x[rd + 1] = doubleword ? words[index + 1] : words[index] >> 31;
+    hart.reservationAddress = physical;
+    return true;
+  }
+  if (isStoreConditional) {
+    const success = hart.reservationAddress === physical;
+    hart.reservationAddress = -1;
+    if (success) {
+      words[index] = x[rs2];
+      if (doubleword) words[index + 1] = x[rs2 + 1];
+    }
+    x[rd] = success ? 0 : 1;
+    x[rd + 1] = 0;
+    return true;
+  }
+  const oldLo = words[index];
+  const oldHi = doubleword ? words[index + 1] : oldLo >> 31;
+  const bLo = x[rs2], bHi = doubleword ? x[rs2 + 1] : x[rs2] >> 31;
+  let newLo: number, newHi: number;
+  switch (operation) {
+    case Operation.AmoswapW: case Operation.AmoswapD: newLo = bLo; newHi = bHi; break;
+    case Operation.AmoaddW: case Operation.AmoaddD: {
+      newLo = (oldLo + bLo) | 0;
+      newHi = (oldHi + bHi + ((newLo >>> 0) < (oldLo >>> 0) ? 1 : 0)) | 0;
+      break;
+    }
+    case Operation.AmoxorW: case Operation.AmoxorD: newLo = oldLo ^ bLo; newHi = oldHi ^ bHi; break;
+    case Operation.AmoandW: case Operation.AmoandD: newLo = oldLo & bLo; newHi = oldHi & bHi; break;
+    case Operation.AmoorW: case Operation.AmoorD: newLo = oldLo | bLo; newHi = oldHi | bHi; break;
+    default: {
+      const unsigned = operation === Operation.AmominuW || operation === Operation.AmomaxuW ||
+        operation === Operation.AmominuD || operation === Operation.AmomaxuD;
+      const wantMin = operation === Operation.AmominW || operation === Operation.AmominuW ||
+        operation === Operation.AmominD || operation === Operation.AmominuD;
+      const oldHiCompare = unsigned ? oldHi >>> 0 : oldHi, bHiCompare = unsigned ? bHi >>> 0 : bHi;
+      const oldLess = oldHiCompare < bHiCompare || (oldHiCompare === bHiCompare && (oldLo >>> 0) < (bLo >>> 0));
+      const takeOld = wantMin ? oldLess : !oldLess;
+      newLo = takeOld ? oldLo : bLo;
+      newHi = takeOld ? oldHi : bHi;
+      break;
+    }
+  }
+  words[index] = newLo;
+  if (doubleword) words[index + 1] = newHi;
+  x[rd] = oldLo;
+  x[rd + 1] = oldHi;
+  return true;
+}

@@ -1,0 +1,410 @@
+// Address translation (bare, Sv39, Sv48) with hardware A/D update, PMP checks and three small
+// direct-mapped TLBs (fetch, load, store). A TLB hit is the fast path: a virtual page maps
+// straight to an offset in guest RAM. Everything else (misses, device pages, accesses that
+// cross a page, watched pages) goes through the slow path here.
+
+import type { PhysicalBus } from '../memory/bus';
+import type { GuestRam } from '../memory/ram';
+import { ExceptionCause, Mstatus, Privilege } from './csr-numbers';
+import type { Hart } from './hart';
+import { AccessKind } from './pmp';
+
+const TLB_SIZE = 256;
+const TLB_MASK = TLB_SIZE - 1;
+const PAGE_SIZE = 4096;
+
+/** What the MMU needs from the monitor: deliver a synchronous exception. */
+export interface ExceptionRaiser {
+  raiseException(hart: Hart, cause: ExceptionCause, tvalLo: number, tvalHi: number): void;
+}
+
+/** Debugger hooks on memory: watched pages never enter a TLB, so every access to them lands here. */
+export interface MemoryWatcher {
+  /** True when the page holding `physicalAddress` or the virtual page has a watchpoint. */
+  isWatched(physicalPage: number, virtualPageLo: number, virtualPageHi: number): boolean;
+  /** Called for each access to a watched page, after translation succeeded. */
+  onAccess(hart: Hart, virtualLo: number, virtualHi: number, physicalAddress: number, size: number, kind: AccessKind): void;
+}
+
+const PTE_V = 1, PTE_R = 2, PTE_W = 4, PTE_X = 8, PTE_U = 16, PTE_A = 64, PTE_D = 128;
+
+export class Mmu {
+  private readonly tagLo = new Int32Array(TLB_SIZE * 3);
+  private readonly tagHi = new Int32Array(TLB_SIZE * 3);
+  private readonly base = new Int32Array(TLB_SIZE * 3);
+  private readonly ram: GuestRam;
+  private readonly words: Int32Array;
+  private readonly halfwords: Uint16Array;
+  private readonly bytes: Uint8Array;
+  /** Set when the last access raised an exception (the trap is already delivered). */
+  faulted = false;
+  /** High word of the last 8-byte load. */
+  high = 0;
+  /** Set when the last access went to a device, so the run loop can sample interrupts. */
+  deviceAccessed = false;
+  watcher: MemoryWatcher | null = null;
+
+  /** RAM for LR/SC/AMOs, which translate first and then operate on RAM directly. */
+  get ramForAtomics(): GuestRam {
+    return this.ram;
+  }
+
+  constructor(
+    private readonly hart: Hart,
+    private readonly bus: PhysicalBus,
+    private readonly exceptions: ExceptionRaiser,
+  ) {
+    this.ram = bus.ram;
+    this.words = bus.ram.words;
+    this.halfwords = bus.ram.halfwords;
+    this.bytes = bus.ram.bytes;
+    this.flush();
+  }
+
+  /** Forgets every cached translation (satp, privilege, mstatus, PMP or watchpoint changes). */
+  flush(): void {
+    this.tagLo.fill(-1);
+  }
+
+  // ---- fast paths -------------------------------------------------------------------------
+
+  /** Fetches the instruction at pc: a 32-bit word whose low half is the first parcel. */
+  fetch(pcLo: number, pcHi: number): number {
+    const page = pcLo >>> 12;
+    const slot = page & TLB_MASK;
+    if (this.tagLo[slot] === page && this.tagHi[slot] === pcHi) {
+      const offset = this.base[slot] + (pcLo & 0xfff);
+      if ((offset & 3) === 0) return this.words[offset >> 2];
+      const low = this.halfwords[offset >> 1];
+      if ((low & 3) !== 3) return low;
+      if ((pcLo & 0xfff) !== 0xffe) return low | (this.halfwords[(offset >> 1) + 1] << 16);
+    }
+    return this.fetchSlow(pcLo, pcHi);
+  }
+
+  load8(lo: number, hi: number): number {
+    const page = lo >>> 12;
+    const slot = (page & TLB_MASK) + TLB_SIZE;
+    if (this.tagLo[slot] === page && this.tagHi[slot] === hi) return this.bytes[this.base[slot] + (lo & 0xfff)];
+    return this.loadSlow(lo, hi, 1);
+  }
+
+  load16(lo: number, hi: number): number {
+    const page = lo >>> 12;
+    const slot = (page & TLB_MASK) + TLB_SIZE;
+    if (this.tagLo[slot] === page && this.tagHi[slot] === hi && (lo & 1) === 0) {
+      return this.halfwords[(this.base[slot] + (lo & 0xfff)) >> 1];
+    }
+    return this.loadSlow(lo, hi, 2);
+  }
+
+  /** Returns the word as a signed int32. */
+  load32(lo: number, hi: number): number {
+    const page = lo >>> 12;
+    const slot = (page & TLB_MASK) + TLB_SIZE;
+    if (this.tagLo[slot] === page && this.tagHi[slot] === hi && (lo & 3) === 0) {
+      return this.words[(this.base[slot] + (lo & 0xfff)) >> 2];
+    }
+    return this.loadSlow(lo, hi, 4) | 0;
+  }
+
+  /** Returns the low word; the high word is left in `high`. */
+  load64(lo: number, hi: number): number {
+    const page = lo >>> 12;
+    const slot = (page & TLB_MASK) + TLB_SIZE;
+    if (this.tagLo[slot] === page && this.tagHi[slot] === hi && (lo & 7) === 0) {
+      const index = (this.base[slot] + (lo & 0xfff)) >> 2;
+      this.high = this.words[index + 1];
+      return this.words[index];
+    }
+    return this.loadSlow(lo, hi, 8);
+  }
+
+  store8(lo: number, hi: number, value: number): void {
+    const page = lo >>> 12;
+    const slot = (page & TLB_MASK) + 2 * TLB_SIZE;
+    if (this.tagLo[slot] === page && this.tagHi[slot] === hi) {
+      this.bytes[this.base[slot] + (lo & 0xfff)] = value;
+      return;
+    }
+    this.storeSlow(lo, hi, 1, value, 0);
+  }
+
+  store16(lo: number, hi: number, value: number): void {
+    const page = lo >>> 12;
+    const slot = (page & TLB_MASK) + 2 * TLB_SIZE;
+    if (this.tagLo[slot] === page && this.tagHi[slot] === hi && (lo & 1) === 0) {
+      this.halfwords[(this.base[slot] + (lo & 0xfff)) >> 1] = value;
+      return;
+    }
+    this.storeSlow(lo, hi, 2, value, 0);
+  }
+
+  store32(lo: number, hi: number, value: number): void {
+    const page = lo >>> 12;
+    const slot = (page & TLB_MASK) + 2 * TLB_SIZE;
+    if (this.tagLo[slot] === page && this.tagHi[slot] === hi && (lo & 3) === 0) {
+      this.words[(this.base[slot] + (lo & 0xfff)) >> 2] = value;
+      return;
+    }
+    this.storeSlow(lo, hi, 4, value, 0);
+  }
+
+  store64(lo: number, hi: number, valueLo: number, valueHi: number): void {
+    const page = lo >>> 12;
+    const slot = (page & TLB_MASK) + 2 * TLB_SIZE;
+    if (this.tagLo[slot] === page && this.tagHi[slot] === hi && (lo & 7) === 0) {
+      const index = (this.base[slot] + (lo & 0xfff)) >> 2;
+      this.words[index] = valueLo;
+      this.words[index + 1] = valueHi;
+      return;
+    }
+    this.storeSlow(lo, hi, 8, valueLo, valueHi);
+  }
+
+  // ---- slow paths -------------------------------------------------------------------------
+
+  private fetchSlow(pcLo: number, pcHi: number): number {
+    const first = this.translate(pcLo, pcHi, AccessKind.Execute, 2);
+    if (first < 0) return 0;
+    const low = this.readPhysical(first, 2, AccessKind.Execute, pcLo, pcHi);
+    if (this.faulted) return 0;
+    if ((low & 3) !== 3) return low;
+    const nextLo = (pcLo + 2) | 0;
+    const nextHi = (pcHi + (nextLo === 0 ? 1 : 0)) | 0;
+    const second = (pcLo & 0xfff) === 0xffe ? this.translate(nextLo, nextHi, AccessKind.Execute, 2) : first + 2;
+    if (second < 0) return 0;
+    const high = this.readPhysical(second, 2, AccessKind.Execute, nextLo, nextHi);
+    if (this.faulted) return 0;
+    return low | (high << 16);
+  }
+
+  private loadSlow(lo: number, hi: number, size: 1 | 2 | 4 | 8): number {
+    if ((lo & 0xfff) + size <= PAGE_SIZE) {
+      const physical = this.translate(lo, hi, AccessKind.Read, size);
+      if (physical < 0) return 0;
+      if (this.watcher !== null) this.watcher.onAccess(this.hart, lo, hi, physical, size, AccessKind.Read);
+      if (size === 8) {
+        const low = this.readPhysical(physical, 4, AccessKind.Read, lo, hi);
+        this.high = this.readPhysical(physical + 4, 4, AccessKind.Read, lo, hi) | 0;
+        return low | 0;
+      }
+      return this.readPhysical(physical, size, AccessKind.Read, lo, hi);
+    }
+    // The access crosses a page: translate both pages before reading a byte.
+    const endLo = (lo + size - 1) | 0;
+    const endHi = (hi + ((endLo >>> 0) < (lo >>> 0) ? 1 : 0)) | 0;
+    const firstPage = this.translate(lo, hi, AccessKind.Read, 1);
+    if (firstPage < 0) return 0;
+    const lastPage = this.translate(endLo & ~0xfff, endHi, AccessKind.Read, 1);
+    if (lastPage < 0) return 0;
+    let low = 0;
+    let high = 0;
+    const firstCount = PAGE_SIZE - (lo & 0xfff);
+    for (let i = 0; i < size; i++) {
+      const physical = i < firstCount ? firstPage + i : lastPage + (i - firstCount);
+      const byte = this.readPhysical(physical, 1, AccessKind.Read, lo, hi);
+      if (this.faulted) return 0;
+      if (i < 4) low |= byte << (8 * i);
+      else high |= byte << (8 * (i - 4));
+    }
+    this.high = high;
+    return size === 4 || size === 8 ? low | 0 : low;
+  }
+
+  private storeSlow(lo: number, hi: number, size: 1 | 2 | 4 | 8, valueLo: number, valueHi: number): void {
+    if ((lo & 0xfff) + size <= PAGE_SIZE) {
+      const physical = this.translate(lo, hi, AccessKind.Write, size);
+      if (physical < 0) return;
+      if (size === 8) {
+        if (!this.bus.isRam(physical, 8) && (physical & 7) !== 0) {
+          this.exceptions.raiseException(this.hart, ExceptionCause.StoreAccessFault, lo, hi);
+          this.faulted = true;
+          return;
+        }
+        this.writePhysical(physical, 4, valueLo, lo, hi);
+        if (!this.faulted) this.writePhysical(physical + 4, 4, valueHi, lo, hi);
+      } else {
+        this.writePhysical(physical, size, valueLo, lo, hi);
+      }
+      if (this.watcher !== null && !this.faulted) this.watcher.onAccess(this.hart, lo, hi, physical, size, AccessKind.Write);
+      return;
+    }
+    const endLo = (lo + size - 1) | 0;
+    const endHi = (hi + ((endLo >>> 0) < (lo >>> 0) ? 1 : 0)) | 0;
+    const firstPage = this.translate(lo, hi, AccessKind.Write, 1);
+    if (firstPage < 0) return;
+    const lastPage = this.translate(endLo & ~0xfff, endHi, AccessKind.Write, 1);
+    if (lastPage < 0) return;
+    const firstCount = PAGE_SIZE - (lo & 0xfff);
+    for (let i = 0; i < size; i++) {
+      const physical = i < firstCount ? firstPage + i : lastPage + (i - firstCount);
+      const byte = i < 4 ? valueLo >>> (8 * i) : valueHi >>> (8 * (i - 4));
+      this.writePhysical(physical, 1, byte & 0xff, lo, hi);
+      if (this.faulted) return;
+    }
+    if (this.watcher !== null) this.watcher.onAccess(this.hart, lo, hi, firstPage, size, AccessKind.Write);
+  }
+
+  private readPhysical(physical: number, size: 1 | 2 | 4, kind: AccessKind, lo: number, hi: number): number {
+    if (this.bus.isRam(physical, size)) return this.ram.readUnaligned(physical - this.ram.base, size);
+    this.deviceAccessed = true;
+    this.hart.exitRequested = true;
+    const value = (physical & (size - 1)) === 0 ? this.bus.read(physical, size) : this.misalignedDevice();
+    if (this.bus.fault) {
+      this.bus.fault = false;
+      const cause = kind === AccessKind.Execute ? ExceptionCause.InstructionAccessFault : ExceptionCause.LoadAccessFault;
+      this.exceptions.raiseException(this.hart, cause, lo, hi);
+      this.faulted = true;
+      return 0;
+    }
+    return value;
+  }
+
+  private writePhysical(physical: number, size: 1 | 2 | 4, value: number, lo: number, hi: number): void {
+    if (this.bus.isRam(physical, size)) {
+      this.ram.writeUnaligned(physical - this.ram.base, size, value);
+      return;
+    }
+    this.deviceAccessed = true;
+    this.hart.exitRequested = true;
+    if ((physical & (size - 1)) === 0) this.bus.write(physical, size, value);
+    else this.misalignedDevice();
+    if (this.bus.fault) {
+      this.bus.fault = false;
+      this.exceptions.raiseException(this.hart, ExceptionCause.StoreAccessFault, lo, hi);
+      this.faulted = true;
+    }
+  }
+
+  /** Devices take only naturally aligned accesses; anything else is an access fault. */
+  private misalignedDevice(): number {
+    this.bus.fault = true;
+    return 0;
+  }
+
+  /** Privilege used for data accesses: MPRV makes M-mode loads and stores use MPP. */
+  private dataPrivilege(): Privilege {
+    const hart = this.hart;
+    if (hart.privilege === Privilege.Machine && (hart.mstatus & Mstatus.MPRV) !== 0) {
+      return ((hart.mstatus >>> Mstatus.MPP_SHIFT) & 3) as Privilege;
+    }
+    return hart.privilege;
+  }
+
+  /**
+   * Translates a virtual address for an access of `size` bytes (not crossing a page) and checks
+   * PMP. Returns the physical address, or -1 after raising the page or access fault. Fills the
+   * TLB when the whole page is RAM, PMP-uniform and not watched.
+   */
+  translate(lo: number, hi: number, kind: AccessKind, size: number): number {
+    const hart = this.hart;
+    const privilege = kind === AccessKind.Execute ? hart.privilege : this.dataPrivilege();
+    const mode = hart.satpHi >>> 28;
+    let physical: number;
+    let pageUser = false;
+    if (privilege === Privilege.Machine || mode === 0) {
+      if (hi !== 0) return this.fail(kind, false, lo, hi);
+      physical = lo >>> 0;
+    } else {
+      const walked = this.walk(lo, hi, kind, privilege, mode);
+      if (walked < 0) return -1;
+      physical = walked;
+      pageUser = true;
+    }
+    const machine = privilege === Privilege.Machine;
+    if (!hart.pmp.allows(physical, size, kind, machine)) return this.fail(kind, false, lo, hi);
+    const pageStart = physical - (physical % PAGE_SIZE);
+    if (
+      this.bus.isRam(pageStart, PAGE_SIZE) &&
+      (!hart.pmp.active || hart.pmp.allows(pageStart, PAGE_SIZE, kind, machine)) &&
+      (this.watcher === null || kind === AccessKind.Execute || !this.watcher.isWatched(pageStart, lo >>> 12, hi))
+    ) {
+      const slot = ((lo >>> 12) & TLB_MASK) + (kind === AccessKind.Execute ? 0 : kind === AccessKind.Read ? TLB_SIZE : 2 * TLB_SIZE);
+      this.tagLo[slot] = lo >>> 12;
+      this.tagHi[slot] = hi;
+      this.base[slot] = pageStart - this.ram.base;
+    }
+    void pageUser;
+    return physical;
+  }
+
+  private fail(kind: AccessKind, pageFault: boolean, lo: number, hi: number): number {
+    let cause: ExceptionCause;
+    if (kind === AccessKind.Execute) cause = pageFault ? ExceptionCause.InstructionPageFault : ExceptionCause.InstructionAccessFault;
+    else if (kind === AccessKind.Read) cause = pageFault ? ExceptionCause.LoadPageFault : ExceptionCause.LoadAccessFault;
+    else cause = pageFault ? ExceptionCause.StorePageFault : ExceptionCause.StoreAccessFault;
+    this.exceptions.raiseException(this.hart, cause, lo, hi);
+    this.faulted = true;
+    return -1;
+  }
+
+  /** Sv39 (mode 8) or Sv48 (mode 9) page-table walk with A/D update. */
+  private walk(lo: number, hi: number, kind: AccessKind, privilege: Privilege, mode: number): number {
+    const hart = this.hart;
+    const levels = mode === 9 ? 4 : 3;
+    // Bits above the top virtual address bit must equal it.
+    const topBitsShift = levels === 4 ? 15 : 6;
+    const top = hi >> topBitsShift;
+    if (top !== 0 && top !== -1) return this.fail(kind, true, lo, hi);
+    // satp.PPN (44 bits) as a double.
+    let tableAddress = ((hart.satpLo >>> 0) + (hart.satpHi & 0xfff) * 2 ** 32) * PAGE_SIZE;
+    for (let level = levels - 1; level >= 0; level--) {
+      const vpn = virtualPageNumber(lo, hi, level);
+      const pteAddress = tableAddress + vpn * 8;
+      if (!this.bus.isRam(pteAddress, 8) || !hart.pmp.allows(pteAddress, 8, AccessKind.Read, false)) {
+        return this.fail(kind, false, lo, hi);
+      }
+      const index = (pteAddress - this.ram.base) >> 2;
+      let pteLo = this.words[index];
+      const pteHi = this.words[index + 1];
+      if ((pteLo & PTE_V) === 0 || ((pteLo & PTE_R) === 0 && (pteLo & PTE_W) !== 0)) return this.fail(kind, true, lo, hi);
+      // Reserved bits 63:54 (PBMT and N included: Svpbmt and Svnapot are not implemented).
+      if ((pteHi >>> 22) !== 0) return this.fail(kind, true, lo, hi);
+      const ppn = (pteLo >>> 10) + (pteHi & 0x3fffff) * 2 ** 22;
+      if ((pteLo & (PTE_R | PTE_X)) === 0) {
+        if ((pteLo & (PTE_A | PTE_D | PTE_U)) !== 0 || level === 0) return this.fail(kind, true, lo, hi);
+        tableAddress = ppn * PAGE_SIZE;
+        continue;
+      }
+      // Leaf: permissions.
+      const user = (pteLo & PTE_U) !== 0;
+      if (privilege === Privilege.User && !user) return this.fail(kind, true, lo, hi);
+      if (privilege === Privilege.Supervisor && user && (kind === AccessKind.Execute || (hart.mstatus & Mstatus.SUM) === 0)) {
+        return this.fail(kind, true, lo, hi);
+      }
+      if (kind === AccessKind.Execute && (pteLo & PTE_X) === 0) return this.fail(kind, true, lo, hi);
+      if (kind === AccessKind.Read && (pteLo & PTE_R) === 0 && !((hart.mstatus & Mstatus.MXR) !== 0 && (pteLo & PTE_X) !== 0)) {
+        return this.fail(kind, true, lo, hi);
+      }
+      if (kind === AccessKind.Write && (pteLo & PTE_W) === 0) return this.fail(kind, true, lo, hi);
+      // A superpage's low PPN fields must be zero.
+      const levelPages = 2 ** (9 * level);
+      if (ppn % levelPages !== 0) return this.fail(kind, true, lo, hi);
+      // Hardware A/D update, as QEMU does.
+      const wanted = PTE_A | (kind === AccessKind.Write ? PTE_D : 0);
+      if ((pteLo & wanted) !== wanted) {
+        if (!hart.pmp.allows(pteAddress, 8, AccessKind.Write, false)) return this.fail(kind, false, lo, hi);
+        pteLo |= wanted;
+        this.words[index] = pteLo;
+      }
+      // Virtual page number bits below this level pass through.
+      const virtualPage = (lo >>> 12) + (hi & 0xffff) * 2 ** 20;
+      const physicalPage = ppn + (virtualPage % levelPages);
+      const physical = physicalPage * PAGE_SIZE + (lo & 0xfff);
+      if (physical >= 2 ** 32) return this.fail(kind, false, lo, hi);
+      return physical;
+    }
+    return this.fail(kind, true, lo, hi);
+  }
+}
+
+/** VPN[level] of a virtual address given as lo/hi words. */
+function virtualPageNumber(lo: number, hi: number, level: number): number {
+  switch (level) {
+    case 0: return (lo >>> 12) & 0x1ff;
+    case 1: return (lo >>> 21) & 0x1ff;
+    case 2: return ((lo >>> 30) | (hi << 2)) & 0x1ff;
+    default: return (hi >>> 7) & 0x1ff;
+  }
+}

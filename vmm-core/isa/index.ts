@@ -1,0 +1,18 @@
+// isa/ owns what the RISC-V RV64GC encoding means: the one instruction table, the decoder,
+// the objdump-compatible disassembler, and the register and CSR names the rest of Ringside
+// prints and parses. It holds no machine state; the CPU, debugger and UI build on it.
+
+export { Operation } from './operations';
+export {
+  INSTRUCTIONS, BASE_ROW_BY_OPERATION,
+  type Extension, type SensitivityClass, type InstructionFormat, type InstructionSpec,
+} from './table';
+export { DecodedInstruction, decodeInstruction, instructionLength } from './decoder';
+export { disassemble, type Disassembly, type DisassemblyOptions } from './disassembler';
+export {
+  INTEGER_REGISTER_NAMES, FLOAT_REGISTER_NAMES, integerRegisterName, floatRegisterName,
+  parseIntegerRegister, parseFloatRegister,
+} from './registers';
+export {
+  CSR_DEFINITIONS, csrName, csrNumber, formatCsr, type CsrDefinition, type PrivilegedSpecVersion,
+} from './csr-names';

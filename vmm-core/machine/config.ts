@@ -1,0 +1,99 @@
+// Machine configuration: its JSON schema (the one description of a machine that the CLI,
+// launch.json and the language server validate against) and the normalisation to defaults.
+
+import { DEFAULT_RAM_SIZE, MAX_HARTS, MAX_RAM_SIZE } from './layout';
+
+export interface ImageFile {
+  readonly fileName: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface MachineConfig {
+  /** RAM size in bytes (default 128 MiB). */
+  memoryBytes?: number;
+  /** Number of harts, 1..8 (default 1). */
+  hartCount?: number;
+  /** `none`: bare M-mode entry; `builtin`: direct boot with the built-in SBI; an image: firmware. */
+  bios?: 'none' | 'builtin' | ImageFile;
+  kernel?: ImageFile;
+  initrd?: ImageFile;
+  /** A device tree to use instead of the generated one. */
+  dtb?: ImageFile;
+  /** Kernel command line (`/chosen/bootargs`). */
+  append?: string;
+  /** Guest console bytes (UART, SBI console, HTIF). */
+  consoleOutput?: (byte: number) => void;
+  /** Wall-clock time the goldfish RTC starts at, in ns since 1970 (default 0, deterministic). */
+  rtcEpochNanoseconds?: number;
+}
+
+export interface ResolvedMachineConfig {
+  readonly memoryBytes: number;
+  readonly hartCount: number;
+  readonly bios: 'none' | 'builtin' | 'firmware';
+  readonly firmware?: ImageFile;
+  readonly kernel?: ImageFile;
+  readonly initrd?: ImageFile;
+  readonly dtb?: ImageFile;
+  readonly append?: string;
+  readonly consoleOutput: (byte: number) => void;
+  readonly rtcEpochNanoseconds: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** The machine options shared by the CLI and (later) launch.json, as JSON schema. */
+export const MACHINE_OPTIONS_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'Ringside machine',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    kernel: { type: 'string', description: 'Kernel or program: an RV64 ELF, or a raw image loaded at 0x80200000 (firmware/direct boot).' },
+    bios: {
+      type: 'string',
+      default: 'none',
+      description: "'none': the kernel is entered in M-mode at its ELF entry; 'builtin': direct boot, the kernel runs in S-mode on the built-in SBI; otherwise a firmware file (e.g. OpenSBI fw_jump.elf) at 0x80000000.",
+    },
+    initrd: { type: 'string', description: 'Initial ramdisk, placed high in RAM and named in /chosen.' },
+    append: { type: 'string', description: 'Kernel command line (/chosen/bootargs).' },
+    dtb: { type: 'string', description: 'A device-tree blob to pass instead of the generated one.' },
+    memory: { type: 'string', default: '128M', pattern: '^[0-9]+[KMG]?$', description: 'RAM size, e.g. 128M or 1G (at most 2G).' },
+    harts: { type: 'integer', minimum: 1, maximum: MAX_HARTS, default: 1, description: 'Number of harts.' },
+  },
+} as const;
+
+/** Parses a size such as `128M`, `1G`, `65536` into bytes. */
+export function parseMemorySize(text: string): number {
+  const match = /^([0-9]+)([KkMmGg]?)$/.exec(text.trim());
+  if (match === null) throw new ConfigError(`memory size '${text}' is not a number with an optional K, M or G suffix`);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Number(match[1]) * unit;
+}
+
+export function normalizeMachineConfig(config: MachineConfig): ResolvedMachineConfig {
+  const memoryBytes = config.memoryBytes ?? DEFAULT_RAM_SIZE;
+  if (!Number.isInteger(memoryBytes) || memoryBytes < 1024 * 1024 || memoryBytes % 4096 !== 0) {
+    throw new ConfigError(`memory must be at least 1 MiB and a multiple of 4 KiB, got ${memoryBytes} bytes`);
+  }
+  if (memoryBytes > MAX_RAM_SIZE) throw new ConfigError(`memory must be at most ${MAX_RAM_SIZE / 1024 ** 3} GiB, got ${memoryBytes} bytes`);
+  const hartCount = config.hartCount ?? 1;
+  if (!Number.isInteger(hartCount) || hartCount < 1 || hartCount > MAX_HARTS) {
+    throw new ConfigError(`harts must be between 1 and ${MAX_HARTS}, got ${hartCount}`);
+  }
+  const bios = config.bios ?? 'none';
+  return {
+    memoryBytes,
+    hartCount,
+    bios: typeof bios === 'string' ? bios : 'firmware',
+    firmware: typeof bios === 'string' ? undefined : bios,
+    kernel: config.kernel,
+    initrd: config.initrd,
+    dtb: config.dtb,
+    append: config.append,
+    consoleOutput: config.consoleOutput ?? (() => {}),
+    rtcEpochNanoseconds: config.rtcEpochNanoseconds ?? 0,
+  };
+}

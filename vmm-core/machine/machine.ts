@@ -1,0 +1,558 @@
+// The machine: RAM, bus, harts with their MMUs, the monitor, the devices of the `virt` board,
+// the loaded images and the run loop with virtual time. Everything is wired from the layout
+// constants, which also generate the device tree.
+
+import { Csr, InterruptCause, Privilege } from '../cpu/csr-numbers';
+import { Hart } from '../cpu/hart';
+import { runInterpreter, type CodeBreakpointHook } from '../cpu/interpreter';
+import { Mmu, type MemoryWatcher } from '../cpu/mmu';
+import { Clint } from '../devices/clint';
+import { InterruptBit, type HartInterruptPins, type MachineClock } from '../devices/device';
+import { GoldfishRtc } from '../devices/goldfish-rtc';
+import { findHtifSymbols, Htif } from '../devices/htif';
+import { Plic } from '../devices/plic';
+import { TestFinisher } from '../devices/test-finisher';
+import { Uart16550 } from '../devices/uart16550';
+import { EmptyVirtioMmioSlot } from '../devices/virtio-mmio-empty';
+import { PhysicalBus } from '../memory/bus';
+import { GuestRam } from '../memory/ram';
+import { Monitor, type MonitorObserver } from '../monitor/monitor';
+import { HartState, SbiHandler } from '../monitor/sbi';
+import { walkForDebugger } from '../debug/debugger';
+import { buildVirtDeviceTree } from './device-tree';
+import { parseDeviceTree } from './fdt';
+import { ElfImage, loadElfIntoRam, parseElf } from './elf';
+import {
+  CLINT, FIRMWARE_KERNEL_ADDRESS, FW_JUMP_FDT_ADDRESS, INSTRUCTIONS_PER_TICK, PLIC, RAM_BASE, RTC, RTC_IRQ, TEST_FINISHER, UART0,
+  UART0_IRQ, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SLOTS, VIRTIO_MMIO_STRIDE,
+} from './layout';
+import { type MachineConfig, normalizeMachineConfig, type ResolvedMachineConfig } from './config';
+
+export type BootMode = 'bare' | 'firmware' | 'direct';
+
+/** Why the machine stopped running. */
+export type MachineExit =
+  | { kind: 'pass'; code: 0; source: 'finisher' | 'htif' | 'sbi' }
+  | { kind: 'fail'; code: number; source: 'finisher' | 'htif' | 'sbi' }
+  | { kind: 'error'; message: string; hartId: number };
+
+export type RunResult =
+  | { kind: 'exit'; exit: MachineExit }
+  | { kind: 'stop'; hartId: number }
+  | { kind: 'budget' };
+
+export interface LoadedImage {
+  readonly role: 'kernel' | 'firmware' | 'initrd' | 'dtb';
+  readonly fileName: string;
+  readonly start: number;
+  readonly end: number;
+  readonly elf?: ElfImage;
+}
+
+export class MachineError extends Error {
+  override name = 'MachineError';
+}
+
+/** Slice of virtual time each hart runs before the next one (ns = instructions). */
+const QUANTUM_SINGLE_HART = 200_000;
+const QUANTUM_SMP = 10_000;
+
+export class Machine implements MachineClock, HartInterruptPins {
+  readonly config: ResolvedMachineConfig;
+  readonly ram: GuestRam;
+  readonly bus: PhysicalBus;
+  readonly harts: Hart[] = [];
+  readonly mmus: Mmu[] = [];
+  readonly monitor: Monitor;
+  readonly clint: Clint;
+  readonly plic: Plic;
+  readonly uart: Uart16550;
+  readonly rtc: GoldfishRtc;
+  readonly finisher: TestFinisher;
+  readonly bootMode: BootMode;
+  readonly images: LoadedImage[] = [];
+  htif: Htif | null = null;
+  dtbAddress = 0;
+
+  /** HSM state of each hart (all started except in direct boot). */
+  readonly hartStates: HartState[] = [];
+  /** Supervisor timer deadlines (mtime ticks) set through the built-in SBI. */
+  private readonly supervisorTimerDeadline: number[] = [];
+
+  exit: MachineExit | null = null;
+  /** The hart the run loop is executing (time is read from it). */
+  private runningHart: Hart | null = null;
+  /** Virtual time all harts have reached, in ns. */
+  private windowStart = 0;
+  private stopRequestedBy = -1;
+  private consoleListeners: Array<(byte: number) => void> = [];
+  /** Debugger hooks. */
+  codeBreakpoints: CodeBreakpointHook | null = null;
+
+  constructor(config: MachineConfig) {
+    this.config = normalizeMachineConfig(config);
+    const { memoryBytes, hartCount } = this.config;
+    this.ram = new GuestRam(RAM_BASE, memoryBytes);
+    this.bus = new PhysicalBus(this.ram);
+    this.monitor = new Monitor({
+      harts: this.harts,
+      mmuOf: (hart) => this.mmus[hart.hartId],
+      mtime: () => this.clint.mtime(),
+      unhandledMachineTrap: (hart, description) => this.fail(hart, description),
+      requestStop: (hart) => this.requestStop(hart.hartId),
+    });
+    for (let id = 0; id < hartCount; id++) {
+      const hart = new Hart(id);
+      this.harts.push(hart);
+      this.mmus.push(new Mmu(hart, this.bus, this.monitor));
+      this.hartStates.push(HartState.Started);
+      this.supervisorTimerDeadline.push(Infinity);
+    }
+    this.clint = new Clint(hartCount, this, this);
+    this.plic = new Plic(hartCount, this);
+    this.uart = new Uart16550(this.plic.source(UART0_IRQ), (byte) => this.consoleOutput(byte));
+    this.rtc = new GoldfishRtc(this, this.config.rtcEpochNanoseconds, this.plic.source(RTC_IRQ));
+    this.finisher = new TestFinisher((event) => {
+      if (event.kind === 'reset') this.reset();
+      else this.finish(event.kind === 'pass' ? 0 : event.code, 'finisher');
+    });
+    this.bus.attach(TEST_FINISHER.base, TEST_FINISHER.size, this.finisher);
+    this.bus.attach(RTC.base, RTC.size, this.rtc);
+    this.bus.attach(CLINT.base, CLINT.size, this.clint);
+    this.bus.attach(PLIC.base, PLIC.size, this.plic);
+    this.bus.attach(UART0.base, UART0.size, this.uart);
+    for (let slot = 0; slot < VIRTIO_MMIO_SLOTS; slot++) {
+      this.bus.attach(VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_STRIDE, VIRTIO_MMIO_STRIDE, new EmptyVirtioMmioSlot(slot));
+    }
+
+    this.bootMode = this.config.bios === 'none' ? 'bare' : this.config.bios === 'builtin' ? 'direct' : 'firmware';
+    if (this.bootMode === 'direct') {
+      this.monitor.sbi = new SbiHandler({
+        harts: this.harts,
+        consoleWrite: (byte) => this.consoleOutput(byte),
+        consoleRead: () => {
+          this.sbiConsoleInputUsed = true;
+          return this.sbiConsoleInput.shift() ?? -1;
+        },
+        setSupervisorTimer: (hart, deadline) => {
+          this.supervisorTimerDeadline[hart.hartId] = deadline;
+          this.updateSupervisorTimers();
+        },
+        sendSupervisorSoftwareInterrupt: (hart) => {
+          hart.mipSoftware |= 1 << InterruptCause.SupervisorSoftware;
+          hart.waitingForInterrupt = false;
+        },
+        flushTranslation: (hart) => this.mmus[hart.hartId].flush(),
+        hartState: (hart) => this.hartStates[hart.hartId],
+        startHart: (hart, start, opaque) => this.startHartSupervisor(hart, start, opaque),
+        stopHart: (hart) => {
+          this.hartStates[hart.hartId] = HartState.Stopped;
+          hart.exitRequested = true;
+        },
+        systemReset: (kind, code) => (kind === 'shutdown' ? this.finish(code, 'sbi') : this.reset()),
+        readPhysical: (address, length) => this.readPhysical(address, length),
+        writePhysical: (address, data) => this.writePhysical(address, data),
+      });
+    }
+    this.loadImages();
+    this.reset();
+  }
+
+  // ---- clock and interrupt pins -------------------------------------------------------------
+
+  /** mtime in clock ticks: the running hart's virtual time (or the slowest hart's between slices). */
+  mtime(): number {
+    const hart = this.runningHart;
+    const nanoseconds = hart !== null ? hart.virtualNanoseconds : this.windowStart;
+    return Math.floor(nanoseconds / INSTRUCTIONS_PER_TICK);
+  }
+
+  setInterruptPending(hartId: number, bit: InterruptBit, asserted: boolean): void {
+    const hart = this.harts[hartId];
+    if (hart === undefined) return;
+    if (asserted) hart.mipHardware |= 1 << bit;
+    else hart.mipHardware &= ~(1 << bit);
+  }
+
+  private updateSupervisorTimers(): void {
+    if (this.bootMode !== 'direct') return;
+    const now = this.clint.mtime();
+    for (const hart of this.harts) {
+      const due = now >= this.supervisorTimerDeadline[hart.hartId];
+      if (due) hart.mipHardware |= 1 << InterruptCause.SupervisorTimer;
+      else hart.mipHardware &= ~(1 << InterruptCause.SupervisorTimer);
+    }
+  }
+
+  /** The earliest future timer event in ns of virtual time, or Infinity. */
+  private nextTimerEventNanoseconds(): number {
+    let deadline = Math.min(this.clint.nextTimerDeadline(), this.rtc.nextAlarmDeadline());
+    if (this.bootMode === 'direct') {
+      const now = this.clint.mtime();
+      for (const value of this.supervisorTimerDeadline) if (value > now && value < deadline) deadline = value;
+    }
+    return deadline === Infinity ? Infinity : deadline * INSTRUCTIONS_PER_TICK;
+  }
+
+  // ---- console ------------------------------------------------------------------------------
+
+  private consoleOutput(byte: number): void {
+    this.config.consoleOutput(byte);
+    for (const listener of this.consoleListeners) listener(byte);
+  }
+
+  /** Observes every byte the guest writes to its console (UART, SBI, HTIF). */
+  onConsoleOutput(listener: (byte: number) => void): () => void {
+    this.consoleListeners.push(listener);
+    return () => {
+      this.consoleListeners = this.consoleListeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** Input for SBI console reads, used once a direct-boot guest has read the SBI console. */
+  private readonly sbiConsoleInput: number[] = [];
+  private sbiConsoleInputUsed = false;
+
+  /**
+   * Queues bytes for the guest's console input: the UART receiver, or the SBI console once a
+   * direct-boot guest has started reading it. Returns how many bytes were accepted.
+   */
+  sendConsoleInput(bytes: Uint8Array | readonly number[]): number {
+    if (this.sbiConsoleInputUsed) {
+      this.sbiConsoleInput.push(...bytes);
+      return bytes.length;
+    }
+    return this.uart.receive(bytes);
+  }
+
+  // ---- loading and reset ----------------------------------------------------------------
+
+  private loadImages(): void {
+    const { kernel, firmware, initrd } = this.config;
+    if (this.bootMode === 'bare' && kernel === undefined) throw new MachineError('bare boot needs a kernel (--kernel)');
+    if (this.bootMode === 'direct' && kernel === undefined) throw new MachineError('direct boot (--bios builtin) needs a kernel (--kernel)');
+    if (firmware !== undefined) this.loadProgram(firmware.bytes, firmware.fileName, 'firmware', RAM_BASE);
+    if (kernel !== undefined) {
+      this.loadProgram(kernel.bytes, kernel.fileName, 'kernel', this.bootMode === 'bare' ? RAM_BASE : FIRMWARE_KERNEL_ADDRESS);
+    }
+    // The DTB goes at the top of RAM (below 3 GiB), aligned down to 2 MiB, as QEMU places it.
+    const dtb = this.buildDeviceTree(undefined, undefined);
+    const top = RAM_BASE + Math.min(this.config.memoryBytes, 0xc000_0000);
+    this.dtbAddress = Math.floor((top - dtb.length) / 0x20_0000) * 0x20_0000;
+    if (initrd !== undefined) {
+      const initrdStart = Math.floor((this.dtbAddress - initrd.bytes.length) / 4096) * 4096;
+      const overlapsFirmwareFdt = this.bootMode === 'firmware' && initrdStart < FW_JUMP_FDT_ADDRESS + 0x10_0000 &&
+        initrdStart + initrd.bytes.length > FW_JUMP_FDT_ADDRESS;
+      const highestImage = Math.max(0, ...this.images.map((image) => image.end));
+      if (initrdStart < highestImage || overlapsFirmwareFdt) {
+        throw new MachineError(
+          `initrd ${initrd.fileName} (${initrd.bytes.length} bytes) does not fit in RAM above the kernel; use a larger --mem`);
+      }
+      this.ram.load(initrdStart, initrd.bytes);
+      this.images.push({ role: 'initrd', fileName: initrd.fileName, start: initrdStart, end: initrdStart + initrd.bytes.length });
+    }
+    const initrdImage = this.images.find((image) => image.role === 'initrd');
+    const finalDtb = this.buildDeviceTree(initrdImage?.start, initrdImage?.end);
+    const highestImage = Math.max(0, ...this.images.map((image) => image.end));
+    if (this.dtbAddress < highestImage) {
+      throw new MachineError(`RAM too small: ${this.config.memoryBytes / 1048576} MiB leaves no room for the device tree above the loaded images`);
+    }
+    this.ram.load(this.dtbAddress, finalDtb);
+    this.images.push({ role: 'dtb', fileName: this.config.dtb?.fileName ?? '(generated)', start: this.dtbAddress, end: this.dtbAddress + finalDtb.length });
+    this.pristineRam = new Uint8Array(this.highestLoadedEnd() - RAM_BASE);
+    this.pristineRam.set(this.ram.bytes.subarray(0, this.pristineRam.length));
+  }
+
+  /** RAM content below the highest loaded byte, to restore on reset. */
+  private pristineRam: Uint8Array = new Uint8Array(0);
+
+  private highestLoadedEnd(): number {
+    return Math.max(RAM_BASE, ...this.images.map((image) => image.end));
+  }
+
+  private buildDeviceTree(initrdStart: number | undefined, initrdEnd: number | undefined): Uint8Array {
+    if (this.config.dtb !== undefined) {
+      // Validate the user's blob before the guest sees it: one clear error for a malformed file.
+      try {
+        parseDeviceTree(this.config.dtb.bytes);
+      } catch (error) {
+        throw new MachineError(`${this.config.dtb.fileName}: ${(error as Error).message}`);
+      }
+      return this.config.dtb.bytes;
+    }
+    return buildVirtDeviceTree({
+      ramBase: RAM_BASE,
+      ramSize: this.config.memoryBytes,
+      hartCount: this.config.hartCount,
+      bootargs: this.config.append,
+      initrdStart,
+      initrdEnd,
+    });
+  }
+
+  private loadProgram(bytes: Uint8Array, fileName: string, role: 'kernel' | 'firmware', rawAddress: number): void {
+    const isElf = bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
+    let image: LoadedImage;
+    if (isElf) {
+      const elf = parseElf(bytes, fileName);
+      for (const other of this.images) {
+        for (const segment of elf.loadSegments) {
+          if (segment.memorySize > 0 && segment.physicalAddress < other.end && other.start < segment.physicalAddress + segment.memorySize) {
+            throw new MachineError(`${fileName}: segment at 0x${segment.physicalAddress.toString(16)} overlaps ${other.role} ${other.fileName}`);
+          }
+        }
+      }
+      const loaded = loadElfIntoRam(elf, this.ram);
+      image = { role, fileName, start: loaded.lowestAddress, end: loaded.highestAddress, elf };
+      this.entryPoints[role] = loaded.entry;
+      if (role === 'kernel' && this.bootMode === 'bare') {
+        const htifSymbols = findHtifSymbols(elf);
+        if (htifSymbols !== undefined) {
+          this.htif = new Htif({
+            ram: this.ram,
+            tohost: htifSymbols.tohost,
+            fromhost: htifSymbols.fromhost,
+            onExit: (code) => this.finish(code, 'htif'),
+            onConsoleOutput: (byte) => this.consoleOutput(byte),
+          });
+        }
+      }
+    } else {
+      if (bytes.length === 0) throw new MachineError(`${fileName}: file is empty`);
+      if (!this.ram.contains(rawAddress, bytes.length)) {
+        throw new MachineError(`${fileName}: ${bytes.length} bytes at 0x${rawAddress.toString(16)} do not fit in RAM; use a larger --mem`);
+      }
+      this.ram.load(rawAddress, bytes);
+      image = { role, fileName, start: rawAddress, end: rawAddress + bytes.length };
+      this.entryPoints[role] = rawAddress;
+    }
+    this.images.push(image);
+  }
+
+  private readonly entryPoints: { kernel?: number; firmware?: number } = {};
+
+  /** Full machine reset: devices, harts, and RAM back to the loaded images. */
+  reset(): void {
+    this.ram.bytes.fill(0);
+    this.ram.bytes.set(this.pristineRam);
+    this.exit = null;
+    this.windowStart = 0;
+    this.clint.reset();
+    this.plic.reset();
+    this.uart.reset();
+    this.htif?.reset();
+    const entry = this.bootMode === 'firmware' ? this.entryPoints.firmware! : this.entryPoints.kernel!;
+    for (const hart of this.harts) {
+      hart.reset(entry | 0, entry < 0 ? -1 : 0);
+      hart.instructionsRetired = 0;
+      hart.idleNanoseconds = 0;
+      hart.registers[20] = hart.hartId; // a0
+      hart.registers[22] = this.dtbAddress | 0; // a1
+      this.mmus[hart.hartId].flush();
+      this.supervisorTimerDeadline[hart.hartId] = Infinity;
+      this.hartStates[hart.hartId] = HartState.Started;
+    }
+    if (this.bootMode === 'direct') {
+      for (const hart of this.harts) {
+        this.prepareSupervisorEntry(hart);
+        if (hart.hartId !== 0) this.hartStates[hart.hartId] = HartState.Stopped;
+      }
+    }
+  }
+
+  /** What OpenSBI does before entering an S-mode kernel, for direct boot. */
+  private prepareSupervisorEntry(hart: Hart): void {
+    hart.medeleg = 0xb1ff; // every delegable exception except ecall from S, which is the SBI
+    hart.mideleg = 0x222;
+    hart.mcounteren = 7;
+    hart.pmp.writeAddress(0, 2 ** 54 - 1);
+    hart.pmp.writeConfig(0, 0x1f); // NAPOT, RWX: all of memory
+    hart.pmp.rebuild();
+    hart.privilege = Privilege.Supervisor;
+    hart.mtvecLo = 0;
+    void Csr.Mtvec;
+  }
+
+  private startHartSupervisor(hart: Hart, start: bigint, opaque: bigint): void {
+    hart.pc = start;
+    hart.writeRegister(10, BigInt(hart.hartId));
+    hart.writeRegister(11, opaque);
+    hart.satpLo = hart.satpHi = 0;
+    hart.privilege = Privilege.Supervisor;
+    hart.mstatus = 0;
+    hart.waitingForInterrupt = false;
+    // A started hart joins at the current time.
+    hart.idleNanoseconds = Math.max(hart.idleNanoseconds, this.currentNanoseconds() - hart.instructionsRetired);
+    this.mmus[hart.hartId].flush();
+    this.hartStates[hart.hartId] = HartState.Started;
+  }
+
+  private currentNanoseconds(): number {
+    return this.runningHart !== null ? this.runningHart.virtualNanoseconds : this.windowStart;
+  }
+
+  private finish(code: number, source: 'finisher' | 'htif' | 'sbi'): void {
+    if (this.exit !== null) return;
+    this.exit = code === 0 ? { kind: 'pass', code: 0, source } : { kind: 'fail', code, source };
+    for (const hart of this.harts) hart.exitRequested = true;
+  }
+
+  private fail(hart: Hart, message: string): void {
+    if (this.exit !== null) return;
+    this.exit = { kind: 'error', message, hartId: hart.hartId };
+    hart.exitRequested = true;
+  }
+
+  /** Asks the run loop to stop after the current instruction (debugger, pause). */
+  requestStop(hartId: number): void {
+    if (this.stopRequestedBy < 0) this.stopRequestedBy = hartId;
+    for (const hart of this.harts) hart.exitRequested = true;
+  }
+
+  setMonitorObserver(observer: MonitorObserver | null): void {
+    this.monitor.observer = observer;
+  }
+
+  setMemoryWatcher(watcher: MemoryWatcher | null): void {
+    for (const mmu of this.mmus) {
+      mmu.watcher = watcher;
+      mmu.flush();
+    }
+  }
+
+  // ---- running ------------------------------------------------------------------------------
+
+  /**
+   * Runs until the guest exits, a stop is requested, or about `budget` instructions have
+   * retired on the first hart (the budget bounds host time, not guest semantics).
+   * `singleHart` runs only that hart (the others stay frozen).
+   */
+  run(budget: number, singleHart?: number): RunResult {
+    if (this.exit !== null) return { kind: 'exit', exit: this.exit };
+    this.stopRequestedBy = -1;
+    const smp = this.harts.length > 1 && singleHart === undefined;
+    const quantum = smp ? QUANTUM_SMP : QUANTUM_SINGLE_HART;
+    const first = singleHart !== undefined ? this.harts[singleHart] : this.harts[0];
+    const budgetEnd = first.instructionsRetired + budget;
+    while (true) {
+      const windowEnd = this.windowStart + quantum;
+      let anyRan = false;
+      for (const hart of this.harts) {
+        if (singleHart !== undefined && hart.hartId !== singleHart) continue;
+        if (this.hartStates[hart.hartId] !== HartState.Started) continue;
+        const ran = this.runHartUntil(hart, singleHart !== undefined ? Infinity : windowEnd, hart === first ? budgetEnd : Infinity);
+        anyRan = anyRan || ran;
+        if (this.exit !== null) return { kind: 'exit', exit: this.exit };
+        if (this.stopRequestedBy >= 0) return { kind: 'stop', hartId: this.stopRequestedBy };
+        if (hart === first && first.instructionsRetired >= budgetEnd) return { kind: 'budget' };
+      }
+      if (singleHart !== undefined) {
+        // One hart alone: if it waits for an interrupt, skip its time to the next timer event.
+        if (!anyRan && !this.skipIdleTime([first])) {
+          return this.deadlock();
+        }
+        continue;
+      }
+      const started = this.harts.filter((hart) => this.hartStates[hart.hartId] === HartState.Started);
+      if (!anyRan && !this.skipIdleTime(started)) return this.deadlock();
+      this.windowStart = Math.max(windowEnd, this.windowStart);
+    }
+  }
+
+  private deadlock(): RunResult {
+    this.fail(this.harts[0], 'every hart waits for an interrupt and no timer or device event is pending');
+    return { kind: 'exit', exit: this.exit! };
+  }
+
+  /** All harts wait: jump time to the next timer event. Returns false when there is none. */
+  private skipIdleTime(harts: readonly Hart[]): boolean {
+    if (harts.length === 0) return false;
+    const next = this.nextTimerEventNanoseconds();
+    if (next === Infinity) return false;
+    for (const hart of harts) {
+      if (hart.virtualNanoseconds < next) hart.idleNanoseconds += next - hart.virtualNanoseconds;
+    }
+    this.windowStart = Math.max(this.windowStart, Math.min(...harts.map((hart) => hart.virtualNanoseconds)));
+    return true;
+  }
+
+  /** Runs one hart up to virtual time `until` (ns). Returns true if it executed anything. */
+  private runHartUntil(hart: Hart, until: number, budgetEnd: number): boolean {
+    const mmu = this.mmus[hart.hartId];
+    let ran = false;
+    this.runningHart = hart;
+    try {
+      while (hart.virtualNanoseconds < until && hart.instructionsRetired < budgetEnd) {
+        this.sampleDevices();
+        if (hart.waitingForInterrupt) {
+          if ((hart.mip & hart.mie) === 0) {
+            // Sleep to the end of the window or the next timer event, whichever is first.
+            const next = Math.min(until, this.nextTimerEventNanoseconds());
+            if (next === Infinity || next <= hart.virtualNanoseconds) return ran;
+            hart.idleNanoseconds += next - hart.virtualNanoseconds;
+            continue;
+          }
+          hart.waitingForInterrupt = false;
+        }
+        if (this.monitor.takePendingInterrupt(hart) && this.stopRequestedBy >= 0) return true;
+        const untilTimer = this.nextTimerEventNanoseconds() - hart.virtualNanoseconds;
+        const slice = Math.max(1, Math.min(until - hart.virtualNanoseconds, budgetEnd - hart.instructionsRetired, untilTimer));
+        runInterpreter(hart, mmu, this.monitor, slice, this.codeBreakpoints);
+        ran = true;
+        mmu.deviceAccessed = false;
+        if (this.htif !== null) this.htif.poll();
+        if (this.exit !== null || this.stopRequestedBy >= 0) return true;
+        if (this.hartStates[hart.hartId] !== HartState.Started) return true;
+      }
+      return ran;
+    } finally {
+      this.sampleDevices();
+      this.runningHart = null;
+      hart.reservationAddress = -1;
+    }
+  }
+
+  private sampleDevices(): void {
+    this.clint.update();
+    this.rtc.update();
+    this.updateSupervisorTimers();
+  }
+
+  // ---- memory for tools -------------------------------------------------------------------
+
+  readPhysical(address: bigint, length: number): Uint8Array | undefined {
+    if (length < 0 || address < 0n || address > 0xffffffffn) return undefined;
+    const start = Number(address);
+    if (!this.ram.contains(start, length)) return undefined;
+    return this.ram.bytes.slice(start - RAM_BASE, start - RAM_BASE + length);
+  }
+
+  writePhysical(address: bigint, data: Uint8Array): boolean {
+    if (address < 0n || address > 0xffffffffn) return false;
+    const start = Number(address);
+    if (!this.ram.contains(start, data.length)) return false;
+    this.ram.bytes.set(data, start - RAM_BASE);
+    return true;
+  }
+
+  /** Instruction bits at a hart's pc for traces (no side effects); undefined when unmapped. */
+  readPhysicalForTrace(hart: Hart, pc: bigint): { raw: number; length: 2 | 4 } | undefined {
+    const physical = walkForDebugger(this, hart, pc);
+    if (physical === undefined) return undefined;
+    const low = this.readPhysical(physical, 2);
+    if (low === undefined) return undefined;
+    const first = low[0] | (low[1] << 8);
+    if ((first & 3) !== 3) return { raw: first, length: 2 };
+    const high = walkForDebugger(this, hart, pc + 2n);
+    const next = high === undefined ? undefined : this.readPhysical(high, 2);
+    if (next === undefined) return undefined;
+    return { raw: (first | (next[0] << 16) | (next[1] << 24)) >>> 0, length: 4 };
+  }
+
+  /** The kernel ELF, when one was loaded (symbols for tools). */
+  get kernelElf(): ElfImage | undefined {
+    return this.images.find((image) => image.role === 'kernel')?.elf;
+  }
+}
+
+export { parseElf };
