@@ -186,6 +186,7 @@ export class Mmu {
       if (this.watcher !== null) this.watcher.onAccess(this.hart, lo, hi, physical, size, AccessKind.Read);
       if (size === 8) {
         const low = this.readPhysical(physical, 4, AccessKind.Read, lo, hi);
+        if (this.faulted) return 0;
         this.high = this.readPhysical(physical + 4, 4, AccessKind.Read, lo, hi) | 0;
         return low | 0;
       }

@@ -15,8 +15,9 @@ const MODE_SHIFT = 3;
 export class PhysicalMemoryProtection {
   /** pmpcfg bytes. */
   readonly config = new Uint8Array(PMP_ENTRIES);
-  /** pmpaddr values (address bits 55:2) as doubles. */
-  readonly address = new Float64Array(PMP_ENTRIES);
+  /** pmpaddr values (address bits 55:2) as lo/hi words: 54 bits do not fit a double exactly. */
+  readonly addressLow = new Int32Array(PMP_ENTRIES);
+  readonly addressHigh = new Int32Array(PMP_ENTRIES);
   private readonly regionStart = new Float64Array(PMP_ENTRIES);
   private readonly regionEnd = new Float64Array(PMP_ENTRIES);
   private readonly regionPermissions = new Uint8Array(PMP_ENTRIES);
@@ -25,7 +26,8 @@ export class PhysicalMemoryProtection {
 
   reset(): void {
     this.config.fill(0);
-    this.address.fill(0);
+    this.addressLow.fill(0);
+    this.addressHigh.fill(0);
     this.rebuild();
   }
 
@@ -42,10 +44,16 @@ export class PhysicalMemoryProtection {
   }
 
   /** Writes pmpaddr unless locked, or unless the next entry is a locked TOR entry using it. */
-  writeAddress(entry: number, value: number): void {
+  writeAddress(entry: number, low: number, high: number): void {
     if (this.isLocked(entry)) return;
     if (entry + 1 < PMP_ENTRIES && this.isLocked(entry + 1) && ((this.config[entry + 1] >> MODE_SHIFT) & 3) === 1) return;
-    this.address[entry] = value % 2 ** 54;
+    this.addressLow[entry] = low;
+    this.addressHigh[entry] = high & 0x3fffff;
+  }
+
+  /** pmpaddr as a double (exact unless all 54 bits are set, where the top rounds up harmlessly). */
+  private addressValue(entry: number): number {
+    return (this.addressHigh[entry] >>> 0) * 2 ** 32 + (this.addressLow[entry] >>> 0);
   }
 
   rebuild(): void {
@@ -57,20 +65,25 @@ export class PhysicalMemoryProtection {
       let start: number;
       let end: number;
       if (mode === 1) {
-        start = i === 0 ? 0 : this.address[i - 1] * 4;
-        end = this.address[i] * 4;
+        start = i === 0 ? 0 : this.addressValue(i - 1) * 4;
+        end = this.addressValue(i) * 4;
       } else if (mode === 2) {
-        start = this.address[i] * 4;
+        start = this.addressValue(i) * 4;
         end = start + 4;
       } else {
-        let value = this.address[i];
-        let trailingOnes = 0;
-        while (value % 2 === 1 && trailingOnes < 54) {
-          value = (value - 1) / 2;
-          trailingOnes++;
+        const low = this.addressLow[i], high = this.addressHigh[i];
+        // NAPOT: the number of trailing ones gives the size, 2^(ones + 3) bytes.
+        const trailingOnes = ~low !== 0 ? 31 - Math.clz32(~low & (low + 1)) : 32 + (~high !== 0 ? 31 - Math.clz32(~high & (high + 1)) : 32);
+        if (trailingOnes >= 54) {
+          start = 0;
+          end = 2 ** 56;
+        } else {
+          const clearBits = trailingOnes + 1;
+          const baseLow = clearBits >= 32 ? 0 : (low >>> clearBits) << clearBits;
+          const baseHigh = clearBits <= 32 ? high : (high >>> (clearBits - 32)) << (clearBits - 32);
+          start = ((baseHigh >>> 0) * 2 ** 32 + (baseLow >>> 0)) * 4;
+          end = start + 2 ** (trailingOnes + 3);
         }
-        start = value * 2 ** trailingOnes * 4;
-        end = start + 2 ** (trailingOnes + 3);
       }
       this.regionStart[count] = start;
       this.regionEnd[count] = end;

@@ -139,7 +139,9 @@ export class Plic implements MmioDevice {
     const newLevel = asserted ? 1 : 0;
     if (newLevel === this.level[irq]) return;
     this.level[irq] = newLevel;
-    this.pending[irq] = newLevel === 1 && this.claimed[irq] === 0 ? 1 : 0;
+    // The gateway latches a request: a line that drops before the claim leaves it pending
+    // (QEMU 7.2 keeps it too; guests/plic checks this against QEMU).
+    if (newLevel === 1 && this.claimed[irq] === 0) this.pending[irq] = 1;
     this.updateAll();
   }
 

@@ -365,7 +365,7 @@ export class Machine implements MachineClock, HartInterruptPins {
     hart.medeleg = 0xb1ff; // every delegable exception except ecall from S, which is the SBI
     hart.mideleg = 0x222;
     hart.mcounteren = 7;
-    hart.pmp.writeAddress(0, 2 ** 54 - 1);
+    hart.pmp.writeAddress(0, -1, -1);
     hart.pmp.writeConfig(0, 0x1f); // NAPOT, RWX: all of memory
     hart.pmp.rebuild();
     hart.privilege = Privilege.Supervisor;
@@ -446,16 +446,13 @@ export class Machine implements MachineClock, HartInterruptPins {
         if (this.stopRequestedBy >= 0) return { kind: 'stop', hartId: this.stopRequestedBy };
         if (hart === first && first.instructionsRetired >= budgetEnd) return { kind: 'budget' };
       }
-      if (singleHart !== undefined) {
-        // One hart alone: if it waits for an interrupt, skip its time to the next timer event.
-        if (!anyRan && !this.skipIdleTime([first])) {
-          return this.deadlock();
-        }
+      const candidates = singleHart !== undefined ? [first] : this.harts.filter((hart) => this.hartStates[hart.hartId] === HartState.Started);
+      if (!anyRan && candidates.every((hart) => hart.waitingForInterrupt && (hart.mip & hart.mie) === 0)) {
+        // Everyone sleeps in wfi: jump time to the next timer event, or give up.
+        if (!this.skipIdleTime(candidates)) return this.deadlock();
         continue;
       }
-      const started = this.harts.filter((hart) => this.hartStates[hart.hartId] === HartState.Started);
-      if (!anyRan && !this.skipIdleTime(started)) return this.deadlock();
-      this.windowStart = Math.max(windowEnd, this.windowStart);
+      if (singleHart === undefined) this.windowStart = Math.max(windowEnd, this.windowStart);
     }
   }
 

@@ -87,7 +87,10 @@ export function readCsr(hart: Hart, csr: number, mtime: number, insideInstructio
       return;
     }
     default:
-      if (csr >= Csr.Pmpaddr0 && csr <= Csr.Pmpaddr15) split(hart.pmp.address[csr - Csr.Pmpaddr0]);
+      if (csr >= Csr.Pmpaddr0 && csr <= Csr.Pmpaddr15) {
+        csrValue.lo = hart.pmp.addressLow[csr - Csr.Pmpaddr0];
+        csrValue.hi = hart.pmp.addressHigh[csr - Csr.Pmpaddr0];
+      }
       // mvendorid, marchid, mimpid, mconfigptr, hpm counters and events read as zero.
       return;
   }
@@ -165,7 +168,7 @@ export function writeCsr(hart: Hart, csr: number, lo: number, hi: number): numbe
     }
     default:
       if (csr >= Csr.Pmpaddr0 && csr <= Csr.Pmpaddr15) {
-        hart.pmp.writeAddress(csr - Csr.Pmpaddr0, toDouble(lo, hi & 0x3fffff));
+        hart.pmp.writeAddress(csr - Csr.Pmpaddr0, lo, hi);
         hart.pmp.rebuild();
         return CsrWriteEffect.FlushTranslation;
       }

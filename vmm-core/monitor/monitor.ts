@@ -249,7 +249,8 @@ export class Monitor implements SensitiveInstructionHandler {
 
   ebreak(hart: Hart): void {
     this.exits.countIndex(ExitIndex.Ebreak);
-    this.deliverTrap(hart, false, ExceptionCause.Breakpoint, hart.pcLo, hart.pcHi);
+    // QEMU 7.2 leaves mtval 0 for ebreak.
+    this.deliverTrap(hart, false, ExceptionCause.Breakpoint, 0, 0);
   }
 
   csrInstruction(hart: Hart, operation: Operation, rd: number, rs1: number, csr: number, length: number): void {
