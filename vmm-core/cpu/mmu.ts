@@ -43,6 +43,11 @@ export class Mmu {
   /** Set when the last access went to a device, so the run loop can sample interrupts. */
   deviceAccessed = false;
   watcher: MemoryWatcher | null = null;
+  /**
+   * A physical page whose stores end the execution slice (HTIF's tohost), or -1. Stores to it
+   * never enter the TLB, so the machine sees them right after the instruction.
+   */
+  exitOnStorePage = -1;
 
   /** RAM for LR/SC/AMOs, which translate first and then operate on RAM directly. */
   get ramForAtomics(): GuestRam {
@@ -265,6 +270,7 @@ export class Mmu {
   private writePhysical(physical: number, size: 1 | 2 | 4, value: number, lo: number, hi: number): void {
     if (this.bus.isRam(physical, size)) {
       this.ram.writeUnaligned(physical - this.ram.base, size, value);
+      if (physical - (physical % PAGE_SIZE) === this.exitOnStorePage) this.hart.exitRequested = true;
       return;
     }
     this.deviceAccessed = true;
@@ -319,7 +325,8 @@ export class Mmu {
     if (
       this.bus.isRam(pageStart, PAGE_SIZE) &&
       (!hart.pmp.active || hart.pmp.allows(pageStart, PAGE_SIZE, kind, machine)) &&
-      (this.watcher === null || kind === AccessKind.Execute || !this.watcher.isWatched(pageStart, lo >>> 12, hi))
+      (this.watcher === null || kind === AccessKind.Execute || !this.watcher.isWatched(pageStart, lo >>> 12, hi)) &&
+      (kind !== AccessKind.Write || pageStart !== this.exitOnStorePage)
     ) {
       const slot = ((lo >>> 12) & TLB_MASK) + (kind === AccessKind.Execute ? 0 : kind === AccessKind.Read ? TLB_SIZE : 2 * TLB_SIZE);
       this.tagLo[slot] = lo >>> 12;

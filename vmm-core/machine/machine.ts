@@ -315,6 +315,8 @@ export class Machine implements MachineClock, HartInterruptPins {
             onExit: (code) => this.finish(code, 'htif'),
             onConsoleOutput: (byte) => this.consoleOutput(byte),
           });
+          const tohostPage = htifSymbols.tohost - (htifSymbols.tohost % 4096);
+          for (const mmu of this.mmus) mmu.exitOnStorePage = tohostPage;
         }
       }
     } else {
