@@ -17,7 +17,7 @@ MARCH_GC=rv64imafdc_zicsr_zifencei
 MARCH_G=rv64imafd_zicsr_zifencei
 COMMON_FLAGS=(-mabi=lp64d -mcmodel=medany -nostdlib -nostartfiles -ffreestanding -fno-builtin
   -fno-tree-loop-distribute-patterns --param=min-pagesize=0 -fno-pic -static -g -Wall -Wno-unused-function
-  -ffile-prefix-map="$ROOT"/= -fdebug-prefix-map="$ROOT"/= -Iguests/common
+  -ffile-prefix-map="$ROOT"=. -fdebug-prefix-map="$ROOT"=. -Wa,--debug-prefix-map="$ROOT"=. -Iguests/common
   -Wl,--build-id=none -Wl,--no-warn-rwx-segments)
 
 WANT=("$@")
@@ -27,22 +27,40 @@ want() {
   return 1
 }
 
+# compile NAME MARCH OPT "extra" sources... -> objects in $OBJ/NAME/ (one per source, so no
+# temporary file names end up in the ELF); prints the object list
+compile() {
+  local name=$1 march=$2 opt=$3 extra=$4; shift 4
+  mkdir -p "$OBJ/$name"
+  local src objs=()
+  for src in "$@"; do
+    local o="$OBJ/$name/$(basename "${src%.*}").o"
+    # shellcheck disable=SC2086
+    $CC -march="$march" "$opt" "${COMMON_FLAGS[@]}" $extra -c -o "$o" "$src"
+    objs+=("$o")
+  done
+  echo "${objs[@]}"
+}
+
 # guest NAME MARCH OPT "extra flags" sources...   (linked with the common runtime)
 guest() {
   local name=$1 march=$2 opt=$3 extra=$4; shift 4
   want "$name" || return 0
+  local objs
+  objs=$(compile "$name" "$march" "$opt" "$extra" guests/common/crt.S guests/common/rt.c "$@")
   # shellcheck disable=SC2086
-  $CC -march="$march" "$opt" "${COMMON_FLAGS[@]}" $extra -T guests/common/link.ld \
-    -o "$OUT/$name.elf" guests/common/crt.S guests/common/rt.c "$@"
+  $CC -march="$march" "${COMMON_FLAGS[@]}" -T guests/common/link.ld -o "$OUT/$name.elf" $objs
   echo "built $OUT/$name.elf"
 }
 
-# raw NAME MARCH OPT "extra flags" sources...   (own entry point / link script in extra)
+# raw NAME MARCH OPT "link flags" sources...   (own entry point; link script in the flags)
 raw() {
   local name=$1 march=$2 opt=$3 extra=$4; shift 4
   want "$name" || return 0
+  local objs
+  objs=$(compile "$name" "$march" "$opt" "" "$@")
   # shellcheck disable=SC2086
-  $CC -march="$march" "$opt" "${COMMON_FLAGS[@]}" $extra -o "$OUT/$name.elf" "$@"
+  $CC -march="$march" "${COMMON_FLAGS[@]}" $extra -o "$OUT/$name.elf" $objs
   echo "built $OUT/$name.elf"
 }
 
@@ -51,7 +69,7 @@ guest rv64m      $MARCH_G  -O2 "" guests/rv64m/rv64m.c
 guest rv64a      $MARCH_G  -O2 "" guests/rv64a/rv64a.c
 guest traps      $MARCH_GC -O2 "" guests/traps/traps.c
 guest priv       $MARCH_GC -O2 "" guests/priv/priv.c
-guest vm         $MARCH_G  -O2 "" guests/vm/vm.c guests/vm/user.S
+guest vm         $MARCH_GC -O2 "" guests/vm/vm.c guests/vm/user.S
 
 # demo kernel: separate objects so the link script can place user.o in user pages
 if want demo; then

@@ -4,7 +4,8 @@
 //   node guests/run-qemu.mjs [--count] [name...]
 // --count also measures retired instructions (QEMU exec log in single-step mode; slow for
 // big guests, so bench is measured through the instret it prints).
-import { readFileSync, mkdtempSync, rmSync, createReadStream } from 'node:fs';
+// --update (with --count) writes the measured counts into the manifest as qemuInstructions.
+import { readFileSync, writeFileSync, mkdtempSync, rmSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync, spawn } from 'node:child_process';
@@ -12,6 +13,7 @@ import { spawnSync, spawn } from 'node:child_process';
 const FW = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf';
 const args = process.argv.slice(2);
 const count = args.includes('--count');
+const update = args.includes('--update');
 const names = args.filter((a) => !a.startsWith('--'));
 const manifest = JSON.parse(readFileSync('guests/manifest.json', 'utf8'));
 
@@ -61,6 +63,7 @@ for (const g of manifest) {
     const m = /total instret (\d+)/.exec(out);
     const n = m ? Number(m[1]) : await countInstructions(g);
     extra = ` instructions=${n}${m ? ' (guest instret)' : ''}`;
+    if (update && g.boot !== 'direct') g.qemuInstructions = n;
   }
   if (problems.length) {
     failed++;
@@ -71,5 +74,6 @@ for (const g of manifest) {
     console.log(`ok   ${g.name}${extra}`);
   }
 }
+if (update) writeFileSync('guests/manifest.json', JSON.stringify(manifest, null, 2) + '\n');
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

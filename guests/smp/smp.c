@@ -13,14 +13,16 @@ void secondary_main(u64 hartid)
     h1_hartid = (u32)csr_read(mhartid);
     (void)hartid;
     h1_started = 1;
+    csr_write(mie, 1 << 3);                   /* MIE stays clear: wfi just returns */
     mmio_w32(MSIP(0), 1);                     /* wake hart 0 from its wfi */
-    while (!go) ;
+    while (!go)
+        asm volatile("wfi");
+    mmio_w32(MSIP(1), 0);
     for (int i = 0; i < ROUNDS; i++)
         asm volatile("amoadd.d zero, %0, (%1)" :: "r"(1ull), "r"(&counter) : "memory");
     __atomic_store_n(&h1_done, 1, __ATOMIC_RELEASE);
     mmio_w32(MSIP(0), 1);
-    /* sleep until hart 0's IPI (MIE clear: wfi just returns) */
-    csr_write(mie, 1 << 3);
+    /* sleep until hart 0's next IPI */
     while (!(csr_read(mip) & (1 << 3)))
         asm volatile("wfi");
     mmio_w32(MSIP(1), 0);
@@ -51,6 +53,7 @@ int main(void)
     CHECKEQ(1, h1_started, 1);
     CHECKEQ(2, h1_hartid, 1);
     go = 1;
+    mmio_w32(MSIP(1), 1);                     /* hart 1 sleeps until told to go */
     for (int i = 0; i < ROUNDS; i++)
         asm volatile("amoadd.d zero, %0, (%1)" :: "r"(1ull), "r"(&counter) : "memory");
     for (int i = 0; i < 1000 && !__atomic_load_n(&h1_done, __ATOMIC_ACQUIRE); i++)
@@ -65,6 +68,8 @@ int main(void)
     tr.armed = 0;
     csr_write(mie, 1 << 3);
     csr_set(mstatus, MSTATUS_MIE);
+    for (int i = 0; i < 1000 && mmio_r32(MSIP(1)); i++)   /* hart 1 consumed the "go" IPI */
+        asm volatile("wfi");
     mmio_w32(MSIP(1), 1);                     /* wake hart 1 */
     for (int i = 0; i < 1000 && tr.count == 0; i++)
         asm volatile("wfi");

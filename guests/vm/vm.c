@@ -51,14 +51,22 @@ static u64 ua(const volatile void *p) { return (u64)(uintptr_t)p; }
 /* a routine of the user page, at its user virtual address (the page is mapped at 0x40206000) */
 #define UFN(sym) ((u64 (*)(u64))(uintptr_t)(0x40206000ull + ua(sym) - ua(user_page)))
 
-/* page-fault hook: all code here is uncompressed; fetch faults return to ra */
+/* length of the instruction at epc: code at identity addresses is read directly; the user
+ * page (mapped at 0x4020_6000) is assembled without compressed instructions */
+static u64 insn_len(u64 epc)
+{
+    if (epc >= 0x40000000ull && epc < 0x80000000ull) return 4;
+    return ((*(volatile u16 *)(uintptr_t)epc & 3) == 3) ? 4 : 2;
+}
+
+/* page-fault hooks: fetch faults return to ra, others skip the instruction */
 static int pf_hook(struct trap_frame *f)
 {
     u64 c = f->cause;
     if (tr.armed && (c == 12 || c == 13 || c == 15 || c == 5 || c == 7 || c == 1)) {
         trap_note(f, 3);
         if (c == 12 || c == 1) f->epc = f->x[1];
-        else f->epc += 4;
+        else f->epc += insn_len(f->epc);
         return 1;
     }
     return 0;
@@ -69,7 +77,7 @@ static int spf_hook(struct trap_frame *f)
     if (tr.armed && (c == 12 || c == 13 || c == 15)) {
         trap_note(f, 1);
         if (c == 12) f->epc = f->x[1];
-        else f->epc += 4;
+        else f->epc += insn_len(f->epc);
         return 1;
     }
     return 0;
