@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 const entries = [
   { in: 'vmm-core/cli/main.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node' },
+  { in: 'vmm-core/index.ts', out: 'dist/vmm-core.js' },
 ];
 
 function newestSource(dir) {

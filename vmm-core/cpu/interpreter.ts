@@ -25,14 +25,6 @@ export interface SensitiveInstructionHandler extends ExceptionRaiser {
   illegalInstruction(hart: Hart, raw: number): void;
 }
 
-/** Debugger hook for code breakpoints; `pageFilter` is indexed by (pc >>> 12) & 0xffff. */
-export interface CodeBreakpointHook {
-  readonly pageFilter: Uint8Array;
-  /** True when execution must stop before the instruction at the hart's pc. */
-  shouldStop(hart: Hart): boolean;
-}
-
-export const BREAKPOINT_PAGE_FILTER_SIZE = 0x10000;
 
 // ---- decode cache ------------------------------------------------------------------------
 
@@ -108,22 +100,17 @@ export function runInterpreter(
   mmu: Mmu,
   monitor: SensitiveInstructionHandler,
   budget: number,
-  breakpoints: CodeBreakpointHook | null,
 ): void {
   const x = hart.registers;
   const wide = hart.registersWide;
   let executed = 0;
   hart.exitRequested = false;
-  const filter = breakpoints !== null ? breakpoints.pageFilter : null;
 
   execute: while (executed < budget && !hart.exitRequested) {
     const pcLo = hart.pcLo;
     const pcHi = hart.pcHi;
-    if (filter !== null && filter[(pcLo >>> 12) & 0xffff] !== 0 && breakpoints!.shouldStop(hart)) {
-      hart.exitRequested = true;
-      break;
-    }
     let raw = mmu.fetch(pcLo, pcHi);
+    // A fault, or a code breakpoint (its pages stay out of the fetch TLB, so only they pay).
     if (mmu.faulted) {
       mmu.faulted = false;
       continue;

@@ -26,6 +26,14 @@ export interface MemoryWatcher {
   onAccess(hart: Hart, virtualLo: number, virtualHi: number, physicalAddress: number, size: number, kind: AccessKind): void;
 }
 
+/** Debugger hook for code breakpoints: their pages never enter the fetch TLB. */
+export interface CodeBreakpointHook {
+  /** True when the page may hold a breakpoint (virtual page number lo/hi, physical page address). */
+  mayHaveBreakpoint(virtualPageLo: number, virtualPageHi: number, physicalPage: number): boolean;
+  /** True when execution must stop before the instruction at the hart's pc. */
+  shouldStop(hart: Hart): boolean;
+}
+
 const PTE_V = 1, PTE_R = 2, PTE_W = 4, PTE_X = 8, PTE_U = 16, PTE_A = 64, PTE_D = 128;
 
 export class Mmu {
@@ -43,6 +51,7 @@ export class Mmu {
   /** Set when the last access went to a device, so the run loop can sample interrupts. */
   deviceAccessed = false;
   watcher: MemoryWatcher | null = null;
+  codeBreakpoints: CodeBreakpointHook | null = null;
   /**
    * A physical page whose stores end the execution slice (HTIF's tohost), or -1. Stores to it
    * never enter the TLB, so the machine sees them right after the instruction.
@@ -172,6 +181,13 @@ export class Mmu {
   private fetchSlow(pcLo: number, pcHi: number): number {
     const first = this.translate(pcLo, pcHi, AccessKind.Execute, 2);
     if (first < 0) return 0;
+    const breakpoints = this.codeBreakpoints;
+    if (breakpoints !== null && breakpoints.shouldStop(this.hart)) {
+      // Stop before this instruction: no trap, the run loop sees exitRequested.
+      this.hart.exitRequested = true;
+      this.faulted = true;
+      return 0;
+    }
     const low = this.readPhysical(first, 2, AccessKind.Execute, pcLo, pcHi);
     if (this.faulted) return 0;
     if ((low & 3) !== 3) return low;
@@ -326,7 +342,8 @@ export class Mmu {
       this.bus.isRam(pageStart, PAGE_SIZE) &&
       (!hart.pmp.active || hart.pmp.allows(pageStart, PAGE_SIZE, kind, machine)) &&
       (this.watcher === null || kind === AccessKind.Execute || !this.watcher.isWatched(pageStart, lo >>> 12, hi)) &&
-      (kind !== AccessKind.Write || pageStart !== this.exitOnStorePage)
+      (kind !== AccessKind.Write || pageStart !== this.exitOnStorePage) &&
+      (kind !== AccessKind.Execute || this.codeBreakpoints === null || !this.codeBreakpoints.mayHaveBreakpoint(lo >>> 12, hi, pageStart))
     ) {
       const slot = ((lo >>> 12) & TLB_MASK) + (kind === AccessKind.Execute ? 0 : kind === AccessKind.Read ? TLB_SIZE : 2 * TLB_SIZE);
       this.tagLo[slot] = lo >>> 12;

@@ -2,14 +2,13 @@
 // watchpoints, event breakpoints on privilege transitions and traps, console-string stops,
 // stepping, pause and run-until, and stop reasons. No DAP types here.
 //
-// Armed nothing, it costs nothing: code breakpoints filter by a per-page bit before any exact
-// check, watchpoints keep their pages out of the TLBs so only accesses to them take the slow
-// path, and event breakpoints are checked in the monitor's single trap and xRET paths.
+// Armed nothing, it costs nothing: code breakpoints and watchpoints keep their pages out of
+// the TLBs, so only instructions and accesses on those pages take the slow path where they
+// are checked; event breakpoints are checked in the monitor's single trap and xRET paths.
 
 import { Privilege, privilegeName } from '../cpu/csr-numbers';
 import type { Hart } from '../cpu/hart';
-import { BREAKPOINT_PAGE_FILTER_SIZE, type CodeBreakpointHook } from '../cpu/interpreter';
-import type { MemoryWatcher } from '../cpu/mmu';
+import type { CodeBreakpointHook, MemoryWatcher } from '../cpu/mmu';
 import { AccessKind } from '../cpu/pmp';
 import type { Machine, MachineExit } from '../machine/machine';
 import type { MonitorObserver, PrivilegeChangeEvent, TrapEvent } from '../monitor/monitor';
@@ -58,7 +57,9 @@ type EventBreakpoint = EventBreakpointSpec & { id: number };
 interface ConsoleBreakpoint { id: number; text: string }
 
 export class Debugger implements CodeBreakpointHook, MemoryWatcher, MonitorObserver {
-  readonly pageFilter = new Uint8Array(BREAKPOINT_PAGE_FILTER_SIZE);
+  /** Pages holding code breakpoints (virtual page numbers; physical page addresses), checked on TLB fills only. */
+  private readonly virtualBreakpointPages = new Set<number>();
+  private readonly physicalBreakpointPages = new Set<number>();
   private readonly codeBreakpoints = new Map<number, CodeBreakpoint>();
   private readonly watchpoints = new Map<number, Watchpoint>();
   private readonly eventBreakpoints = new Map<number, EventBreakpoint>();
@@ -128,15 +129,20 @@ export class Debugger implements CodeBreakpointHook, MemoryWatcher, MonitorObser
   }
 
   private rebuildCodeFilter(): void {
-    this.pageFilter.fill(0);
-    let any = false;
+    this.virtualBreakpointPages.clear();
+    this.physicalBreakpointPages.clear();
     for (const breakpoint of this.codeBreakpoints.values()) {
-      any = true;
-      // A physical breakpoint can sit under any virtual page: check every page.
-      if (breakpoint.physical) this.pageFilter.fill(1);
-      else this.pageFilter[Number((breakpoint.address >> 12n) & 0xffffn)] = 1;
+      const page = Number(breakpoint.address >> 12n);
+      if (breakpoint.physical) this.physicalBreakpointPages.add(page * 4096);
+      else this.virtualBreakpointPages.add(page);
     }
-    this.machine.codeBreakpoints = any ? this : null;
+    this.machine.setCodeBreakpoints(this.codeBreakpoints.size > 0 ? this : null);
+  }
+
+  /** Exact per-page check, made when a translation enters the fetch TLB (not per instruction). */
+  mayHaveBreakpoint(virtualPageLo: number, virtualPageHi: number, physicalPage: number): boolean {
+    const virtualPage = (virtualPageHi >>> 0) * 2 ** 20 + (virtualPageLo >>> 0);
+    return this.virtualBreakpointPages.has(virtualPage) || this.physicalBreakpointPages.has(physicalPage);
   }
 
   // ---- hooks (called by the machine) ------------------------------------------------------

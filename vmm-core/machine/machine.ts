@@ -4,8 +4,8 @@
 
 import { Csr, InterruptCause, Privilege } from '../cpu/csr-numbers';
 import { Hart } from '../cpu/hart';
-import { runInterpreter, type CodeBreakpointHook } from '../cpu/interpreter';
-import { Mmu, type MemoryWatcher } from '../cpu/mmu';
+import { runInterpreter } from '../cpu/interpreter';
+import { Mmu, type CodeBreakpointHook, type MemoryWatcher } from '../cpu/mmu';
 import { Clint } from '../devices/clint';
 import { InterruptBit, type HartInterruptPins, type MachineClock } from '../devices/device';
 import { GoldfishRtc } from '../devices/goldfish-rtc';
@@ -86,8 +86,6 @@ export class Machine implements MachineClock, HartInterruptPins {
   private windowStart = 0;
   private stopRequestedBy = -1;
   private consoleListeners: Array<(byte: number) => void> = [];
-  /** Debugger hooks. */
-  codeBreakpoints: CodeBreakpointHook | null = null;
 
   constructor(config: MachineConfig) {
     this.config = normalizeMachineConfig(config);
@@ -259,16 +257,17 @@ export class Machine implements MachineClock, HartInterruptPins {
     }
     this.ram.load(this.dtbAddress, finalDtb);
     this.images.push({ role: 'dtb', fileName: this.config.dtb?.fileName ?? '(generated)', start: this.dtbAddress, end: this.dtbAddress + finalDtb.length });
-    this.pristineRam = new Uint8Array(this.highestLoadedEnd() - RAM_BASE);
-    this.pristineRam.set(this.ram.bytes.subarray(0, this.pristineRam.length));
+    // Keep a copy of every loaded image so that a reset restores RAM exactly.
+    this.pristineImages = this.images.map((image) => ({
+      address: image.start,
+      bytes: this.ram.bytes.slice(image.start - RAM_BASE, image.end - RAM_BASE),
+    }));
   }
 
-  /** RAM content below the highest loaded byte, to restore on reset. */
-  private pristineRam: Uint8Array = new Uint8Array(0);
-
-  private highestLoadedEnd(): number {
-    return Math.max(RAM_BASE, ...this.images.map((image) => image.end));
-  }
+  /** The loaded images' bytes, to restore on reset. */
+  private pristineImages: Array<{ address: number; bytes: Uint8Array }> = [];
+  /** RAM is still all zeros apart from the images (nothing has run since construction). */
+  private ramPristine = true;
 
   private buildDeviceTree(initrdStart: number | undefined, initrdEnd: number | undefined): Uint8Array {
     if (this.config.dtb !== undefined) {
@@ -335,8 +334,10 @@ export class Machine implements MachineClock, HartInterruptPins {
 
   /** Full machine reset: devices, harts, and RAM back to the loaded images. */
   reset(): void {
-    this.ram.bytes.fill(0);
-    this.ram.bytes.set(this.pristineRam);
+    if (!this.ramPristine) {
+      this.ram.bytes.fill(0);
+      for (const image of this.pristineImages) this.ram.bytes.set(image.bytes, image.address - RAM_BASE);
+    }
     this.exit = null;
     this.windowStart = 0;
     this.clint.reset();
@@ -415,6 +416,14 @@ export class Machine implements MachineClock, HartInterruptPins {
     this.monitor.observer = observer;
   }
 
+  /** Installs (or removes) the code-breakpoint hook; call again when breakpoints change. */
+  setCodeBreakpoints(hook: CodeBreakpointHook | null): void {
+    for (const mmu of this.mmus) {
+      mmu.codeBreakpoints = hook;
+      mmu.flush();
+    }
+  }
+
   setMemoryWatcher(watcher: MemoryWatcher | null): void {
     for (const mmu of this.mmus) {
       mmu.watcher = watcher;
@@ -431,6 +440,7 @@ export class Machine implements MachineClock, HartInterruptPins {
    */
   run(budget: number, singleHart?: number): RunResult {
     if (this.exit !== null) return { kind: 'exit', exit: this.exit };
+    this.ramPristine = false;
     this.stopRequestedBy = -1;
     const smp = this.harts.length > 1 && singleHart === undefined;
     const quantum = smp ? QUANTUM_SMP : QUANTUM_SINGLE_HART;
@@ -496,7 +506,7 @@ export class Machine implements MachineClock, HartInterruptPins {
         if (this.monitor.takePendingInterrupt(hart) && this.stopRequestedBy >= 0) return true;
         const untilTimer = this.nextTimerEventNanoseconds() - hart.virtualNanoseconds;
         const slice = Math.max(1, Math.min(until - hart.virtualNanoseconds, budgetEnd - hart.instructionsRetired, untilTimer));
-        runInterpreter(hart, mmu, this.monitor, slice, this.codeBreakpoints);
+        runInterpreter(hart, mmu, this.monitor, slice);
         ran = true;
         mmu.deviceAccessed = false;
         if (this.htif !== null) this.htif.poll();
@@ -530,6 +540,7 @@ export class Machine implements MachineClock, HartInterruptPins {
     if (address < 0n || address > 0xffffffffn) return false;
     const start = Number(address);
     if (!this.ram.contains(start, data.length)) return false;
+    this.ramPristine = false;
     this.ram.bytes.set(data, start - RAM_BASE);
     return true;
   }

@@ -1,0 +1,14 @@
+// vmm-core: the machine (no vscode, no DAP). This is the library entry the debug adapter,
+// the CLI, tests and benchmarks build on. Folder map: isa/ (instruction table, decoder,
+// disassembler), cpu/ (hart, interpreter, MMU, PMP, floating point), monitor/ (traps,
+// privilege changes, sensitive instructions, SBI, exit counts), memory/, devices/, machine/
+// (config, loaders, device tree, the run loop), debug/ (breakpoints, stepping), cli/.
+
+export { Machine, MachineError, type MachineExit, type RunResult, type LoadedImage, type BootMode } from './machine/machine';
+export { type MachineConfig, type ImageFile, ConfigError, MACHINE_OPTIONS_SCHEMA, parseMemorySize } from './machine/config';
+export { Debugger, walkForDebugger, type StopReason, type EventBreakpointSpec, type WatchpointSpec, type CodeBreakpointSpec } from './debug/debugger';
+export { parseElf, ElfError, type ElfImage, type ElfSymbol } from './machine/elf';
+export { disassemble } from './isa/disassembler';
+export { decodeInstruction, DecodedInstruction } from './isa/decoder';
+export { INSTRUCTIONS, type InstructionSpec } from './isa/table';
+export { EXIT_KINDS, type ExitKind } from './monitor/exits';
