@@ -57,3 +57,17 @@ test('two runs of the same guest retire the same number of instructions', () => 
   assert.deepEqual(counts(first.machine), counts(second.machine));
   assert.ok(first.machine.harts[0].instructionsRetired > 100_000);
 });
+
+const FW_DYNAMIC = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.elf';
+test('OpenSBI fw_dynamic finds the kernel through the information block in a2', { skip: !existsSync(FW_DYNAMIC) && 'opensbi is not installed (scripts/install-deps.sh)' }, () => {
+  let output = '';
+  const machine = new Machine({
+    bios: { fileName: FW_DYNAMIC, bytes: new Uint8Array(readFileSync(FW_DYNAMIC)) },
+    kernel: { fileName: 'guests/bin/sbi-payload.elf', bytes: new Uint8Array(readFileSync('guests/bin/sbi-payload.elf')) },
+    consoleOutput: (byte) => (output += String.fromCharCode(byte)),
+  });
+  const result = machine.run(30_000_000);
+  assert.equal(result.kind, 'exit', output);
+  assert.ok(output.includes('OpenSBI'), output);
+  assert.ok(output.includes('sbi-payload: all checks passed'), output);
+});

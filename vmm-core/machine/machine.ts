@@ -42,7 +42,7 @@ export type RunResult =
   | { kind: 'budget' };
 
 export interface LoadedImage {
-  readonly role: 'kernel' | 'firmware' | 'initrd' | 'dtb';
+  readonly role: 'kernel' | 'firmware' | 'initrd' | 'dtb' | 'boot-info';
   readonly fileName: string;
   readonly start: number;
   readonly end: number;
@@ -256,12 +256,38 @@ export class Machine implements MachineClock, HartInterruptPins {
       throw new MachineError(`RAM too small: ${this.config.memoryBytes / 1048576} MiB leaves no room for the device tree above the loaded images`);
     }
     this.ram.load(this.dtbAddress, finalDtb);
+    if (this.bootMode === 'firmware') this.writeFirmwareDynamicInfo();
     this.images.push({ role: 'dtb', fileName: this.config.dtb?.fileName ?? '(generated)', start: this.dtbAddress, end: this.dtbAddress + finalDtb.length });
     // Keep a copy of every loaded image so that a reset restores RAM exactly.
     this.pristineImages = this.images.map((image) => ({
       address: image.start,
       bytes: this.ram.bytes.slice(image.start - RAM_BASE, image.end - RAM_BASE),
     }));
+  }
+
+  /** Where the fw_dynamic information block sits (firmware boot), as QEMU passes it in a2. */
+  firmwareDynamicInfoAddress = 0;
+
+  /**
+   * OpenSBI's fw_dynamic reads where to jump from a structure whose address arrives in a2:
+   * magic "OSBI", version 2, next address (the kernel), next mode (1 = S), options, boot hart
+   * (-1: any). fw_jump ignores it.
+   */
+  private writeFirmwareDynamicInfo(): void {
+    const address = this.dtbAddress - 0x1000;
+    const info = new DataView(new ArrayBuffer(48));
+    info.setBigUint64(0, 0x4942534fn, true);
+    info.setBigUint64(8, 2n, true);
+    info.setBigUint64(16, BigInt(this.entryPoints.kernel ?? FIRMWARE_KERNEL_ADDRESS), true);
+    info.setBigUint64(24, 1n, true);
+    info.setBigUint64(32, 0n, true);
+    info.setBigInt64(40, -1n, true);
+    const bytes = new Uint8Array(info.buffer);
+    const highestImage = Math.max(0, ...this.images.map((image) => image.end));
+    if (address < highestImage) throw new MachineError('RAM too small for the firmware information block; use a larger --mem');
+    this.ram.load(address, bytes);
+    this.images.push({ role: 'boot-info', fileName: '(fw_dynamic info)', start: address, end: address + bytes.length });
+    this.firmwareDynamicInfoAddress = address;
   }
 
   /** The loaded images' bytes, to restore on reset. */
@@ -351,6 +377,7 @@ export class Machine implements MachineClock, HartInterruptPins {
       hart.idleNanoseconds = 0;
       hart.registers[20] = hart.hartId; // a0
       hart.registers[22] = this.dtbAddress | 0; // a1
+      if (this.bootMode === 'firmware') hart.registers[24] = this.firmwareDynamicInfoAddress | 0; // a2
       this.mmus[hart.hartId].flush();
       this.supervisorTimerDeadline[hart.hartId] = Infinity;
       this.hartStates[hart.hartId] = HartState.Started;
