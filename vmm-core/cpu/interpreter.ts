@@ -116,7 +116,8 @@ export function runInterpreter(
       continue;
     }
     if ((raw & 3) !== 3) raw &= 0xffff;
-    const slot = Math.imul(raw, 0x9e3779b1) >>> (32 - CACHE_BITS);
+    // Indexed by pc (neighbouring instructions share cache lines), tagged by the raw bits.
+    const slot = (pcLo >>> 1) & (CACHE_SIZE - 1);
     if (cacheRaw[slot] !== raw) fillCache(slot, raw);
     const packed = cachePacked[slot];
     const imm = cacheImmediate[slot];
