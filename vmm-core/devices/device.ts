@@ -17,19 +17,13 @@ export interface InterruptLine {
   setLevel(asserted: boolean): void;
 }
 
-/** Bits of mip that devices drive. */
-export const enum InterruptBit {
-  SupervisorSoftware = 1,
-  MachineSoftware = 3,
-  SupervisorTimer = 5,
-  MachineTimer = 7,
-  SupervisorExternal = 9,
-  MachineExternal = 11,
-}
+/** Bits of mip that devices drive: the interrupt cause numbers, defined once in cpu/. */
+export { InterruptCause as InterruptBit } from '../cpu/csr-numbers';
+import type { InterruptCause } from '../cpu/csr-numbers';
 
 /** How devices drive a hart's mip bits (CLINT: MSIP, MTIP; PLIC: MEIP, SEIP). */
 export interface HartInterruptPins {
-  setInterruptPending(hartId: number, bit: InterruptBit, asserted: boolean): void;
+  setInterruptPending(hartId: number, bit: InterruptCause, asserted: boolean): void;
 }
 
 /** The machine's virtual clock as devices see it. */
