@@ -25,7 +25,6 @@ export interface SensitiveInstructionHandler extends ExceptionRaiser {
   illegalInstruction(hart: Hart, raw: number): void;
 }
 
-
 // ---- decode cache ------------------------------------------------------------------------
 
 const CACHE_BITS = 14;
@@ -67,11 +66,8 @@ function isFloatDestination(operation: Operation): boolean {
   return operation === Operation.Fld || operation === Operation.Flw;
 }
 
-/** Drops every cached decode (used by tests that patch the table; never needed for SMC). */
-export function clearDecodeCache(): void {
-  cacheRaw.fill(0);
-  cachePacked.fill(0);
-}
+// The packed slot keeps the operation in 8 bits.
+if (Operation.Count > 0xff) throw new Error('instruction table outgrew the decode cache (more than 255 operations)');
 
 // ---- 64-bit helpers on lo/hi pairs ---------------------------------------------------------
 
@@ -105,15 +101,32 @@ export function runInterpreter(
   const wide = hart.registersWide;
   let executed = 0;
   hart.exitRequested = false;
+  // The page being executed: its RAM offset, valid for the rest of the slice (flushes end it).
+  let fetchPage = -1;
+  let fetchPageHigh = 0;
+  let fetchPageBase = 0;
+  const words = mmu.guestRam.words;
+  const halfwords = mmu.guestRam.halfwords;
 
   execute: while (executed < budget && !hart.exitRequested) {
     const pcLo = hart.pcLo;
     const pcHi = hart.pcHi;
-    let raw = mmu.fetch(pcLo, pcHi);
-    // A fault, or a code breakpoint (its pages stay out of the fetch TLB, so only they pay).
-    if (mmu.faulted) {
-      mmu.faulted = false;
-      continue;
+    let raw: number;
+    if ((pcLo >>> 12) === fetchPage && pcHi === fetchPageHigh && (pcLo & 0xfff) !== 0xffe) {
+      const offset = fetchPageBase + (pcLo & 0xfff);
+      raw = (offset & 3) === 0 ? words[offset >> 2] : halfwords[offset >> 1] | (halfwords[(offset >> 1) + 1] << 16);
+    } else {
+      raw = mmu.fetch(pcLo, pcHi);
+      // A fault, or a code breakpoint (its pages stay out of the fetch TLB, so only they pay).
+      if (mmu.faulted) {
+        mmu.faulted = false;
+        continue;
+      }
+      if (mmu.lastFetchPageBase >= 0) {
+        fetchPage = pcLo >>> 12;
+        fetchPageHigh = pcHi;
+        fetchPageBase = mmu.lastFetchPageBase;
+      }
     }
     if ((raw & 3) !== 3) raw &= 0xffff;
     // Indexed by pc (neighbouring instructions share cache lines), tagged by the raw bits.
@@ -504,14 +517,18 @@ function executeAtomic(
   }
   const physical = mmu.translate(addressLo, addressHi, isLoadReserved ? AccessKind.Read : AccessKind.Write, size);
   if (physical < 0) { mmu.faulted = false; return false; }
-  const ram = mmu.ramForAtomics;
+  const ram = mmu.guestRam;
   if (!ram.contains(physical, size)) {
     monitor.raiseException(hart, isLoadReserved ? ExceptionCause.LoadAccessFault : ExceptionCause.StoreAccessFault, addressLo, addressHi);
     return false;
   }
   const index = (physical - ram.base) >> 2;
   const words = ram.words;
-  if (mmu.watcher !== null) mmu.watcher.onAccess(hart, addressLo, addressHi, physical, size, isLoadReserved ? AccessKind.Read : AccessKind.Write);
+  if (mmu.watcher !== null) {
+    // LR reads, SC writes, an AMO does both (the write first, so read-write watchpoints say 'write').
+    if (!isLoadReserved) mmu.watcher.onAccess(hart, addressLo, addressHi, physical, size, AccessKind.Write);
+    if (!isStoreConditional) mmu.watcher.onAccess(hart, addressLo, addressHi, physical, size, AccessKind.Read);
+  }
   if (isLoadReserved) {
     x[rd] = words[index];
     x[rd + 1] = doubleword ? words[index + 1] : words[index] >> 31;

@@ -53,13 +53,18 @@ export class Mmu {
   watcher: MemoryWatcher | null = null;
   codeBreakpoints: CodeBreakpointHook | null = null;
   /**
+   * RAM offset of the page the last fetch hit in the TLB, or -1 after a slow fetch. The
+   * interpreter keeps it for the rest of a slice: every TLB flush ends the slice.
+   */
+  lastFetchPageBase = -1;
+  /**
    * A physical page whose stores end the execution slice (HTIF's tohost), or -1. Stores to it
    * never enter the TLB, so the machine sees them right after the instruction.
    */
   exitOnStorePage = -1;
 
-  /** RAM for LR/SC/AMOs, which translate first and then operate on RAM directly. */
-  get ramForAtomics(): GuestRam {
+  /** Guest RAM, for the interpreter's fetch-page cache and for LR/SC/AMOs (translate, then access RAM). */
+  get guestRam(): GuestRam {
     return this.ram;
   }
 
@@ -78,6 +83,9 @@ export class Mmu {
   /** Forgets every cached translation (satp, privilege, mstatus, PMP or watchpoint changes). */
   flush(): void {
     this.tagLo.fill(-1);
+    this.lastFetchPageBase = -1;
+    // The interpreter keeps the current fetch page for the rest of a slice: end the slice.
+    this.hart.exitRequested = true;
   }
 
   // ---- fast paths -------------------------------------------------------------------------
@@ -87,6 +95,7 @@ export class Mmu {
     const page = pcLo >>> 12;
     const slot = page & TLB_MASK;
     if (this.tagLo[slot] === page && this.tagHi[slot] === pcHi) {
+      this.lastFetchPageBase = this.base[slot];
       const offset = this.base[slot] + (pcLo & 0xfff);
       if ((offset & 3) === 0) return this.words[offset >> 2];
       const low = this.halfwords[offset >> 1];
@@ -179,6 +188,7 @@ export class Mmu {
   // ---- slow paths -------------------------------------------------------------------------
 
   private fetchSlow(pcLo: number, pcHi: number): number {
+    this.lastFetchPageBase = -1;
     const first = this.translate(pcLo, pcHi, AccessKind.Execute, 2);
     if (first < 0) return 0;
     const breakpoints = this.codeBreakpoints;
