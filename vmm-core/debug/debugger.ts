@@ -67,8 +67,18 @@ export class Debugger implements CodeBreakpointHook, MemoryWatcher, MonitorObser
   private nextId = 1;
   /** The reason recorded by a hook during the current run. */
   private pendingStop: StopReason | null = null;
-  /** Ignore a code breakpoint at this hart's pc once (resuming from it). */
-  private skipBreakpointHart = -1;
+  /**
+   * Where each hart stood when the run resumed from its last stop. A code breakpoint there
+   * lets that one instruction execute (resuming from it); matching on pc and retired count
+   * rather than "the next check" keeps it from swallowing a later hit, since checks only
+   * happen on fetches that miss the TLB, and from skipping other harts' breakpoints.
+   */
+  private resumePoints: Array<{ pc: bigint; retired: number }> = [];
+  /** The last continue ran out of budget: the next one carries on the same resume. */
+  private resumingSlicedRun = false;
+  /** The hart a step runs, whose traps end the step (a trap counts as one step), or -1. */
+  private steppingHart = -1;
+  private stepTrapped = false;
   private consoleTail = '';
   private removeConsoleListener: (() => void) | null = null;
 
@@ -148,11 +158,9 @@ export class Debugger implements CodeBreakpointHook, MemoryWatcher, MonitorObser
   // ---- hooks (called by the machine) ------------------------------------------------------
 
   shouldStop(hart: Hart): boolean {
-    if (this.skipBreakpointHart === hart.hartId) {
-      this.skipBreakpointHart = -1;
-      return false;
-    }
     const pc = hart.pc;
+    const resume = this.resumePoints[hart.hartId];
+    if (resume !== undefined && resume.pc === pc && resume.retired === hart.instructionsRetired) return false;
     let physical: bigint | undefined;
     for (const breakpoint of this.codeBreakpoints.values()) {
       let hit: boolean;
@@ -212,6 +220,11 @@ export class Debugger implements CodeBreakpointHook, MemoryWatcher, MonitorObser
       };
       return true;
     }
+    // A step that traps ends on the first instruction of the handler.
+    if (hart.hartId === this.steppingHart) {
+      this.stepTrapped = true;
+      return true;
+    }
     return false;
   }
 
@@ -255,47 +268,65 @@ export class Debugger implements CodeBreakpointHook, MemoryWatcher, MonitorObser
   continue(budget = Number.MAX_SAFE_INTEGER, singleHart?: number): StopReason | undefined {
     this.pendingStop = null;
     // Resuming from a breakpoint: let the instruction under it execute.
-    const resumeHart = singleHart ?? 0;
-    if (this.codeBreakpoints.size > 0) this.skipBreakpointHart = resumeHart;
+    if (!this.resumingSlicedRun) this.recordResumePoints();
     const result = this.machine.run(budget, singleHart);
-    this.skipBreakpointHart = -1;
-    return this.toStopReason(result.kind === 'exit' ? result : result.kind === 'stop' ? result : undefined);
+    const stop = this.toStopReason(result.kind === 'exit' ? result : result.kind === 'stop' ? result : undefined);
+    this.resumingSlicedRun = stop === undefined;
+    return stop;
   }
 
-  /** Executes `count` instructions on one hart (the others frozen); events may stop it earlier. */
+  /**
+   * Executes `count` instructions on one hart (the others frozen); events may stop it earlier.
+   * A trap counts as one step and lands on the first instruction of its handler (the
+   * trapping instruction does not retire).
+   */
   step(hartId = 0, count = 1): StopReason {
     this.pendingStop = null;
     const hart = this.machine.harts[hartId];
     if (hart === undefined) throw new Error(`no hart ${hartId}`);
-    const target = hart.instructionsRetired + count;
-    let first = true;
-    // Traps do not retire: bound the loop by attempts too.
-    for (let attempts = 0; attempts < count * 4 + 8 && hart.instructionsRetired < target; attempts++) {
-      if (first && this.codeBreakpoints.size > 0) this.skipBreakpointHart = hartId;
-      first = false;
-      const before = hart.instructionsRetired;
-      const result = this.machine.run(target - before, hartId);
-      if (result.kind === 'exit' || result.kind === 'stop') {
-        const stop = this.toStopReason(result);
-        if (stop !== undefined && (stop.reason !== 'pause')) return stop;
-        if (result.kind === 'exit') return stop!;
+    this.resumingSlicedRun = false;
+    this.recordResumePoints();
+    this.steppingHart = hartId;
+    try {
+      let remaining = count;
+      // A hart asleep in wfi makes no progress: bound the loop by attempts too.
+      for (let attempts = 0; remaining > 0 && attempts < count * 4 + 8; attempts++) {
+        const before = hart.instructionsRetired;
+        this.stepTrapped = false;
+        const result = this.machine.run(remaining, hartId);
+        remaining -= hart.instructionsRetired - before;
+        if (result.kind === 'exit') return { reason: 'exit', exit: result.exit };
+        if (this.pendingStop !== null) return this.toStopReason(result.kind === 'stop' ? result : undefined)!;
+        if (this.stepTrapped) remaining--;
+        else if (result.kind === 'stop') return { reason: 'pause', hartId, pc: hart.pc };
       }
-      if (this.pendingStop !== null) return this.pendingStop;
+    } finally {
+      this.steppingHart = -1;
     }
-    this.skipBreakpointHart = -1;
     return { reason: 'step', hartId, pc: hart.pc };
   }
 
-  /** Runs until the hart's pc equals `address` (virtual), or another stop. */
+  /** Runs until hart `hartId`'s pc equals `address` (virtual), or another stop. */
   runUntil(address: bigint, hartId = 0, budget = Number.MAX_SAFE_INTEGER): StopReason | undefined {
     const id = this.addCodeBreakpoint({ address });
     try {
-      const stop = this.continue(budget);
-      if (stop?.reason === 'breakpoint' && stop.breakpointId === id) return { reason: 'step', hartId, pc: stop.pc };
-      return stop;
+      const first = this.machine.harts[0];
+      const budgetEnd = first.instructionsRetired + budget;
+      for (;;) {
+        const remaining = budgetEnd - first.instructionsRetired;
+        if (remaining <= 0) return undefined;
+        const stop = this.continue(remaining);
+        if (stop?.reason !== 'breakpoint' || stop.breakpointId !== id) return stop;
+        if (stop.hartId === hartId) return { reason: 'step', hartId, pc: stop.pc };
+        // Another hart passed the address: carry on.
+      }
     } finally {
       this.removeBreakpoint(id);
     }
+  }
+
+  private recordResumePoints(): void {
+    this.resumePoints = this.machine.harts.map((hart) => ({ pc: hart.pc, retired: hart.instructionsRetired }));
   }
 
   /** Asks a running machine to stop; the run returns with reason 'pause'. */

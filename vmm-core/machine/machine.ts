@@ -488,7 +488,11 @@ export class Machine implements MachineClock, HartInterruptPins {
       const candidates = singleHart !== undefined ? [first] : this.harts.filter((hart) => this.hartStates[hart.hartId] === HartState.Started);
       if (!anyRan && candidates.every((hart) => hart.waitingForInterrupt && (hart.mip & hart.mie) === 0)) {
         // Everyone sleeps in wfi: jump time to the next timer event, or give up.
-        if (!this.skipIdleTime(candidates)) return this.deadlock();
+        if (!this.skipIdleTime(candidates)) {
+          // One hart running alone may be waiting for one of the frozen others: no deadlock.
+          if (singleHart !== undefined) return { kind: 'budget' };
+          return this.deadlock();
+        }
         continue;
       }
       if (singleHart === undefined) this.windowStart = Math.max(windowEnd, this.windowStart);
