@@ -28,7 +28,9 @@ typedef uint8_t u8;
 #define SYS_EXIT   4   /* a0 = exit code */
 
 /* user address space */
-#define USER_STACK_VA  0x00800000ul     /* one page, different for each task */
+/* One page per task, in a gigabyte the kernel map does not use, so each task gets its own
+   intermediate page tables instead of writing into the shared ones. */
+#define USER_STACK_VA  0x40000000ul
 #define USER_STACK_TOP (USER_STACK_VA + 4096)
 
 /* register frame saved by the S-mode trap entry (start.S) */
