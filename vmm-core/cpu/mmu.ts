@@ -230,6 +230,7 @@ export class Mmu {
     if (firstPage < 0) return 0;
     const lastPage = this.translate(endLo & ~0xfff, endHi, AccessKind.Read, 1);
     if (lastPage < 0) return 0;
+    if (this.watcher !== null) this.watcher.onAccess(this.hart, lo, hi, firstPage, size, AccessKind.Read);
     let low = 0;
     let high = 0;
     const firstCount = PAGE_SIZE - (lo & 0xfff);
