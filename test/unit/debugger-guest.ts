@@ -10,9 +10,9 @@ import { DecodedInstruction, decodeInstruction } from '../../vmm-core/isa/decode
 import { parseElf, type ElfImage } from '../../vmm-core/machine/elf';
 import { Machine, type MachineExit } from '../../vmm-core/machine/machine';
 
-export type GuestName = 'demo' | 'smp' | 'vm';
+export type GuestName = 'demo' | 'smp' | 'vm' | 'rv64a';
 
-const HART_COUNTS: Record<GuestName, number> = { demo: 1, smp: 2, vm: 1 };
+const HART_COUNTS: Record<GuestName, number> = { demo: 1, smp: 2, vm: 1, rv64a: 1 };
 const elfCache = new Map<GuestName, { bytes: Uint8Array; elf: ElfImage }>();
 
 function guestFile(name: GuestName): { bytes: Uint8Array; elf: ElfImage } {

@@ -442,3 +442,11 @@ test('an attached debugger with nothing armed changes nothing the guest can see'
   assert.deepEqual(session.machine.harts.map((hart) => hart.instructionsRetired), free.retired);
   assert.deepEqual(session.machine.harts.map((hart) => hart.virtualNanoseconds), free.nanoseconds);
 });
+
+test('single-stepping through LR/SC keeps the reservation, so the guest passes as in a free run', () => {
+  const session = debugGuest('rv64a');
+  let stop = session.debugger.step(0, 1);
+  for (let steps = 0; steps < 20_000 && stop.reason !== 'exit'; steps++) stop = session.debugger.step(0, 1);
+  assert.deepEqual(stop, { reason: 'exit', exit: PASS });
+  assert.ok(session.output().includes('ok lr/sc'), session.output());
+});

@@ -1,15 +1,18 @@
 // The headless `ringside` command: boots a machine from the command line, runs it with a
 // timeout, and exits with the guest's exit code. Documented in docs/cli.md.
 
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { Debugger, type EventBreakpointSpec, type PrivilegePattern, type StopReason } from '../debug/debugger';
-import { privilegeName } from '../cpu/csr-numbers';
+import { Privilege, privilegeName } from '../cpu/csr-numbers';
+import type { Hart } from '../cpu/hart';
 import { disassemble } from '../isa/disassembler';
-import { integerRegisterName } from '../isa/registers';
+import { floatRegisterName, integerRegisterName } from '../isa/registers';
 import { ConfigError, type ImageFile, parseMemorySize } from '../machine/config';
 import { ElfError } from '../machine/elf';
-import { Machine, MachineError, type MachineExit } from '../machine/machine';
+import { MAX_HARTS } from '../machine/layout';
+import { type InstructionObserver, Machine, MachineError, type MachineExit } from '../machine/machine';
 import { DeviceTreeError } from '../machine/fdt';
+import { HartState } from '../monitor/sbi';
 
 export const EXIT_TIMEOUT = 124;
 export const EXIT_EMULATOR_ERROR = 125;
@@ -18,32 +21,42 @@ export const EXIT_STOPPED = 3;
 
 const USAGE = `usage: ringside run --kernel FILE [options]
 
-  --kernel FILE        kernel or program (RV64 ELF, or raw image at 0x80200000 with a firmware)
+  --kernel FILE        kernel or program (RV64 ELF, or raw image at 0x80200000 with a firmware
+                       or --bios builtin)
   --bios none|builtin|FILE
                        none: enter the kernel in M-mode (default); builtin: direct boot in
                        S-mode with the built-in SBI; FILE: firmware at 0x80000000 (e.g. OpenSBI)
   --initrd FILE        initial ramdisk
-  --append TEXT        kernel command line
+  --append TEXT        kernel command line (/chosen/bootargs)
   --dtb FILE           device tree to pass instead of the generated one
   --mem SIZE           RAM size, e.g. 128M (default), 1G
-  --smp N              number of harts, 1..8 (default 1)
+  --smp N              number of harts, 1..${MAX_HARTS} (default 1)
   --timeout SECONDS    wall-clock limit; exit code ${EXIT_TIMEOUT} when reached
   --serial stdio|file:PATH
                        where the guest console goes (default stdio)
   --stop-on SPEC       stop and print the reason and registers (repeatable):
-                         exception:N | trap:N    exception with cause N (e.g. trap:2)
-                         interrupt:N             interrupt with cause N
+                         exception:N | trap:N    exception with cause N (e.g. trap:2), or *
+                         interrupt:N             interrupt with cause N, or *
                          privilege:FROM->TO      privilege change; FROM, TO in U, S, M, *
-                         pc:ADDRESS              instruction address (virtual)
+                         pc:ADDRESS|SYMBOL       instruction address (virtual) or ELF symbol
                          console:TEXT            the guest printed TEXT
-  --trace FILE         write one line per retired instruction (hart, pc, bytes, disassembly,
-                       register written)
+  --trace FILE         write one line per instruction attempt: hart, pc, bytes, disassembly,
+                       then the registers it changed, or 'trap cause N' when it trapped;
+                       interrupts get their own 'interrupt cause N' line
 
 exit codes: the guest's (finisher, HTIF, SBI shutdown), ${EXIT_STOPPED} stopped by --stop-on,
 ${EXIT_TIMEOUT} timeout, ${EXIT_EMULATOR_ERROR} emulator error, ${EXIT_USAGE} bad command line or input file.
 `;
 
 class UsageError extends Error {}
+
+/** One --stop-on SPEC, checked when the command line is read (before anything runs). */
+export type StopSpec =
+  | { kind: 'trap'; interrupt: boolean; code: number | '*' }
+  | { kind: 'privilege'; from: PrivilegePattern; to: PrivilegePattern }
+  | { kind: 'pc'; address: bigint }
+  | { kind: 'pc-symbol'; symbol: string }
+  | { kind: 'console'; text: string };
 
 interface RunOptions {
   kernel?: string;
@@ -55,9 +68,11 @@ interface RunOptions {
   harts: number;
   timeoutSeconds?: number;
   serial: string;
-  stopOn: string[];
+  stopOn: StopSpec[];
   trace?: string;
 }
+
+const NUMBER_PATTERN = /^(0x[0-9a-f]+|[0-9]+)$/i;
 
 function parseRunArguments(args: readonly string[]): RunOptions {
   const options: RunOptions = { bios: 'none', memory: 128 * 1024 * 1024, harts: 1, serial: 'stdio', stopOn: [] };
@@ -78,31 +93,36 @@ function parseRunArguments(args: readonly string[]): RunOptions {
       case '--append': options.append = value(); break;
       case '--dtb': options.dtb = value(); break;
       case '--mem': case '--memory':
-        try { options.memory = parseMemorySize(value()); } catch (error) { throw new UsageError((error as Error).message); }
+        try { options.memory = parseMemorySize(value()); } catch (error) { throw new UsageError(`${flag}: ${(error as Error).message}`); }
         break;
       case '--smp': {
         const text = value();
-        options.harts = Number(text);
-        if (!/^[0-9]+$/.test(text)) throw new UsageError(`--smp needs a number of harts, got '${text}'`);
+        const harts = Number(text);
+        if (!/^[0-9]+$/.test(text) || harts < 1 || harts > MAX_HARTS) {
+          throw new UsageError(`--smp needs a number of harts from 1 to ${MAX_HARTS}, got '${text}'`);
+        }
+        options.harts = harts;
         break;
       }
       case '--timeout': {
         const text = value();
         const seconds = Number(text);
-        if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout needs a positive number of seconds, got '${text}'`);
+        if (text.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) {
+          throw new UsageError(`--timeout needs a positive number of seconds, got '${text}'`);
+        }
         options.timeoutSeconds = seconds;
         break;
       }
       case '--serial': options.serial = value(); break;
-      case '--stop-on': options.stopOn.push(value()); break;
+      case '--stop-on': options.stopOn.push(parseStopSpec(value())); break;
       case '--trace': options.trace = value(); break;
-      default: throw new UsageError(`unknown option '${argument}'`);
+      default: throw new UsageError(`unknown option '${argument}' (try 'ringside run --help')`);
     }
   }
   if (options.kernel === undefined && (options.bios === 'none' || options.bios === 'builtin')) {
     throw new UsageError('--kernel FILE is required');
   }
-  if (options.serial !== 'stdio' && !options.serial.startsWith('file:')) {
+  if (options.serial !== 'stdio' && !(options.serial.startsWith('file:') && options.serial.length > 5)) {
     throw new UsageError(`--serial must be 'stdio' or 'file:PATH', got '${options.serial}'`);
   }
   return options;
@@ -112,48 +132,85 @@ function readImage(path: string, what: string): ImageFile {
   try {
     return { fileName: path, bytes: new Uint8Array(readFileSync(path)) };
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
-    throw new UsageError(`cannot read ${what} '${path}': ${reason}`);
+    throw new UsageError(`cannot read ${what} '${path}': ${fileErrorReason(error)}`);
   }
 }
 
-/** Parses one --stop-on SPEC into a debugger breakpoint. */
-export function addStopSpec(debug: Debugger, spec: string): void {
+function fileErrorReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'no such file or directory' : code === 'EISDIR' ? 'is a directory'
+    : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+}
+
+/** Creates an output file; `created` collects it so a later failure can remove it again. */
+function createOutputFile(path: string, what: string, created: string[]): number {
+  try {
+    const descriptor = openSync(path, 'w');
+    created.push(path);
+    return descriptor;
+  } catch (error) {
+    throw new UsageError(`cannot create ${what} '${path}': ${fileErrorReason(error)}`);
+  }
+}
+
+/** Parses one --stop-on SPEC. */
+export function parseStopSpec(spec: string): StopSpec {
   const colon = spec.indexOf(':');
   if (colon < 0) throw new UsageError(`--stop-on '${spec}': expected KIND:VALUE (exception:N, interrupt:N, privilege:U->S, pc:ADDR, console:TEXT)`);
   const kind = spec.slice(0, colon);
   const value = spec.slice(colon + 1);
-  const number = (text: string): number => {
-    if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(text)) throw new UsageError(`--stop-on '${spec}': '${text}' is not a number`);
-    return Number(text);
+  const code = (): number | '*' => {
+    if (value === '*') return '*';
+    if (!NUMBER_PATTERN.test(value)) throw new UsageError(`--stop-on '${spec}': '${value}' is not a cause number or *`);
+    return Number(value);
   };
   switch (kind) {
     case 'exception': case 'trap':
-      debug.addEventBreakpoint({ kind: 'trap', interrupt: false, code: value === '*' ? '*' : number(value) });
-      return;
+      return { kind: 'trap', interrupt: false, code: code() };
     case 'interrupt':
-      debug.addEventBreakpoint({ kind: 'trap', interrupt: true, code: value === '*' ? '*' : number(value) });
-      return;
+      return { kind: 'trap', interrupt: true, code: code() };
     case 'privilege': {
       const match = /^([USM*])->([USM*])$/.exec(value);
       if (match === null) throw new UsageError(`--stop-on '${spec}': expected privilege:FROM->TO with FROM, TO in U, S, M, *`);
-      const breakpoint: EventBreakpointSpec = { kind: 'privilege', from: match[1] as PrivilegePattern, to: match[2] as PrivilegePattern };
-      debug.addEventBreakpoint(breakpoint);
-      return;
+      return { kind: 'privilege', from: match[1] as PrivilegePattern, to: match[2] as PrivilegePattern };
     }
-    case 'pc': {
-      if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(value)) throw new UsageError(`--stop-on '${spec}': '${value}' is not an address`);
-      debug.addCodeBreakpoint({ address: BigInt(value) });
-      return;
-    }
+    case 'pc':
+      if (NUMBER_PATTERN.test(value)) return { kind: 'pc', address: BigInt(value) };
+      if (/^[A-Za-z_.$][A-Za-z0-9_.$]*$/.test(value)) return { kind: 'pc-symbol', symbol: value };
+      throw new UsageError(`--stop-on '${spec}': '${value}' is neither an address nor a symbol name`);
     case 'console':
       if (value.length === 0) throw new UsageError(`--stop-on '${spec}': console text must not be empty`);
-      debug.addConsoleBreakpoint(value);
-      return;
+      return { kind: 'console', text: value };
     default:
-      throw new UsageError(`--stop-on '${spec}': unknown kind '${kind}'`);
+      throw new UsageError(`--stop-on '${spec}': unknown kind '${kind}' (exception, trap, interrupt, privilege, pc, console)`);
   }
+}
+
+/** Arms one stop spec; returns the breakpoint id and, for pc stops, the address. */
+function applyStopSpec(debug: Debugger, machine: Machine, spec: StopSpec): { id: number; address?: bigint } {
+  switch (spec.kind) {
+    case 'trap':
+      return { id: debug.addEventBreakpoint({ kind: 'trap', interrupt: spec.interrupt, code: spec.code }) };
+    case 'privilege': {
+      const breakpoint: EventBreakpointSpec = { kind: 'privilege', from: spec.from, to: spec.to };
+      return { id: debug.addEventBreakpoint(breakpoint) };
+    }
+    case 'pc': case 'pc-symbol': {
+      const address = spec.kind === 'pc' ? spec.address : resolveSymbol(machine, spec.symbol);
+      return { id: debug.addCodeBreakpoint({ address }), address: BigInt.asUintN(64, address) };
+    }
+    case 'console':
+      return { id: debug.addConsoleBreakpoint(spec.text) };
+  }
+}
+
+/** A symbol's address in the kernel ELF, else the firmware ELF. */
+function resolveSymbol(machine: Machine, name: string): bigint {
+  for (const role of ['kernel', 'firmware'] as const) {
+    const symbol = machine.images.find((image) => image.role === role)?.elf?.findSymbol(name);
+    if (symbol !== undefined) return BigInt.asUintN(64, BigInt(symbol.value));
+  }
+  throw new UsageError(`--stop-on 'pc:${name}': no symbol '${name}' in the kernel or firmware ELF`);
 }
 
 const hex = (value: bigint) => `0x${BigInt.asUintN(64, value).toString(16).padStart(16, '0')}`;
@@ -197,24 +254,90 @@ function exitCodeOf(exit: MachineExit): number {
   return (exit.code & 0xff) === 0 ? 1 : exit.code & 0xff;
 }
 
+/**
+ * Writes the --trace file: one line per instruction attempt, so an instruction that traps
+ * (it does not retire) and the first instruction of its handler get separate lines.
+ */
+class InstructionTrace implements InstructionObserver {
+  private readonly lines: string[] = [];
+  private readonly integerBefore = new Int32Array(64);
+  private readonly floatBefore = new Int32Array(64);
+  private pc = 0n;
+  private bytes: { raw: number; length: 2 | 4 } | undefined;
+  private retired = 0;
+  private traps = 0;
+
+  constructor(private readonly machine: Machine, private readonly file: number) {}
+
+  beforeInstruction(hart: Hart): void {
+    this.pc = hart.pc;
+    this.bytes = this.machine.readPhysicalForTrace(hart, this.pc);
+    this.retired = hart.instructionsRetired;
+    this.traps = hart.trapsTaken;
+    this.integerBefore.set(hart.registers.subarray(0, 64));
+    this.floatBefore.set(hart.floatBits);
+  }
+
+  afterInstruction(hart: Hart): void {
+    const retired = hart.instructionsRetired !== this.retired;
+    const trapped = hart.trapsTaken !== this.traps;
+    // Neither: a breakpoint stopped the hart before the instruction ran.
+    if (!retired && !trapped) return;
+    let line = `${hart.hartId} ${hex(this.pc)} ${this.describeInstruction()}`;
+    if (trapped) {
+      line += ` trap cause ${this.trapCause(hart)}`;
+    } else {
+      const integers = hart.registers, floats = hart.floatBits;
+      for (let i = 1; i < 32; i++) {
+        if (integers[2 * i] !== this.integerBefore[2 * i] || integers[2 * i + 1] !== this.integerBefore[2 * i + 1]) {
+          line += ` ${integerRegisterName(i)}=${hex(hart.readRegister(i))}`;
+        }
+      }
+      for (let i = 0; i < 32; i++) {
+        if (floats[2 * i] !== this.floatBefore[2 * i] || floats[2 * i + 1] !== this.floatBefore[2 * i + 1]) {
+          const bits = (BigInt(floats[2 * i + 1] >>> 0) << 32n) | BigInt(floats[2 * i] >>> 0);
+          line += ` ${floatRegisterName(i)}=${hex(bits)}`;
+        }
+      }
+    }
+    this.push(line);
+  }
+
+  interruptTaken(hart: Hart): void {
+    const toMachine = hart.privilege === Privilege.Machine;
+    const epc = toMachine ? hart.mepcLo : hart.sepcLo;
+    const epcHigh = toMachine ? hart.mepcHi : hart.sepcHi;
+    const pc = (BigInt(epcHigh >>> 0) << 32n) | BigInt(epc >>> 0);
+    this.push(`${hart.hartId} ${hex(pc)} interrupt cause ${this.trapCause(hart)}`);
+  }
+
+  flush(): void {
+    if (this.lines.length === 0) return;
+    writeSync(this.file, this.lines.join('\n') + '\n');
+    this.lines.length = 0;
+  }
+
+  private push(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length >= 4096) this.flush();
+  }
+
+  private describeInstruction(): string {
+    const bytes = this.bytes;
+    if (bytes === undefined) return '???????? (no memory at pc)';
+    const raw = bytes.length === 2 ? bytes.raw.toString(16).padStart(4, '0') : (bytes.raw >>> 0).toString(16).padStart(8, '0');
+    return `${raw} ${disassemble(bytes.raw, this.pc).text}`;
+  }
+
+  /** The cause code of the trap just taken, from the cause CSR of the privilege it went to. */
+  private trapCause(hart: Hart): number {
+    return (hart.privilege === Privilege.Machine ? hart.mcauseLo : hart.scauseLo) & 0x7fffffff;
+  }
+}
+
 async function runCommand(args: readonly string[]): Promise<number> {
   const options = parseRunArguments(args);
-  let serialFile: number | undefined;
   const serialBuffer: number[] = [];
-  const flushSerial = () => {
-    if (serialBuffer.length === 0) return;
-    const bytes = Buffer.from(serialBuffer);
-    serialBuffer.length = 0;
-    if (serialFile !== undefined) writeSync(serialFile, bytes);
-    else process.stdout.write(bytes);
-  };
-  if (options.serial.startsWith('file:')) {
-    try {
-      serialFile = openSync(options.serial.slice(5), 'w');
-    } catch (error) {
-      throw new UsageError(`cannot open serial file '${options.serial.slice(5)}': ${(error as Error).message}`);
-    }
-  }
   const bios = options.bios === 'none' || options.bios === 'builtin' ? options.bios : readImage(options.bios, 'firmware');
   const machine = new Machine({
     memoryBytes: options.memory,
@@ -230,7 +353,33 @@ async function runCommand(args: readonly string[]): Promise<number> {
     },
   });
   const debug = new Debugger(machine);
-  for (const spec of options.stopOn) addStopSpec(debug, spec);
+  const codeStops = new Map<bigint, number>();
+  for (const spec of options.stopOn) {
+    const { id, address } = applyStopSpec(debug, machine, spec);
+    if (address !== undefined) codeStops.set(address, id);
+  }
+
+  // Output files only once the input is known to be good: bad input leaves nothing behind.
+  const created: string[] = [];
+  let serialFile: number | undefined;
+  let traceFile: number | undefined;
+  try {
+    if (options.trace !== undefined) traceFile = createOutputFile(options.trace, 'trace file', created);
+    if (options.serial.startsWith('file:')) serialFile = createOutputFile(options.serial.slice(5), 'serial file', created);
+  } catch (error) {
+    if (traceFile !== undefined) closeSync(traceFile);
+    for (const path of created) unlinkSync(path);
+    throw error;
+  }
+  function flushSerial(): void {
+    if (serialBuffer.length === 0) return;
+    const bytes = Buffer.from(serialBuffer);
+    serialBuffer.length = 0;
+    if (serialFile !== undefined) writeSync(serialFile, bytes);
+    else process.stdout.write(bytes);
+  }
+  const trace = traceFile !== undefined ? new InstructionTrace(machine, traceFile) : undefined;
+  machine.instructionObserver = trace ?? null;
 
   // Console input from stdin, when it is a terminal or a pipe.
   if (options.serial === 'stdio' && !process.stdin.isTTY && process.env.CI === undefined) {
@@ -239,11 +388,14 @@ async function runCommand(args: readonly string[]): Promise<number> {
   }
 
   const deadline = options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : Infinity;
-  const trace = options.trace !== undefined ? openSync(options.trace, 'w') : undefined;
   try {
+    // The debugger lets the instruction under a breakpoint run when a run starts (it resumes
+    // from there), so a pc stop at a hart's very first instruction is caught here.
+    let stop: StopReason | undefined = initialCodeStop(machine, codeStops);
     while (true) {
-      const stop = trace !== undefined ? traceSteps(machine, debug, trace, 20_000) : debug.continue(5_000_000);
+      stop ??= debug.continue(trace !== undefined ? 100_000 : 5_000_000);
       flushSerial();
+      trace?.flush();
       if (stop !== undefined && stop.reason !== 'step') {
         if (stop.reason === 'exit') {
           if (stop.exit.kind === 'error') {
@@ -254,6 +406,7 @@ async function runCommand(args: readonly string[]): Promise<number> {
         process.stderr.write(`ringside: ${describeStop(stop)}\n${registerDump(machine, 'hartId' in stop ? stop.hartId : 0)}\n`);
         return EXIT_STOPPED;
       }
+      stop = undefined;
       if (Date.now() > deadline) {
         process.stderr.write(`ringside: timeout after ${options.timeoutSeconds} s\n${registerDump(machine, 0)}\n`);
         return EXIT_TIMEOUT;
@@ -262,43 +415,23 @@ async function runCommand(args: readonly string[]): Promise<number> {
       await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
+    machine.instructionObserver = null;
     flushSerial();
+    trace?.flush();
     if (serialFile !== undefined) closeSync(serialFile);
-    if (trace !== undefined) closeSync(trace);
+    if (traceFile !== undefined) closeSync(traceFile);
     process.stdin.pause();
     process.stdin.unref?.();
   }
 }
 
-/** Steps instruction by instruction, writing a trace line for each retired one. */
-function traceSteps(machine: Machine, debug: Debugger, file: number, count: number): StopReason | undefined {
-  const lines: string[] = [];
-  const before = new BigInt64Array(32);
-  try {
-    for (let n = 0; n < count; n++) {
-      for (const hart of machine.harts) {
-        const pc = hart.pc;
-        const retired = hart.instructionsRetired;
-        const bytes = machine.readPhysicalForTrace(hart, pc);
-        for (let i = 0; i < 32; i++) before[i] = hart.readRegister(i);
-        const stop = debug.step(hart.hartId, 1);
-        if (hart.instructionsRetired > retired && bytes !== undefined) {
-          const text = disassemble(bytes.raw, pc).text;
-          let written = '';
-          for (let i = 1; i < 32; i++) {
-            const value = hart.readRegister(i);
-            if (value !== before[i]) written = ` ${integerRegisterName(i)}=${hex(value)}`;
-          }
-          const raw = bytes.length === 2 ? bytes.raw.toString(16).padStart(4, '0') : (bytes.raw >>> 0).toString(16).padStart(8, '0');
-          lines.push(`${hart.hartId} ${hex(pc)} ${raw} ${text}${written}`);
-        }
-        if (stop.reason !== 'step') return stop;
-      }
-    }
-    return { reason: 'step', hartId: 0, pc: machine.harts[0].pc };
-  } finally {
-    if (lines.length > 0) writeSync(file, lines.join('\n') + '\n');
+function initialCodeStop(machine: Machine, codeStops: ReadonlyMap<bigint, number>): StopReason | undefined {
+  for (const hart of machine.harts) {
+    if (machine.hartStates[hart.hartId] !== HartState.Started) continue;
+    const breakpointId = codeStops.get(hart.pc);
+    if (breakpointId !== undefined) return { reason: 'breakpoint', hartId: hart.hartId, pc: hart.pc, breakpointId };
   }
+  return undefined;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -57,6 +57,8 @@ export class Hart {
 
   /** Retired instructions (minstret). A double, exact below 2^53. */
   instructionsRetired = 0;
+  /** Traps taken (exceptions and interrupts): an instruction that traps does not retire, so tools count these apart. */
+  trapsTaken = 0;
   /** Virtual time spent waiting in wfi, in ns. */
   idleNanoseconds = 0;
   /** Offsets written through the minstret / mcycle CSRs. */

@@ -203,8 +203,15 @@ export class Mmu {
     if ((low & 3) !== 3) return low;
     const nextLo = (pcLo + 2) | 0;
     const nextHi = (pcHi + (nextLo === 0 ? 1 : 0)) | 0;
-    const second = (pcLo & 0xfff) === 0xffe ? this.translate(nextLo, nextHi, AccessKind.Execute, 2) : first + 2;
-    if (second < 0) return 0;
+    let second = first + 2;
+    if ((pcLo & 0xfff) === 0xffe) {
+      second = this.translate(nextLo, nextHi, AccessKind.Execute, 2);
+      if (second < 0) return 0;
+    } else if (!this.hart.pmp.allows(second, 2, AccessKind.Execute, this.hart.privilege === Privilege.Machine)) {
+      // Same page, but a PMP boundary can split the instruction: the upper parcel needs X too.
+      this.fail(AccessKind.Execute, false, nextLo, nextHi);
+      return 0;
+    }
     const high = this.readPhysical(second, 2, AccessKind.Execute, nextLo, nextHi);
     if (this.faulted) return 0;
     return low | (high << 16);
@@ -223,17 +230,18 @@ export class Mmu {
       }
       return this.readPhysical(physical, size, AccessKind.Read, lo, hi);
     }
-    // The access crosses a page: translate both pages before reading a byte.
+    // The access crosses a page: translate both pages, PMP-checking every byte of each part,
+    // before reading a byte.
     const endLo = (lo + size - 1) | 0;
     const endHi = (hi + ((endLo >>> 0) < (lo >>> 0) ? 1 : 0)) | 0;
-    const firstPage = this.translate(lo, hi, AccessKind.Read, 1);
+    const firstCount = PAGE_SIZE - (lo & 0xfff);
+    const firstPage = this.translate(lo, hi, AccessKind.Read, firstCount);
     if (firstPage < 0) return 0;
-    const lastPage = this.translate(endLo & ~0xfff, endHi, AccessKind.Read, 1);
+    const lastPage = this.translate(endLo & ~0xfff, endHi, AccessKind.Read, size - firstCount);
     if (lastPage < 0) return 0;
     if (this.watcher !== null) this.watcher.onAccess(this.hart, lo, hi, firstPage, size, AccessKind.Read);
     let low = 0;
     let high = 0;
-    const firstCount = PAGE_SIZE - (lo & 0xfff);
     for (let i = 0; i < size; i++) {
       const physical = i < firstCount ? firstPage + i : lastPage + (i - firstCount);
       const byte = this.readPhysical(physical, 1, AccessKind.Read, lo, hi);
@@ -265,11 +273,11 @@ export class Mmu {
     }
     const endLo = (lo + size - 1) | 0;
     const endHi = (hi + ((endLo >>> 0) < (lo >>> 0) ? 1 : 0)) | 0;
-    const firstPage = this.translate(lo, hi, AccessKind.Write, 1);
-    if (firstPage < 0) return;
-    const lastPage = this.translate(endLo & ~0xfff, endHi, AccessKind.Write, 1);
-    if (lastPage < 0) return;
     const firstCount = PAGE_SIZE - (lo & 0xfff);
+    const firstPage = this.translate(lo, hi, AccessKind.Write, firstCount);
+    if (firstPage < 0) return;
+    const lastPage = this.translate(endLo & ~0xfff, endHi, AccessKind.Write, size - firstCount);
+    if (lastPage < 0) return;
     for (let i = 0; i < size; i++) {
       const physical = i < firstCount ? firstPage + i : lastPage + (i - firstCount);
       const byte = i < 4 ? valueLo >>> (8 * i) : valueHi >>> (8 * (i - 4));

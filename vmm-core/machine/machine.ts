@@ -16,6 +16,7 @@ import { Uart16550 } from '../devices/uart16550';
 import { EmptyVirtioMmioSlot } from '../devices/virtio-mmio-empty';
 import { PhysicalBus } from '../memory/bus';
 import { GuestRam } from '../memory/ram';
+import { ExitIndex } from '../monitor/exits';
 import { Monitor, type MonitorObserver } from '../monitor/monitor';
 import { HartState, SbiHandler } from '../monitor/sbi';
 import { walkForDebugger } from '../debug/debugger';
@@ -53,6 +54,20 @@ export class MachineError extends Error {
   override name = 'MachineError';
 }
 
+/** Watches every instruction attempt, for instruction traces (the CLI's --trace). */
+export interface InstructionObserver {
+  /** The hart is about to attempt the instruction at its pc. */
+  beforeInstruction(hart: Hart): void;
+  /**
+   * The attempt is over: the instruction retired (instructionsRetired moved), trapped
+   * (trapsTaken moved; it did not retire and the hart is at the handler), or never started
+   * (neither moved: a code breakpoint stopped the hart in front of it).
+   */
+  afterInstruction(hart: Hart): void;
+  /** The hart took an interrupt before its next instruction and is now at the handler. */
+  interruptTaken(hart: Hart): void;
+}
+
 /** Slice of virtual time each hart runs before the next one (ns = instructions). */
 const QUANTUM_SINGLE_HART = 200_000;
 const QUANTUM_SMP = 10_000;
@@ -86,6 +101,11 @@ export class Machine implements MachineClock, HartInterruptPins {
   private windowStart = 0;
   private stopRequestedBy = -1;
   private consoleListeners: Array<(byte: number) => void> = [];
+  /**
+   * Sees every instruction attempt while set. The scheduler stays the same (slices, interrupt
+   * sampling, LR reservations), so a traced run executes exactly like an untraced one.
+   */
+  instructionObserver: InstructionObserver | null = null;
 
   constructor(config: MachineConfig) {
     this.config = normalizeMachineConfig(config);
@@ -111,7 +131,7 @@ export class Machine implements MachineClock, HartInterruptPins {
     this.uart = new Uart16550(this.plic.source(UART0_IRQ), (byte) => this.consoleOutput(byte));
     this.rtc = new GoldfishRtc(this, this.config.rtcEpochNanoseconds, this.plic.source(RTC_IRQ));
     this.finisher = new TestFinisher((event) => {
-      if (event.kind === 'reset') this.reset();
+      if (event.kind === 'reset') this.requestGuestReset();
       else this.finish(event.kind === 'pass' ? 0 : event.code, 'finisher');
     });
     this.bus.attach(TEST_FINISHER.base, TEST_FINISHER.size, this.finisher);
@@ -147,7 +167,7 @@ export class Machine implements MachineClock, HartInterruptPins {
           this.hartStates[hart.hartId] = HartState.Stopped;
           hart.exitRequested = true;
         },
-        systemReset: (kind, code) => (kind === 'shutdown' ? this.finish(code, 'sbi') : this.reset()),
+        systemReset: (kind, code) => (kind === 'shutdown' ? this.finish(code, 'sbi') : this.requestGuestReset()),
         readPhysical: (address, length) => this.readPhysical(address, length),
         writePhysical: (address, data) => this.writePhysical(address, data),
       });
@@ -160,9 +180,7 @@ export class Machine implements MachineClock, HartInterruptPins {
 
   /** mtime in clock ticks: the running hart's virtual time (or the slowest hart's between slices). */
   mtime(): number {
-    const hart = this.runningHart;
-    const nanoseconds = hart !== null ? hart.virtualNanoseconds : this.windowStart;
-    return Math.floor(nanoseconds / INSTRUCTIONS_PER_TICK);
+    return Math.floor(this.currentNanoseconds() / INSTRUCTIONS_PER_TICK);
   }
 
   setInterruptPending(hartId: number, bit: InterruptBit, asserted: boolean): void {
@@ -346,6 +364,10 @@ export class Machine implements MachineClock, HartInterruptPins {
       }
     } else {
       if (bytes.length === 0) throw new MachineError(`${fileName}: file is empty`);
+      // Bare boot enters the kernel at its ELF entry; a raw image has no addresses to go by.
+      if (role === 'kernel' && this.bootMode === 'bare') {
+        throw new MachineError(`${fileName} is not an ELF file; bare boot (--bios none) needs an RV64 ELF, a raw image needs --bios builtin or a firmware`);
+      }
       if (!this.ram.contains(rawAddress, bytes.length)) {
         throw new MachineError(`${fileName}: ${bytes.length} bytes at 0x${rawAddress.toString(16)} do not fit in RAM; use a larger --mem`);
       }
@@ -358,8 +380,30 @@ export class Machine implements MachineClock, HartInterruptPins {
 
   private readonly entryPoints: { kernel?: number; firmware?: number } = {};
 
+  /** Set when the guest asked for a reset (test finisher, SBI SRST) from inside an instruction. */
+  private guestResetRequested = false;
+
+  /**
+   * A reset the guest asks for happens once the asking instruction has completed: resetting in
+   * the middle of it would let the rest of the instruction (pc advance, SBI return values)
+   * land on the fresh state.
+   */
+  private requestGuestReset(): void {
+    this.guestResetRequested = true;
+    for (const hart of this.harts) hart.exitRequested = true;
+  }
+
+  /** Performs a reset the guest asked for; true when there was one. */
+  private performGuestReset(): boolean {
+    if (!this.guestResetRequested) return false;
+    this.guestResetRequested = false;
+    this.reset();
+    return true;
+  }
+
   /** Full machine reset: devices, harts, and RAM back to the loaded images. */
   reset(): void {
+    this.guestResetRequested = false;
     if (!this.ramPristine) {
       this.ram.bytes.fill(0);
       for (const image of this.pristineImages) this.ram.bytes.set(image.bytes, image.address - RAM_BASE);
@@ -374,6 +418,7 @@ export class Machine implements MachineClock, HartInterruptPins {
     for (const hart of this.harts) {
       hart.reset(entry | 0, entry < 0 ? -1 : 0);
       hart.instructionsRetired = 0;
+      hart.trapsTaken = 0;
       hart.idleNanoseconds = 0;
       hart.registers[20] = hart.hartId; // a0
       hart.registers[22] = this.dtbAddress | 0; // a1
@@ -417,8 +462,15 @@ export class Machine implements MachineClock, HartInterruptPins {
     this.hartStates[hart.hartId] = HartState.Started;
   }
 
+  /** The running hart's virtual time; between slices the time every started hart has reached. */
   private currentNanoseconds(): number {
-    return this.runningHart !== null ? this.runningHart.virtualNanoseconds : this.windowStart;
+    if (this.runningHart !== null) return this.runningHart.virtualNanoseconds;
+    // windowStart alone lags by up to a quantum (a single hart moves it only per 200k instructions).
+    let slowest = Infinity;
+    for (const hart of this.harts) {
+      if (this.hartStates[hart.hartId] === HartState.Started) slowest = Math.min(slowest, hart.virtualNanoseconds);
+    }
+    return slowest === Infinity ? this.windowStart : Math.max(this.windowStart, slowest);
   }
 
   private finish(code: number, source: 'finisher' | 'htif' | 'sbi'): void {
@@ -462,17 +514,21 @@ export class Machine implements MachineClock, HartInterruptPins {
 
   /**
    * Runs until the guest exits, a stop is requested, or about `budget` instructions have
-   * retired on the first hart (the budget bounds host time, not guest semantics).
+   * retired on the first hart (the budget bounds host time, not guest semantics). With all
+   * harts running, `budget` times the hart count retiring on all of them together also ends
+   * the run: the first hart may sleep or be stopped while the others keep the host busy.
    * `singleHart` runs only that hart (the others stay frozen).
    */
   run(budget: number, singleHart?: number): RunResult {
     if (this.exit !== null) return { kind: 'exit', exit: this.exit };
+    this.performGuestReset();
     this.ramPristine = false;
     this.stopRequestedBy = -1;
     const smp = this.harts.length > 1 && singleHart === undefined;
     const quantum = smp ? QUANTUM_SMP : QUANTUM_SINGLE_HART;
     const first = singleHart !== undefined ? this.harts[singleHart] : this.harts[0];
     const budgetEnd = first.instructionsRetired + budget;
+    const allHartsBudgetEnd = smp ? this.totalInstructionsRetired() + budget * this.harts.length : Infinity;
     while (true) {
       const windowEnd = this.windowStart + quantum;
       let anyRan = false;
@@ -482,9 +538,14 @@ export class Machine implements MachineClock, HartInterruptPins {
         const ran = this.runHartUntil(hart, singleHart !== undefined ? Infinity : windowEnd, hart === first ? budgetEnd : Infinity);
         anyRan = anyRan || ran;
         if (this.exit !== null) return { kind: 'exit', exit: this.exit };
+        // After a reset the budget (counted in retired instructions) no longer applies: return.
+        if (this.performGuestReset()) return { kind: 'budget' };
         if (this.stopRequestedBy >= 0) return { kind: 'stop', hartId: this.stopRequestedBy };
         if (hart === first && first.instructionsRetired >= budgetEnd) return { kind: 'budget' };
+        if (smp && this.totalInstructionsRetired() >= allHartsBudgetEnd) return { kind: 'budget' };
       }
+      // A hart running alone that is stopped (HSM) can only be started by one of the frozen others.
+      if (singleHart !== undefined && this.hartStates[singleHart] !== HartState.Started) return { kind: 'budget' };
       const candidates = singleHart !== undefined ? [first] : this.harts.filter((hart) => this.hartStates[hart.hartId] === HartState.Started);
       if (!anyRan && candidates.every((hart) => hart.waitingForInterrupt && (hart.mip & hart.mie) === 0)) {
         // Everyone sleeps in wfi: jump time to the next timer event, or give up.
@@ -497,6 +558,12 @@ export class Machine implements MachineClock, HartInterruptPins {
       }
       if (singleHart === undefined) this.windowStart = Math.max(windowEnd, this.windowStart);
     }
+  }
+
+  private totalInstructionsRetired(): number {
+    let total = 0;
+    for (const hart of this.harts) total += hart.instructionsRetired;
+    return total;
   }
 
   private deadlock(): RunResult {
@@ -521,6 +588,9 @@ export class Machine implements MachineClock, HartInterruptPins {
     const mmu = this.mmus[hart.hartId];
     let ran = false;
     this.runningHart = hart;
+    // Another hart's stores are not tracked against reservations: running this hart breaks
+    // theirs. A hart stepped alone keeps its own, so stepping through LR/SC works.
+    for (const other of this.harts) if (other !== hart) other.reservationAddress = -1;
     try {
       while (hart.virtualNanoseconds < until && hart.instructionsRetired < budgetEnd) {
         this.sampleDevices();
@@ -534,12 +604,27 @@ export class Machine implements MachineClock, HartInterruptPins {
           }
           hart.waitingForInterrupt = false;
         }
-        if (this.monitor.takePendingInterrupt(hart) && this.stopRequestedBy >= 0) return true;
+        const observer = this.instructionObserver;
+        const interrupted = this.monitor.takePendingInterrupt(hart);
+        if (interrupted) observer?.interruptTaken(hart);
+        if (interrupted && this.stopRequestedBy >= 0) return true;
         const untilTimer = this.nextTimerEventNanoseconds() - hart.virtualNanoseconds;
         const slice = Math.max(1, Math.min(until - hart.virtualNanoseconds, budgetEnd - hart.instructionsRetired, untilTimer));
-        runInterpreter(hart, mmu, this.monitor, slice);
+        if (observer === null) {
+          runInterpreter(hart, mmu, this.monitor, slice);
+        } else {
+          // One attempt per interpreter call, so a trap and its handler's first instruction are seen apart.
+          observer.beforeInstruction(hart);
+          runInterpreter(hart, mmu, this.monitor, 1);
+          observer.afterInstruction(hart);
+        }
         ran = true;
-        mmu.deviceAccessed = false;
+        // A device access ends the slice, so this counts one exit per instruction that touched a device.
+        if (mmu.deviceAccessed) {
+          this.monitor.exits.countIndex(ExitIndex.DeviceAccess);
+          mmu.deviceAccessed = false;
+        }
+        if (this.guestResetRequested) return true;
         if (this.htif !== null) this.htif.poll();
         if (this.exit !== null || this.stopRequestedBy >= 0) return true;
         if (this.hartStates[hart.hartId] !== HartState.Started) return true;
@@ -548,7 +633,6 @@ export class Machine implements MachineClock, HartInterruptPins {
     } finally {
       this.sampleDevices();
       this.runningHart = null;
-      hart.reservationAddress = -1;
     }
   }
 

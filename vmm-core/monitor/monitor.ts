@@ -133,6 +133,7 @@ export class Monitor implements SensitiveInstructionHandler {
       this.jumpToVector(hart, hart.mtvecLo, hart.mtvecHi, interrupt, code);
     }
     hart.privilege = to;
+    hart.trapsTaken++;
     hart.waitingForInterrupt = false;
     hart.reservationAddress = -1;
     hart.exitRequested = true;
