@@ -1,0 +1,453 @@
+// Sv39 and Sv48 translation with page tables the test builds in guest RAM: 4K, 2M, 1G (and
+// Sv48 512G) pages, hardware A/D updates read back from the PTEs, page faults with their cause
+// and tval for fetch, load and store, the U/SUM/MXR/MPRV rules, reserved encodings, satp WARL,
+// TLB invalidation by sfence.vma and page-crossing accesses that fault on the second page.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { ExceptionCause, Mstatus, Privilege } from '../../vmm-core/cpu/csr-numbers';
+import type { Hart } from '../../vmm-core/cpu/hart';
+import type { Machine } from '../../vmm-core/machine/machine';
+import {
+  createMachine, encode, executeAt, readDoubleword, setPrivilege, step, writeDoubleword, writeInstructions, X,
+} from '../support/assemble';
+
+const PTE_V = 1n, PTE_R = 2n, PTE_W = 4n, PTE_X = 8n, PTE_U = 16n, PTE_A = 64n, PTE_D = 128n;
+const CODE = 0x8000_1000n;
+const TRAP_VECTOR = 0x8000_0800n;
+const TABLE_POOL = 0x8010_0000n;
+const NO_TRAP = -1;
+const SATP_CSR = 0x180;
+
+/** Page tables in guest RAM, tables allocated from a pool as mappings need them. */
+class PageTables {
+  readonly root: bigint;
+  private nextTable: bigint;
+  readonly levels: number;
+
+  constructor(private readonly machine: Machine, readonly mode: 8 | 9) {
+    this.levels = mode === 9 ? 4 : 3;
+    this.nextTable = TABLE_POOL;
+    this.root = this.allocate();
+  }
+
+  private allocate(): bigint {
+    const table = this.nextTable;
+    this.nextTable += 0x1000n;
+    this.machine.writePhysical(table, new Uint8Array(4096));
+    return table;
+  }
+
+  private static index(virtual: bigint, level: number): bigint {
+    return (virtual >> BigInt(12 + 9 * level)) & 0x1ffn;
+  }
+
+  /** Address of the PTE for `virtual` at `level`, creating the intermediate tables. */
+  entryAddress(virtual: bigint, level: number): bigint {
+    let table = this.root;
+    for (let current = this.levels - 1; current > level; current--) {
+      const address = table + PageTables.index(virtual, current) * 8n;
+      let pte = readDoubleword(this.machine, address);
+      if ((pte & PTE_V) === 0n) {
+        pte = ((this.allocate() >> 12n) << 10n) | PTE_V;
+        writeDoubleword(this.machine, address, pte);
+      }
+      table = ((pte >> 10n) & ((1n << 44n) - 1n)) << 12n;
+    }
+    return table + PageTables.index(virtual, level) * 8n;
+  }
+
+  /** Maps a page of level 0 (4K), 1 (2M), 2 (1G) or 3 (512G); returns the leaf PTE's address. */
+  map(virtual: bigint, physical: bigint, level: number, flags: bigint): bigint {
+    const address = this.entryAddress(virtual, level);
+    writeDoubleword(this.machine, address, ((physical >> 12n) << 10n) | flags | PTE_V);
+    return address;
+  }
+
+  /** Writes a raw PTE value (invalid or malformed ones included). */
+  setEntry(virtual: bigint, level: number, pte: bigint): bigint {
+    const address = this.entryAddress(virtual, level);
+    writeDoubleword(this.machine, address, pte);
+    return address;
+  }
+
+  get satp(): bigint {
+    return (BigInt(this.mode) << 60n) | (this.root >> 12n);
+  }
+}
+
+interface Setup {
+  machine: Machine;
+  hart: Hart;
+  tables: PageTables;
+}
+
+/** A machine with translation on for S/U, RAM identity-mapped by a 1G page so S code runs at CODE. */
+function setup(mode: 8 | 9): Setup {
+  const machine = createMachine();
+  const hart = machine.harts[0];
+  const tables = new PageTables(machine, mode);
+  tables.map(0x8000_0000n, 0x8000_0000n, 2, PTE_R | PTE_W | PTE_X | PTE_A | PTE_D);
+  const satp = tables.satp;
+  hart.satpLo = Number(satp & 0xffff_ffffn) | 0;
+  hart.satpHi = Number(satp >> 32n) | 0;
+  hart.mtvecLo = Number(TRAP_VECTOR);
+  // PMP: all of memory for S and U, as firmware would set it.
+  hart.pmp.writeAddress(0, -1, -1);
+  hart.pmp.writeConfig(0, 0x1f);
+  hart.pmp.rebuild();
+  machine.mmus[0].flush();
+  return { machine, hart, tables };
+}
+
+interface Outcome {
+  /** Exception cause, or NO_TRAP. */
+  cause: number;
+  tval: bigint;
+  epc: bigint;
+  value: bigint;
+}
+
+const wide = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+
+/** Runs one instruction at `privilege` with the given registers; reports the trap, if any. */
+function run(
+  { machine, hart }: Setup, privilege: Privilege, word: number, registers: ReadonlyArray<readonly [number, bigint]>, resultRegister = X.a0,
+): Outcome {
+  setPrivilege(machine, privilege);
+  hart.mcauseLo = NO_TRAP;
+  hart.writeRegister(resultRegister, 0x5a5an);
+  for (const [register, value] of registers) hart.writeRegister(register, value);
+  executeAt(machine, CODE, [word]);
+  return {
+    cause: hart.mcauseLo,
+    tval: wide(hart.mtvalLo, hart.mtvalHi),
+    epc: wide(hart.mepcLo, hart.mepcHi),
+    value: hart.readRegister(resultRegister),
+  };
+}
+
+const load = (context: Setup, privilege: Privilege, virtual: bigint, mnemonic = 'ld') =>
+  run(context, privilege, encode(mnemonic, { rd: X.a0, rs1: X.t0, imm: 0 }), [[X.t0, virtual]]);
+
+const store = (context: Setup, privilege: Privilege, virtual: bigint, value: bigint, mnemonic = 'sd') =>
+  run(context, privilege, encode(mnemonic, { rs2: X.t1, rs1: X.t0, imm: 0 }), [[X.t0, virtual], [X.t1, value]]);
+
+/** Points pc at `virtual` in `privilege` and executes one instruction (written at `physical`). */
+function fetch(context: Setup, privilege: Privilege, virtual: bigint, physical: bigint, word: number): Outcome {
+  const { machine, hart } = context;
+  writeInstructions(machine, physical, [word]);
+  setPrivilege(machine, privilege);
+  hart.mcauseLo = NO_TRAP;
+  hart.pc = virtual;
+  step(machine);
+  return { cause: hart.mcauseLo, tval: wide(hart.mtvalLo, hart.mtvalHi), epc: wide(hart.mepcLo, hart.mepcHi), value: hart.readRegister(X.a0) };
+}
+
+const RWAD = PTE_R | PTE_W | PTE_A | PTE_D;
+
+describe('Sv39 translation', () => {
+  it('4K, 2M and 1G pages translate, offsets pass through, high-half addresses sign-extend', () => {
+    const context = setup(8);
+    const { machine, tables } = context;
+    tables.map(0x1000_0000n, 0x8020_1000n, 0, RWAD);
+    tables.map(0x2000_0000n, 0x8040_0000n, 1, RWAD);
+    tables.map(0x4000_0000n, 0x8000_0000n, 2, RWAD);
+    tables.map(0xffff_ffc0_0000_0000n, 0x8000_0000n, 2, RWAD);
+    writeDoubleword(machine, 0x8020_1ff8n, 0x1111n);
+    writeDoubleword(machine, 0x8041_2348n, 0x2222n);
+    writeDoubleword(machine, 0x8023_4560n, 0x3333n);
+    writeDoubleword(machine, 0x8030_0008n, 0x4444n);
+    assert.equal(load(context, Privilege.Supervisor, 0x1000_0ff8n).value, 0x1111n);
+    assert.equal(load(context, Privilege.Supervisor, 0x2001_2348n).value, 0x2222n);
+    assert.equal(load(context, Privilege.Supervisor, 0x4023_4560n).value, 0x3333n);
+    assert.equal(load(context, Privilege.Supervisor, 0xffff_ffc0_0030_0008n).value, 0x4444n);
+    // Stores go to the same physical bytes.
+    assert.equal(store(context, Privilege.Supervisor, 0x2001_2350n, 0x5555n).cause, NO_TRAP);
+    assert.equal(readDoubleword(machine, 0x8041_2350n), 0x5555n);
+  });
+
+  it('hardware sets A on access and D on store, in the leaf PTE of every page size', () => {
+    const context = setup(8);
+    const { machine, tables } = context;
+    const leaves = [
+      { virtual: 0x1000_0000n, pte: tables.map(0x1000_0000n, 0x8020_1000n, 0, PTE_R | PTE_W) },
+      { virtual: 0x2000_0000n, pte: tables.map(0x2000_0000n, 0x8040_0000n, 1, PTE_R | PTE_W) },
+      { virtual: 0x4000_0000n, pte: tables.map(0x4000_0000n, 0x8000_0000n, 2, PTE_R | PTE_W) },
+    ];
+    for (const { virtual, pte } of leaves) {
+      assert.equal(readDoubleword(machine, pte) & (PTE_A | PTE_D), 0n);
+      assert.equal(load(context, Privilege.Supervisor, virtual + 0x100n).cause, NO_TRAP);
+      assert.equal(readDoubleword(machine, pte) & (PTE_A | PTE_D), PTE_A, 'a load sets A only');
+      assert.equal(store(context, Privilege.Supervisor, virtual + 0x100n, 1n).cause, NO_TRAP);
+      assert.equal(readDoubleword(machine, pte) & (PTE_A | PTE_D), PTE_A | PTE_D, 'a store sets D');
+    }
+    // A fetch sets A too.
+    const codePte = tables.map(0x3000_0000n, 0x8020_5000n, 0, PTE_X);
+    assert.equal(fetch(context, Privilege.Supervisor, 0x3000_0000n, 0x8020_5000n, encode('addi', { rd: X.a0, rs1: 0, imm: 9 })).cause, NO_TRAP);
+    assert.equal(readDoubleword(machine, codePte) & (PTE_A | PTE_D), PTE_A);
+    // A store that faults sets nothing.
+    const readOnly = tables.map(0x1000_1000n, 0x8020_2000n, 0, PTE_R);
+    assert.equal(store(context, Privilege.Supervisor, 0x1000_1000n, 1n).cause, ExceptionCause.StorePageFault);
+    assert.equal(readDoubleword(machine, readOnly) & (PTE_A | PTE_D), 0n);
+  });
+
+  it('page faults carry the cause, the faulting address in tval and the instruction in epc', () => {
+    const context = setup(8);
+    const { tables } = context;
+    tables.map(0x1000_0000n, 0x8020_1000n, 0, RWAD); // no X
+    tables.map(0x1000_1000n, 0x8020_2000n, 0, PTE_R | PTE_A);
+    tables.setEntry(0x1000_5000n, 0, 0n); // invalid
+
+    const unmapped = load(context, Privilege.Supervisor, 0x1000_5010n);
+    assert.equal(unmapped.cause, ExceptionCause.LoadPageFault);
+    assert.equal(unmapped.tval, 0x1000_5010n);
+    assert.equal(unmapped.epc, CODE);
+    assert.equal(unmapped.value, 0x5a5an, 'rd is not written by a faulting load');
+
+    const readOnly = store(context, Privilege.Supervisor, 0x1000_1008n, 7n);
+    assert.equal(readOnly.cause, ExceptionCause.StorePageFault);
+    assert.equal(readOnly.tval, 0x1000_1008n);
+
+    const notExecutable = fetch(context, Privilege.Supervisor, 0x1000_0040n, 0x8020_1040n, encode('addi', { rd: X.a0, rs1: 0, imm: 1 }));
+    assert.equal(notExecutable.cause, ExceptionCause.InstructionPageFault);
+    assert.equal(notExecutable.tval, 0x1000_0040n);
+    assert.equal(notExecutable.epc, 0x1000_0040n);
+
+    // An AMO that faults reports a store/AMO page fault; LR reports a load page fault.
+    const amo = run(context, Privilege.Supervisor, encode('amoadd.d', { rd: X.a0, rs1: X.t0, rs2: X.t0 }), [[X.t0, 0x1000_1000n]]);
+    assert.equal(amo.cause, ExceptionCause.StorePageFault);
+    const loadReserved = run(context, Privilege.Supervisor, encode('lr.d', { rd: X.a0, rs1: X.t0 }), [[X.t0, 0x1000_5000n]]);
+    assert.equal(loadReserved.cause, ExceptionCause.LoadPageFault);
+    assert.equal(loadReserved.tval, 0x1000_5000n);
+  });
+
+  it('a 4-byte instruction straddling into an unmapped page faults with tval at the second page', () => {
+    const context = setup(8);
+    context.tables.map(0x1000_8000n, 0x8020_8000n, 0, PTE_X | PTE_R | PTE_A);
+    context.tables.setEntry(0x1000_9000n, 0, 0n);
+    const outcome = fetch(context, Privilege.Supervisor, 0x1000_8ffen, 0x8020_8ffen, encode('addi', { rd: X.a0, rs1: 0, imm: 1 }));
+    assert.equal(outcome.cause, ExceptionCause.InstructionPageFault);
+    assert.equal(outcome.epc, 0x1000_8ffen);
+    assert.equal(outcome.tval, 0x1000_9000n);
+  });
+
+  it('U pages: S needs SUM to load or store, S never executes them; U needs U pages', () => {
+    const context = setup(8);
+    const { hart, tables } = context;
+    tables.map(0x1000_0000n, 0x8020_1000n, 0, RWAD | PTE_X);
+    tables.map(0x1000_3000n, 0x8020_3000n, 0, RWAD | PTE_U);
+    tables.map(0x1000_4000n, 0x8020_4000n, 0, PTE_R | PTE_X | PTE_A | PTE_U);
+    const addi = encode('addi', { rd: X.a0, rs1: 0, imm: 3 });
+
+    assert.equal(load(context, Privilege.Supervisor, 0x1000_3000n).cause, ExceptionCause.LoadPageFault);
+    assert.equal(store(context, Privilege.Supervisor, 0x1000_3000n, 1n).cause, ExceptionCause.StorePageFault);
+    hart.mstatus |= Mstatus.SUM;
+    assert.equal(load(context, Privilege.Supervisor, 0x1000_3000n).cause, NO_TRAP);
+    assert.equal(store(context, Privilege.Supervisor, 0x1000_3000n, 1n).cause, NO_TRAP);
+    assert.equal(fetch(context, Privilege.Supervisor, 0x1000_4000n, 0x8020_4000n, addi).cause, ExceptionCause.InstructionPageFault);
+
+    // U-mode: its own pages only. (Loads and stores run from the U code page.)
+    assert.equal(fetch(context, Privilege.User, 0x1000_4000n, 0x8020_4000n, addi).cause, NO_TRAP);
+    assert.equal(hart.readRegister(X.a0), 3n);
+    assert.equal(fetch(context, Privilege.User, 0x1000_0000n, 0x8020_1000n, addi).cause, ExceptionCause.InstructionPageFault);
+    hart.writeRegister(X.t0, 0x1000_0000n);
+    const userLoad = fetch(context, Privilege.User, 0x1000_4000n, 0x8020_4000n, encode('ld', { rd: X.a0, rs1: X.t0, imm: 0 }));
+    assert.equal(userLoad.cause, ExceptionCause.LoadPageFault);
+    assert.equal(userLoad.tval, 0x1000_0000n);
+    hart.writeRegister(X.t0, 0x1000_3000n);
+    assert.equal(fetch(context, Privilege.User, 0x1000_4000n, 0x8020_4000n, encode('ld', { rd: X.a0, rs1: X.t0, imm: 0 })).cause, NO_TRAP);
+  });
+
+  it('MXR makes execute-only pages readable, not writable', () => {
+    const context = setup(8);
+    context.tables.map(0x1000_2000n, 0x8020_2000n, 0, PTE_X | PTE_A);
+    writeDoubleword(context.machine, 0x8020_2010n, 0xabcdn);
+    assert.equal(load(context, Privilege.Supervisor, 0x1000_2010n).cause, ExceptionCause.LoadPageFault);
+    context.hart.mstatus |= Mstatus.MXR;
+    const outcome = load(context, Privilege.Supervisor, 0x1000_2010n);
+    assert.equal(outcome.cause, NO_TRAP);
+    assert.equal(outcome.value, 0xabcdn);
+    assert.equal(store(context, Privilege.Supervisor, 0x1000_2010n, 1n).cause, ExceptionCause.StorePageFault);
+  });
+
+  it('MPRV with MPP=S translates M-mode loads and stores, not fetches', () => {
+    const context = setup(8);
+    const { hart, machine, tables } = context;
+    tables.map(0x2000_0000n, 0x8040_0000n, 1, RWAD);
+    writeDoubleword(machine, 0x8040_0040n, 0x600dn);
+    // Without MPRV, M-mode uses the address as physical: nothing is there.
+    assert.equal(load(context, Privilege.Machine, 0x2000_0040n).cause, ExceptionCause.LoadAccessFault);
+    hart.mstatus = (hart.mstatus & ~Mstatus.MPP) | Mstatus.MPRV | (Privilege.Supervisor << Mstatus.MPP_SHIFT);
+    const outcome = load(context, Privilege.Machine, 0x2000_0040n);
+    assert.equal(outcome.cause, NO_TRAP);
+    assert.equal(outcome.value, 0x600dn);
+    assert.equal(store(context, Privilege.Machine, 0x2000_0048n, 0x77n).cause, NO_TRAP);
+    assert.equal(readDoubleword(machine, 0x8040_0048n), 0x77n);
+    // MPP=U: the same S page now faults, while fetches (from a non-U page) still work untranslated.
+    hart.mstatus = (hart.mstatus & ~Mstatus.MPP) | Mstatus.MPRV | (Privilege.User << Mstatus.MPP_SHIFT);
+    const asUser = load(context, Privilege.Machine, 0x2000_0040n);
+    assert.equal(asUser.cause, ExceptionCause.LoadPageFault);
+    assert.equal(asUser.epc, CODE);
+  });
+
+  it('a superpage whose PPN is not aligned to its size is a page fault', () => {
+    const context = setup(8);
+    context.tables.map(0x2020_0000n, 0x8040_1000n, 1, RWAD);
+    context.tables.map(0x4000_0000n, 0x8020_0000n, 2, RWAD);
+    const megapage = load(context, Privilege.Supervisor, 0x2020_0000n);
+    assert.equal(megapage.cause, ExceptionCause.LoadPageFault);
+    assert.equal(megapage.tval, 0x2020_0000n);
+    assert.equal(load(context, Privilege.Supervisor, 0x4000_0000n).cause, ExceptionCause.LoadPageFault);
+  });
+
+  it('reserved PTE encodings fault: W without R, non-leaf with A/D/U, reserved high bits, leaf-less walk', () => {
+    const context = setup(8);
+    const { tables } = context;
+    tables.setEntry(0x1000_0000n, 0, ((0x8020_1000n >> 12n) << 10n) | PTE_V | PTE_W | PTE_A | PTE_D);
+    assert.equal(load(context, Privilege.Supervisor, 0x1000_0000n).cause, ExceptionCause.LoadPageFault);
+    tables.setEntry(0x1000_1000n, 0, ((0x8020_1000n >> 12n) << 10n) | PTE_V | RWAD | (1n << 54n));
+    assert.equal(load(context, Privilege.Supervisor, 0x1000_1000n).cause, ExceptionCause.LoadPageFault);
+    // A pointer at level 0 (no leaf anywhere).
+    tables.setEntry(0x1000_2000n, 0, ((0x8020_1000n >> 12n) << 10n) | PTE_V);
+    assert.equal(load(context, Privilege.Supervisor, 0x1000_2000n).cause, ExceptionCause.LoadPageFault);
+    // A non-leaf with A set (Sv39 level 1 pointer for 0x3000_0000).
+    tables.setEntry(0x3000_0000n, 1, ((0x8015_0000n >> 12n) << 10n) | PTE_V | PTE_A);
+    assert.equal(load(context, Privilege.Supervisor, 0x3000_0000n).cause, ExceptionCause.LoadPageFault);
+  });
+
+  it('non-canonical addresses fault with the full address in tval', () => {
+    const context = setup(8);
+    for (const address of [0x0000_0040_0000_0000n, 0x0000_0080_0000_0000n, 0xffff_ff80_0000_0000n - 8n, 0x8000_0000_8000_0000n]) {
+      const outcome = load(context, Privilege.Supervisor, address);
+      assert.equal(outcome.cause, ExceptionCause.LoadPageFault, `0x${address.toString(16)}`);
+      assert.equal(outcome.tval, address);
+    }
+    const storeOutcome = store(context, Privilege.Supervisor, 0x0000_0040_0000_0000n, 1n);
+    assert.equal(storeOutcome.cause, ExceptionCause.StorePageFault);
+  });
+});
+
+describe('Sv48 translation', () => {
+  it('maps 4K, 2M, 1G and 512G pages through four levels, including high-half addresses', () => {
+    const context = setup(9);
+    const { machine, tables } = context;
+    tables.map(0x0000_0080_0000_1000n, 0x8020_1000n, 0, RWAD);
+    tables.map(0x0000_0080_0020_0000n, 0x8040_0000n, 1, RWAD);
+    tables.map(0x0000_0080_4000_0000n, 0x8000_0000n, 2, RWAD);
+    tables.map(0x0000_0100_0000_0000n, 0n, 3, RWAD);
+    tables.map(0xffff_8000_0000_3000n, 0x8020_3000n, 0, RWAD);
+    writeDoubleword(machine, 0x8020_1010n, 0xa1n);
+    writeDoubleword(machine, 0x8041_0010n, 0xa2n);
+    writeDoubleword(machine, 0x8030_0010n, 0xa3n);
+    writeDoubleword(machine, 0x8000_0010n, 0xa4n);
+    writeDoubleword(machine, 0x8020_3ff0n, 0xa5n);
+    assert.equal(load(context, Privilege.Supervisor, 0x0000_0080_0000_1010n).value, 0xa1n);
+    assert.equal(load(context, Privilege.Supervisor, 0x0000_0080_0021_0010n).value, 0xa2n);
+    assert.equal(load(context, Privilege.Supervisor, 0x0000_0080_4030_0010n).value, 0xa3n);
+    assert.equal(load(context, Privilege.Supervisor, 0x0000_0100_8000_0010n).value, 0xa4n);
+    assert.equal(load(context, Privilege.Supervisor, 0xffff_8000_0000_3ff0n).value, 0xa5n);
+    // Bit 47 must be copied into 63:48.
+    const outcome = load(context, Privilege.Supervisor, 0x0000_8000_0000_3ff0n);
+    assert.equal(outcome.cause, ExceptionCause.LoadPageFault);
+    assert.equal(outcome.tval, 0x0000_8000_0000_3ff0n);
+  });
+
+  it('a misaligned 512G page faults, and A/D land in the level-3 leaf', () => {
+    const context = setup(9);
+    const pte = context.tables.map(0x0000_0100_0000_0000n, 0x8000_0000n, 3, PTE_R | PTE_W);
+    assert.equal(load(context, Privilege.Supervisor, 0x0000_0100_0000_0000n).cause, ExceptionCause.LoadPageFault);
+    const good = context.tables.map(0x0000_0180_0000_0000n, 0n, 3, PTE_R | PTE_W);
+    assert.equal(store(context, Privilege.Supervisor, 0x0000_0180_8000_0100n, 3n).cause, NO_TRAP);
+    assert.equal(readDoubleword(context.machine, good) & (PTE_A | PTE_D), PTE_A | PTE_D);
+    assert.equal(readDoubleword(context.machine, pte) & (PTE_A | PTE_D), 0n);
+  });
+});
+
+describe('satp and sfence.vma', () => {
+  it('satp ignores writes of unsupported modes (Sv57 = 10, 5) and takes bare, Sv39, Sv48', () => {
+    const context = setup(8);
+    const { hart, tables } = context;
+    const write = (value: bigint) =>
+      run(context, Privilege.Machine, encode('csrrw', { rd: X.a0, rs1: X.t0, csr: SATP_CSR }), [[X.t0, value]]);
+    const satp = () => wide(hart.satpLo, hart.satpHi);
+    const original = tables.satp;
+    for (const mode of [10n, 5n, 1n, 15n]) {
+      const outcome = write((mode << 60n) | 0x1234n);
+      assert.equal(outcome.cause, NO_TRAP);
+      assert.equal(outcome.value, BigInt.asIntN(64, original), 'csrrw returns the old value');
+      assert.equal(satp(), original, `mode ${mode} leaves satp unchanged`);
+    }
+    write((9n << 60n) | 0x80100n);
+    assert.equal(satp(), (9n << 60n) | 0x80100n);
+    write(0n);
+    assert.equal(satp(), 0n);
+  });
+
+  it('a changed PTE takes effect after sfence.vma (the stale translation is used until then)', () => {
+    const context = setup(8);
+    const { machine, hart, tables } = context;
+    const pte = tables.map(0x1000_0000n, 0x8020_1000n, 0, RWAD);
+    writeDoubleword(machine, 0x8020_1000n, 0x01dn);
+    writeDoubleword(machine, 0x8020_7000n, 0x0e3n);
+    setPrivilege(machine, Privilege.Supervisor);
+    hart.writeRegister(X.t0, 0x1000_0000n);
+    writeInstructions(machine, CODE, [
+      encode('ld', { rd: X.a0, rs1: X.t0, imm: 0 }),
+      encode('ld', { rd: X.a1, rs1: X.t0, imm: 0 }),
+      encode('sfence.vma', { rs1: 0, rs2: 0 }),
+      encode('ld', { rd: X.a2, rs1: X.t0, imm: 0 }),
+    ]);
+    hart.pc = CODE;
+    step(machine);
+    writeDoubleword(machine, pte, ((0x8020_7000n >> 12n) << 10n) | RWAD | PTE_V);
+    step(machine, 3);
+    assert.equal(hart.privilege, Privilege.Supervisor, 'no trap');
+    assert.equal(hart.readRegister(X.a0), 0x01dn);
+    assert.equal(hart.readRegister(X.a1), 0x01dn, 'the TLB still holds the old translation');
+    assert.equal(hart.readRegister(X.a2), 0x0e3n, 'after sfence.vma the new PTE is used');
+  });
+});
+
+describe('page-crossing accesses', () => {
+  const context = setup(8);
+  const { machine, tables } = context;
+  tables.map(0x1000_0000n, 0x8020_1000n, 0, RWAD);
+  tables.map(0x1000_1000n, 0x8020_5000n, 0, RWAD); // not physically contiguous with the page before
+  tables.map(0x1000_6000n, 0x8020_6000n, 0, RWAD);
+  tables.setEntry(0x1000_7000n, 0, 0n);
+  tables.map(0x1000_8000n, 0x8020_8000n, 0, RWAD);
+  tables.map(0x1000_9000n, 0x8020_9000n, 0, PTE_R | PTE_A);
+
+  it('a misaligned load takes each part from its own page', () => {
+    machine.writePhysical(0x8020_1ffcn, Uint8Array.of(0x11, 0x22, 0x33, 0x44));
+    machine.writePhysical(0x8020_5000n, Uint8Array.of(0x55, 0x66, 0x77, 0x88));
+    assert.equal(load(context, Privilege.Supervisor, 0x1000_0ffcn).value, BigInt.asIntN(64, 0x8877_6655_4433_2211n));
+    assert.equal(load(context, Privilege.Supervisor, 0x1000_0ffen, 'lw').value, 0x6655_4433n);
+    assert.equal(store(context, Privilege.Supervisor, 0x1000_0ffdn, 0x0102_0304n, 'sw').cause, NO_TRAP);
+    assert.deepEqual(machine.readPhysical(0x8020_1ffdn, 3), Uint8Array.of(0x04, 0x03, 0x02));
+    assert.deepEqual(machine.readPhysical(0x8020_5000n, 1), Uint8Array.of(0x01));
+  });
+
+  it('a load whose second page is unmapped faults with tval at that page and leaves rd alone', () => {
+    const outcome = load(context, Privilege.Supervisor, 0x1000_6ffcn);
+    assert.equal(outcome.cause, ExceptionCause.LoadPageFault);
+    assert.equal(outcome.tval, 0x1000_7000n);
+    assert.equal(outcome.value, 0x5a5an);
+  });
+
+  it('a store whose second page faults writes nothing, not even to the first page', () => {
+    machine.writePhysical(0x8020_6ff8n, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
+    const unmapped = store(context, Privilege.Supervisor, 0x1000_6ffcn, -1n);
+    assert.equal(unmapped.cause, ExceptionCause.StorePageFault);
+    assert.equal(unmapped.tval, 0x1000_7000n);
+    assert.deepEqual(machine.readPhysical(0x8020_6ff8n, 8), Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
+
+    machine.writePhysical(0x8020_8ffcn, Uint8Array.of(9, 9, 9, 9));
+    const readOnly = store(context, Privilege.Supervisor, 0x1000_8ffen, -1n, 'sw');
+    assert.equal(readOnly.cause, ExceptionCause.StorePageFault);
+    assert.equal(readOnly.tval, 0x1000_9000n);
+    assert.deepEqual(machine.readPhysical(0x8020_8ffcn, 4), Uint8Array.of(9, 9, 9, 9));
+  });
+});
