@@ -1,0 +1,101 @@
+// What the debug adapter needs from a symbol file (ELF symbols + DWARF). Implemented by
+// symbol-file.ts; the session only uses this interface. Addresses are bigints (64-bit
+// virtual addresses as the program was linked).
+
+export interface SourceLocation {
+  /** Absolute or build-relative path as recorded in the line program (after path mapping). */
+  readonly path: string;
+  readonly line: number;
+  /** 0 when the line program gives no column. */
+  readonly column: number;
+}
+
+export interface LineRow extends SourceLocation {
+  readonly address: bigint;
+  /** The row starts a statement (is_stmt). */
+  readonly isStatement: boolean;
+}
+
+export interface FunctionInfo {
+  readonly name: string;
+  readonly lowPc: bigint;
+  /** Exclusive. */
+  readonly highPc: bigint;
+  /** Where the function is declared, when DWARF says. */
+  readonly declaration?: SourceLocation;
+}
+
+/** One level of the (possibly inlined) call chain at an address, innermost first. */
+export interface InlinedFrame {
+  readonly function: FunctionInfo;
+  /** For an inlined frame: where the inlined body was called from in its caller. */
+  readonly callSite?: SourceLocation;
+  readonly inlined: boolean;
+}
+
+export type VariableLocation =
+  | { kind: 'register'; register: number }              // DW_OP_regN (x0-x31 = 0-31, f0-f31 = 32-63)
+  | { kind: 'frameOffset'; offset: bigint }             // DW_OP_fbreg (relative to the frame base)
+  | { kind: 'registerOffset'; register: number; offset: bigint } // DW_OP_bregN
+  | { kind: 'address'; address: bigint }                // DW_OP_addr
+  | { kind: 'unsupported'; reason: string };
+
+export interface TypeInfo {
+  readonly name: string;
+  readonly byteSize: number;
+  readonly kind: 'base' | 'pointer' | 'struct' | 'union' | 'array' | 'enum' | 'typedef' | 'other';
+  /** Base types: DW_ATE encoding (signed, unsigned, float, boolean, char). */
+  readonly encoding?: 'signed' | 'unsigned' | 'float' | 'boolean' | 'signedChar' | 'unsignedChar';
+  readonly target?: TypeInfo;                            // pointer / typedef / array element
+  readonly members?: readonly { name: string; offset: number; type: TypeInfo }[];
+  readonly elementCount?: number;
+  readonly enumerators?: readonly { name: string; value: bigint }[];
+}
+
+export interface VariableInfo {
+  readonly name: string;
+  readonly type: TypeInfo | undefined;
+  readonly location: VariableLocation;
+  readonly kind: 'local' | 'parameter' | 'global';
+}
+
+/** Caller register state recovered by unwinding one frame. */
+export interface UnwoundFrame {
+  readonly pc: bigint;
+  readonly sp: bigint;
+  /** Registers the callee saved, by number (x1..x31), as far as CFI/frame pointers say. */
+  readonly registers: ReadonlyMap<number, bigint>;
+  readonly method: 'cfi' | 'frame-pointer' | 'return-address';
+}
+
+export interface RegisterReader {
+  register(index: number): bigint;  // x0..x31
+  readonly pc: bigint;
+}
+
+export type MemoryReader = (address: bigint, size: number) => Uint8Array | undefined;
+
+export interface SymbolFile {
+  readonly fileName: string;
+  /** Every source file the line program names. */
+  readonly sourceFiles: readonly string[];
+  /** ELF symbol lookup, for names without DWARF (assembly labels) too. */
+  symbolAt(address: bigint): { name: string; address: bigint; size: number } | undefined;
+  symbolByName(name: string): { name: string; address: bigint; size: number } | undefined;
+  /** The line-table row covering `address`. */
+  locationAt(address: bigint): LineRow | undefined;
+  /** Statement addresses for a source line (several for inlined or split code), lowest first; empty when the line has no code. */
+  addressesForLine(path: string, line: number): readonly bigint[];
+  /** The nearest line at or after `line` that has code (for moving a breakpoint). */
+  nearestLineWithCode(path: string, line: number): number | undefined;
+  /** Innermost-first chain of functions (inlined ones first) at `address`. */
+  functionsAt(address: bigint): readonly InlinedFrame[];
+  functionByName(name: string): FunctionInfo | undefined;
+  /** Locals and parameters in scope at `address` (innermost scope first); globals separately. */
+  variablesAt(address: bigint): readonly VariableInfo[];
+  globals(): readonly VariableInfo[];
+  /** Frame base (DW_AT_frame_base) at `address`, for fbreg locations. */
+  frameBase(address: bigint, registers: RegisterReader, memory: MemoryReader): bigint | undefined;
+  /** Recovers the caller's pc, sp and saved registers (CFI from .debug_frame/.eh_frame, else frame pointer). */
+  unwind(registers: RegisterReader, memory: MemoryReader): UnwoundFrame | undefined;
+}
