@@ -12,3 +12,7 @@ export { disassemble } from './isa/disassembler';
 export { decodeInstruction, DecodedInstruction } from './isa/decoder';
 export { INSTRUCTIONS, type InstructionSpec } from './isa/table';
 export { EXIT_KINDS, type ExitKind } from './monitor/exits';
+export {
+  decodeCsr, csrLayout, exceptionName, interruptName, trapName, splitCause, EXCEPTION_CAUSES, INTERRUPT_CAUSES,
+  type DecodedCsrField, type CsrLayout, type CsrField, type TrapCause,
+} from './isa/csr-fields';

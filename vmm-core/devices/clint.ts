@@ -73,6 +73,16 @@ export class Clint implements MmioDevice {
     return (BigInt(this.compareHigh[hartId]) << 32n) | BigInt(this.compareLow[hartId]);
   }
 
+  /** msip of a hart: its machine software interrupt is pending (for debuggers; no side effects). */
+  softwareInterruptPending(hartId: number): boolean {
+    return this.softwarePending[hartId] === 1;
+  }
+
+  /** The MTIP level the CLINT drives for a hart: mtime >= mtimecmp (as of the last update). */
+  timerInterruptPending(hartId: number): boolean {
+    return this.timerLevel[hartId] === 1;
+  }
+
   /** Re-evaluates MTIP of every hart against the current time. */
   update(): void {
     const now = this.mtime();

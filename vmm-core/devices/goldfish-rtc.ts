@@ -52,6 +52,11 @@ export class GoldfishRtc implements MmioDevice {
     return this.epoch + BigInt(Math.floor(this.clock.mtime())) * NANOSECONDS_PER_TICK + this.offset;
   }
 
+  /** Alarm and interrupt state for debuggers (no side effects). */
+  alarmState(): { alarm: bigint; armed: boolean; interruptPending: boolean; interruptEnabled: boolean } {
+    return { alarm: this.alarmNext, armed: this.alarmRunning, interruptPending: this.interruptPending, interruptEnabled: this.interruptEnabled };
+  }
+
   /** Fires a due alarm; call as virtual time advances. */
   update(): void {
     if (this.alarmRunning && this.now() >= this.alarmNext) {

@@ -69,6 +69,11 @@ export class Htif {
     this.onConsoleOutput = options.onConsoleOutput;
   }
 
+  /** Where the program's tohost and fromhost words are (for debuggers). */
+  get addresses(): { tohost: number; fromhost: number | undefined } {
+    return { tohost: this.tohost, fromhost: this.fromhost };
+  }
+
   /** Forgets an earlier exit and any queued replies (machine reset). */
   reset(): void {
     this.exitCode = undefined;

@@ -5,7 +5,7 @@
 export * from './device';
 export { Clint } from './clint';
 export { Plic } from './plic';
-export { Uart16550, UART_HOST_QUEUE_LIMIT } from './uart16550';
+export { Uart16550, UART_HOST_QUEUE_LIMIT, type UartRegisters } from './uart16550';
 export { TestFinisher, type TestFinisherEvent } from './test-finisher';
 export { GoldfishRtc } from './goldfish-rtc';
 export { Htif, findHtifSymbols, type HtifOptions, type SymbolLookup } from './htif';

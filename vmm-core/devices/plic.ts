@@ -80,6 +80,44 @@ export class Plic implements MmioDevice {
     return this.pending[irq] === 1;
   }
 
+  // Read-only views for debuggers: none of these claims, completes or changes a level.
+
+  /** Priority of source `irq` (0 = never interrupts). */
+  sourcePriority(irq: number): number {
+    return this.priority[irq] ?? 0;
+  }
+
+  /** True while source `irq` is claimed and not yet completed. */
+  isClaimed(irq: number): boolean {
+    return this.claimed[irq] === 1;
+  }
+
+  /** The level the device drives on source `irq`'s line. */
+  isLineAsserted(irq: number): boolean {
+    return this.level[irq] === 1;
+  }
+
+  /** True when `context` (2h = M-mode of hart h, 2h+1 = S-mode) has source `irq` enabled. */
+  isEnabled(context: number, irq: number): boolean {
+    if (context < 0 || context >= this.contextCount || irq < 0 || irq >= PLIC_SOURCE_COUNT) return false;
+    return (this.enable[context * SOURCE_WORDS + (irq >>> 5)] & (1 << (irq & 31))) !== 0;
+  }
+
+  /** Priority threshold of `context`. */
+  contextThreshold(context: number): number {
+    return this.threshold[context] ?? 0;
+  }
+
+  /** The source a claim by `context` would return now, without claiming it (0 = none). */
+  peekClaim(context: number): number {
+    return context >= 0 && context < this.contextCount ? this.bestSource(context) : 0;
+  }
+
+  /** The level the PLIC drives on `context`'s interrupt pin (MEIP or SEIP of its hart). */
+  isContextAsserted(context: number): boolean {
+    return this.contextLevel[context] === 1;
+  }
+
   read(offset: number, size: 1 | 2 | 4): number {
     if (offset >>> 0 !== offset || size !== 4 || (offset & 3) !== 0) return 0;
     if (offset < PRIORITY_BASE + 4 * PLIC_SOURCE_COUNT) return this.priority[offset >>> 2];

@@ -26,6 +26,25 @@ const LSR_TRANSMITTER_EMPTY = 0x40;
 /** Not in loopback: carrier detect, data set ready, clear to send (as QEMU reports). */
 const MSR_DEFAULT = 0xb0;
 
+/** Register values for debuggers (see Uart16550.registerSnapshot). */
+export interface UartRegisters {
+  readonly receiveBuffer: number | undefined;
+  readonly interruptEnable: number;
+  readonly interruptIdentification: number;
+  readonly fifoControl: number;
+  readonly lineControl: number;
+  readonly modemControl: number;
+  readonly lineStatus: number;
+  readonly modemStatus: number;
+  readonly scratch: number;
+  /** DLM:DLL. */
+  readonly divisor: number;
+  /** Bytes in the 16-byte receive FIFO. */
+  readonly fifoCount: number;
+  /** Bytes waiting behind the FIFO. */
+  readonly hostQueueCount: number;
+}
+
 /**
  * The THR-empty interrupt follows 16550 (and QEMU) semantics: it is raised after each
  * transmitted byte and when IER.ETBEI goes from 0 to 1 while THR is empty (always, since
@@ -101,6 +120,28 @@ export class Uart16550 implements MmioDevice {
   /** The interrupt line's current level (for debuggers and tests). */
   get interruptAsserted(): boolean {
     return this.lineLevel;
+  }
+
+  /**
+   * The registers as a debugger shows them, without the side effects of guest reads (popping
+   * the receive FIFO, acknowledging THR-empty). `receiveBuffer` is the next byte the guest
+   * would read, or undefined when the FIFO is empty.
+   */
+  registerSnapshot(): UartRegisters {
+    return {
+      receiveBuffer: this.fifoCount > 0 ? this.fifo[this.fifoHead] : undefined,
+      interruptEnable: this.interruptEnable,
+      interruptIdentification: this.interruptIdentification(),
+      fifoControl: this.fifoControl,
+      lineControl: this.lineControl,
+      modemControl: this.modemControl,
+      lineStatus: LSR_THR_EMPTY | LSR_TRANSMITTER_EMPTY | (this.fifoCount > 0 ? LSR_DATA_READY : 0),
+      modemStatus: this.modemStatus(),
+      scratch: this.scratch,
+      divisor: (this.divisorHigh << 8) | this.divisorLow,
+      fifoCount: this.fifoCount,
+      hostQueueCount: this.hostCount,
+    };
   }
 
   read(offset: number, _size: 1 | 2 | 4): number {

@@ -16,3 +16,7 @@ export {
 export {
   CSR_DEFINITIONS, csrName, csrNumber, formatCsr, type CsrDefinition, type PrivilegedSpecVersion,
 } from './csr-names';
+export {
+  CSR_LAYOUTS, EXCEPTION_CAUSES, INTERRUPT_CAUSES, csrLayout, decodeCsr, decodeField, exceptionName, interruptName,
+  splitCause, trapCause, trapName, type CsrField, type CsrFieldFormat, type CsrLayout, type DecodedCsrField, type TrapCause,
+} from './csr-fields';
