@@ -23,6 +23,8 @@ export interface FunctionInfo {
   readonly highPc: bigint;
   /** Where the function is declared, when DWARF says. */
   readonly declaration?: SourceLocation;
+  /** Added: the address ranges when the code is split (hot/cold parts); lowPc/highPc span them all. */
+  readonly ranges?: readonly { readonly low: bigint; readonly high: bigint }[];
 }
 
 /** One level of the (possibly inlined) call chain at an address, innermost first. */
@@ -40,6 +42,7 @@ export type VariableLocation =
   | { kind: 'address'; address: bigint }                // DW_OP_addr
   | { kind: 'unsupported'; reason: string };
 
+/** Type graphs may be cyclic (a struct with a pointer to itself shares the struct's object). */
 export interface TypeInfo {
   readonly name: string;
   readonly byteSize: number;
@@ -57,6 +60,11 @@ export interface VariableInfo {
   readonly type: TypeInfo | undefined;
   readonly location: VariableLocation;
   readonly kind: 'local' | 'parameter' | 'global';
+  /**
+   * Added: for locals and parameters, which entry of functionsAt(address) the variable belongs
+   * to (0 = the innermost, possibly inlined, function).
+   */
+  readonly inlineDepth?: number;
 }
 
 /** Caller register state recovered by unwinding one frame. */
@@ -71,6 +79,11 @@ export interface UnwoundFrame {
 export interface RegisterReader {
   register(index: number): bigint;  // x0..x31
   readonly pc: bigint;
+  /**
+   * Added: true for frames above the innermost one. Their pc is a return address, so CFI and
+   * function look-ups use pc - 1 (the call, which may be a function's last instruction).
+   */
+  readonly callerFrame?: boolean;
 }
 
 export type MemoryReader = (address: bigint, size: number) => Uint8Array | undefined;
@@ -98,4 +111,12 @@ export interface SymbolFile {
   frameBase(address: bigint, registers: RegisterReader, memory: MemoryReader): bigint | undefined;
   /** Recovers the caller's pc, sp and saved registers (CFI from .debug_frame/.eh_frame, else frame pointer). */
   unwind(registers: RegisterReader, memory: MemoryReader): UnwoundFrame | undefined;
+  /**
+   * Added: unwinds repeatedly from the innermost frame; entry i is the caller of frame i
+   * (frame 0 being `registers`). Stops at the outermost frame, a repeated state, a stack
+   * pointer that moves down, or `limit` frames.
+   */
+  backtrace(registers: RegisterReader, memory: MemoryReader, limit?: number): readonly UnwoundFrame[];
+  /** Added: problems met while reading (units or tables that were skipped); grows as parts are parsed. */
+  readonly diagnostics: readonly string[];
 }
