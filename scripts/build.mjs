@@ -6,6 +6,7 @@ import { join } from 'node:path';
 const entries = [
   { in: 'vmm-core/cli/main.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node' },
   { in: 'vmm-core/index.ts', out: 'dist/vmm-core.js' },
+  { in: 'debug-adapter/main.ts', out: 'dist/debugAdapter.js' },
 ];
 
 function newestSource(dir) {
@@ -21,7 +22,7 @@ function newestSource(dir) {
 const ifNeeded = process.argv.includes('--if-needed');
 if (ifNeeded && entries.every((e) => existsSync(e.out))) {
   const oldestOutput = Math.min(...entries.map((e) => statSync(e.out).mtimeMs));
-  if (newestSource('vmm-core') < oldestOutput) process.exit(0);
+  if (Math.max(newestSource('vmm-core'), newestSource('debug-adapter')) < oldestOutput) process.exit(0);
 }
 
 for (const entry of entries) {

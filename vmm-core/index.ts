@@ -7,6 +7,7 @@
 export { Machine, MachineError, type MachineExit, type RunResult, type LoadedImage, type BootMode } from './machine/machine';
 export { type MachineConfig, type ImageFile, ConfigError, MACHINE_OPTIONS_SCHEMA, parseMemorySize } from './machine/config';
 export { Debugger, walkForDebugger, type StopReason, type EventBreakpointSpec, type WatchpointSpec, type CodeBreakpointSpec } from './debug/debugger';
+export type { DebugHost, DebugServer, DebugServerModule } from './debug/remote';
 export { parseElf, ElfError, type ElfImage, type ElfSymbol } from './machine/elf';
 export { disassemble } from './isa/disassembler';
 export { decodeInstruction, DecodedInstruction } from './isa/decoder';

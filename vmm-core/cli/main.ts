@@ -1,8 +1,10 @@
 // The headless `ringside` command: boots a machine from the command line, runs it with a
 // timeout, and exits with the guest's exit code. Documented in docs/cli.md.
 
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
 import { Debugger, type EventBreakpointSpec, type PrivilegePattern, type StopReason } from '../debug/debugger';
+import type { DebugHost, DebugServer, DebugServerModule } from '../debug/remote';
 import { Privilege, privilegeName } from '../cpu/csr-numbers';
 import type { Hart } from '../cpu/hart';
 import { disassemble } from '../isa/disassembler';
@@ -43,6 +45,9 @@ const USAGE = `usage: ringside run --kernel FILE [options]
   --trace FILE         write one line per instruction attempt: hart, pc, bytes, disassembly,
                        then the registers it changed, or 'trap cause N' when it trapped;
                        interrupts get their own 'interrupt cause N' line
+  --debug-port PORT    serve the Debug Adapter Protocol on 127.0.0.1:PORT (0: any free port,
+                       printed on stderr) so a debugger can attach to this machine
+  --debug-wait         with --debug-port: hold the machine at reset until a debugger attaches
 
 exit codes: the guest's (finisher, HTIF, SBI shutdown), ${EXIT_STOPPED} stopped by --stop-on,
 ${EXIT_TIMEOUT} timeout, ${EXIT_EMULATOR_ERROR} emulator error, ${EXIT_USAGE} bad command line or input file.
@@ -70,12 +75,14 @@ interface RunOptions {
   serial: string;
   stopOn: StopSpec[];
   trace?: string;
+  debugPort?: number;
+  debugWait: boolean;
 }
 
 const NUMBER_PATTERN = /^(0x[0-9a-f]+|[0-9]+)$/i;
 
 function parseRunArguments(args: readonly string[]): RunOptions {
-  const options: RunOptions = { bios: 'none', memory: 128 * 1024 * 1024, harts: 1, serial: 'stdio', stopOn: [] };
+  const options: RunOptions = { bios: 'none', memory: 128 * 1024 * 1024, harts: 1, serial: 'stdio', stopOn: [], debugWait: false };
   for (let i = 0; i < args.length; i++) {
     const argument = args[i];
     const [flag, inlineValue] = argument.startsWith('--') && argument.includes('=')
@@ -116,12 +123,24 @@ function parseRunArguments(args: readonly string[]): RunOptions {
       case '--serial': options.serial = value(); break;
       case '--stop-on': options.stopOn.push(parseStopSpec(value())); break;
       case '--trace': options.trace = value(); break;
+      case '--debug-port': {
+        const text = value();
+        const port = Number(text);
+        if (!/^[0-9]+$/.test(text) || port > 65535) throw new UsageError(`--debug-port needs a port number from 0 to 65535, got '${text}'`);
+        options.debugPort = port;
+        break;
+      }
+      case '--debug-wait':
+        if (inlineValue !== undefined) throw new UsageError('--debug-wait takes no value');
+        options.debugWait = true;
+        break;
       default: throw new UsageError(`unknown option '${argument}' (try 'ringside run --help')`);
     }
   }
   if (options.kernel === undefined && (options.bios === 'none' || options.bios === 'builtin')) {
     throw new UsageError('--kernel FILE is required');
   }
+  if (options.debugWait && options.debugPort === undefined) throw new UsageError('--debug-wait needs --debug-port');
   if (options.serial !== 'stdio' && !(options.serial.startsWith('file:') && options.serial.length > 5)) {
     throw new UsageError(`--serial must be 'stdio' or 'file:PATH', got '${options.serial}'`);
   }
@@ -335,6 +354,73 @@ class InstructionTrace implements InstructionObserver {
   }
 }
 
+/**
+ * `--debug-port`: lends the machine to a debugger. The debug adapter's server is loaded from
+ * dist/debugAdapter.js at run time (vmm-core does not depend on the adapter; only the small
+ * DebugHost interface of debug/remote.ts is shared); while a debugger is attached the CLI
+ * leaves the machine to it.
+ */
+class AttachControl implements DebugHost {
+  attached = false;
+  private waiters: Array<(terminate: boolean) => void> = [];
+  private attachWaiters: Array<() => void> = [];
+  private server: DebugServer | undefined;
+
+  readonly debugger: Debugger;
+
+  private constructor(readonly machine: Machine, debug: Debugger, readonly kernelPath?: string, readonly firmwarePath?: string) {
+    this.debugger = debug;
+  }
+
+  static async start(machine: Machine, debug: Debugger, port: number, kernelPath?: string, firmwarePath?: string): Promise<AttachControl> {
+    const control = new AttachControl(machine, debug, kernelPath !== undefined ? resolvePath(kernelPath) : undefined,
+      firmwarePath !== undefined ? resolvePath(firmwarePath) : undefined);
+    const adapter = loadDebugAdapter();
+    try {
+      control.server = await adapter.startDebugServer(control, port, '127.0.0.1');
+    } catch (error) {
+      throw new UsageError(`--debug-port ${port}: cannot listen on 127.0.0.1:${port}: ${(error as Error).message}`);
+    }
+    process.stderr.write(`ringside: debug adapter listening on 127.0.0.1:${control.server.port}\n`);
+    return control;
+  }
+
+  acquire(): void {
+    if (this.attached) throw new Error('a debugger is attached to this machine already');
+    this.attached = true;
+    for (const wake of this.attachWaiters.splice(0)) wake();
+  }
+
+  release(terminate: boolean): void {
+    this.attached = false;
+    for (const wake of this.waiters.splice(0)) wake(terminate);
+  }
+
+  /** Resolves when the debugger detaches; true when it asked to end the run. */
+  detached(): Promise<boolean> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  firstAttach(): Promise<void> {
+    return this.attached ? Promise.resolve() : new Promise((resolve) => this.attachWaiters.push(resolve));
+  }
+
+  close(): void {
+    this.server?.close();
+  }
+}
+
+/** dist/debugAdapter.js next to this CLI (or RINGSIDE_DEBUG_ADAPTER), loaded only for --debug-port. */
+function loadDebugAdapter(): DebugServerModule {
+  const candidates = [process.env.RINGSIDE_DEBUG_ADAPTER, join(__dirname, 'debugAdapter.js'), join(__dirname, '../../dist/debugAdapter.js')];
+  for (const candidate of candidates) {
+    if (candidate === undefined || !existsSync(candidate)) continue;
+    const loaded = require(candidate) as Partial<DebugServerModule>;
+    if (typeof loaded.startDebugServer === 'function') return loaded as DebugServerModule;
+  }
+  throw new UsageError('--debug-port needs the debug adapter (dist/debugAdapter.js next to the CLI; build with node scripts/build.mjs)');
+}
+
 async function runCommand(args: readonly string[]): Promise<number> {
   const options = parseRunArguments(args);
   const serialBuffer: number[] = [];
@@ -387,13 +473,29 @@ async function runCommand(args: readonly string[]): Promise<number> {
     process.stdin.on('error', () => {});
   }
 
-  const deadline = options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : Infinity;
+  const attach = options.debugPort !== undefined
+    ? await AttachControl.start(machine, debug, options.debugPort, options.kernel, typeof bios === 'object' ? bios.fileName : undefined)
+    : undefined;
+  let deadline = options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : Infinity;
   try {
+    if (attach !== undefined && options.debugWait) await attach.firstAttach();
     // The debugger lets the instruction under a breakpoint run when a run starts (it resumes
     // from there), so a pc stop at a hart's very first instruction is caught here.
     let stop: StopReason | undefined = initialCodeStop(machine, codeStops);
     while (true) {
-      stop ??= debug.continue(trace !== undefined ? 100_000 : 5_000_000);
+      if (attach?.attached === true) {
+        // A debugger drives the machine now; the timeout does not count while it does.
+        const started = Date.now();
+        const terminate = await attach.detached();
+        deadline += Date.now() - started;
+        flushSerial();
+        if (terminate) {
+          process.stderr.write('ringside: terminated by the debugger\n');
+          return EXIT_STOPPED;
+        }
+        if (machine.exit !== null) stop = { reason: 'exit', exit: machine.exit };
+      }
+      stop ??= debug.continue(trace !== undefined ? 100_000 : attach !== undefined ? 1_000_000 : 5_000_000);
       flushSerial();
       trace?.flush();
       if (stop !== undefined && stop.reason !== 'step') {
@@ -415,6 +517,7 @@ async function runCommand(args: readonly string[]): Promise<number> {
       await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
+    attach?.close();
     machine.instructionObserver = null;
     flushSerial();
     trace?.flush();

@@ -1,0 +1,49 @@
+// Entry of dist/debugAdapter.js. `node dist/debugAdapter.js` speaks DAP on stdio;
+// `--server=PORT` listens on 127.0.0.1 and serves any number of sessions, one machine each.
+// The CLI (`ringside run --debug-port`) requires this file for `startDebugServer`.
+
+import { createServer } from 'node:net';
+import { RingsideSession } from './session';
+
+export { startDebugServer } from './attach';
+export { RingsideSession } from './session';
+
+/** Serves sessions on 127.0.0.1:`port` (0: any free port); resolves with the port. */
+export function serveSessions(port: number): Promise<{ port: number; close(): void }> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((socket) => {
+      const session = new RingsideSession();
+      session.setRunAsServer(true);
+      session.start(socket, socket);
+      socket.on('error', () => socket.destroy());
+    });
+    server.on('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      const address = server.address();
+      resolve({ port: typeof address === 'object' && address !== null ? address.port : port, close: () => server.close() });
+    });
+  });
+}
+
+function main(argv: readonly string[]): void {
+  const serverArgument = argv.find((argument) => argument.startsWith('--server='));
+  if (serverArgument === undefined) {
+    const session = new RingsideSession();
+    session.start(process.stdin, process.stdout);
+    return;
+  }
+  const port = Number(serverArgument.slice('--server='.length));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`ringside debug adapter: --server needs a port number, got '${serverArgument.slice(9)}'\n`);
+    process.exitCode = 2;
+    return;
+  }
+  serveSessions(port).then((server) => {
+    process.stderr.write(`ringside debug adapter listening on 127.0.0.1:${server.port}\n`);
+  }, (error: Error) => {
+    process.stderr.write(`ringside debug adapter: cannot listen on 127.0.0.1:${port}: ${error.message}\n`);
+    process.exitCode = 1;
+  });
+}
+
+if (require.main === module) main(process.argv.slice(2));

@@ -1,0 +1,1363 @@
+// The Ringside debug session: one method per DAP request over a vmm-core machine. Harts are
+// threads; stopping one stops the machine. Everything the runtime reports (stops, exit,
+// console output, breakpoints binding) becomes a DAP event in one place: `report`.
+
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { TextDecoder } from 'node:util';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { LoggingDebugSession } from '@vscode/debugadapter';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { Privilege, privilegeName } from '../vmm-core/cpu/csr-numbers';
+import { Debugger } from '../vmm-core/debug/debugger';
+import type { DebugHost } from '../vmm-core/debug/remote';
+import { csrLayout } from '../vmm-core/isa/csr-fields';
+import { INTEGER_REGISTER_NAMES, parseIntegerRegister } from '../vmm-core/isa/registers';
+import { type ImageFile, parseMemorySize } from '../vmm-core/machine/config';
+import { Machine, type MachineExit } from '../vmm-core/machine/machine';
+import { HartState } from '../vmm-core/monitor/sbi';
+import { AttachProxy } from './attach';
+import { BreakpointError, Breakpoints, dataBreakpointId, type ExpressionService } from './breakpoints';
+import { DisassemblyView } from './disassembly';
+import { EXCEPTION_FILTERS } from './filters';
+import {
+  AttributeError, parseAddressAttribute, validateAttachAttributes, validateLaunchAttributes,
+  type AttachAttributes, type LaunchAttributes, type SymbolFileEntry,
+} from './launch-schema';
+import { RunLoop, type ReportedStop, type StopPolicy } from './run-loop';
+import { StepError, Stepper, type StepOutcome } from './stepping';
+import { hartRegisters, memoryReader, registerReader, unwindStack, type StackFrameInfo } from './stack';
+import { machineExpressionContext } from './state/context';
+import { evaluateExpression, ExpressionError, formatExpressionValue, parseExpression, type ExpressionContext } from './state/expression';
+import { formatHex } from './state/format';
+import {
+  controlRegisters, floatRegisters, generalRegisters, machineFacts, RegisterError, setControlRegister, setRegister,
+  type ControlRegister,
+} from './state/registers';
+import { deviceState } from './state/devices';
+import { translateAddress } from './state/translate';
+import { type AddressContext, type SymbolBinding, SymbolSet } from './symbol-set';
+import { loadSymbolFile } from './symbols/symbol-file';
+import type { VariableInfo } from './symbols/types';
+import { formatMemoryReference, hex, parseMemoryReference, Target, type AddressSpace, type SpacedAddress } from './target';
+import { renderValue, type Container, type ValueLocation, VariableStore, variableSize } from './variables';
+
+/** A problem with what the client asked; answered with an error response, the session goes on. */
+export class RequestError extends Error {
+  override name = 'RequestError';
+}
+
+/** Everything the runtime tells the client, turned into DAP events by `report`. */
+type RuntimeEvent =
+  | { kind: 'stopped'; stop: ReportedStop }
+  | { kind: 'exited'; exit: MachineExit }
+  | { kind: 'terminated' }
+  | { kind: 'output'; text: string; category: 'stdout' | 'stderr' | 'console' | 'important' }
+  | { kind: 'serial'; text: string }
+  | { kind: 'breakpoint'; breakpoint: DebugProtocol.Breakpoint };
+
+/** Thread ids are hart ids + 1 (some clients treat thread id 0 as none). */
+const threadOf = (hartId: number): number => hartId + 1;
+
+const PRIVILEGE_WORDS: Record<'U' | 'S' | 'M', string> = { U: 'U (user)', S: 'S (supervisor)', M: 'M (machine)' };
+
+/** How the guest console reaches the client. */
+type SerialMode = { kind: 'output' } | { kind: 'terminal' } | { kind: 'none' } | { kind: 'file'; descriptor: number };
+
+export interface SessionOptions {
+  /** A machine lent by `ringside run --debug-port` (attach in-process). */
+  readonly host?: DebugHost;
+}
+
+interface LoadedState {
+  readonly machine: Machine;
+  readonly target: Target;
+  readonly breakpoints: Breakpoints;
+  readonly loop: RunLoop;
+  readonly stepper: Stepper;
+  readonly symbols: SymbolSet | undefined;
+  readonly attached: boolean;
+}
+
+export class RingsideSession extends LoggingDebugSession {
+  private state: LoadedState | undefined;
+  private readonly variables = new VariableStore();
+  /** Frames of each hart for the current stop, by DAP frame id. */
+  private readonly frames = new Map<number, StackFrameInfo>();
+  private readonly framesByHart = new Map<number, StackFrameInfo[]>();
+  private nextFrameId = 1;
+  private focusHart = 0;
+  private stopOnEntry = false;
+  private configured = false;
+  private running = false;
+  private ended = false;
+  private lastStops = new Map<number, ReportedStop>();
+  private interruptsDuringStep = false;
+  private addressSpace: AddressSpace = 'virtual';
+  private serial: SerialMode = { kind: 'output' };
+  private readonly serialDecoder = new TextDecoder('utf-8');
+  private serialBytes: number[] = [];
+  private removeConsoleListener: (() => void) | undefined;
+  /** Capabilities the client announced in initialize. */
+  private clientCapabilities: DebugProtocol.InitializeRequestArguments | undefined;
+  private pendingCheckCountdown = 0;
+  /** Set while this session forwards to a remote machine (attach with `port`). */
+  private proxy: AttachProxy | undefined;
+
+  constructor(private readonly options: SessionOptions = {}) {
+    super();
+    this.setDebuggerLinesStartAt1(true);
+    this.setDebuggerColumnsStartAt1(true);
+  }
+
+  // ---- request plumbing -------------------------------------------------------------------
+
+  /** Every request: forwarded when proxying, arguments defaulted, failures answered cleanly. */
+  protected override dispatchRequest(request: DebugProtocol.Request): void {
+    if (this.proxy !== undefined && request.command !== 'initialize') {
+      this.proxy.forward(request);
+      return;
+    }
+    if (request.arguments === undefined || request.arguments === null) request.arguments = {};
+    if (typeof request.arguments !== 'object') {
+      const response: DebugProtocol.Response = { seq: 0, type: 'response', request_seq: request.seq, command: request.command, success: false };
+      this.sendErrorResponse(response, 1001, `malformed '${request.command}' request: arguments must be an object`);
+      return;
+    }
+    super.dispatchRequest(request);
+  }
+
+  /** Runs a handler; errors become one error response with the error's message. */
+  private respond<R extends DebugProtocol.Response>(response: R, work: () => void | Promise<void>): void {
+    const fail = (error: unknown) => {
+      const known = error instanceof RequestError || error instanceof AttributeError || error instanceof BreakpointError ||
+        error instanceof ExpressionError || error instanceof RegisterError || error instanceof StepError;
+      const message = error instanceof Error ? error.message : String(error);
+      this.sendErrorResponse(response, known ? 2001 : 2002, known ? message : `internal error: ${message}`.replace(/[{}]/g, ''));
+    };
+    try {
+      const result = work();
+      if (result instanceof Promise) result.catch(fail);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  private loaded(): LoadedState {
+    if (this.state === undefined) throw new RequestError('no machine: launch or attach first');
+    return this.state;
+  }
+
+  private hartOfThread(threadId: unknown): number {
+    const state = this.loaded();
+    if (typeof threadId !== 'number' || !Number.isInteger(threadId)) throw new RequestError(`threadId must be an integer, got ${JSON.stringify(threadId)}`);
+    const hartId = threadId - 1;
+    if (hartId < 0 || hartId >= state.machine.harts.length) throw new RequestError(`no thread ${threadId} (threads are harts 1..${state.machine.harts.length})`);
+    return hartId;
+  }
+
+  private requireStopped(): void {
+    if (this.running) throw new RequestError('the machine is running; pause it first');
+  }
+
+  // ---- initialize, launch, attach ---------------------------------------------------------
+
+  protected override initializeRequest(response: DebugProtocol.InitializeResponse, args: DebugProtocol.InitializeRequestArguments): void {
+    this.clientCapabilities = args;
+    response.body = {
+      supportsConfigurationDoneRequest: true,
+      supportsFunctionBreakpoints: true,
+      supportsConditionalBreakpoints: true,
+      supportsHitConditionalBreakpoints: true,
+      supportsLogPoints: true,
+      supportsInstructionBreakpoints: true,
+      supportsDataBreakpoints: true,
+      supportsDataBreakpointBytes: true,
+      supportsEvaluateForHovers: true,
+      supportsSetVariable: true,
+      supportsReadMemoryRequest: true,
+      supportsWriteMemoryRequest: true,
+      supportsDisassembleRequest: true,
+      supportsSteppingGranularity: true,
+      supportsExceptionInfoRequest: true,
+      supportsExceptionFilterOptions: true,
+      supportsExceptionOptions: false,
+      supportsLoadedSourcesRequest: true,
+      supportsTerminateRequest: true,
+      supportsSingleThreadExecutionRequests: true,
+      supportsValueFormattingOptions: true,
+      supportTerminateDebuggee: true,
+      supportsRestartRequest: false,
+      exceptionBreakpointFilters: [...EXCEPTION_FILTERS],
+      breakpointModes: [],
+    };
+    this.sendResponse(response);
+  }
+
+  protected override launchRequest(response: DebugProtocol.LaunchResponse, args: DebugProtocol.LaunchRequestArguments): void {
+    this.respond(response, () => {
+      if (this.state !== undefined) throw new RequestError('this session already has a machine');
+      const attributes = validateLaunchAttributes(args);
+      const cwd = attributes.cwd ?? process.cwd();
+      const resolve = (path: string) => (isAbsolute(path) ? path : resolvePath(cwd, path));
+      const readImage = (path: string, what: string): ImageFile => {
+        try {
+          return { fileName: resolve(path), bytes: new Uint8Array(readFileSync(resolve(path))) };
+        } catch (error) {
+          throw new RequestError(`cannot read ${what} '${path}': ${fileError(error)}`);
+        }
+      };
+      const kernel = readImage(attributes.program, 'program');
+      const bios = attributes.bios === undefined || attributes.bios === 'none' || attributes.bios === 'builtin'
+        ? (attributes.bios ?? 'none') as 'none' | 'builtin' : readImage(attributes.bios, 'bios');
+      const serial = this.openSerial(attributes.serial ?? 'output', resolve);
+      let machine: Machine;
+      try {
+        machine = new Machine({
+          kernel,
+          bios,
+          initrd: attributes.initrd !== undefined ? readImage(attributes.initrd, 'initrd') : undefined,
+          dtb: attributes.dtb !== undefined ? readImage(attributes.dtb, 'dtb') : undefined,
+          append: attributes.append,
+          memoryBytes: attributes.memory !== undefined ? parseMemorySize(attributes.memory) : undefined,
+          hartCount: attributes.harts,
+          consoleOutput: (byte) => this.onConsoleByte(byte),
+        });
+      } catch (error) {
+        if (serial.kind === 'file') closeSync(serial.descriptor);
+        throw new RequestError(`cannot boot '${attributes.program}': ${(error as Error).message}`);
+      }
+      let symbols: SymbolSet | undefined;
+      try {
+        symbols = this.loadSymbols(attributes, cwd, [
+          { path: kernel.fileName, bytes: kernel.bytes, required: true },
+          ...(typeof bios === 'object' ? [{ path: bios.fileName, bytes: bios.bytes, required: false, privilege: 'M' as const }] : []),
+        ]);
+      } catch (error) {
+        if (serial.kind === 'file') closeSync(serial.descriptor);
+        throw error;
+      }
+      this.serial = serial;
+      this.stopOnEntry = attributes.stopOnEntry ?? false;
+      this.setUp(machine, new Debugger(machine), symbols, attributes, false);
+      this.sendResponse(response);
+      this.sendEvent({ seq: 0, type: 'event', event: 'initialized' });
+    });
+  }
+
+  protected override attachRequest(response: DebugProtocol.AttachResponse, args: DebugProtocol.AttachRequestArguments, request?: DebugProtocol.Request): void {
+    this.respond(response, async () => {
+      if (this.state !== undefined) throw new RequestError('this session already has a machine');
+      const attributes = validateAttachAttributes(args);
+      const host = this.options.host;
+      if (host === undefined) {
+        if (attributes.port === undefined) {
+          throw new RequestError("attach needs 'port': the port of a machine started with `ringside run --debug-port PORT`");
+        }
+        // Forward this session to the machine's own adapter: it answers the attach itself.
+        const proxy = await AttachProxy.connect(this, attributes.host ?? '127.0.0.1', attributes.port, this.clientCapabilities ?? { adapterID: 'ringside' });
+        this.proxy = proxy;
+        proxy.forward(request ?? { seq: response.request_seq, type: 'request', command: 'attach', arguments: args });
+        return;
+      }
+      const cwd = attributes.cwd ?? process.cwd();
+      const programPath = attributes.program ?? host.kernelPath;
+      const files: Array<{ path: string; bytes?: Uint8Array; required: boolean; privilege?: 'M' }> = [];
+      if (programPath !== undefined) files.push({ path: isAbsolute(programPath) ? programPath : resolvePath(cwd, programPath), required: true });
+      if (host.firmwarePath !== undefined) files.push({ path: host.firmwarePath, required: false, privilege: 'M' });
+      const symbols = this.loadSymbols(attributes, cwd, files);
+      host.acquire();
+      this.serial = { kind: 'output' };
+      this.removeConsoleListener = host.machine.onConsoleOutput((byte) => this.onConsoleByte(byte));
+      this.stopOnEntry = attributes.stopOnAttach ?? false;
+      this.setUp(host.machine, host.debugger, symbols, attributes, true);
+      this.sendResponse(response);
+      this.sendEvent({ seq: 0, type: 'event', event: 'initialized' });
+    });
+  }
+
+  private openSerial(text: string, resolve: (path: string) => string): SerialMode {
+    if (text === 'none') return { kind: 'none' };
+    if (text === 'terminal') return { kind: 'terminal' };
+    if (text.startsWith('file:')) {
+      try {
+        return { kind: 'file', descriptor: openSync(resolve(text.slice(5)), 'w') };
+      } catch (error) {
+        throw new RequestError(`cannot create serial file '${text.slice(5)}': ${fileError(error)}`);
+      }
+    }
+    return { kind: 'output' };
+  }
+
+  private loadSymbols(
+    attributes: LaunchAttributes | AttachAttributes, cwd: string,
+    images: ReadonlyArray<{ path: string; bytes?: Uint8Array; required: boolean; privilege?: 'M' }>,
+  ): SymbolSet | undefined {
+    const pathMapping = Object.entries(attributes.pathMappings ?? {}).map(([from, to]) => ({ from, to }));
+    const bindings: SymbolBinding[] = [];
+    const load = (path: string, bytes: Uint8Array | undefined, what: string) => {
+      let data = bytes;
+      if (data === undefined) {
+        try {
+          data = new Uint8Array(readFileSync(path));
+        } catch (error) {
+          throw new RequestError(`cannot read ${what} '${path}': ${fileError(error)}`);
+        }
+      }
+      try {
+        return loadSymbolFile(data, path, { pathMapping });
+      } catch (error) {
+        throw new RequestError(`cannot read the symbols of ${what} '${path}': ${(error as Error).message}`);
+      }
+    };
+    for (const image of images) {
+      const isElf = image.bytes === undefined || (image.bytes[0] === 0x7f && image.bytes[1] === 0x45 && image.bytes[2] === 0x4c && image.bytes[3] === 0x46);
+      // A raw image (direct or firmware boot) has no symbols; that is not an error.
+      if (!isElf) continue;
+      try {
+        bindings.push({ file: load(image.path, image.bytes, image.privilege === 'M' ? 'firmware' : 'program'), offset: 0n, privilege: image.privilege });
+      } catch (error) {
+        if (image.required) throw error;
+      }
+    }
+    for (const entry of attributes.symbolFiles ?? []) {
+      const spec: SymbolFileEntry = typeof entry === 'string' ? { path: entry } : entry;
+      const path = isAbsolute(spec.path) ? spec.path : resolvePath(cwd, spec.path);
+      bindings.push({
+        file: load(path, undefined, 'symbol file'),
+        offset: parseAddressAttribute(spec.offset),
+        privilege: spec.privilege,
+        asid: spec.asid,
+        satp: spec.satp !== undefined ? parseAddressAttribute(spec.satp) : undefined,
+      });
+    }
+    return bindings.length === 0 ? undefined : new SymbolSet(bindings, cwd);
+  }
+
+  private setUp(machine: Machine, debug: Debugger, symbols: SymbolSet | undefined, attributes: LaunchAttributes | AttachAttributes, attached: boolean): void {
+    this.interruptsDuringStep = attributes.interruptsDuringStep ?? false;
+    this.addressSpace = attributes.addressSpace ?? 'virtual';
+    const target = new Target(machine, debug);
+    const expressions: ExpressionService = {
+      check: (expression) => void parseExpression(expression),
+      evaluate: (expression, hartId, names) => evaluateExpression(parseExpression(expression), this.expressionContext(hartId, undefined, names)).value,
+      interpolate: (template, hartId) => template.replace(/\{([^{}]+)\}/g, (_, expression: string) => {
+        const value = evaluateExpression(parseExpression(expression), this.expressionContext(hartId));
+        return formatExpressionValue(value);
+      }),
+    };
+    const breakpoints = new Breakpoints(target, expressions, {
+      changed: (breakpoint) => this.report({ kind: 'breakpoint', breakpoint }),
+      log: (text, category) => this.report({ kind: 'output', text, category }),
+    }, () => this.focusHart);
+    const policy: StopPolicy = {
+      review: (stop) => breakpoints.review(stop),
+      afterSlice: () => {
+        this.flushSerial();
+        // Pending breakpoints are re-checked now and then while running (a page walk each).
+        if (breakpoints.hasPending && --this.pendingCheckCountdown <= 0) {
+          this.pendingCheckCountdown = 20;
+          breakpoints.refreshPending();
+        }
+      },
+    };
+    const loop = new RunLoop(debug, policy);
+    const stepper = new Stepper(target, loop, policy, () => this.state?.symbols, () => this.interruptsDuringStep);
+    this.state = { machine, target, breakpoints, loop, stepper, symbols, attached };
+    this.focusHart = Math.max(0, machine.harts.findIndex((_, id) => machine.hartStates[id] === HartState.Started));
+  }
+
+  protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
+    this.respond(response, () => {
+      const state = this.loaded();
+      if (this.configured) throw new RequestError('configurationDone was already sent');
+      this.configured = true;
+      this.sendResponse(response);
+      if (this.stopOnEntry) {
+        this.report({ kind: 'stopped', stop: { reason: state.attached ? 'pause' : 'entry', hartId: this.focusHart, description: state.attached ? 'Attached' : 'Entry point' } });
+        return;
+      }
+      // A breakpoint on a hart's very first instruction: the run would step over it.
+      for (const hart of state.machine.harts) {
+        if (state.machine.hartStates[hart.hartId] !== HartState.Started) continue;
+        if (state.breakpoints.breakpointsAt(hart.hartId, hart.pc).length === 0) continue;
+        const stop = state.breakpoints.review({ reason: 'breakpoint', hartId: hart.hartId, pc: hart.pc, breakpointId: 0 });
+        if (stop !== undefined) {
+          this.report({ kind: 'stopped', stop });
+          return;
+        }
+      }
+      this.execute(this.focusHart, () => state.loop.run());
+    });
+  }
+
+  // ---- breakpoints ------------------------------------------------------------------------
+
+  protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
+    this.respond(response, () => {
+      const state = this.loaded();
+      const path = args.source?.path;
+      if (typeof path !== 'string') throw new RequestError('setBreakpoints needs source.path (breakpoints in sources without a path are not supported)');
+      const localPath = this.convertClientPathToDebugger(path);
+      const requested = (args.breakpoints ?? (args.lines ?? []).map((line) => ({ line }))).map((breakpoint) => ({
+        ...breakpoint, line: this.convertClientLineToDebugger(breakpoint.line),
+      }));
+      const breakpoints = state.breakpoints.setSourceBreakpoints(localPath, requested, { name: args.source.name, path },
+        (line) => state.symbols?.resolveLine(localPath, line));
+      response.body = { breakpoints: breakpoints.map((breakpoint) => this.toClientBreakpoint(breakpoint)) };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {
+    this.respond(response, () => {
+      const state = this.loaded();
+      if (!Array.isArray(args.breakpoints)) throw new RequestError('setFunctionBreakpoints needs a breakpoints array');
+      const breakpoints = state.breakpoints.setFunctionBreakpoints(args.breakpoints, (name) => {
+        const found = state.symbols?.addressOf(name);
+        if (found === undefined) return undefined;
+        const row = state.symbols!.locationAt(found.address);
+        return { address: found.address, source: row !== undefined ? state.symbols!.source(row) : undefined, line: row?.line };
+      });
+      response.body = { breakpoints: breakpoints.map((breakpoint) => this.toClientBreakpoint(breakpoint)) };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setInstructionBreakpointsRequest(response: DebugProtocol.SetInstructionBreakpointsResponse, args: DebugProtocol.SetInstructionBreakpointsArguments): void {
+    this.respond(response, () => {
+      const state = this.loaded();
+      if (!Array.isArray(args.breakpoints)) throw new RequestError('setInstructionBreakpoints needs a breakpoints array');
+      const breakpoints = state.breakpoints.setInstructionBreakpoints(args.breakpoints, (reference) => parseMemoryReference(reference, 'virtual'));
+      response.body = { breakpoints: breakpoints.map((breakpoint) => this.toClientBreakpoint(breakpoint)) };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse, args: DebugProtocol.SetExceptionBreakpointsArguments): void {
+    this.respond(response, () => {
+      const state = this.loaded();
+      const filters = args.filters ?? [];
+      const options = args.filterOptions ?? [];
+      if (!Array.isArray(filters) || !Array.isArray(options)) throw new RequestError('setExceptionBreakpoints: filters and filterOptions must be arrays');
+      response.body = { breakpoints: state.breakpoints.setFilters(filters, options) };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override dataBreakpointInfoRequest(response: DebugProtocol.DataBreakpointInfoResponse, args: DebugProtocol.DataBreakpointInfoArguments): void {
+    this.respond(response, () => {
+      this.loaded();
+      const accessTypes: DebugProtocol.DataBreakpointAccessType[] = ['read', 'write', 'readWrite'];
+      const unavailable = (description: string) => {
+        response.body = { dataId: null, description };
+        this.sendResponse(response);
+      };
+      if (typeof args.name !== 'string') throw new RequestError('dataBreakpointInfo needs a name');
+      if (args.asAddress === true) {
+        const address = parseMemoryReference(args.name, this.addressSpace);
+        if (address === undefined) return unavailable(`'${args.name}' is not an address`);
+        const size = args.bytes ?? 8;
+        if (!Number.isInteger(size) || size <= 0) return unavailable(`bytes must be a positive integer, got ${size}`);
+        response.body = { dataId: dataBreakpointId(address, size), description: `${size} byte${size === 1 ? '' : 's'} at ${formatMemoryReference(address)}`, accessTypes, canPersist: true };
+        this.sendResponse(response);
+        return;
+      }
+      if (args.variablesReference !== undefined && args.variablesReference !== 0) {
+        const container = this.variables.get(args.variablesReference);
+        const data = container?.dataOf?.(args.name);
+        if (data === undefined) return unavailable(`'${args.name}' has no address in memory (registers and optimized-out values cannot be watched)`);
+        const size = args.bytes ?? data.size;
+        response.body = { dataId: dataBreakpointId(data.address, size), description: `${data.description} (${size} bytes at ${formatMemoryReference(data.address)})`, accessTypes, canPersist: false };
+        this.sendResponse(response);
+        return;
+      }
+      // An expression: watch the memory it names.
+      const hartId = args.frameId !== undefined ? this.frameOf(args.frameId).hartId : this.focusHart;
+      const value = evaluateExpression(parseExpression(args.name), this.expressionContext(hartId, args.frameId));
+      if (value.address === undefined) return unavailable(`'${args.name}' is a value, not a place in memory (try *(u64*)ADDRESS or a symbol)`);
+      const size = args.bytes ?? typeSizeOf(value.type);
+      const address: SpacedAddress = { address: BigInt.asUintN(64, value.address), space: value.physical === true ? 'physical' : this.addressSpace };
+      response.body = { dataId: dataBreakpointId(address, size), description: `${args.name} (${size} bytes at ${formatMemoryReference(address)})`, accessTypes, canPersist: true };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setDataBreakpointsRequest(response: DebugProtocol.SetDataBreakpointsResponse, args: DebugProtocol.SetDataBreakpointsArguments): void {
+    this.respond(response, () => {
+      const state = this.loaded();
+      if (!Array.isArray(args.breakpoints)) throw new RequestError('setDataBreakpoints needs a breakpoints array');
+      response.body = { breakpoints: state.breakpoints.setDataBreakpoints(args.breakpoints) };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override breakpointLocationsRequest(response: DebugProtocol.BreakpointLocationsResponse, args: DebugProtocol.BreakpointLocationsArguments): void {
+    this.respond(response, () => {
+      const state = this.loaded();
+      const path = args.source?.path;
+      const locations: DebugProtocol.BreakpointLocation[] = [];
+      if (typeof path === 'string' && state.symbols !== undefined) {
+        const first = this.convertClientLineToDebugger(args.line);
+        const last = args.endLine !== undefined ? this.convertClientLineToDebugger(args.endLine) : first;
+        for (let line = first; line <= last && line - first < 10_000; line++) {
+          const resolved = state.symbols.resolveLine(this.convertClientPathToDebugger(path), line);
+          if (resolved !== undefined && resolved.line === line) locations.push({ line: this.convertDebuggerLineToClient(line) });
+        }
+      }
+      response.body = { breakpoints: locations };
+      this.sendResponse(response);
+    });
+  }
+
+  private toClientBreakpoint(breakpoint: DebugProtocol.Breakpoint): DebugProtocol.Breakpoint {
+    return breakpoint.line === undefined ? breakpoint : { ...breakpoint, line: this.convertDebuggerLineToClient(breakpoint.line) };
+  }
+
+  // ---- execution --------------------------------------------------------------------------
+
+  /** Starts an operation that runs the machine; its outcome is reported by `report` when it ends. */
+  private execute(hartId: number, operation: () => Promise<StepOutcome>): void {
+    const state = this.loaded();
+    if (this.running) throw new RequestError('the machine is already running');
+    if (state.machine.exit !== null) throw new RequestError('the guest has exited; nothing left to run');
+    this.running = true;
+    this.invalidateStopState();
+    const finish = (outcome: StepOutcome) => {
+      this.running = false;
+      this.flushSerial();
+      switch (outcome.kind) {
+        case 'stepped': case 'reached':
+          this.report({ kind: 'stopped', stop: { reason: 'step', hartId } });
+          break;
+        case 'stopped':
+          this.report({ kind: 'stopped', stop: outcome.stop });
+          break;
+        case 'paused':
+          this.report({ kind: 'stopped', stop: { reason: 'pause', hartId: outcome.hartId, description: 'Paused' } });
+          break;
+        case 'exited':
+          this.report({ kind: 'exited', exit: outcome.exit });
+          break;
+        case 'cancelled':
+          break;
+      }
+    };
+    operation().then(finish, (error: unknown) => {
+      this.running = false;
+      this.report({ kind: 'output', text: `Ringside: ${(error as Error).message}\n`, category: 'stderr' });
+      this.report({ kind: 'stopped', stop: { reason: 'pause', hartId, description: (error as Error).message } });
+    });
+  }
+
+  private invalidateStopState(): void {
+    this.variables.clear();
+    this.frames.clear();
+    this.framesByHart.clear();
+    this.lastStops.clear();
+  }
+
+  protected override continueRequest(response: DebugProtocol.ContinueResponse, args: DebugProtocol.ContinueArguments): void {
+    this.respond(response, () => {
+      const state = this.loaded();
+      const hartId = this.hartOfThread(args.threadId);
+      const single = args.singleThread === true;
+      this.focusHart = hartId;
+      this.execute(hartId, () => state.loop.run({ singleHart: single ? hartId : undefined, pauseHart: hartId }));
+      response.body = { allThreadsContinued: !single };
+      this.sendResponse(response);
+    });
+  }
+
+  private step(response: DebugProtocol.Response, args: { threadId: number; singleThread?: boolean; granularity?: DebugProtocol.SteppingGranularity }, mode: 'in' | 'over' | 'out'): void {
+    this.respond(response, () => {
+      const state = this.loaded();
+      const hartId = this.hartOfThread(args.threadId);
+      const granularity = args.granularity ?? 'line';
+      if (granularity !== 'line' && granularity !== 'statement' && granularity !== 'instruction') {
+        throw new RequestError(`granularity must be 'line', 'statement' or 'instruction', got '${String(granularity)}'`);
+      }
+      const options = { hartId, singleThread: args.singleThread === true };
+      this.focusHart = hartId;
+      this.execute(hartId, () => {
+        if (mode === 'out') return state.stepper.out(options);
+        if (granularity === 'instruction') return state.loop.guard(() => state.stepper.instruction(options, mode === 'over'));
+        return state.stepper.line(options, mode, granularity);
+      });
+      this.sendResponse(response);
+    });
+  }
+
+  protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
+    this.step(response, args, 'over');
+  }
+
+  protected override stepInRequest(response: DebugProtocol.StepInResponse, args: DebugProtocol.StepInArguments): void {
+    this.step(response, args, 'in');
+  }
+
+  protected override stepOutRequest(response: DebugProtocol.StepOutResponse, args: DebugProtocol.StepOutArguments): void {
+    this.step(response, args, 'out');
+  }
+
+  protected override pauseRequest(response: DebugProtocol.PauseResponse, args: DebugProtocol.PauseArguments): void {
+    this.respond(response, () => {
+      const state = this.loaded();
+      const hartId = args.threadId !== undefined ? this.hartOfThread(args.threadId) : this.focusHart;
+      this.focusHart = hartId;
+      // A stopped machine stays stopped: nothing to report.
+      if (this.running) state.loop.requestPause();
+      this.sendResponse(response);
+    });
+  }
+
+  // ---- threads, stacks, variables ---------------------------------------------------------
+
+  protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
+    this.respond(response, () => {
+      const machine = this.state?.machine;
+      response.body = { threads: machine === undefined ? [] : machine.harts.map((hart) => ({ id: threadOf(hart.hartId), name: `hart ${hart.hartId}` })) };
+      this.sendResponse(response);
+    });
+  }
+
+  private context(hartId: number): AddressContext {
+    const target = this.loaded().target;
+    return { privilege: target.privilegeOf(hartId), satp: target.satpOf(hartId) };
+  }
+
+  private stackOf(hartId: number): StackFrameInfo[] {
+    let frames = this.framesByHart.get(hartId);
+    if (frames === undefined) {
+      const state = this.loaded();
+      frames = unwindStack(state.target, state.symbols, hartId, this.context(hartId));
+      this.framesByHart.set(hartId, frames);
+      for (const frame of frames) this.frames.set(this.nextFrameId++, frame);
+    }
+    return frames;
+  }
+
+  private frameIdOf(frame: StackFrameInfo): number {
+    for (const [id, candidate] of this.frames) if (candidate === frame) return id;
+    throw new Error('frame without an id');
+  }
+
+  private frameOf(frameId: unknown): StackFrameInfo {
+    const frame = typeof frameId === 'number' ? this.frames.get(frameId) : undefined;
+    if (frame === undefined) throw new RequestError(`no frame ${JSON.stringify(frameId)} (frames are valid until the machine runs again)`);
+    return frame;
+  }
+
+  protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
+    this.respond(response, () => {
+      this.requireStopped();
+      const hartId = this.hartOfThread(args.threadId);
+      const frames = this.stackOf(hartId);
+      const start = Math.max(0, args.startFrame ?? 0);
+      const levels = args.levels !== undefined && args.levels > 0 ? args.levels : frames.length;
+      response.body = {
+        stackFrames: frames.slice(start, start + levels).map((frame): DebugProtocol.StackFrame => ({
+          id: this.frameIdOf(frame),
+          name: frame.name,
+          source: frame.source,
+          line: frame.source !== undefined ? this.convertDebuggerLineToClient(frame.line) : 0,
+          column: frame.source !== undefined ? this.convertDebuggerColumnToClient(Math.max(frame.column, 1)) : 0,
+          instructionPointerReference: hex(frame.registers.pc),
+          presentationHint: frame.source === undefined ? 'subtle' : 'normal',
+        })),
+        totalFrames: frames.length,
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
+    this.respond(response, () => {
+      this.requireStopped();
+      const frame = this.frameOf(args.frameId);
+      const scopes: DebugProtocol.Scope[] = [];
+      if (frame.binding !== undefined) {
+        scopes.push({ name: 'Locals', presentationHint: 'locals', variablesReference: this.variables.add(this.localsContainer(frame)), expensive: false });
+      }
+      scopes.push(
+        { name: 'Registers', presentationHint: 'registers', variablesReference: this.variables.add(this.registersContainer(frame)), expensive: false },
+        { name: 'Floating point', presentationHint: 'registers', variablesReference: this.variables.add(this.floatContainer(frame.hartId)), expensive: true },
+        { name: 'CSRs', presentationHint: 'registers', variablesReference: this.variables.add(this.csrContainer(frame.hartId)), expensive: true },
+      );
+      if (frame.binding !== undefined && frame.binding.file.globals().length > 0) {
+        scopes.push({ name: 'Globals', variablesReference: this.variables.add(this.globalsContainer(frame)), expensive: true });
+      }
+      scopes.push({ name: 'Machine', variablesReference: this.variables.add(this.machineContainer()), expensive: true });
+      response.body = { scopes };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
+    this.respond(response, () => {
+      const container = this.variables.get(args.variablesReference);
+      if (container === undefined) throw new RequestError(`no variables reference ${args.variablesReference} (references are valid until the machine runs again)`);
+      let variables = container.variables();
+      if (args.start !== undefined || args.count !== undefined) {
+        const start = args.start ?? 0;
+        variables = variables.slice(start, args.count !== undefined && args.count > 0 ? start + args.count : undefined);
+      }
+      if (args.format?.hex === true) variables = variables.map((variable) => ({ ...variable, value: hexValue(variable.value) }));
+      response.body = { variables };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setVariableRequest(response: DebugProtocol.SetVariableResponse, args: DebugProtocol.SetVariableArguments): void {
+    this.respond(response, () => {
+      this.requireStopped();
+      const container = this.variables.get(args.variablesReference);
+      if (container === undefined) throw new RequestError(`no variables reference ${args.variablesReference}`);
+      if (container.set === undefined) throw new RequestError(`'${args.name}' cannot be changed here (registers, CSRs and the privilege level can)`);
+      if (typeof args.value !== 'string') throw new RequestError('setVariable needs a value');
+      // Frame ids stay valid (clients keep using them); the innermost frame reads registers live.
+      const result = container.set(args.name, args.value);
+      response.body = { value: result.value, memoryReference: result.memoryReference };
+      this.sendResponse(response);
+    });
+  }
+
+  private registersContainer(frame: StackFrameInfo): Container {
+    const state = this.loaded();
+    const hartId = frame.hartId;
+    const current = frame.depth === 0;
+    const nameOf = (index: number) => `${INTEGER_REGISTER_NAMES[index]} (x${index})`;
+    return {
+      variables: () => {
+        const hart = state.target.hart(hartId);
+        const privilege = privilegeName(hart.privilege);
+        const list: DebugProtocol.Variable[] = [
+          { name: 'pc', value: hex(frame.registers.pc, 16), variablesReference: 0, memoryReference: hex(frame.registers.pc), evaluateName: '$pc' },
+          { name: 'privilege', value: PRIVILEGE_WORDS[privilege], variablesReference: 0 },
+        ];
+        const values = current ? new Map(generalRegisters(hart).map((register) => [register.index, register.value])) : frame.registers.registers;
+        for (let index = 0; index < 32; index++) {
+          const value = index === 0 ? 0n : values.get(index);
+          list.push(value === undefined
+            ? { name: nameOf(index), value: '<not saved in this frame>', variablesReference: 0 }
+            : { name: nameOf(index), value: hex(value, 16), variablesReference: 0, memoryReference: hex(value), evaluateName: `$${INTEGER_REGISTER_NAMES[index]}` });
+        }
+        return list;
+      },
+      set: (name, value) => {
+        if (!current) throw new RequestError('registers can be changed in the innermost frame only');
+        if (name === 'privilege') {
+          const level = /^\s*([USM])/i.exec(value)?.[1].toUpperCase();
+          if (level === undefined) throw new RequestError(`privilege must be U, S or M, got '${value}'`);
+          const hart = state.target.hart(hartId);
+          hart.privilege = level === 'M' ? Privilege.Machine : level === 'S' ? Privilege.Supervisor : Privilege.User;
+          state.machine.mmus[hartId].flush();
+          return { value: PRIVILEGE_WORDS[level as 'U' | 'S' | 'M'] };
+        }
+        const register = name === 'pc' ? 'pc' : /^\S+/.exec(name)?.[0] ?? name;
+        if (register !== 'pc' && parseIntegerRegister(register) === undefined) throw new RequestError(`'${name}' is not a register`);
+        const written = setRegister(state.machine, hartId, register, this.evaluateNumber(value, hartId));
+        return { value: hex(written.value, 16), memoryReference: hex(written.value) };
+      },
+    };
+  }
+
+  /** A value typed into setVariable: a number, or any expression. */
+  private evaluateNumber(text: string, hartId: number): bigint {
+    return BigInt.asUintN(64, evaluateExpression(parseExpression(text), this.expressionContext(hartId)).value);
+  }
+
+  private floatContainer(hartId: number): Container {
+    const state = this.loaded();
+    return {
+      variables: () => floatRegisters(state.target.hart(hartId)).map((register) => ({
+        name: `${register.abiName} (${register.name})`,
+        value: register.nanBoxed ? `${register.singleText} (single, ${register.text})` : `${register.doubleText} (${register.text})`,
+        variablesReference: 0,
+        evaluateName: undefined,
+      })),
+      set: (name, value) => {
+        const register = /^\S+/.exec(name)?.[0] ?? name;
+        const written = setRegister(state.machine, hartId, register, value);
+        const after = floatRegisters(state.target.hart(hartId)).find((candidate) => candidate.abiName === written.name);
+        return { value: after === undefined ? written.text : after.nanBoxed ? `${after.singleText} (single, ${after.text})` : `${after.doubleText} (${after.text})` };
+      },
+    };
+  }
+
+  private csrContainer(hartId: number): Container {
+    const state = this.loaded();
+    const describe = (csr: ControlRegister): DebugProtocol.Variable => {
+      const fields = csr.fields;
+      const reference = fields.length === 0 ? 0 : this.variables.add({
+        variables: () => fields.map((field) => ({ name: field.name, value: field.text, variablesReference: 0, type: field.description })),
+      });
+      return {
+        name: csr.name, value: csr.text, variablesReference: reference, namedVariables: fields.length || undefined,
+        evaluateName: `$${csr.name}`, type: csrLayout(csr.number)?.description, memoryReference: undefined,
+        presentationHint: csr.readOnly ? { attributes: ['readOnly'] } : undefined,
+      };
+    };
+    return {
+      variables: () => {
+        const all = controlRegisters(state.machine, hartId);
+        // Counters and PMP entries are many and mostly zero: one node each.
+        const grouped = new Map<string, ControlRegister[]>();
+        const top: DebugProtocol.Variable[] = [];
+        for (const csr of all) {
+          if (csr.group === 'counters' || csr.group === 'protection') {
+            const list = grouped.get(csr.group) ?? [];
+            list.push(csr);
+            grouped.set(csr.group, list);
+          } else {
+            top.push(describe(csr));
+          }
+        }
+        for (const [group, list] of grouped) {
+          top.push({
+            name: group, value: `${list.length} registers`, variablesReference: this.variables.add({
+              variables: () => list.map(describe),
+              set: (name, value) => this.setCsr(hartId, name, value),
+            }), namedVariables: list.length,
+          });
+        }
+        return top;
+      },
+      set: (name, value) => this.setCsr(hartId, name, value),
+    };
+  }
+
+  private setCsr(hartId: number, name: string, value: string): { value: string } {
+    const state = this.loaded();
+    const written = setControlRegister(state.machine, hartId, name, this.evaluateNumber(value, hartId));
+    return { value: written.text };
+  }
+
+  private machineContainer(): Container {
+    const state = this.loaded();
+    return {
+      variables: () => {
+        const facts = machineFacts(state.machine);
+        const exits = facts.exits;
+        const exitReference = this.variables.add({
+          variables: () => Object.entries(exits).map(([kind, count]) => ({ name: kind, value: String(count), variablesReference: 0 })),
+        });
+        const harts = facts.harts.map((hart) => ({
+          name: `hart ${hart.hartId}`,
+          value: `${hart.privilege}, ${hart.state}${hart.waitingForInterrupt ? ', in wfi' : ''}, ${hart.instructionsRetired} instructions`,
+          variablesReference: this.variables.add({
+            variables: () => [
+              { name: 'privilege', value: hart.privilege, variablesReference: 0 },
+              { name: 'state', value: hart.state, variablesReference: 0 },
+              { name: 'waiting for interrupt', value: String(hart.waitingForInterrupt), variablesReference: 0 },
+              { name: 'instructions retired', value: String(hart.instructionsRetired), variablesReference: 0 },
+              { name: 'traps taken', value: String(hart.trapsTaken), variablesReference: 0 },
+              { name: 'virtual time (ns)', value: String(hart.virtualNanoseconds), variablesReference: 0 },
+              { name: 'idle time (ns)', value: String(hart.idleNanoseconds), variablesReference: 0 },
+            ],
+          }),
+        }));
+        return [
+          { name: 'boot mode', value: facts.bootMode, variablesReference: 0 },
+          { name: 'RAM', value: `${facts.ramBytes / 1048576} MiB at ${formatHex(BigInt(facts.ramBase))}`, variablesReference: 0 },
+          { name: 'mtime', value: String(facts.mtime), variablesReference: 0 },
+          { name: 'instructions retired', value: String(facts.harts.reduce((sum, hart) => sum + hart.instructionsRetired, 0)), variablesReference: 0 },
+          { name: 'exits', value: `${facts.totalExits} in total`, variablesReference: exitReference, namedVariables: Object.keys(exits).length },
+          ...harts,
+        ];
+      },
+    };
+  }
+
+  // ---- locals -----------------------------------------------------------------------------
+
+  private valueLocation(frame: StackFrameInfo, variable: VariableInfo): ValueLocation {
+    const state = this.loaded();
+    const binding = frame.binding;
+    const location = variable.location;
+    switch (location.kind) {
+      case 'register': {
+        if (location.register >= 32) {
+          if (frame.depth !== 0) return { kind: 'unavailable', reason: 'in a floating-point register not saved in this frame' };
+          const hart = state.target.hart(frame.hartId);
+          const index = location.register - 32;
+          return { kind: 'register', bits: (BigInt(hart.floatBits[2 * index + 1] >>> 0) << 32n) | BigInt(hart.floatBits[2 * index] >>> 0), register: `f${index}` };
+        }
+        const bits = location.register === 0 ? 0n : frame.registers.registers.get(location.register);
+        if (bits === undefined) return { kind: 'unavailable', reason: `in ${INTEGER_REGISTER_NAMES[location.register]}, not saved in this frame` };
+        return { kind: 'register', bits, register: INTEGER_REGISTER_NAMES[location.register] };
+      }
+      case 'frameOffset': {
+        if (binding === undefined) return { kind: 'unavailable', reason: 'no frame base' };
+        const pc = frame.registers.pc - binding.offset - (frame.depth === 0 ? 0n : 1n);
+        const base = binding.file.frameBase(pc, registerReader(frame.registers, binding.offset), memoryReader(state.target, frame.hartId));
+        if (base === undefined) return { kind: 'unavailable', reason: 'frame base unknown here' };
+        return { kind: 'memory', address: BigInt.asUintN(64, base + location.offset) };
+      }
+      case 'registerOffset': {
+        const value = location.register === 0 ? 0n : frame.registers.registers.get(location.register);
+        if (value === undefined) return { kind: 'unavailable', reason: 'base register not saved in this frame' };
+        return { kind: 'memory', address: BigInt.asUintN(64, value + location.offset) };
+      }
+      case 'address':
+        return { kind: 'memory', address: BigInt.asUintN(64, location.address + (binding?.offset ?? 0n)) };
+      case 'unsupported':
+        return { kind: 'unavailable', reason: location.reason };
+    }
+  }
+
+  private localsOf(frame: StackFrameInfo): readonly VariableInfo[] {
+    if (frame.binding === undefined) return [];
+    const pc = frame.registers.pc - frame.binding.offset - (frame.depth === 0 ? 0n : 1n);
+    // Innermost scope first: a shadowed name shows its innermost variable.
+    const seen = new Set<string>();
+    return frame.binding.file.variablesAt(pc).filter((variable) => {
+      if (seen.has(variable.name)) return false;
+      seen.add(variable.name);
+      return true;
+    });
+  }
+
+  private variablesContainer(frame: StackFrameInfo, list: () => readonly VariableInfo[]): Container {
+    const state = this.loaded();
+    const reader = { read: (address: bigint, size: number) => state.target.readExact(frame.hartId, { address, space: 'virtual' }, size) };
+    return {
+      variables: () => list().map((variable) => renderValue(variable.name, variable.type, this.valueLocation(frame, variable), reader, this.variables, variable.name)),
+      dataOf: (name) => {
+        const variable = list().find((candidate) => candidate.name === name);
+        if (variable === undefined) return undefined;
+        const location = this.valueLocation(frame, variable);
+        if (location.kind !== 'memory') return undefined;
+        return { address: { address: location.address, space: 'virtual' }, size: variableSize(variable), description: name };
+      },
+    };
+  }
+
+  private localsContainer(frame: StackFrameInfo): Container {
+    return this.variablesContainer(frame, () => this.localsOf(frame));
+  }
+
+  private globalsContainer(frame: StackFrameInfo): Container {
+    return this.variablesContainer(frame, () => frame.binding?.file.globals() ?? []);
+  }
+
+  /**
+   * The value of a scalar local for expressions ("i > 3" in a condition). Globals are not
+   * looked up here: a global name is a symbol, which evaluates to its address.
+   */
+  private localValue(frame: StackFrameInfo, name: string): bigint | undefined {
+    const variable = this.localsOf(frame).find((candidate) => candidate.name === name);
+    if (variable === undefined) return undefined;
+    const location = this.valueLocation(frame, variable);
+    let type = variable.type;
+    for (let guard = 0; type?.kind === 'typedef' && guard < 16; guard++) type = type.target;
+    if (type === undefined || (type.kind !== 'base' && type.kind !== 'pointer' && type.kind !== 'enum') || type.encoding === 'float') return undefined;
+    const size = Math.min(8, Math.max(1, type.byteSize));
+    let bits: bigint | undefined;
+    if (location.kind === 'register') bits = BigInt.asUintN(size * 8, location.bits);
+    else if (location.kind === 'memory') bits = this.loaded().target.readUnsigned(frame.hartId, { address: location.address, space: 'virtual' }, size);
+    if (bits === undefined) return undefined;
+    return type.encoding === 'signed' || type.encoding === 'signedChar' ? BigInt.asIntN(size * 8, bits) : bits;
+  }
+
+  // ---- expressions, memory, disassembly -----------------------------------------------------
+
+  /** The expression context of a hart (and, with a frame, its locals and registers). */
+  private expressionContext(hartId: number, frameId?: number, names?: ReadonlyMap<string, bigint>): ExpressionContext {
+    const state = this.loaded();
+    const frame = frameId !== undefined ? this.frameOf(frameId) : undefined;
+    const base = machineExpressionContext(state.machine, hartId, {
+      symbol: (name) => state.symbols?.addressOf(name)?.address,
+      extra: (name) => names?.get(name) ?? (frame !== undefined ? this.localValue(frame, name) : this.topLocal(hartId, name)),
+    });
+    const physicalDefault = this.addressSpace === 'physical';
+    return {
+      ...base,
+      // An outer frame's registers are those unwinding recovered.
+      register: (name) => {
+        if (frame === undefined || frame.depth === 0) return base.register(name);
+        if (name.toLowerCase() === 'pc') return frame.registers.pc;
+        const index = parseIntegerRegister(name);
+        return index === undefined ? undefined : index === 0 ? 0n : frame.registers.registers.get(index) ?? base.register(name);
+      },
+      readMemory: (address, size, physical) => base.readMemory(address, size, physical || physicalDefault),
+    };
+  }
+
+  /** Locals of the innermost frame, for conditions evaluated while running. */
+  private topLocal(hartId: number, name: string): bigint | undefined {
+    const state = this.state;
+    if (state?.symbols === undefined) return undefined;
+    const registers = hartRegisters(state.target, hartId);
+    const located = state.symbols.locate(registers.pc, this.context(hartId));
+    if (located === undefined) return undefined;
+    const frame: StackFrameInfo = {
+      hartId, depth: 0, inlineDepth: 0, registers, name: '', line: 0, column: 0, inlined: false, binding: located.binding, method: 'current',
+    };
+    return this.localValue(frame, name);
+  }
+
+  protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
+    this.respond(response, () => {
+      const state = this.loaded();
+      if (typeof args.expression !== 'string' || args.expression.trim() === '') throw new RequestError('evaluate needs an expression');
+      const hartId = args.frameId !== undefined ? this.frameOf(args.frameId).hartId : this.focusHart;
+      const value = evaluateExpression(parseExpression(args.expression), this.expressionContext(hartId, args.frameId));
+      const text = formatExpressionValue(value, { hex: args.format?.hex === true });
+      // Pointers and addresses open in the memory view.
+      const pointer = value.type.includes('*') || value.type === 'u64';
+      const space: AddressSpace = value.physical === true ? 'physical' : this.addressSpace;
+      const address = pointer ? BigInt.asUintN(64, value.value) : value.address;
+      const readable = address !== undefined && state.target.read(hartId, { address, space }, 1).length === 1;
+      response.body = {
+        result: text,
+        type: value.type,
+        variablesReference: 0,
+        memoryReference: readable ? formatMemoryReference({ address: address!, space }) : undefined,
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): void {
+    this.respond(response, () => {
+      const state = this.loaded();
+      const base = this.memoryReference(args.memoryReference);
+      const count = args.count;
+      if (!Number.isInteger(count) || count < 0 || count > 16 * 1024 * 1024) throw new RequestError(`count must be an integer from 0 to 16 MiB, got ${count}`);
+      let start = { ...base, address: BigInt.asUintN(64, base.address + BigInt(args.offset ?? 0)) };
+      let wanted = count;
+      let bytes = state.target.read(this.focusHart, start, wanted);
+      // Unreadable at the start (a hex editor window over the edge of RAM or a mapping): answer
+      // from the first readable page, as DAP allows (the address says where the data begins).
+      while (bytes.length === 0 && wanted > 0) {
+        const skip = Math.min(wanted, Number(4096n - (start.address % 4096n)));
+        start = { ...start, address: BigInt.asUintN(64, start.address + BigInt(skip)) };
+        wanted -= skip;
+        bytes = state.target.read(this.focusHart, start, wanted);
+      }
+      response.body = bytes.length === 0
+        ? { address: hex(BigInt.asUintN(64, base.address + BigInt(args.offset ?? 0))), data: '', unreadableBytes: count > 0 ? count : undefined }
+        : { address: hex(start.address), data: Buffer.from(bytes).toString('base64'), unreadableBytes: wanted - bytes.length > 0 ? wanted - bytes.length : undefined };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override writeMemoryRequest(response: DebugProtocol.WriteMemoryResponse, args: DebugProtocol.WriteMemoryArguments): void {
+    this.respond(response, () => {
+      const state = this.loaded();
+      this.requireStopped();
+      const base = this.memoryReference(args.memoryReference);
+      if (typeof args.data !== 'string') throw new RequestError('writeMemory needs base64 data');
+      const data = new Uint8Array(Buffer.from(args.data, 'base64'));
+      const start = { ...base, address: BigInt.asUintN(64, base.address + BigInt(args.offset ?? 0)) };
+      const written = state.target.write(this.focusHart, start, data);
+      if (written < data.length && (args.allowPartial !== true || written === 0)) {
+        throw new RequestError(`cannot write ${data.length} bytes at ${formatMemoryReference(start)}: only ${written} are writable RAM`);
+      }
+      response.body = { bytesWritten: written, offset: args.offset };
+      this.sendResponse(response);
+      this.sendEvent({ seq: 0, type: 'event', event: 'memory', body: { memoryReference: args.memoryReference, offset: args.offset ?? 0, count: written } });
+    });
+  }
+
+  private memoryReference(reference: unknown): SpacedAddress {
+    if (typeof reference !== 'string') throw new RequestError('memoryReference must be a string');
+    const parsed = parseMemoryReference(reference, this.addressSpace);
+    if (parsed === undefined) throw new RequestError(`'${reference}' is not a memory reference (0x..., or phys:0x... / virt:0x...)`);
+    return parsed;
+  }
+
+  protected override disassembleRequest(response: DebugProtocol.DisassembleResponse, args: DebugProtocol.DisassembleArguments): void {
+    this.respond(response, () => {
+      const state = this.loaded();
+      const base = parseMemoryReference(String(args.memoryReference), 'virtual');
+      if (base === undefined) throw new RequestError(`'${args.memoryReference}' is not a memory reference`);
+      if (!Number.isInteger(args.instructionCount) || args.instructionCount < 0 || args.instructionCount > 100_000) {
+        throw new RequestError(`instructionCount must be an integer from 0 to 100000, got ${args.instructionCount}`);
+      }
+      const anchor = { ...base, address: BigInt.asUintN(64, base.address + BigInt(args.offset ?? 0)) };
+      const view = new DisassemblyView(state.target, state.symbols, this.focusHart, this.context(this.focusHart));
+      const instructions = view.instructions(anchor, args.instructionOffset ?? 0, args.instructionCount, args.resolveSymbols !== false);
+      response.body = {
+        instructions: instructions.map((instruction) => (instruction.line === undefined ? instruction
+          : { ...instruction, line: this.convertDebuggerLineToClient(instruction.line) })),
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override exceptionInfoRequest(response: DebugProtocol.ExceptionInfoResponse, args: DebugProtocol.ExceptionInfoArguments): void {
+    this.respond(response, () => {
+      const hartId = this.hartOfThread(args.threadId);
+      const exception = this.lastStops.get(hartId)?.exception;
+      if (exception === undefined) throw new RequestError(`thread ${args.threadId} did not stop on a ring or trap filter`);
+      const fields = {
+        cause: exception.cause, interrupt: exception.interrupt,
+        tval: exception.tval !== undefined ? hex(exception.tval) : undefined,
+        epc: exception.epc !== undefined ? hex(exception.epc) : undefined,
+        fromPrivilege: exception.from, toPrivilege: exception.to, via: exception.via,
+      };
+      response.body = {
+        exceptionId: exception.filterId,
+        description: exception.description,
+        breakMode: 'always',
+        details: {
+          message: exception.description,
+          typeName: exception.cause === undefined ? 'privilege change' : exception.interrupt === true ? 'interrupt' : 'exception',
+          fullTypeName: exception.filterId,
+        },
+        ...fields,
+      } as DebugProtocol.ExceptionInfoResponse['body'];
+      this.sendResponse(response);
+    });
+  }
+
+  protected override loadedSourcesRequest(response: DebugProtocol.LoadedSourcesResponse): void {
+    this.respond(response, () => {
+      response.body = { sources: this.state?.symbols?.allSources() ?? [] };
+      this.sendResponse(response);
+    });
+  }
+
+  // ---- custom requests --------------------------------------------------------------------
+
+  protected override customRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
+    this.respond(response, () => {
+      const parameters = (typeof args === 'object' && args !== null ? args : {}) as Record<string, unknown>;
+      switch (command) {
+        case 'ringside/translateAddress': return this.translateRequest(response, parameters);
+        case 'ringside/deviceState': return this.deviceStateRequest(response, parameters);
+        case 'ringside/vm': return this.vmRequest(response, parameters);
+        case 'ringside/exitStatistics': return this.exitStatisticsRequest(response);
+        case 'ringside/serialInput': return this.serialInputRequest(response, parameters);
+        case 'ringside/setAddressSpace': return this.setAddressSpaceRequest(response, parameters);
+        default: throw new RequestError(`unknown request '${command}'`);
+      }
+    });
+  }
+
+  private translateRequest(response: DebugProtocol.Response, args: Record<string, unknown>): void {
+    const state = this.loaded();
+    const hartId = args.threadId !== undefined ? this.hartOfThread(args.threadId) : this.focusHart;
+    const text = typeof args.address === 'string' ? args.address : typeof args.address === 'number' ? String(args.address) : undefined;
+    if (text === undefined) throw new RequestError("ringside/translateAddress needs 'address' (a number or expression)");
+    const address = this.evaluateNumber(text, hartId);
+    const access = args.access;
+    if (access !== undefined && access !== 'read' && access !== 'write' && access !== 'execute') throw new RequestError("access must be 'read', 'write' or 'execute'");
+    const privilege = args.privilege;
+    if (privilege !== undefined && privilege !== 'U' && privilege !== 'S' && privilege !== 'M') throw new RequestError("privilege must be 'U', 'S' or 'M'");
+    const satp = args.satp !== undefined ? this.evaluateNumber(String(args.satp), hartId) : undefined;
+    const translation = translateAddress(state.machine, hartId, address, { access, privilege, satp });
+    response.body = jsonSafe(translation);
+    this.sendResponse(response);
+  }
+
+  private deviceStateRequest(response: DebugProtocol.Response, args: Record<string, unknown>): void {
+    const state = this.loaded();
+    const all = deviceState(state.machine);
+    const name = args.device;
+    if (name !== undefined) {
+      if (typeof name !== 'string') throw new RequestError('device must be a string');
+      const one = (all as unknown as Record<string, unknown>)[name];
+      if (one === undefined) throw new RequestError(`no device '${name}' (devices: ${Object.keys(all).join(', ')})`);
+      response.body = jsonSafe({ [name]: one });
+    } else {
+      response.body = jsonSafe(all);
+    }
+    this.sendResponse(response);
+  }
+
+  private vmRequest(response: DebugProtocol.Response, args: Record<string, unknown>): void {
+    const state = this.loaded();
+    switch (args.action) {
+      case 'pause':
+        if (this.running) state.loop.requestPause();
+        response.body = { running: this.running };
+        this.sendResponse(response);
+        return;
+      case 'reset': {
+        if (state.attached) throw new RequestError('reset is not available while attached to `ringside run`');
+        state.machine.reset();
+        this.invalidateStopState();
+        response.body = { running: this.running };
+        this.sendResponse(response);
+        if (!this.running) this.report({ kind: 'stopped', stop: { reason: 'entry', hartId: this.focusHart, description: 'Machine reset' } });
+        return;
+      }
+      case 'powerOff':
+        response.body = { running: false };
+        this.sendResponse(response);
+        this.end();
+        return;
+      default:
+        throw new RequestError(`ringside/vm: action must be 'pause', 'reset' or 'powerOff', got ${JSON.stringify(args.action)}`);
+    }
+  }
+
+  private exitStatisticsRequest(response: DebugProtocol.Response): void {
+    const state = this.loaded();
+    const facts = machineFacts(state.machine);
+    response.body = {
+      exits: facts.exits,
+      totalExits: facts.totalExits,
+      instructionsRetired: facts.harts.reduce((sum, hart) => sum + hart.instructionsRetired, 0),
+      mtime: facts.mtime,
+      harts: facts.harts.map((hart) => ({
+        hartId: hart.hartId, instructionsRetired: hart.instructionsRetired, trapsTaken: hart.trapsTaken,
+        virtualNanoseconds: hart.virtualNanoseconds, idleNanoseconds: hart.idleNanoseconds,
+      })),
+      slices: state.loop.slices,
+    };
+    this.sendResponse(response);
+  }
+
+  private serialInputRequest(response: DebugProtocol.Response, args: Record<string, unknown>): void {
+    const state = this.loaded();
+    if (typeof args.text !== 'string') throw new RequestError("ringside/serialInput needs 'text'");
+    const accepted = state.machine.sendConsoleInput(new Uint8Array(Buffer.from(args.text, 'utf8')));
+    response.body = { accepted };
+    this.sendResponse(response);
+  }
+
+  private setAddressSpaceRequest(response: DebugProtocol.Response, args: Record<string, unknown>): void {
+    if (args.addressSpace !== 'virtual' && args.addressSpace !== 'physical') throw new RequestError("addressSpace must be 'virtual' or 'physical'");
+    this.addressSpace = args.addressSpace;
+    response.body = { addressSpace: this.addressSpace };
+    this.sendResponse(response);
+  }
+
+  // ---- console ----------------------------------------------------------------------------
+
+  private onConsoleByte(byte: number): void {
+    this.serialBytes.push(byte);
+    if (this.serialBytes.length >= 4096) this.flushSerial();
+  }
+
+  private flushSerial(): void {
+    if (this.serialBytes.length === 0) return;
+    const bytes = new Uint8Array(this.serialBytes);
+    this.serialBytes = [];
+    switch (this.serial.kind) {
+      case 'output': this.report({ kind: 'output', text: this.serialDecoder.decode(bytes, { stream: true }), category: 'stdout' }); break;
+      case 'terminal': this.report({ kind: 'serial', text: this.serialDecoder.decode(bytes, { stream: true }) }); break;
+      case 'file': writeSync(this.serial.descriptor, bytes); break;
+      case 'none': break;
+    }
+  }
+
+  // ---- the one place runtime events become DAP events ---------------------------------------
+
+  private report(event: RuntimeEvent): void {
+    if (this.ended && event.kind !== 'terminated') return;
+    switch (event.kind) {
+      case 'stopped': {
+        const stop = event.stop;
+        this.focusHart = stop.hartId;
+        this.lastStops.set(stop.hartId, stop);
+        this.state?.breakpoints.refreshPending();
+        this.sendEvent({
+          seq: 0, type: 'event', event: 'stopped',
+          body: {
+            reason: stop.reason, threadId: threadOf(stop.hartId), allThreadsStopped: true,
+            description: stop.description, text: stop.text, hitBreakpointIds: stop.hitBreakpointIds, preserveFocusHint: false,
+          },
+        } as DebugProtocol.StoppedEvent);
+        return;
+      }
+      case 'exited': {
+        const exit = event.exit;
+        const code = exit.kind === 'error' ? 125 : exit.code;
+        if (exit.kind === 'error') this.report({ kind: 'output', text: `Ringside: emulator error on hart ${exit.hartId}: ${exit.message}\n`, category: 'stderr' });
+        else this.report({ kind: 'output', text: `Ringside: the guest powered off with exit code ${exit.code} (${exit.source})\n`, category: 'console' });
+        this.sendEvent({ seq: 0, type: 'event', event: 'exited', body: { exitCode: code } } as DebugProtocol.ExitedEvent);
+        this.end();
+        return;
+      }
+      case 'terminated':
+        this.sendEvent({ seq: 0, type: 'event', event: 'terminated', body: {} } as DebugProtocol.TerminatedEvent);
+        return;
+      case 'output':
+        if (event.text.length > 0) this.sendEvent({ seq: 0, type: 'event', event: 'output', body: { category: event.category, output: event.text } } as DebugProtocol.OutputEvent);
+        return;
+      case 'serial':
+        this.sendEvent({ seq: 0, type: 'event', event: 'ringside/serial', body: { text: event.text } });
+        return;
+      case 'breakpoint':
+        this.sendEvent({ seq: 0, type: 'event', event: 'breakpoint', body: { reason: 'changed', breakpoint: this.toClientBreakpoint(event.breakpoint) } } as DebugProtocol.BreakpointEvent);
+        return;
+    }
+  }
+
+  /** The session is over: stop running, release the machine, say terminated once. */
+  private end(terminateDebuggee = true): void {
+    if (this.ended) return;
+    this.flushSerial();
+    this.state?.loop.cancel();
+    this.release(terminateDebuggee);
+    this.report({ kind: 'terminated' });
+    this.ended = true;
+  }
+
+  private release(terminateDebuggee: boolean): void {
+    if (this.serial.kind === 'file') {
+      closeSync(this.serial.descriptor);
+      this.serial = { kind: 'none' };
+    }
+    this.removeConsoleListener?.();
+    this.removeConsoleListener = undefined;
+    if (this.state?.attached === true && this.options.host !== undefined) {
+      // Leave the machine to the CLI with none of this session's breakpoints armed.
+      this.state.breakpoints.clearAll();
+      this.options.host.release(terminateDebuggee);
+    }
+  }
+
+  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse, args: DebugProtocol.DisconnectArguments): void {
+    this.respond(response, () => {
+      const attached = this.state?.attached === true;
+      // Attached sessions leave the machine running unless asked to terminate it.
+      const terminate = args.terminateDebuggee ?? !attached;
+      if (!this.ended) {
+        this.state?.loop.cancel();
+        this.release(terminate);
+        this.ended = true;
+      }
+      this.sendResponse(response);
+      // A server-side session closes its connection; a stdio adapter exits (shutdown).
+      if (this._isServer) setImmediate(() => this.stop());
+      this.shutdown();
+    });
+  }
+
+  protected override terminateRequest(response: DebugProtocol.TerminateResponse): void {
+    this.respond(response, () => {
+      this.sendResponse(response);
+      this.end();
+    });
+  }
+}
+
+function fileError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'no such file or directory' : code === 'EISDIR' ? 'is a directory'
+    : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+}
+
+function typeSizeOf(type: string): number {
+  if (type.includes('*')) return 8;
+  const bits = Number(type.slice(1));
+  return Number.isInteger(bits) && bits >= 8 ? bits / 8 : 8;
+}
+
+/** A decimal variable value in hex (format.hex); other values unchanged. */
+function hexValue(value: string): string {
+  return /^-?[0-9]+$/.test(value) ? formatHex(BigInt(value)) : value;
+}
+
+/** Bigints become hex strings so the body can go out as JSON. */
+function jsonSafe(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_, item: unknown) => (typeof item === 'bigint' ? hex(item) : item)));
+}
+
+
