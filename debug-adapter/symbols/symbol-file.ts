@@ -377,7 +377,13 @@ export class ElfSymbolFile implements SymbolFile {
       if (index < 0) return undefined;
       const row = rows[index];
       const path = this.filePath(unit, row.file);
-      return { path: path ?? `<file ${row.file}>`, line: row.line, column: row.column, address: row.address, isStatement: row.isStatement };
+      // GCC follows a statement row with a non-statement "view" row at the same address: the
+      // address still starts a statement when any of its rows says so.
+      let isStatement = row.isStatement;
+      for (let previous = index - 1; !isStatement && previous >= 0 && rows[previous].address === row.address; previous--) {
+        isStatement = rows[previous].isStatement;
+      }
+      return { path: path ?? `<file ${row.file}>`, line: row.line, column: row.column, address: row.address, isStatement };
     }
     return undefined;
   }

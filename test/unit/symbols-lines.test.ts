@@ -109,3 +109,18 @@ test('functionByName finds static and global functions with their declaration', 
   assert.ok(mapPage.highPc > mapPage.lowPc);
   assert.equal(file.functionByName('no_such_function'), undefined);
 });
+
+test('an address whose statement row is followed by a non-statement view row still starts a statement', () => {
+  let checked = 0;
+  for (const name of FIXTURES) {
+    const symbols = loadFixture(name);
+    const rows = symbols.lineRows();
+    for (let i = 1; i < rows.length; i++) {
+      if (rows[i].address !== rows[i - 1].address || !rows[i - 1].isStatement || rows[i].isStatement) continue;
+      const location = symbols.locationAt(rows[i].address);
+      assert.equal(location?.isStatement, true, `${name} ${hex(rows[i].address)}`);
+      checked++;
+    }
+  }
+  assert.ok(checked > 0, 'the fixtures have such addresses (GCC emits them with -O1/-O2)');
+});
