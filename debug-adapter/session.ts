@@ -28,7 +28,10 @@ import { RunLoop, type ReportedStop, type StopPolicy } from './run-loop';
 import { StepError, Stepper, type StepOutcome } from './stepping';
 import { hartRegisters, memoryReader, registerReader, unwindStack, type StackFrameInfo } from './stack';
 import { machineExpressionContext } from './state/context';
-import { evaluateExpression, ExpressionError, formatExpressionValue, parseExpression, type ExpressionContext } from './state/expression';
+import { floatBits, resolveTypedef, typeIndex } from './state/ctypes';
+import {
+  evaluateExpression, ExpressionError, formatExpressionValue, parseExpression, type ExpressionContext, type ExpressionValue, type TypedVariable,
+} from './state/expression';
 import { formatHex } from './state/format';
 import {
   controlRegisters, floatRegisters, generalRegisters, machineFacts, RegisterError, setControlRegister, setRegister,
@@ -38,9 +41,9 @@ import { deviceState } from './state/devices';
 import { translateAddress } from './state/translate';
 import { type AddressContext, type SymbolBinding, SymbolSet } from './symbol-set';
 import { loadSymbolFile } from './symbols/symbol-file';
-import type { VariableInfo } from './symbols/types';
+import type { SymbolFile, TypeInfo, VariableInfo } from './symbols/types';
 import { formatMemoryReference, hex, parseMemoryReference, Target, type AddressSpace, type SpacedAddress } from './target';
-import { renderValue, type Container, type ValueLocation, VariableStore, variableSize } from './variables';
+import { renderValue, type Container, type ValueLocation, type ValueReader, VariableStore, variableSize } from './variables';
 
 /** A problem with what the client asked; answered with an error response, the session goes on. */
 export class RequestError extends Error {
@@ -58,6 +61,9 @@ type RuntimeEvent =
 
 /** Thread ids are hart ids + 1 (some clients treat thread id 0 as none). */
 const threadOf = (hartId: number): number => hartId + 1;
+
+/** Type names reachable from each symbol file's globals (casts and sizeof in expressions). */
+const GLOBAL_TYPES = new WeakMap<SymbolFile, Map<string, TypeInfo>>();
 
 const PRIVILEGE_WORDS: Record<'U' | 'S' | 'M', string> = { U: 'U (user)', S: 'S (supervisor)', M: 'M (machine)' };
 
@@ -175,6 +181,7 @@ export class RingsideSession extends LoggingDebugSession {
       supportsDataBreakpointBytes: true,
       supportsEvaluateForHovers: true,
       supportsSetVariable: true,
+      supportsSetExpression: true,
       supportsReadMemoryRequest: true,
       supportsWriteMemoryRequest: true,
       supportsDisassembleRequest: true,
@@ -416,8 +423,12 @@ export class RingsideSession extends LoggingDebugSession {
       const breakpoints = state.breakpoints.setFunctionBreakpoints(args.breakpoints, (name) => {
         const found = state.symbols?.addressOf(name);
         if (found === undefined) return undefined;
-        const row = state.symbols!.locationAt(found.address);
-        return { address: found.address, source: row !== undefined ? state.symbols!.source(row) : undefined, line: row?.line };
+        // A DWARF function stops after its prologue (as gdb's `break NAME`); `*0xADDR` and
+        // assembly symbols stay exact.
+        const skipped = found.function === undefined ? undefined : found.binding.file.postPrologueAddress?.(found.function);
+        const address = skipped === undefined ? found.address : skipped + found.binding.offset;
+        const row = state.symbols!.locationAt(address);
+        return { address, source: row !== undefined ? state.symbols!.source(row) : undefined, line: row?.line };
       });
       response.body = { breakpoints: breakpoints.map((breakpoint) => this.toClientBreakpoint(breakpoint)) };
       this.sendResponse(response);
@@ -474,9 +485,9 @@ export class RingsideSession extends LoggingDebugSession {
       }
       // An expression: watch the memory it names.
       const hartId = args.frameId !== undefined ? this.frameOf(args.frameId).hartId : this.focusHart;
-      const value = evaluateExpression(parseExpression(args.name), this.expressionContext(hartId, args.frameId));
+      const value = this.evaluateTyped(args.name, hartId, args.frameId);
       if (value.address === undefined) return unavailable(`'${args.name}' is a value, not a place in memory (try *(u64*)ADDRESS or a symbol)`);
-      const size = args.bytes ?? typeSizeOf(value.type);
+      const size = args.bytes ?? Math.max(1, value.size ?? typeSizeOf(value.type));
       const address: SpacedAddress = { address: BigInt.asUintN(64, value.address), space: value.physical === true ? 'physical' : this.addressSpace };
       response.body = { dataId: dataBreakpointId(address, size), description: `${args.name} (${size} bytes at ${formatMemoryReference(address)})`, accessTypes, canPersist: true };
       this.sendResponse(response);
@@ -663,7 +674,7 @@ export class RingsideSession extends LoggingDebugSession {
           line: frame.source !== undefined ? this.convertDebuggerLineToClient(frame.line) : 0,
           column: frame.source !== undefined ? this.convertDebuggerColumnToClient(Math.max(frame.column, 1)) : 0,
           instructionPointerReference: hex(frame.registers.pc),
-          presentationHint: frame.source === undefined ? 'subtle' : 'normal',
+          presentationHint: frame.trapLabel === true ? 'label' : frame.source === undefined ? 'subtle' : 'normal',
         })),
         totalFrames: frames.length,
       };
@@ -697,8 +708,8 @@ export class RingsideSession extends LoggingDebugSession {
     this.respond(response, () => {
       const container = this.variables.get(args.variablesReference);
       if (container === undefined) throw new RequestError(`no variables reference ${args.variablesReference} (references are valid until the machine runs again)`);
-      let variables = container.variables();
-      if (args.start !== undefined || args.count !== undefined) {
+      let variables = container.paged === true ? container.variables(args.start, args.count) : container.variables();
+      if (container.paged !== true && (args.start !== undefined || args.count !== undefined)) {
         const start = args.start ?? 0;
         variables = variables.slice(start, args.count !== undefined && args.count > 0 ? start + args.count : undefined);
       }
@@ -919,12 +930,20 @@ export class RingsideSession extends LoggingDebugSession {
   }
 
   private variablesContainer(frame: StackFrameInfo, list: () => readonly VariableInfo[]): Container {
-    const state = this.loaded();
-    const reader = { read: (address: bigint, size: number) => state.target.readExact(frame.hartId, { address, space: 'virtual' }, size) };
+    const reader = this.valueReader(frame);
+    const find = (name: string) => list().find((candidate) => candidate.name === name);
     return {
       variables: () => list().map((variable) => renderValue(variable.name, variable.type, this.valueLocation(frame, variable), reader, this.variables, variable.name)),
+      set: (name, value) => {
+        const variable = find(name);
+        if (variable === undefined) throw new RequestError(`no variable '${name}' here`);
+        const location = this.valueLocation(frame, variable);
+        reader.assign(variable.type, location, value);
+        const shown = renderValue(variable.name, variable.type, this.valueLocation(frame, variable), reader, this.variables, variable.name);
+        return { value: shown.value, memoryReference: shown.memoryReference };
+      },
       dataOf: (name) => {
-        const variable = list().find((candidate) => candidate.name === name);
+        const variable = find(name);
         if (variable === undefined) return undefined;
         const location = this.valueLocation(frame, variable);
         if (location.kind !== 'memory') return undefined;
@@ -941,34 +960,116 @@ export class RingsideSession extends LoggingDebugSession {
     return this.variablesContainer(frame, () => frame.binding?.file.globals() ?? []);
   }
 
-  /**
-   * The value of a scalar local for expressions ("i > 3" in a condition). Globals are not
-   * looked up here: a global name is a symbol, which evaluates to its address.
-   */
-  private localValue(frame: StackFrameInfo, name: string): bigint | undefined {
-    const variable = this.localsOf(frame).find((candidate) => candidate.name === name);
-    if (variable === undefined) return undefined;
-    const location = this.valueLocation(frame, variable);
-    let type = variable.type;
-    for (let guard = 0; type?.kind === 'typedef' && guard < 16; guard++) type = type.target;
-    if (type === undefined || (type.kind !== 'base' && type.kind !== 'pointer' && type.kind !== 'enum') || type.encoding === 'float') return undefined;
-    const size = Math.min(8, Math.max(1, type.byteSize));
+  /** Reads (and writes) typed values of a frame's hart, virtual or physical. */
+  private valueReader(frame: StackFrameInfo | undefined, hartId = frame?.hartId ?? this.focusHart, physical = false): ValueReader & { assign: NonNullable<ValueReader['assign']> } {
+    const state = this.loaded();
+    const space: AddressSpace = physical ? 'physical' : 'virtual';
+    return {
+      physical,
+      read: (address, size) => state.target.readExact(hartId, { address, space }, size),
+      assign: (type, location, text) => this.assignValue(hartId, frame, type, location, text, space),
+    };
+  }
+
+  /** Stores `text` (an expression; a number for floats; an enumerator name for enums) into a scalar of DWARF type `type`. */
+  private assignValue(hartId: number, frame: StackFrameInfo | undefined, type: TypeInfo | undefined, location: ValueLocation, text: string, space: AddressSpace): void {
+    const state = this.loaded();
+    const resolved = resolveTypedef(type);
+    if (resolved === undefined || resolved.kind === 'struct' || resolved.kind === 'union' || resolved.kind === 'array' || resolved.byteSize <= 0) {
+      throw new RequestError(`cannot assign to a value of type ${type?.name ?? 'unknown'}: only numbers, enums and pointers can be set (set their members or elements)`);
+    }
+    const size = Math.min(8, resolved.byteSize);
     let bits: bigint | undefined;
-    if (location.kind === 'register') bits = BigInt.asUintN(size * 8, location.bits);
-    else if (location.kind === 'memory') bits = this.loaded().target.readUnsigned(frame.hartId, { address: location.address, space: 'virtual' }, size);
-    if (bits === undefined) return undefined;
-    return type.encoding === 'signed' || type.encoding === 'signedChar' ? BigInt.asIntN(size * 8, bits) : bits;
+    if (resolved.encoding === 'float') {
+      bits = floatBits(text, size);
+      if (bits === undefined) throw new RequestError(`'${text}' is not a number (a ${type!.name} takes a decimal value such as 1.5)`);
+    } else {
+      bits = resolved.enumerators?.find((enumerator) => enumerator.name === text.trim())?.value
+        ?? this.evaluateInFrame(text, hartId, frame).value;
+    }
+    bits = BigInt.asUintN(size * 8, bits);
+    switch (location.kind) {
+      case 'memory': {
+        const bytes = new Uint8Array(size);
+        for (let index = 0; index < size; index++) bytes[index] = Number((bits >> BigInt(8 * index)) & 0xffn);
+        const address: SpacedAddress = { address: location.address, space };
+        if (state.target.write(hartId, address, bytes) < size) throw new RequestError(`cannot write ${size} bytes at ${formatMemoryReference(address)}`);
+        this.sendEvent({ seq: 0, type: 'event', event: 'memory', body: { memoryReference: formatMemoryReference(address), offset: 0, count: size } });
+        return;
+      }
+      case 'register':
+        if (frame !== undefined && frame.depth !== 0) throw new RequestError(`'${location.register}' can be changed in the innermost frame only`);
+        if (parseIntegerRegister(location.register) === undefined) throw new RequestError(`a value in ${location.register} cannot be changed`);
+        setRegister(state.machine, hartId, location.register, bits);
+        return;
+      case 'value':
+        throw new RequestError('cannot assign to a computed value (it is not in memory or a register)');
+      case 'unavailable':
+        throw new RequestError(`cannot assign: ${location.reason}`);
+    }
   }
 
   // ---- expressions, memory, disassembly -----------------------------------------------------
+
+  /** The frame expressions without a frame id see: the innermost frame of the hart. */
+  private innermostFrame(hartId: number): StackFrameInfo | undefined {
+    const state = this.state;
+    if (state?.symbols === undefined) return undefined;
+    const registers = hartRegisters(state.target, hartId);
+    const located = state.symbols.locate(registers.pc, this.context(hartId));
+    return {
+      hartId, depth: 0, inlineDepth: 0, registers, name: '', line: 0, column: 0, inlined: false, binding: located?.binding ?? state.symbols.files[0], method: 'current',
+    };
+  }
+
+  /** A DWARF variable as the expression language sees it: its type and where it is. */
+  private typedVariable(frame: StackFrameInfo | undefined, name: string, scope: 'local' | 'global'): TypedVariable | undefined {
+    if (frame === undefined) return undefined;
+    const located = (host: StackFrameInfo, variable: VariableInfo): TypedVariable => {
+      const location = this.valueLocation(host, variable);
+      if (location.kind === 'register' && variable.location.kind === 'register') {
+        return { type: variable.type, location: { kind: 'register', bits: location.bits, register: variable.location.register } };
+      }
+      return { type: variable.type, location: location.kind === 'memory' || location.kind === 'unavailable' ? location : { kind: 'unavailable', reason: 'no location' } };
+    };
+    if (scope === 'local') {
+      const variable = this.localsOf(frame).find((candidate) => candidate.name === name);
+      return variable === undefined ? undefined : located(frame, variable);
+    }
+    // The frame's file first, then every symbol file (globals are at link address + offset).
+    for (const binding of [...(frame.binding !== undefined ? [frame.binding] : []), ...(this.state?.symbols?.files ?? [])]) {
+      const variable = binding.file.globals().find((candidate) => candidate.name === name);
+      if (variable !== undefined) return located({ ...frame, binding }, variable);
+    }
+    return undefined;
+  }
+
+  /** Type names for casts and sizeof: those reachable from the globals of every symbol file and the frame's locals. */
+  private typeTable(frame: StackFrameInfo | undefined): Map<string, TypeInfo> {
+    const files = this.state?.symbols?.files ?? [];
+    const table = new Map<string, TypeInfo>();
+    if (frame?.binding !== undefined) typeIndex(this.localsOf(frame), table);
+    for (const binding of [...(frame?.binding !== undefined ? [frame.binding] : []), ...files]) {
+      let globals = GLOBAL_TYPES.get(binding.file);
+      if (globals === undefined) {
+        globals = typeIndex(binding.file.globals());
+        GLOBAL_TYPES.set(binding.file, globals);
+      }
+      for (const [name, type] of globals) if (!table.has(name)) table.set(name, type);
+    }
+    return table;
+  }
 
   /** The expression context of a hart (and, with a frame, its locals and registers). */
   private expressionContext(hartId: number, frameId?: number, names?: ReadonlyMap<string, bigint>): ExpressionContext {
     const state = this.loaded();
     const frame = frameId !== undefined ? this.frameOf(frameId) : undefined;
+    let scope: StackFrameInfo | undefined | null = frame ?? null;
+    const scopeFrame = () => (scope === null ? (scope = this.innermostFrame(hartId)) : scope);
+    let types: Map<string, TypeInfo> | undefined;
     const base = machineExpressionContext(state.machine, hartId, {
       symbol: (name) => state.symbols?.addressOf(name)?.address,
-      extra: (name) => names?.get(name) ?? (frame !== undefined ? this.localValue(frame, name) : this.topLocal(hartId, name)),
+      extra: (name) => names?.get(name),
     });
     const physicalDefault = this.addressSpace === 'physical';
     return {
@@ -981,20 +1082,33 @@ export class RingsideSession extends LoggingDebugSession {
         return index === undefined ? undefined : index === 0 ? 0n : frame.registers.registers.get(index) ?? base.register(name);
       },
       readMemory: (address, size, physical) => base.readMemory(address, size, physical || physicalDefault),
+      variable: (name, kind) => this.typedVariable(scopeFrame(), name, kind),
+      type: (name) => (types ??= this.typeTable(scopeFrame())).get(name),
     };
   }
 
-  /** Locals of the innermost frame, for conditions evaluated while running. */
-  private topLocal(hartId: number, name: string): bigint | undefined {
-    const state = this.state;
-    if (state?.symbols === undefined) return undefined;
-    const registers = hartRegisters(state.target, hartId);
-    const located = state.symbols.locate(registers.pc, this.context(hartId));
-    if (located === undefined) return undefined;
-    const frame: StackFrameInfo = {
-      hartId, depth: 0, inlineDepth: 0, registers, name: '', line: 0, column: 0, inlined: false, binding: located.binding, method: 'current',
-    };
-    return this.localValue(frame, name);
+  /** Evaluates `text` in `frame` (one with an id, or the innermost one). */
+  private evaluateInFrame(text: string, hartId: number, frame: StackFrameInfo | undefined): ExpressionValue {
+    let frameId: number | undefined;
+    for (const [id, candidate] of this.frames) if (candidate === frame) frameId = id;
+    return this.evaluateTyped(text, hartId, frameId);
+  }
+
+  /** Evaluates `text` in a frame (or the hart's innermost frame) with DWARF types. */
+  private evaluateTyped(text: string, hartId: number, frameId: number | undefined): ExpressionValue {
+    const context = this.expressionContext(hartId, frameId);
+    return evaluateExpression(parseExpression(text, (name) => context.type?.(name) !== undefined), context);
+  }
+
+  /** Where a typed evaluation result is, for the renderer. */
+  private resultLocation(value: ExpressionValue): ValueLocation {
+    if (value.register !== undefined) {
+      return value.register < 32
+        ? { kind: 'register', bits: value.value, register: INTEGER_REGISTER_NAMES[value.register] }
+        : { kind: 'value', bits: value.value };
+    }
+    if (value.address !== undefined) return { kind: 'memory', address: value.address };
+    return { kind: 'value', bits: value.value };
   }
 
   protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
@@ -1002,8 +1116,25 @@ export class RingsideSession extends LoggingDebugSession {
       const state = this.loaded();
       if (typeof args.expression !== 'string' || args.expression.trim() === '') throw new RequestError('evaluate needs an expression');
       const hartId = args.frameId !== undefined ? this.frameOf(args.frameId).hartId : this.focusHart;
-      const value = evaluateExpression(parseExpression(args.expression), this.expressionContext(hartId, args.frameId));
-      const text = formatExpressionValue(value, { hex: args.format?.hex === true });
+      const value = this.evaluateTyped(args.expression, hartId, args.frameId);
+      const hexFormat = args.format?.hex === true;
+      if (value.ctype !== undefined) {
+        // DWARF-typed: the Variables view's formatter, with children for structs, arrays and pointers.
+        const frame = args.frameId !== undefined ? this.frameOf(args.frameId) : undefined;
+        const physical = value.physical === true || this.addressSpace === 'physical';
+        const shown = renderValue(args.expression, value.ctype, this.resultLocation(value), this.valueReader(frame, hartId, physical), this.variables, args.expression);
+        response.body = {
+          result: hexFormat ? hexValue(shown.value) : shown.value,
+          type: shown.type,
+          variablesReference: shown.variablesReference,
+          namedVariables: shown.namedVariables,
+          indexedVariables: shown.indexedVariables,
+          memoryReference: shown.memoryReference,
+        };
+        this.sendResponse(response);
+        return;
+      }
+      const text = formatExpressionValue(value, { hex: hexFormat });
       // Pointers and addresses open in the memory view.
       const pointer = value.type.includes('*') || value.type === 'u64';
       const space: AddressSpace = value.physical === true ? 'physical' : this.addressSpace;
@@ -1015,6 +1146,36 @@ export class RingsideSession extends LoggingDebugSession {
         variablesReference: 0,
         memoryReference: readable ? formatMemoryReference({ address: address!, space }) : undefined,
       };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setExpressionRequest(response: DebugProtocol.SetExpressionResponse, args: DebugProtocol.SetExpressionArguments): void {
+    this.respond(response, () => {
+      this.requireStopped();
+      if (typeof args.expression !== 'string' || typeof args.value !== 'string') throw new RequestError('setExpression needs an expression and a value');
+      const hartId = args.frameId !== undefined ? this.frameOf(args.frameId).hartId : this.focusHart;
+      const frame = args.frameId !== undefined ? this.frameOf(args.frameId) : undefined;
+      const target = this.evaluateTyped(args.expression, hartId, args.frameId);
+      const physical = target.physical === true || this.addressSpace === 'physical';
+      // An untyped place (*(u32*)addr, a register) is written with its expression type's size.
+      const type: TypeInfo = target.ctype ?? {
+        name: target.type, byteSize: target.type.includes('*') ? 8 : Number(/[0-9]+/.exec(target.type)?.[0] ?? 64) / 8, kind: 'base',
+        encoding: target.type.startsWith('i') ? 'signed' : 'unsigned',
+      };
+      let location: ValueLocation = this.resultLocation(target);
+      if (target.ctype === undefined && target.address === undefined) {
+        // A register or CSR by name: what setVariable on the Registers scope does.
+        const name = args.expression.trim().replace(/^\$/, '');
+        if (parseIntegerRegister(name) === undefined && name.toLowerCase() !== 'pc') throw new RequestError(`'${args.expression}' is not a place that can be assigned (a variable, member, element, *pointer or register)`);
+        location = { kind: 'register', bits: target.value, register: name };
+      }
+      this.assignValue(hartId, frame, type, location, args.value, physical ? 'physical' : 'virtual');
+      const after = this.evaluateTyped(args.expression, hartId, args.frameId);
+      const shown = after.ctype !== undefined
+        ? renderValue(args.expression, after.ctype, this.resultLocation(after), this.valueReader(frame, hartId, physical), this.variables, args.expression)
+        : { value: formatExpressionValue(after, { hex: args.format?.hex === true }), type: after.type, variablesReference: 0 };
+      response.body = { value: shown.value, type: shown.type, variablesReference: shown.variablesReference };
       this.sendResponse(response);
     });
   }

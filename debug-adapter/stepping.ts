@@ -28,6 +28,8 @@ export class StepError extends Error {
 const STEPS_PER_TURN = 2000;
 /** Interrupts a single step may run through before giving up on the instruction. */
 const MAX_INTERRUPT_RETRIES = 100;
+/** Instructions a step into a function may run to get past its prologue. */
+const MAX_PROLOGUE_STEPS = 256;
 
 const done = (outcome: StepOutcome): boolean => outcome.kind !== 'stepped' && outcome.kind !== 'reached';
 
@@ -136,8 +138,9 @@ export class Stepper {
         const pc = hart.pc;
         const location = symbols.locationAt(pc, context);
         if (control?.kind === 'call' && mode === 'in') {
-          // Into a function with line information: stop on its first line; without: step over it.
-          if (location !== undefined) return { kind: 'stepped' };
+          // Into a function with line information: stop after its prologue, on its first body
+          // line (as a function breakpoint would); without: step over it.
+          if (location !== undefined) return this.skipPrologue(options, symbols);
           const back = await this.runTo(options, before + BigInt(control.length), sp);
           if (done(back)) return back;
           continue;
@@ -172,6 +175,29 @@ export class Stepper {
     });
   }
 
+  /**
+   * At a function's entry: steps (over calls) to the end of its prologue
+   * (SymbolSet.afterPrologue) while the pc stays in the function and in the same privilege
+   * level and address space. Assembly and functions without such a row stop at the entry.
+   */
+  private async skipPrologue(options: StepOptions, symbols: SymbolSet): Promise<StepOutcome> {
+    const { hartId } = options;
+    const hart = this.target.hart(hartId);
+    const context = this.context(hartId);
+    const target = symbols.afterPrologue(hart.pc, context);
+    const bounds = symbols.functionAt(hart.pc, context);
+    if (target === undefined || bounds === undefined || target <= hart.pc || target >= bounds.highPc) return { kind: 'stepped' };
+    const { privilege } = hart;
+    const satp = this.target.satpOf(hartId);
+    for (let steps = 0; steps < MAX_PROLOGUE_STEPS && hart.pc !== target; steps++) {
+      const outcome = await this.instruction(options, true);
+      if (done(outcome)) return outcome;
+      if (outcome.kind === 'stepped' && outcome.trapped === true) break;
+      if (hart.privilege !== privilege || this.target.satpOf(hartId) !== satp || hart.pc < bounds.lowPc || hart.pc >= bounds.highPc) break;
+    }
+    return { kind: 'stepped' };
+  }
+
   /** Runs until the current function returns to its caller (or a trap handler returns). */
   out(options: StepOptions): Promise<StepOutcome> {
     return this.loop.guard(async () => {
@@ -192,7 +218,8 @@ export class Stepper {
           if (symbols.functionsAt(hart.pc, this.context(hartId)).length < depth) return { kind: 'stepped' };
         }
       }
-      const caller = frames.find((frame) => frame.depth === 1);
+      // Frames below a trap boundary are not callers: leaving a handler is an xret (below).
+      const caller = frames.find((frame) => frame.depth === 1 && (frame.trapLevel ?? 0) === 0);
       if (caller !== undefined) {
         const outcome = await this.runTo(options, caller.registers.pc, caller.registers.registers.get(2));
         return outcome.kind === 'reached' ? { kind: 'stepped' } : outcome;

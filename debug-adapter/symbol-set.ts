@@ -121,6 +121,21 @@ export class SymbolSet {
     return undefined;
   }
 
+  /**
+   * Where a breakpoint on the function entered at runtime address `entry` stops: after its
+   * prologue (SymbolFile.postPrologueAddress), or undefined when `entry` does not start a
+   * DWARF function with such a row (assembly keeps its symbol address).
+   */
+  afterPrologue(entry: bigint, context?: AddressContext): bigint | undefined {
+    const located = this.locate(entry, context);
+    if (located === undefined) return undefined;
+    const chain = located.binding.file.functionsAt(located.link);
+    const outer = [...chain].reverse().find((frame) => !frame.inlined && frame.function.lowPc === located.link);
+    if (outer === undefined) return undefined;
+    const after = located.binding.file.postPrologueAddress?.(outer.function);
+    return after === undefined ? undefined : after + located.binding.offset;
+  }
+
   // ---- source paths -----------------------------------------------------------------------
 
   /** The local path of a source path from a symbol file (path mappings are applied when loading). */

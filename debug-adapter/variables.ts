@@ -5,11 +5,15 @@
 
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { TypeInfo, VariableInfo } from './symbols/types';
+import { isCharType, resolveTypedef, scalarText } from './state/ctypes';
 import { formatMemoryReference, hex, type SpacedAddress } from './target';
 
 /** One expandable thing in the Variables view. */
 export interface Container {
-  variables(): DebugProtocol.Variable[];
+  /** The children; a `paged` container renders only `count` of them from `start` (a page when not given). */
+  variables(start?: number, count?: number): DebugProtocol.Variable[];
+  /** variables() honours start and count itself (arrays): the session does not slice again. */
+  readonly paged?: boolean;
   /** Writes a child; returns the new display value. */
   set?(name: string, value: string): { value: string; memoryReference?: string };
   /** Address and size of a child, for data breakpoints. */
@@ -39,24 +43,24 @@ export class VariableStore {
 
 // ---- DWARF-typed values ---------------------------------------------------------------------
 
-/** Where a variable's value is: in memory, in a register (the bits), or not available. */
+/** Where a variable's value is: in memory, in a register (the bits), computed (not an lvalue), or not available. */
 export type ValueLocation =
   | { kind: 'memory'; address: bigint }
   | { kind: 'register'; bits: bigint; register: string }
+  | { kind: 'value'; bits: bigint }
   | { kind: 'unavailable'; reason: string };
 
 export interface ValueReader {
   read(address: bigint, size: number): Uint8Array | undefined;
+  /** Stores `text` (an expression, or a number for floats) in a value of `type` at `location`; throws with the reason. */
+  assign?(type: TypeInfo | undefined, location: ValueLocation, text: string): void;
+  /** Memory references name physical addresses (an expression under phys:). */
+  readonly physical?: boolean;
 }
 
-const MAX_CHILDREN = 256;
+/** Array elements per variables request when the client gives no range (VS Code pages by 100 itself). */
+export const ARRAY_PAGE = 100;
 const MAX_STRING = 64;
-
-function resolveTypedef(type: TypeInfo | undefined): TypeInfo | undefined {
-  let current = type;
-  for (let guard = 0; current !== undefined && current.kind === 'typedef' && guard < 16; guard++) current = current.target;
-  return current;
-}
 
 function littleEndian(bytes: Uint8Array): bigint {
   let value = 0n;
@@ -64,33 +68,17 @@ function littleEndian(bytes: Uint8Array): bigint {
   return value;
 }
 
-function scalarText(type: TypeInfo, bits: bigint): string {
-  const size = type.byteSize;
-  switch (type.encoding) {
-    case 'float': {
-      const view = new DataView(new ArrayBuffer(8));
-      if (size === 4) {
-        view.setUint32(0, Number(BigInt.asUintN(32, bits)), true);
-        return String(view.getFloat32(0, true));
-      }
-      view.setBigUint64(0, BigInt.asUintN(64, bits), true);
-      return String(view.getFloat64(0, true));
-    }
-    case 'boolean':
-      return BigInt.asUintN(size * 8, bits) === 0n ? 'false' : 'true';
-    case 'signedChar': case 'unsignedChar': {
-      const code = type.encoding === 'signedChar' ? BigInt.asIntN(8, bits) : BigInt.asUintN(8, bits);
-      const printable = code >= 32n && code < 127n ? ` '${String.fromCharCode(Number(code))}'` : '';
-      return `${code}${printable}`;
-    }
-    case 'signed':
-      return BigInt.asIntN(size * 8, bits).toString();
-    default:
-      return BigInt.asUintN(Math.max(1, size) * 8, bits).toString();
-  }
+/** `base.member` / `base[i]` for a child's evaluateName (parenthesized when base is not a plain postfix chain). */
+function childName(base: string | undefined, suffix: string): string | undefined {
+  if (base === undefined) return undefined;
+  return /^[A-Za-z_$][A-Za-z0-9_$]*((\.|->)[A-Za-z_][A-Za-z0-9_]*|\[[^\]]*\])*$/.test(base) ? `${base}${suffix}` : `(${base})${suffix}`;
 }
 
-/** Renders a value of DWARF type `type` at `location` as a DAP variable (children added to `store`). */
+/**
+ * Renders a value of DWARF type `declared` at `location` as a DAP variable; structs, unions,
+ * arrays and pointers get a container in `store` whose children are rendered when asked for
+ * (arrays a page at a time). The one formatter of the Locals/Globals scopes and of `evaluate`.
+ */
 export function renderValue(
   name: string, declared: TypeInfo | undefined, location: ValueLocation, reader: ValueReader, store: VariableStore,
   evaluateName?: string,
@@ -98,87 +86,132 @@ export function renderValue(
   const type = resolveTypedef(declared);
   const typeName = declared?.name ?? 'unknown';
   const base: DebugProtocol.Variable = { name, value: '', type: typeName, variablesReference: 0, evaluateName };
+  const space = reader.physical === true ? 'physical' as const : 'virtual' as const;
+  const reference = (address: bigint) => formatMemoryReference({ address, space });
   if (location.kind === 'unavailable') return { ...base, value: `<${location.reason}>` };
-  if (type === undefined) return { ...base, value: location.kind === 'register' ? hex(location.bits) : `<unknown type at ${hex(location.address)}>` };
+  if (type === undefined) return { ...base, value: location.kind === 'memory' ? `<unknown type at ${hex(location.address)}>` : hex(location.bits) };
   const size = type.byteSize;
   const bits = (): bigint | undefined => {
-    if (location.kind === 'register') return BigInt.asUintN(Math.max(1, Math.min(size, 8)) * 8, location.bits);
-    const bytes = reader.read(location.address, Math.min(size, 8));
+    if (location.kind !== 'memory') return BigInt.asUintN(Math.max(1, Math.min(size, 8)) * 8, location.bits);
+    const bytes = reader.read(location.address, Math.max(1, Math.min(size, 8)));
     return bytes === undefined ? undefined : littleEndian(bytes);
   };
-  const memoryReference = location.kind === 'memory' ? formatMemoryReference({ address: location.address, space: 'virtual' }) : undefined;
+  const memoryReference = location.kind === 'memory' ? reference(location.address) : undefined;
+  const unreadable = () => ({ ...base, value: `<unreadable memory at ${hex((location as { address: bigint }).address)}>`, memoryReference });
+  /** A child container's setter: writes the child, answers with its new display value. */
+  const setter = (find: (childName: string) => { type: TypeInfo; address: bigint; evaluateName?: string } | undefined) => (reader.assign === undefined ? undefined
+    : (childName: string, text: string) => {
+      const child = find(childName);
+      if (child === undefined) throw new Error(`no '${childName}' in ${name}`);
+      const childLocation: ValueLocation = { kind: 'memory', address: child.address };
+      reader.assign!(child.type, childLocation, text);
+      const shown = renderValue(childName, child.type, childLocation, reader, store, child.evaluateName);
+      return { value: shown.value, memoryReference: shown.memoryReference };
+    });
   switch (type.kind) {
     case 'base': case 'enum': case 'other': {
       const value = bits();
-      if (value === undefined) return { ...base, value: `<unreadable memory at ${hex((location as { address: bigint }).address)}>`, memoryReference };
-      if (type.kind === 'enum') {
-        const enumerator = type.enumerators?.find((candidate) => BigInt.asUintN(size * 8, candidate.value) === value);
-        return { ...base, value: enumerator !== undefined ? `${enumerator.name} (${BigInt.asIntN(size * 8, value)})` : BigInt.asIntN(size * 8, value).toString(), memoryReference };
-      }
+      if (value === undefined) return unreadable();
       return { ...base, value: scalarText(type, value), memoryReference };
     }
     case 'pointer': {
       const value = bits();
-      if (value === undefined) return { ...base, value: `<unreadable memory at ${hex((location as { address: bigint }).address)}>`, memoryReference };
+      if (value === undefined) return unreadable();
       const target = resolveTypedef(type.target);
       let text = hex(value);
-      if (target?.kind === 'base' && (target.encoding === 'signedChar' || target.encoding === 'unsignedChar') && value !== 0n) {
+      if (isCharType(target) && value !== 0n) {
         const string = readString(reader, value);
         if (string !== undefined) text += ` ${JSON.stringify(string)}`;
       }
       const canExpand = value !== 0n && target !== undefined && target.byteSize > 0;
-      const reference = canExpand ? store.add({
-        variables: () => [renderValue(`*${name}`, type.target, { kind: 'memory', address: value }, reader, store)],
+      const targetName = evaluateName === undefined ? undefined : /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(evaluateName) ? `*${evaluateName}` : `*(${evaluateName})`;
+      const childReference = canExpand ? store.add({
+        variables: () => [renderValue(`*${name}`, type.target, { kind: 'memory', address: value }, reader, store, targetName)],
+        set: setter((child) => (child === `*${name}` ? { type: type.target!, address: value, evaluateName: targetName } : undefined)),
+        dataOf: (child) => (child === `*${name}` ? { address: { address: value, space }, size: Math.max(1, target.byteSize), description: child } : undefined),
       }) : 0;
-      return { ...base, value: text, variablesReference: reference, memoryReference: formatMemoryReference({ address: value, space: 'virtual' }) };
+      return { ...base, value: text, variablesReference: childReference, memoryReference: reference(value) };
     }
     case 'struct': case 'union': {
-      if (location.kind !== 'memory') return { ...base, value: `{...} in ${location.register}` };
+      if (location.kind !== 'memory') return { ...base, value: `{...} in ${location.kind === 'register' ? location.register : 'a computed value'}` };
       const address = location.address;
       const members = type.members ?? [];
-      const reference = store.add({
-        variables: () => members.map((member) => renderValue(member.name, member.type, { kind: 'memory', address: address + BigInt(member.offset) }, reader, store)),
+      const memberNamed = (memberName: string) => members.find((candidate) => candidate.name === memberName);
+      const childReference = store.add({
+        variables: () => members.map((member) => renderValue(member.name, member.type, { kind: 'memory', address: address + BigInt(member.offset) }, reader, store,
+          member.name === '' ? undefined : childName(evaluateName, `.${member.name}`))),
+        set: setter((memberName) => {
+          const member = memberNamed(memberName);
+          return member === undefined ? undefined : { type: member.type, address: address + BigInt(member.offset), evaluateName: childName(evaluateName, `.${member.name}`) };
+        }),
         dataOf: (memberName) => {
-          const member = members.find((candidate) => candidate.name === memberName);
+          const member = memberNamed(memberName);
           return member === undefined ? undefined : {
-            address: { address: address + BigInt(member.offset), space: 'virtual' }, size: Math.max(1, resolveTypedef(member.type)?.byteSize ?? 1),
+            address: { address: address + BigInt(member.offset), space }, size: Math.max(1, resolveTypedef(member.type)?.byteSize ?? 1),
             description: `${name}.${member.name}`,
           };
         },
       });
-      return { ...base, value: `{${members.slice(0, 3).map((member) => member.name).join(', ')}${members.length > 3 ? ', ...' : ''}}`, variablesReference: reference, namedVariables: members.length, memoryReference };
+      return { ...base, value: `{${members.slice(0, 3).map((member) => member.name).join(', ')}${members.length > 3 ? ', ...' : ''}}`, variablesReference: childReference, namedVariables: members.length, memoryReference };
     }
     case 'array': {
-      if (location.kind !== 'memory') return { ...base, value: `[...] in ${location.register}` };
+      if (location.kind !== 'memory') return { ...base, value: `[...] in ${location.kind === 'register' ? location.register : 'a computed value'}` };
       const element = type.target;
-      const elementSize = Math.max(1, resolveTypedef(element)?.byteSize ?? 1);
+      const elementType = resolveTypedef(element);
+      const elementSize = Math.max(1, elementType?.byteSize ?? 1);
       const count = type.elementCount ?? Math.floor(size / elementSize);
       const address = location.address;
-      const elementType = resolveTypedef(element);
       let preview = `[${count}]`;
-      if (elementType?.kind === 'base' && (elementType.encoding === 'signedChar' || elementType.encoding === 'unsignedChar')) {
+      if (isCharType(elementType)) {
         const string = readString(reader, address, Math.min(count, MAX_STRING));
-        if (string !== undefined) preview += ` ${JSON.stringify(string)}`;
+        if (string !== undefined) preview = JSON.stringify(string);
       }
-      const reference = store.add({
-        variables: () => Array.from({ length: Math.min(count, MAX_CHILDREN) }, (_, index) =>
-          renderValue(`[${index}]`, element, { kind: 'memory', address: address + BigInt(index * elementSize) }, reader, store)),
+      const elementAt = (index: number) => ({ type: element!, address: address + BigInt(index * elementSize), evaluateName: childName(evaluateName, `[${index}]`) });
+      const indexOf = (elementName: string) => {
+        const match = /^\[([0-9]+)\]$/.exec(elementName);
+        return match === null || Number(match[1]) >= count ? undefined : Number(match[1]);
+      };
+      const childReference = element === undefined || count === 0 ? 0 : store.add({
+        paged: true,
+        variables: (start = 0, wanted = ARRAY_PAGE) => {
+          const first = Math.max(0, Math.min(start, count));
+          const last = Math.min(count, first + Math.max(0, Math.min(wanted, 10_000)));
+          return Array.from({ length: last - first }, (_, offset) => {
+            const child = elementAt(first + offset);
+            return renderValue(`[${first + offset}]`, element, { kind: 'memory', address: child.address }, reader, store, child.evaluateName);
+          });
+        },
+        set: setter((elementName) => {
+          const index = indexOf(elementName);
+          return index === undefined ? undefined : elementAt(index);
+        }),
         dataOf: (elementName) => {
-          const index = /^\[([0-9]+)\]$/.exec(elementName);
-          if (index === null || Number(index[1]) >= count) return undefined;
-          return { address: { address: address + BigInt(Number(index[1]) * elementSize), space: 'virtual' }, size: elementSize, description: `${name}${elementName}` };
+          const index = indexOf(elementName);
+          if (index === undefined) return undefined;
+          return { address: { address: elementAt(index).address, space }, size: elementSize, description: `${name}${elementName}` };
         },
       });
-      return { ...base, value: preview, variablesReference: reference, indexedVariables: Math.min(count, MAX_CHILDREN), memoryReference };
+      return { ...base, value: preview, variablesReference: childReference, indexedVariables: childReference === 0 ? undefined : count, memoryReference };
     }
     default:
-      return { ...base, value: location.kind === 'register' ? hex(location.bits) : `@${hex(location.address)}`, memoryReference };
+      return { ...base, value: location.kind === 'memory' ? `@${hex(location.address)}` : hex(location.bits), memoryReference };
   }
 }
 
 function readString(reader: ValueReader, address: bigint, limit = MAX_STRING): string | undefined {
-  const bytes = reader.read(address, limit) ?? reader.read(address, 1);
-  if (bytes === undefined) return undefined;
+  let bytes = reader.read(address, limit);
+  if (bytes === undefined) {
+    // The end of readable memory is near: as many bytes as can be read, one at a time.
+    const some: number[] = [];
+    for (let index = 0; index < limit; index++) {
+      const byte = reader.read(address + BigInt(index), 1);
+      if (byte === undefined || byte.length === 0) break;
+      some.push(byte[0]);
+      if (byte[0] === 0) break;
+    }
+    if (some.length === 0) return undefined;
+    bytes = new Uint8Array(some);
+  }
   let text = '';
   for (const byte of bytes) {
     if (byte === 0) return text;

@@ -1,6 +1,6 @@
 // .debug_line: line number program headers (DWARF 2-4 include_directories/file_names and
 // DWARF 5 entry formats, MD5 optional) and the state machine that turns the program into
-// sequences of rows (address, file, line, column, is_stmt), each ending at end_sequence.
+// sequences of rows (address, file, line, column, is_stmt, prologue_end), each ending at end_sequence.
 
 import { Form, LineContent } from './constants';
 import { DwarfReader, addAddress, stringAt, type SectionBytes } from './dwarf-reader';
@@ -13,6 +13,8 @@ export interface LineEntry {
   readonly line: number;
   readonly column: number;
   readonly isStatement: boolean;
+  /** DW_LNS_set_prologue_end preceded the row (present only when true). */
+  readonly prologueEnd?: true;
 }
 
 /** Rows of one contiguous address range, in address order; `high` is the end_sequence address. */
@@ -211,6 +213,7 @@ export function runLineProgram(section: SectionBytes, fileName: string, header: 
   let line = 1;
   let column = 0;
   let isStatement = header.defaultIsStatement;
+  let prologueEnd = false;
   let rows: LineEntry[] = [];
   const reset = (): void => {
     address = 0n;
@@ -218,10 +221,13 @@ export function runLineProgram(section: SectionBytes, fileName: string, header: 
     line = 1;
     column = 0;
     isStatement = header.defaultIsStatement;
+    prologueEnd = false;
     rows = [];
   };
   const emit = (): void => {
-    rows.push({ address, file, line, column, isStatement });
+    rows.push(prologueEnd ? { address, file, line, column, isStatement, prologueEnd } : { address, file, line, column, isStatement });
+    // prologue_end (like basic_block and epilogue_begin) holds for one row only.
+    prologueEnd = false;
   };
   const advance = (operations: number): void => {
     address = addAddress(address, operations * minimumInstructionLength);
@@ -270,7 +276,8 @@ export function runLineProgram(section: SectionBytes, fileName: string, header: 
       case StandardOpcode.SetFile: file = reader.uleb(); break;
       case StandardOpcode.SetColumn: column = reader.uleb(); break;
       case StandardOpcode.NegateStatement: isStatement = !isStatement; break;
-      case StandardOpcode.SetBasicBlock: case StandardOpcode.SetPrologueEnd: case StandardOpcode.SetEpilogueBegin: break;
+      case StandardOpcode.SetPrologueEnd: prologueEnd = true; break;
+      case StandardOpcode.SetBasicBlock: case StandardOpcode.SetEpilogueBegin: break;
       case StandardOpcode.ConstAddPc: advance(Math.floor((255 - opcodeBase) / lineRange)); break;
       case StandardOpcode.FixedAdvancePc: address = addAddress(address, reader.u16()); break;
       case StandardOpcode.SetIsa: reader.uleb(); break;

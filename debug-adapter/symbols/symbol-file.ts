@@ -442,6 +442,49 @@ export class ElfSymbolFile implements SymbolFile {
     return best;
   }
 
+  /**
+   * Where a breakpoint on the DWARF function `info` stops, as GDB places it: the first row of
+   * the function's entry range marked prologue_end (DWARF 5); else the entry itself when the
+   * line table has two rows there (GCC's way of saying the prologue is empty); else the first
+   * statement row after the entry whose line differs from the opening line (line 0 skipped),
+   * or for a function on one line its second statement row (gdb's skip_prologue_using_sal).
+   * Undefined for code without a DWARF subprogram (assembly) or without such a row.
+   */
+  postPrologueAddress(info: FunctionInfo): bigint | undefined {
+    const entry = info.lowPc;
+    const subprogram = this.scopesAt(entry)[0];
+    if (subprogram === undefined) return undefined;
+    const high = info.ranges?.find((range) => entry >= range.low && entry < range.high)?.high ?? info.highPc;
+    const unit = this.unitAt(entry);
+    if (unit === undefined) return undefined;
+    for (const sequence of this.sequences(unit)) {
+      if (entry < sequence.low || entry >= sequence.high) continue;
+      const rows = sequence.rows;
+      const first = upperBound(rows, entry, (row) => row.address) - 1;
+      if (first < 0) return undefined;
+      // Rows at the entry address: the last one's line is the opening line.
+      let start = first;
+      while (start > 0 && rows[start - 1].address === rows[first].address) start--;
+      for (let index = start; index < rows.length && rows[index].address < high; index++) {
+        if (rows[index].prologueEnd === true && rows[index].address >= entry) return rows[index].address;
+      }
+      // Two rows (with lines) at the entry: the compiler says there is no prologue (GCC -O2).
+      const atEntry = rows.slice(start, first + 1).filter((row) => row.address === entry && row.line !== 0);
+      if (atEntry.length > 1) return entry;
+      const opening = rows[first].line;
+      let nextStatement: bigint | undefined;
+      for (let index = first + 1; index < rows.length && rows[index].address < high; index++) {
+        const row = rows[index];
+        if (row.address <= entry || !row.isStatement || row.line === 0) continue;
+        if (row.line !== opening) return row.address;
+        nextStatement ??= row.address;
+      }
+      // A function on one line: its second statement row.
+      return nextStatement;
+    }
+    return undefined;
+  }
+
   // ---- functions and scopes ---------------------------------------------------------------
 
   private tree(unit: Unit): Die | undefined {

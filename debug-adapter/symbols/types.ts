@@ -101,6 +101,11 @@ export interface SymbolFile {
   addressesForLine(path: string, line: number): readonly bigint[];
   /** The nearest line at or after `line` that has code (for moving a breakpoint). */
   nearestLineWithCode(path: string, line: number): number | undefined;
+  /**
+   * Added: the address after the prologue of a DWARF function (prologue_end, else the first
+   * statement row on another line than the opening one); undefined without DWARF or such a row.
+   */
+  postPrologueAddress?(info: FunctionInfo): bigint | undefined;
   /** Innermost-first chain of functions (inlined ones first) at `address`. */
   functionsAt(address: bigint): readonly InlinedFrame[];
   functionByName(name: string): FunctionInfo | undefined;

@@ -46,7 +46,7 @@ async function attachAndBreak(session: Session, attach: Record<string, unknown>)
   const stop = await session.stopped();
   assert.equal(stop.reason, 'breakpoint');
   const trace = (await session.client.stackTraceRequest({ threadId: 1 })).body.stackFrames;
-  assert.deepEqual(trace.map((frame) => frame.name), ['syscall', 's_trap', 's_trap_entry']);
+  assert.deepEqual(trace.map((frame) => frame.name), ['syscall', 's_trap', 's_trap_entry', '[trap: ecall from U-mode]', 'syscall']);
   assert.equal(trace[0].line, line);
 }
 

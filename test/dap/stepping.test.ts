@@ -31,12 +31,13 @@ test('next, stepIn and stepOut by line in kernel C', { timeout: 20_000 }, async 
     });
     await session.stopped();
     assert.equal((await session.topFrame()).line, start);
-    // Into syscall(): its first line.
+    // Into syscall(): past its prologue (the opening brace's row), on its first body line.
     let frame = await stepAndWhere(session, () => session.client.stepInRequest({ threadId: 1 }));
     assert.equal(frame.name, 'syscall');
-    assert.equal(frame.line, lineOf(KERNEL_C, 'static void syscall(struct frame *f)') + 1);
+    assert.equal(frame.line, lineOf(KERNEL_C, 'struct task *t = &tasks[current];'));
+    assert.ok(BigInt(frame.instructionPointerReference!) > symbolAddress('demo', 'syscall'));
     const trace = (await session.client.stackTraceRequest({ threadId: 1 })).body.stackFrames;
-    assert.deepEqual(trace.map((entry) => entry.name), ['syscall', 's_trap', 's_trap_entry']);
+    assert.deepEqual(trace.map((entry) => entry.name), ['syscall', 's_trap', 's_trap_entry', '[trap: ecall from U-mode]', 'syscall']);
     assert.equal(trace[1].line, start);
     // Over lines of syscall(), never leaving it.
     frame = await stepAndWhere(session, () => session.client.nextRequest({ threadId: 1 }));

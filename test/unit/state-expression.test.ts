@@ -286,7 +286,7 @@ describe('syntax errors', () => {
     expectError('a0 +', /expected a value but the expression ended/, 4);
     expectError('a0 a1', /unexpected 'a1' after the expression/, 3);
     expectError('a0 = 1', /unexpected character '='.*use ==/, 3);
-    expectError('sp[1]', /unexpected character '\['/, 2);
+    expectError('sp[1]', /cannot index u64: it is not an array or pointer/, 2);
     expectError('1 ? 2', /expected ':'/, 5);
     expectError('* ', /expected a value/, 2);
     expectError('$', /'\$' must be followed/, 0);
