@@ -10,64 +10,11 @@ import { Mstatus, Privilege } from '../../vmm-core/cpu/csr-numbers';
 import { AccessKind } from '../../vmm-core/cpu/pmp';
 import type { Machine } from '../../vmm-core/machine/machine';
 import { translateAddress, type AccessType, type Translation } from '../../debug-adapter/state/translate';
-import { createMachine, readDoubleword, SeededRandom, writeDoubleword } from '../support/assemble';
+import { createMachine, readDoubleword, SeededRandom } from '../support/assemble';
+import { PageTables, PTE_A, PTE_D, PTE_G, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X } from '../support/page-tables';
 
-const PTE_V = 1n, PTE_R = 2n, PTE_W = 4n, PTE_X = 8n, PTE_U = 16n, PTE_G = 32n, PTE_A = 64n, PTE_D = 128n;
 const RWX = PTE_R | PTE_W | PTE_X;
-const TABLE_POOL = 0x8010_0000n;
 
-class PageTables {
-  readonly root: bigint;
-  private nextTable: bigint;
-  readonly levels: number;
-
-  constructor(private readonly machine: Machine, readonly mode: 8 | 9, pool = TABLE_POOL) {
-    this.levels = mode === 9 ? 4 : 3;
-    this.nextTable = pool;
-    this.root = this.allocate();
-  }
-
-  private allocate(): bigint {
-    const table = this.nextTable;
-    this.nextTable += 0x1000n;
-    this.machine.writePhysical(table, new Uint8Array(4096));
-    return table;
-  }
-
-  static index(virtual: bigint, level: number): bigint {
-    return (virtual >> BigInt(12 + 9 * level)) & 0x1ffn;
-  }
-
-  entryAddress(virtual: bigint, level: number): bigint {
-    let table = this.root;
-    for (let current = this.levels - 1; current > level; current--) {
-      const address = table + PageTables.index(virtual, current) * 8n;
-      let pte = readDoubleword(this.machine, address);
-      if ((pte & PTE_V) === 0n) {
-        pte = ((this.allocate() >> 12n) << 10n) | PTE_V;
-        writeDoubleword(this.machine, address, pte);
-      }
-      table = ((pte >> 10n) & ((1n << 44n) - 1n)) << 12n;
-    }
-    return table + PageTables.index(virtual, level) * 8n;
-  }
-
-  map(virtual: bigint, physical: bigint, level: number, flags: bigint): bigint {
-    const address = this.entryAddress(virtual, level);
-    writeDoubleword(this.machine, address, ((physical >> 12n) << 10n) | flags | PTE_V);
-    return address;
-  }
-
-  setEntry(virtual: bigint, level: number, pte: bigint): bigint {
-    const address = this.entryAddress(virtual, level);
-    writeDoubleword(this.machine, address, pte);
-    return address;
-  }
-
-  get satp(): bigint {
-    return (BigInt(this.mode) << 60n) | (this.root >> 12n);
-  }
-}
 
 function setup(mode: 8 | 9): { machine: Machine; tables: PageTables } {
   const machine = createMachine({ openPmp: true });
