@@ -55,26 +55,31 @@ function invalidResult(): number {
   return FloatFlag.Invalid;
 }
 
+/**
+ * The end of every fast path: `result` is the round-to-nearest-even double and `error` the
+ * exact error's value (or a stand-in of its sign). Exact results and RNE are done; the other
+ * rounding modes adjust by one ulp in finishF64.
+ */
+function deliverFastResult(result: number, error: number, roundingMode: RoundingMode): number {
+  writeF64(result);
+  if (error === 0) return 0;
+  if (roundingMode === RoundingMode.NearestEven) return FloatFlag.Inexact;
+  return finishF64(result, error, 0, roundingMode);
+}
+
 export function f64Add(aLow: number, aHigh: number, bLow: number, bHigh: number, roundingMode: RoundingMode): number {
   const a = f64FromBits(aLow, aHigh);
   const b = f64FromBits(bLow, bHigh);
   const sum = a + b;
   if ((a < 0 ? -a : a) < SUM_LIMIT && (b < 0 ? -b : b) < SUM_LIMIT) {
     const error = twoSumError(a, b, sum);
-    if (error === 0) {
-      if (sum === 0 && roundingMode === RoundingMode.Down) {
-        writeZero(zeroSumIsNegative(aHigh < 0, bHigh < 0, roundingMode), true);
-        return 0;
-      }
-      writeF64(sum);
+    // An exact zero sum rounding down is -0 (x + -x), which the double add does not give.
+    if (error === 0 && sum === 0 && roundingMode === RoundingMode.Down) {
+      writeZero(zeroSumIsNegative(aHigh < 0, bHigh < 0, roundingMode), true);
       return 0;
     }
-    if (roundingMode === RoundingMode.NearestEven) {
-      writeF64(sum);
-      return FloatFlag.Inexact;
-    }
     // An inexact sum is at least 2^-1021 in magnitude, so finishF64's precondition holds.
-    return finishF64(sum, error, 0, roundingMode);
+    return deliverFastResult(sum, error, roundingMode);
   }
   if (isNaNF64(aLow, aHigh) || isNaNF64(bLow, bHigh)) return nanResult(aLow, aHigh, bLow, bHigh);
   if (isInfinite(a) || isInfinite(b)) {
@@ -100,16 +105,7 @@ export function f64Mul(aLow: number, aHigh: number, bLow: number, bHigh: number,
     (a < 0 ? -a : a) < SPLIT_LIMIT &&
     (b < 0 ? -b : b) < SPLIT_LIMIT
   ) {
-    const error = twoProductError(a, b, product);
-    if (error === 0) {
-      writeF64(product);
-      return 0;
-    }
-    if (roundingMode === RoundingMode.NearestEven) {
-      writeF64(product);
-      return FloatFlag.Inexact;
-    }
-    return finishF64(product, error, 0, roundingMode);
+    return deliverFastResult(product, twoProductError(a, b, product), roundingMode);
   }
   if (isNaNF64(aLow, aHigh) || isNaNF64(bLow, bHigh)) return nanResult(aLow, aHigh, bLow, bHigh);
   const negative = (aHigh ^ bHigh) < 0;
@@ -143,15 +139,8 @@ export function f64Div(aLow: number, aHigh: number, bLow: number, bHigh: number,
     // The remainder a - quotient*b is exact; quotients are never midpoints, so only its sign matters.
     const product = quotient * b;
     const remainder = a - product - twoProductError(quotient, b, product);
-    if (remainder === 0) {
-      writeF64(quotient);
-      return 0;
-    }
-    if (roundingMode === RoundingMode.NearestEven) {
-      writeF64(quotient);
-      return FloatFlag.Inexact;
-    }
-    return finishF64(quotient, remainder > 0 === b > 0 ? TINY : -TINY, 0, roundingMode);
+    // Only the sign of the error matters: a tiny stand-in of the right sign.
+    return deliverFastResult(quotient, remainder === 0 ? 0 : remainder > 0 === b > 0 ? TINY : -TINY, roundingMode);
   }
   if (isNaNF64(aLow, aHigh) || isNaNF64(bLow, bHigh)) return nanResult(aLow, aHigh, bLow, bHigh);
   const negative = (aHigh ^ bHigh) < 0;
@@ -178,15 +167,7 @@ export function f64Sqrt(aLow: number, aHigh: number, roundingMode: RoundingMode)
     const root = Math.sqrt(a);
     const square = root * root;
     const remainder = a - square - twoProductError(root, root, square);
-    if (remainder === 0) {
-      writeF64(root);
-      return 0;
-    }
-    if (roundingMode === RoundingMode.NearestEven) {
-      writeF64(root);
-      return FloatFlag.Inexact;
-    }
-    return finishF64(root, remainder > 0 ? TINY : -TINY, 0, roundingMode);
+    return deliverFastResult(root, remainder === 0 ? 0 : remainder > 0 ? TINY : -TINY, roundingMode);
   }
   if (isNaNF64(aLow, aHigh)) return nanResult(aLow, aHigh, 0, 0);
   if (a === 0) {
