@@ -10,7 +10,7 @@ import { parseDeviceTree } from '../../vmm-core/machine/fdt';
 import { FIRMWARE_KERNEL_ADDRESS, RAM_BASE } from '../../vmm-core/machine/layout';
 import type { Machine } from '../../vmm-core/machine/machine';
 import { HartState, SBI_EXTENSION, SBI_IMPLEMENTATION_ID, SbiError } from '../../vmm-core/monitor/sbi';
-import { createMachine, encode, ProgramBuilder, readCsrValue, step, writeInstructions, X } from '../support/assemble';
+import { createMachine, encode, ProgramBuilder, readCsrValue, setPrivilege, step, writeInstructions, X } from '../support/assemble';
 
 const ENTRY = BigInt(FIRMWARE_KERNEL_ADDRESS);
 /** Each hart makes its calls from its own slot above the kernel entry. */
@@ -84,6 +84,20 @@ describe('direct boot entry state', () => {
     assert.equal(hart.mstatus & (Mstatus.SIE | Mstatus.MPRV), 0);
     assert.equal(hart.pmp.allows(RAM_BASE, 8, 2, false), true, 'S may write RAM');
     assert.equal(hart.pmp.allows(0x1000_0000, 1, 1, false), true, 'S may reach the devices');
+  });
+
+  it('lets U-mode read time, cycle and instret, as OpenSBI does with scounteren = 7 (glibc vDSO)', () => {
+    const machine = directBoot();
+    const hart = machine.harts[0];
+    assert.equal(hart.scounteren, 7, 'Linux never writes scounteren itself');
+    hart.stvecLo = Number(ENTRY + 0x2000n);
+    setPrivilege(machine, Privilege.User);
+    const site = ENTRY + 0x1000n;
+    writeInstructions(machine, site, [encode('csrrs', { rd: X.a0, rs1: 0, csr: 0xc01 })]); // rdtime a0
+    hart.pc = site;
+    step(machine);
+    assert.equal(hart.privilege, Privilege.User, 'no illegal-instruction trap');
+    assert.equal(hart.pc, site + 4n);
   });
 
   it('the other harts wait, stopped, for hart_start', () => {

@@ -71,6 +71,14 @@ export interface InstructionObserver {
 /** Slice of virtual time each hart runs before the next one (ns = instructions). */
 const QUANTUM_SINGLE_HART = 200_000;
 const QUANTUM_SMP = 10_000;
+/**
+ * /chosen/rng-seed, as QEMU always provides one. Without it Linux's crng is never ready: the
+ * jitter fallback gives up on a 10 MHz timebase, and a blocking getrandom() in user space then
+ * waits forever. Fixed bytes keep runs deterministic.
+ */
+const RNG_SEED = new TextEncoder().encode('ringside-virt deterministic seed');
+/** The fw_dynamic information block sits this far below the DTB (firmware boot). */
+const FIRMWARE_INFO_OFFSET = 0x1000;
 
 export class Machine implements MachineClock, HartInterruptPins {
   readonly config: ResolvedMachineConfig;
@@ -256,7 +264,9 @@ export class Machine implements MachineClock, HartInterruptPins {
     const top = RAM_BASE + Math.min(this.config.memoryBytes, 0xc000_0000);
     this.dtbAddress = Math.floor((top - dtb.length) / 0x20_0000) * 0x20_0000;
     if (initrd !== undefined) {
-      const initrdStart = Math.floor((this.dtbAddress - initrd.bytes.length) / 4096) * 4096;
+      // In firmware boot the page below the DTB holds the fw_dynamic information block.
+      const initrdCeiling = this.bootMode === 'firmware' ? this.dtbAddress - FIRMWARE_INFO_OFFSET : this.dtbAddress;
+      const initrdStart = Math.floor((initrdCeiling - initrd.bytes.length) / 4096) * 4096;
       const overlapsFirmwareFdt = this.bootMode === 'firmware' && initrdStart < FW_JUMP_FDT_ADDRESS + 0x10_0000 &&
         initrdStart + initrd.bytes.length > FW_JUMP_FDT_ADDRESS;
       const highestImage = Math.max(0, ...this.images.map((image) => image.end));
@@ -292,7 +302,7 @@ export class Machine implements MachineClock, HartInterruptPins {
    * (-1: any). fw_jump ignores it.
    */
   private writeFirmwareDynamicInfo(): void {
-    const address = this.dtbAddress - 0x1000;
+    const address = this.dtbAddress - FIRMWARE_INFO_OFFSET;
     const info = new DataView(new ArrayBuffer(48));
     info.setBigUint64(0, 0x4942534fn, true);
     info.setBigUint64(8, 2n, true);
@@ -330,6 +340,7 @@ export class Machine implements MachineClock, HartInterruptPins {
       bootargs: this.config.append,
       initrdStart,
       initrdEnd,
+      rngSeed: RNG_SEED,
     });
   }
 
@@ -440,6 +451,8 @@ export class Machine implements MachineClock, HartInterruptPins {
     hart.medeleg = 0xb1ff; // every delegable exception except ecall from S, which is the SBI
     hart.mideleg = 0x222;
     hart.mcounteren = 7;
+    // OpenSBI also sets scounteren: Linux never writes it, yet glibc's vDSO reads `time` in U-mode.
+    hart.scounteren = 7;
     hart.pmp.writeAddress(0, -1, -1);
     hart.pmp.writeConfig(0, 0x1f); // NAPOT, RWX: all of memory
     hart.pmp.rebuild();
