@@ -86,6 +86,7 @@ guest counters   $MARCH_GC -O2 "" guests/counters/counters.c
 guest misaligned $MARCH_GC -O2 "" guests/misaligned/misaligned.c
 guest clint      $MARCH_GC -O2 "" guests/clint/clint.c
 guest plic       $MARCH_GC -O2 "" guests/plic/plic.c
+guest console    $MARCH_GC -O2 "" guests/console/console.c
 guest smp        $MARCH_GC -O2 "" guests/smp/smp.c
 guest pmp        $MARCH_GC -O2 "" guests/pmp/pmp.c
 guest rvc        $MARCH_GC -O2 "" guests/rvc/rvc_main.c guests/rvc/rvc.S
