@@ -3,6 +3,7 @@
  * fires, echoes what is typed and runs one-line commands:
  *   add A B     print A+B              time     print mtime (10 MHz ticks)
  *   sleep MS    wait MS ms in wfi      exit N   power off with exit code N
+ *   spin MS     busy-wait MS ms reading the time CSR (no wfi), like a boot loader's countdown
  * Ctrl-C (byte 3) prints ^C and cancels the line, or ends a sleep early. */
 #include "rt.h"
 
@@ -90,6 +91,14 @@ static void run(const char *line)
     } else if (starts(line, "sleep")) {
         p += 5;
         do_sleep(parse(&p));
+    } else if (starts(line, "spin")) {
+        p += 4;
+        u64 ms = parse(&p), start = csr_read(time);
+        while (csr_read(time) - start < ms * TICKS_PER_MS)
+            ;
+        puts_("spun ");
+        putdec((i64)ms);
+        println(" ms");
     } else if (starts(line, "time")) {
         puts_("mtime ");
         putdec((i64)mmio_r64(MTIME));
