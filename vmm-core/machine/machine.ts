@@ -19,6 +19,7 @@ import {
 } from '../devices/virtio/index';
 import { PhysicalBus } from '../memory/bus';
 import { GuestMemory } from '../memory/guest-memory';
+import type { NetBackend } from '../bridges/types';
 import { GuestRam } from '../memory/ram';
 import { ExitIndex } from '../monitor/exits';
 import { Monitor, type MonitorObserver } from '../monitor/monitor';
@@ -155,6 +156,11 @@ export class Machine implements MachineClock, HartInterruptPins {
    * run ends with a deadlock error instead of waiting forever. Set by the host.
    */
   externalInputPossible: () => boolean = () => false;
+  /**
+   * Called just before input from outside (a network frame) enters the machine, from the host's
+   * event loop between runs; a host pacing an idle wait moves virtual time to the arrival first.
+   */
+  beforeExternalInput: () => void = () => {};
 
   constructor(config: MachineConfig) {
     this.config = normalizeMachineConfig(config);
@@ -288,7 +294,18 @@ export class Machine implements MachineClock, HartInterruptPins {
       case 'block': return new VirtioBlockDevice({ backend: wanted.backend, serial: wanted.serial });
       case 'net': {
         const index = this.config.virtioDevices.filter((device) => device.kind === 'net').indexOf(wanted);
-        return new VirtioNetDevice({ backend: wanted.backend, mac: wanted.mac ?? defaultMac(index), linkUp: wanted.linkUp });
+        const backend = wanted.backend;
+        // Frames from the host are external input: the host hears of each before it lands.
+        const announced: NetBackend = {
+          description: backend.description,
+          send: (frame) => backend.send(frame),
+          setReceiver: (receiver) => backend.setReceiver(receiver === null ? null : (frame) => {
+            this.beforeExternalInput();
+            return receiver(frame);
+          }),
+          close: () => backend.close(),
+        };
+        return new VirtioNetDevice({ backend: announced, mac: wanted.mac ?? defaultMac(index), linkUp: wanted.linkUp });
       }
       case 'entropy': return new VirtioEntropyDevice({ source: wanted.source });
       case 'console': {
