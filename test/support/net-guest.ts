@@ -159,8 +159,8 @@ export class TestGuest {
     this.sendIpv4(destination, 17, udp(this.address, destination, sourcePort, destinationPort, data));
   }
 
-  async dns(name: string, type = 1, identifier = 0x4242, sourcePort = 5353): Promise<DnsAnswer> {
-    const reply = this.waitFor((frame) => frame.udp?.sourcePort === 53 && frame.udp.destinationPort === sourcePort && frame.udp.data.length >= 2 && new DataView(frame.udp.data.buffer, frame.udp.data.byteOffset).getUint16(0) === identifier, `DNS answer for ${name}`);
+  async dns(name: string, type = 1, identifier = 0x4242, sourcePort = 5353, milliseconds = 5000): Promise<DnsAnswer> {
+    const reply = this.waitFor((frame) => frame.udp?.sourcePort === 53 && frame.udp.destinationPort === sourcePort && frame.udp.data.length >= 2 && new DataView(frame.udp.data.buffer, frame.udp.data.byteOffset).getUint16(0) === identifier, `DNS answer for ${name}`, milliseconds);
     this.sendUdp(sourcePort, DNS_SERVER, 53, dnsQuery(identifier, name, type));
     return parseDnsResponse((await reply).udp!.data);
   }
@@ -191,8 +191,12 @@ export class TestGuest {
     this.sendIpv4(fields.destination, 6, tcp({ ...fields, source: this.address }));
   }
 
+  /** Local ports a test drives by hand with sendTcp(): no automatic answers on them. */
+  readonly manualPorts = new Set<number>();
+
   private tcpInput(frame: ParsedFrame): void {
     const segment = frame.tcp!;
+    if (this.manualPorts.has(segment.destinationPort)) return;
     const key = `${segment.destinationPort}>${frame.ipv4!.source}:${segment.sourcePort}`;
     const existing = this.connections.get(key);
     if (existing) {
@@ -370,7 +374,11 @@ export class TestTcpConnection {
     }
     if (segment.flags & ACK) this.acknowledged(segment.acknowledgment, segment.window);
     const length = segment.data.length + (segment.flags & FIN ? 1 : 0);
-    if (length === 0) return;
+    if (length === 0) {
+      // An old sequence number (a keepalive or zero-window probe) is answered with an ACK.
+      if (seqLt(segment.sequence, this.receiveNext)) this.send(ACK, this.sendNext);
+      return;
+    }
     if (segment.data.length > this.largestSegment) this.largestSegment = segment.data.length;
     const allowedEnd = this.advertisedEdge;
     if (segment.data.length > 0 && seqLt(allowedEnd, (segment.sequence + segment.data.length) >>> 0)) {
@@ -418,6 +426,7 @@ export class TestTcpConnection {
       this.sendUnacknowledged = ack;
       if (seqLt(this.sendNext, ack)) this.sendNext = ack;
       this.stopTimer();
+      this.retransmissions = 0;
       if (this.sendNext !== this.sendUnacknowledged) this.startTimer();
     }
     this.pump();
@@ -482,9 +491,12 @@ export class TestTcpConnection {
     return out;
   }
 
+  private retransmissions = 0;
+
   private startTimer(): void {
-    if (this.retransmitTimer !== undefined) return;
+    if (this.retransmitTimer !== undefined || this.retransmissions > 50) return;
     this.retransmitTimer = setTimeout(() => {
+      this.retransmissions++;
       this.retransmitTimer = undefined;
       if (this.state !== 'established') return;
       // Go back: resend the first unacknowledged segment (or the FIN).
@@ -497,6 +509,8 @@ export class TestTcpConnection {
         this.startTimer();
       }
     }, 300);
+    // The test guest's timers never keep a finished test's process alive.
+    this.retransmitTimer.unref();
   }
 
   private stopTimer(): void {
@@ -504,8 +518,11 @@ export class TestTcpConnection {
     this.retransmitTimer = undefined;
   }
 
-  /** Takes up to `count` unread bytes (autoRead off) and announces the opened window. */
-  read(count = Infinity): Uint8Array {
+  /**
+   * Takes up to `count` unread bytes (autoRead off) and announces the opened window, unless
+   * `announce` is false (a lost window update: the peer must probe).
+   */
+  read(count = Infinity, announce = true): Uint8Array {
     const parts: Uint8Array[] = [];
     let taken = 0;
     while (this.unread.length > 0 && taken < count) {
@@ -517,7 +534,7 @@ export class TestTcpConnection {
       else this.unread[0] = head.subarray(take);
     }
     this.unreadBytes -= taken;
-    if (taken > 0 && this.state === 'established') this.send(ACK, this.sendNext);
+    if (taken > 0 && this.state === 'established' && announce) this.send(ACK, this.sendNext);
     const out = new Uint8Array(taken);
     let at = 0;
     for (const part of parts) {

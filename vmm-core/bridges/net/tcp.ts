@@ -178,7 +178,7 @@ export class TcpConnection {
   }
 
   private finSent(): boolean {
-    return this.hostEnded && seqGt(this.sendMaximum, this.dataEnd());
+    return this.hostEnded && (this.finAcknowledged || seqGt(this.sendMaximum, this.dataEnd()));
   }
 
   // ---- Opening ----
