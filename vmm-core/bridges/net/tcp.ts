@@ -534,8 +534,9 @@ export class TcpConnection {
     }
     this.deliverToHost(segment.frame.subarray(start, start + length));
     if (fin) this.receiveFin();
-    this.drainOutOfOrder();
-    this.owe();
+    else this.drainOutOfOrder();
+    // A FIN was acknowledged at once; data is acknowledged once per delivery round.
+    if (!this.finReceived) this.owe();
   }
 
   private holdOutOfOrder(sequence: number, data: Uint8Array, fin: boolean): void {

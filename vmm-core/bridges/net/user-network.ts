@@ -91,6 +91,9 @@ const DEFAULT_TCP_TUNING: TcpTuning = {
 
 /** Frames held per address while its MAC is looked up with ARP. */
 const ARP_PENDING_FRAMES = 32;
+/** Addresses looked up at once, and neighbours remembered: a guest sending from random addresses cannot grow them. */
+const ARP_PENDING_ADDRESSES = 64;
+const NEIGHBOURS = 256;
 const ARP_RETRY_MS = 500;
 const ARP_ATTEMPTS = 4;
 
@@ -377,7 +380,14 @@ export class UserNetwork implements NetBackend {
   private learn(address: number, mac: Uint8Array): void {
     if (!this.guestAddressValid(address) || isMulticastMac(mac) || mac.every((byte) => byte === 0)) return;
     const known = this.neighbours.get(address);
-    if (!known || !equalBytes(known, mac)) this.neighbours.set(address, mac.slice(0, 6));
+    if (!known || !equalBytes(known, mac)) {
+      if (!known && this.neighbours.size >= NEIGHBOURS) {
+        // Forget the oldest (maps keep insertion order).
+        const [oldest] = this.neighbours.keys();
+        this.neighbours.delete(oldest);
+      }
+      this.neighbours.set(address, mac.slice(0, 6));
+    }
     const pending = this.resolving.get(address);
     if (pending) {
       clearTimeout(pending.timer);
@@ -851,6 +861,10 @@ export class UserNetwork implements NetBackend {
       return;
     }
     let pending = this.resolving.get(destination);
+    if (!pending && this.resolving.size >= ARP_PENDING_ADDRESSES) {
+      this.counters.drop('queue-full', 'arp-pending-full');
+      return;
+    }
     if (!pending) {
       pending = { frames: [], attempts: 0, timer: undefined };
       this.resolving.set(destination, pending);
