@@ -254,7 +254,7 @@ export class TestTcpConnection {
   private sendQueue: Uint8Array[] = [];
   private sendQueueBytes = 0;
   /** Bytes taken from sendQueue but not acknowledged; [0] has sequence sendUnacknowledged. */
-  private unacknowledged = new Uint8Array(0);
+  private readonly unacknowledged = new SentBytes();
   private finQueued = false;
   private finSent = false;
   finReceived = false;
@@ -422,7 +422,7 @@ export class TestTcpConnection {
     const advanced = (ack - this.sendUnacknowledged) | 0;
     if (advanced > 0) {
       const dataAcked = Math.min(advanced, this.unacknowledged.length);
-      this.unacknowledged = this.unacknowledged.slice(dataAcked);
+      this.unacknowledged.consume(dataAcked);
       this.sendUnacknowledged = ack;
       if (seqLt(this.sendNext, ack)) this.sendNext = ack;
       this.stopTimer();
@@ -460,10 +460,7 @@ export class TestTcpConnection {
       if (this.sendQueueBytes === 0 || room <= 0) break;
       const length = Math.min(this.peerMss, room, this.sendQueueBytes);
       const data = this.takeFromQueue(length);
-      const joined = new Uint8Array(this.unacknowledged.length + data.length);
-      joined.set(this.unacknowledged);
-      joined.set(data, this.unacknowledged.length);
-      this.unacknowledged = joined;
+      this.unacknowledged.push(data);
       this.send(ACK | PSH, this.sendNext, data);
       this.sendNext = (this.sendNext + length) >>> 0;
       this.startTimer();
@@ -502,7 +499,7 @@ export class TestTcpConnection {
       // Go back: resend the first unacknowledged segment (or the FIN).
       if (this.unacknowledged.length > 0) {
         const length = Math.min(this.peerMss, this.unacknowledged.length, Math.max(1, this.peerWindow));
-        this.send(ACK | PSH, this.sendUnacknowledged, this.unacknowledged.slice(0, length));
+        this.send(ACK | PSH, this.sendUnacknowledged, this.unacknowledged.head(length));
         this.startTimer();
       } else if (this.finSent && this.sendNext !== this.sendUnacknowledged) {
         this.send(FIN | ACK, this.sendUnacknowledged);
@@ -587,3 +584,41 @@ export class TestTcpConnection {
 }
 
 export { ip, ipText, macText, GATEWAY, DNS_SERVER };
+
+/** Bytes sent and not yet acknowledged, kept as the segments they went out in. */
+class SentBytes {
+  private chunks: Uint8Array[] = [];
+  private offset = 0;
+  length = 0;
+
+  push(bytes: Uint8Array): void {
+    this.chunks.push(bytes);
+    this.length += bytes.length;
+  }
+
+  consume(count: number): void {
+    this.length -= count;
+    while (count > 0) {
+      const available = this.chunks[0].length - this.offset;
+      if (count < available) {
+        this.offset += count;
+        return;
+      }
+      count -= available;
+      this.chunks.shift();
+      this.offset = 0;
+    }
+  }
+
+  head(count: number): Uint8Array {
+    const out = new Uint8Array(Math.min(count, this.length));
+    let at = 0;
+    for (let i = 0; i < this.chunks.length && at < out.length; i++) {
+      const chunk = i === 0 ? this.chunks[0].subarray(this.offset) : this.chunks[i];
+      const take = Math.min(chunk.length, out.length - at);
+      out.set(chunk.subarray(0, take), at);
+      at += take;
+    }
+    return out;
+  }
+}

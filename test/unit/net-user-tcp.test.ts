@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { createHash } from 'node:crypto';
+import { spawn, spawnSync } from 'node:child_process';
 import { UserNetwork, type UserNetworkOptions } from '../../vmm-core/bridges/net/user-network';
 import { TestGuest, withTimeout } from '../support/net-guest';
 import { ACK, PSH, SYN, FIN } from '../support/net-frames';
@@ -370,5 +371,38 @@ test('a segment for no connection is answered with RST (RFC 793)', { timeout: 30
     void FIN;
   } finally {
     network.close();
+  }
+});
+
+const hasPython = spawnSync('python3', ['--version']).status === 0;
+
+test('a host connect that times out is answered with ICMP host unreachable quoting the SYN, as slirp does', { skip: !hasPython && 'python3 is not installed', timeout: 30_000 }, async () => {
+  // A listener that never accepts, with its backlog full: further SYNs go unanswered.
+  const listener = spawn('python3', ['-c', 'import socket,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(30)'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const blockers: net.Socket[] = [];
+  try {
+    const port = Number(await new Promise<string>((resolve) => listener.stdout!.once('data', (data) => resolve(String(data)))));
+    for (let i = 0; i < 3; i++) blockers.push(net.connect(port, '127.0.0.1').on('error', () => {}));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const { network, guest } = await setup({ tcp: { connectTimeoutMs: 300 } });
+    try {
+      const unreachable = guest.waitFor((frame) => frame.icmp?.type === 3, 'ICMP unreachable');
+      const attempt = guest.connect('10.0.2.2', port, { sourcePort: 43210 }).catch(() => 'failed');
+      const icmp = (await unreachable).icmp!;
+      assert.equal(icmp.code, 1);
+      assert.equal(icmp.checksumOk, true);
+      // The quoted packet is the guest's SYN: its IPv4 header then the TCP ports.
+      const quoted = Buffer.from(icmp.data);
+      assert.equal(quoted.readUInt32BE(16), 0x0a000202);
+      assert.equal(quoted.readUInt16BE(20), 43210);
+      assert.equal(quoted.readUInt16BE(22), port);
+      void attempt;
+      assert.equal(network.counterSnapshot().tcpConnectionsOpen, 0);
+    } finally {
+      network.close();
+    }
+  } finally {
+    for (const blocker of blockers) blocker.destroy();
+    listener.kill();
   }
 });

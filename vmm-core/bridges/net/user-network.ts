@@ -81,8 +81,9 @@ export interface UserNetworkCounters extends NetCountersSnapshot {
 const DEFAULT_TCP_TUNING: TcpTuning = {
   minimumRetransmitMs: 200,
   initialRetransmitMs: 1000,
-  maximumRetransmitMs: 60_000,
-  maximumRetransmissions: 12,
+  // Close to Linux's bounds: a guest stopped in the debugger keeps its connections for about 13 minutes.
+  maximumRetransmitMs: 120_000,
+  maximumRetransmissions: 15,
   maximumSynRetransmissions: 5,
   connectTimeoutMs: 30_000,
   timeWaitMs: 2_000,
@@ -232,6 +233,7 @@ export class UserNetwork implements NetBackend {
       tuning: this.tuning,
       gatewayMac: this.gatewayMac,
       sendToGuest: (frame, guestAddress) => this.sendToGuest(frame, guestAddress),
+      sendUnreachable: (quoted, code) => this.sendUnreachable(quoted, code),
       nextIdentification: () => this.nextIdentification(),
       acknowledgmentPending(connection) {
         self.acknowledgmentsOwed.add(connection);
@@ -733,6 +735,27 @@ export class UserNetwork implements NetBackend {
     this.tcpConnectionsOpened++;
     const socket = net.connect({ host: target, port: targetPort, allowHalfOpen: true });
     connection.startOutbound(segment, socket);
+  }
+
+  /** ICMP destination unreachable from the gateway about `quoted` (a guest packet's IPv4 header and 8 bytes). */
+  private sendUnreachable(quoted: Uint8Array, code: number): void {
+    if (quoted.length < 28) return;
+    const destination = readU32(quoted, 12);
+    if (!this.guestAddressValid(destination)) return;
+    const frame = ipv4Frame(this.gatewayMac, {
+      source: this.hostAddress,
+      destination,
+      protocol: IP_PROTOCOL_ICMP,
+      identification: this.nextIdentification(),
+      ttl: 255,
+      typeOfService: 0xc0,
+    }, 8 + quoted.length);
+    const icmp = IPV4_PAYLOAD_OFFSET;
+    frame[icmp] = 3;
+    frame[icmp + 1] = code;
+    frame.set(quoted, icmp + 8);
+    writeU16(frame, icmp + 2, internetChecksum(frame, icmp, icmp + 8 + quoted.length));
+    this.sendToGuest(frame, destination);
   }
 
   /** RFC 793's reset for a segment that belongs to no connection. */
