@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { ExceptionCause, InterruptCause, Mstatus, MISA_HIGH, MISA_LOW } from '../../vmm-core/cpu/csr-numbers';
+import { DEFAULT_CPU_MODEL } from '../../vmm-core/cpu/cpu-model';
+import { ExceptionCause, InterruptCause, Mstatus, MISA_HIGH } from '../../vmm-core/cpu/csr-numbers';
 import {
   CSR_LAYOUTS, EXCEPTION_CAUSES, INTERRUPT_CAUSES, csrLayout, decodeCsr, exceptionName, interruptName, splitCause, trapName,
   type DecodedCsrField,
@@ -100,7 +101,7 @@ describe('decodeCsr', () => {
   });
 
   it('misa: MXL and the extension letters of this machine', () => {
-    const value = (BigInt(MISA_HIGH >>> 0) << 32n) | BigInt(MISA_LOW >>> 0);
+    const value = (BigInt(MISA_HIGH >>> 0) << 32n) | BigInt(DEFAULT_CPU_MODEL.misaLow >>> 0);
     assert.equal(text('misa', value, 'MXL'), '64 (2)');
     assert.equal(text('misa', value, 'Extensions'), 'ACDFIMSU');
     assert.equal(text('misa', 0n, 'Extensions'), '(none)');

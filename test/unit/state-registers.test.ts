@@ -94,7 +94,7 @@ describe('controlRegisters', () => {
     hart.mstatus = (1 << 11) | (3 << 13);
     hart.mcauseLo = 13;
     const csrs = controlRegisters(machine, 0);
-    const expectedCount = Array.from({ length: 4096 }, (_, n) => n).filter(csrExists).length;
+    const expectedCount = Array.from({ length: 4096 }, (_, n) => n).filter((number) => csrExists(number)).length;
     assert.equal(csrs.length, expectedCount);
     assert.deepEqual(csrs.map((csr) => csr.number), [...csrs.map((csr) => csr.number)].sort((a, b) => a - b));
     const byName = new Map(csrs.map((csr) => [csr.name, csr]));

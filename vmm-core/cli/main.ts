@@ -9,6 +9,7 @@ import { Privilege, privilegeName } from '../cpu/csr-numbers';
 import type { Hart } from '../cpu/hart';
 import { disassemble } from '../isa/disassembler';
 import { floatRegisterName, integerRegisterName } from '../isa/registers';
+import { parseCpuModel } from '../cpu/cpu-model';
 import { ConfigError, type ImageFile, parseMemorySize } from '../machine/config';
 import { ElfError } from '../machine/elf';
 import { MAX_HARTS } from '../machine/layout';
@@ -33,6 +34,9 @@ const USAGE = `usage: ringside run --kernel FILE [options]
   --dtb FILE           device tree to pass instead of the generated one
   --mem SIZE           RAM size, e.g. 128M (default), 1G
   --smp N              number of harts, 1..${MAX_HARTS} (default 1)
+  --cpu MODEL          CPU model as QEMU's -cpu: rv64 (default: QEMU 7.2's default CPU without H)
+                       or rv64gc, then ,feature=on|off for zba, zbb, zbc, zbs, zihintpause,
+                       sstc, sdtrig, sv57, svpbmt, svnapot (e.g. rv64,sstc=off,svpbmt=on)
   --timeout SECONDS    wall-clock limit; exit code ${EXIT_TIMEOUT} when reached
   --serial stdio|file:PATH
                        where the guest console goes (default stdio)
@@ -71,6 +75,7 @@ interface RunOptions {
   dtb?: string;
   memory: number;
   harts: number;
+  cpu?: string;
   timeoutSeconds?: number;
   serial: string;
   stopOn: StopSpec[];
@@ -109,6 +114,12 @@ function parseRunArguments(args: readonly string[]): RunOptions {
           throw new UsageError(`--smp needs a number of harts from 1 to ${MAX_HARTS}, got '${text}'`);
         }
         options.harts = harts;
+        break;
+      }
+      case '--cpu': {
+        const text = value();
+        try { parseCpuModel(text); } catch (error) { throw new UsageError(`--cpu: ${(error as Error).message}`); }
+        options.cpu = text;
         break;
       }
       case '--timeout': {
@@ -428,6 +439,7 @@ async function runCommand(args: readonly string[]): Promise<number> {
   const machine = new Machine({
     memoryBytes: options.memory,
     hartCount: options.harts,
+    cpu: options.cpu,
     bios,
     kernel: options.kernel !== undefined ? readImage(options.kernel, 'kernel') : undefined,
     initrd: options.initrd !== undefined ? readImage(options.initrd, 'initrd') : undefined,

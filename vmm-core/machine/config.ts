@@ -1,6 +1,7 @@
 // Machine configuration: its JSON schema (the one description of a machine that the CLI,
 // launch.json and the language server validate against) and the normalisation to defaults.
 
+import { CPU_FEATURES, CpuModelError, DEFAULT_CPU_MODEL_NAME, parseCpuModel, type CpuModel } from '../cpu/cpu-model';
 import { DEFAULT_RAM_SIZE, MAX_HARTS, MAX_RAM_SIZE } from './layout';
 
 export interface ImageFile {
@@ -13,6 +14,11 @@ export interface MachineConfig {
   memoryBytes?: number;
   /** Number of harts, 1..8 (default 1). */
   hartCount?: number;
+  /**
+   * CPU model, QEMU-like: `rv64` (default: QEMU 7.2's default CPU without H), `rv64gc`, each
+   * with optional `,feature=on|off` (see cpu/cpu-model.ts), e.g. `rv64,sstc=off,svpbmt=on`.
+   */
+  cpu?: string;
   /** `none`: bare M-mode entry; `builtin`: direct boot with the built-in SBI; an image: firmware. */
   bios?: 'none' | 'builtin' | ImageFile;
   kernel?: ImageFile;
@@ -30,6 +36,7 @@ export interface MachineConfig {
 export interface ResolvedMachineConfig {
   readonly memoryBytes: number;
   readonly hartCount: number;
+  readonly cpu: CpuModel;
   readonly bios: 'none' | 'builtin' | 'firmware';
   readonly firmware?: ImageFile;
   readonly kernel?: ImageFile;
@@ -62,6 +69,12 @@ export const MACHINE_OPTIONS_SCHEMA = {
     dtb: { type: 'string', description: 'A device-tree blob to pass instead of the generated one.' },
     memory: { type: 'string', default: '128M', pattern: '^[0-9]+[KMG]?$', description: 'RAM size, e.g. 128M or 1G (at most 2G).' },
     harts: { type: 'integer', minimum: 1, maximum: MAX_HARTS, default: 1, description: 'Number of harts.' },
+    cpu: {
+      type: 'string',
+      default: DEFAULT_CPU_MODEL_NAME,
+      pattern: '^[Rr][Vv]64([Gg][Cc])?(,[A-Za-z0-9_-]+=[A-Za-z]+)*$',
+      description: `CPU model, as QEMU's -cpu: 'rv64' (QEMU 7.2's default CPU, without the H extension, which is not implemented) or 'rv64gc' (plain RV64GC), optionally followed by ,feature=on|off for ${Object.keys(CPU_FEATURES).join(', ')}; e.g. 'rv64,sstc=off,svpbmt=on'.`,
+    },
   },
 } as const;
 
@@ -83,10 +96,18 @@ export function normalizeMachineConfig(config: MachineConfig): ResolvedMachineCo
   if (!Number.isInteger(hartCount) || hartCount < 1 || hartCount > MAX_HARTS) {
     throw new ConfigError(`harts must be between 1 and ${MAX_HARTS}, got ${hartCount}`);
   }
+  let cpu: CpuModel;
+  try {
+    cpu = parseCpuModel(config.cpu ?? DEFAULT_CPU_MODEL_NAME);
+  } catch (error) {
+    if (error instanceof CpuModelError) throw new ConfigError(error.message);
+    throw error;
+  }
   const bios = config.bios ?? 'none';
   return {
     memoryBytes,
     hartCount,
+    cpu,
     bios: typeof bios === 'string' ? bios : 'firmware',
     firmware: typeof bios === 'string' ? undefined : bios,
     kernel: config.kernel,
