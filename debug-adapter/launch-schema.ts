@@ -142,6 +142,7 @@ export interface LaunchAttributes extends CommonAttributes {
   readonly dtb?: string;
   readonly memory?: string;
   readonly harts?: number;
+  readonly cpu?: string;
   readonly stopOnEntry?: boolean;
   readonly serial?: string;
 }

@@ -228,6 +228,7 @@ export class RingsideSession extends LoggingDebugSession {
           append: attributes.append,
           memoryBytes: attributes.memory !== undefined ? parseMemorySize(attributes.memory) : undefined,
           hartCount: attributes.harts,
+          cpu: attributes.cpu,
           consoleOutput: (byte) => this.onConsoleByte(byte),
         });
       } catch (error) {

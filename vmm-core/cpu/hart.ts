@@ -63,6 +63,11 @@ export class Hart {
   /** Sstc's stimecmp as written, and as a number of mtime ticks (exact below 2^53). */
   stimecmpLo = 0; stimecmpHi = 0;
   stimecmp = 0;
+  /**
+   * stimecmp was written since reset. QEMU 7.2 raises STIP only when stimecmp is written or its
+   * timer expires, so the reset value 0 never makes STIP pending by itself; neither does it here.
+   */
+  stimecmpWritten = false;
   /** Sdtrig: tselect, tdata1..3 (only with the model's sdtrig). */
   readonly triggers = new DebugTriggers();
 
@@ -110,17 +115,19 @@ export class Hart {
     this.pmp.reset();
     this.menvcfgLo = this.menvcfgHi = this.senvcfg = 0;
     this.stimecmpLo = this.stimecmpHi = this.stimecmp = 0;
+    this.stimecmpWritten = false;
     this.triggers.reset();
     this.reservationAddress = -1;
   }
 
   /**
    * Sstc: the mtime tick from which the supervisor timer (STIP) is pending, while menvcfg.STCE
-   * enables stimecmp; Infinity otherwise. The machine drives STIP from it and counts it as a
-   * timer event when it skips idle time.
+   * enables stimecmp (and once stimecmp has been written); Infinity otherwise. The machine
+   * drives STIP from it (level: mtime >= it) and counts it as a timer event when it skips idle
+   * time.
    */
   supervisorTimerCompare(): number {
-    return this.cpu.sstc && (this.menvcfgHi & MENVCFG_HIGH_STCE) !== 0 ? this.stimecmp : Infinity;
+    return this.cpu.sstc && this.stimecmpWritten && (this.menvcfgHi & MENVCFG_HIGH_STCE) !== 0 ? this.stimecmp : Infinity;
   }
 
   /** x register as a BigInt (for tools and tests, not the hot path). */

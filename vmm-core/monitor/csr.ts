@@ -198,6 +198,7 @@ export function writeCsr(hart: Hart, csr: number, lo: number, hi: number): numbe
       hart.stimecmpLo = lo;
       hart.stimecmpHi = hi;
       hart.stimecmp = toDouble(lo, hi);
+      hart.stimecmpWritten = true;
       return CsrWriteEffect.InterruptsChanged;
     case Csr.Tselect: hart.triggers.select(lo, hi); return CsrWriteEffect.None;
     // A trigger's pages must leave the TLBs (or may enter them again).
