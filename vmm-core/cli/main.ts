@@ -9,6 +9,7 @@ import { Privilege, privilegeName } from '../cpu/csr-numbers';
 import type { Hart } from '../cpu/hart';
 import { disassemble } from '../isa/disassembler';
 import { floatRegisterName, integerRegisterName } from '../isa/registers';
+import { parseCpuModel } from '../cpu/cpu-model';
 import { ConfigError, type IdleMode, type ImageFile, parseMemorySize } from '../machine/config';
 import { ElfError } from '../machine/elf';
 import { DEFAULT_ICOUNT_SHIFT, MAX_HARTS, MAX_ICOUNT_SHIFT } from '../machine/layout';
@@ -39,6 +40,9 @@ const USAGE = `usage: ringside run --kernel FILE [options]
   --dtb FILE           device tree to pass instead of the generated one
   --mem SIZE           RAM size, e.g. 128M (default), 1G
   --smp N              number of harts, 1..${MAX_HARTS} (default 1)
+  --cpu MODEL          CPU model as QEMU's -cpu: rv64 (default: QEMU 7.2's default CPU without H)
+                       or rv64gc, then ,feature=on|off for zba, zbb, zbc, zbs, zihintpause,
+                       sstc, sdtrig, sv57, svpbmt, svnapot (e.g. rv64,sstc=off,svpbmt=on)
   --timeout SECONDS    wall-clock limit; exit code ${EXIT_TIMEOUT} when reached
   --serial stdio|file:PATH|tcp:HOST:PORT|unix:PATH|none
                        where the guest console goes (default stdio). On a terminal it is in
@@ -101,6 +105,7 @@ interface RunOptions {
   dtb?: string;
   memory: number;
   harts: number;
+  cpu?: string;
   timeoutSeconds?: number;
   serial: ConsoleSpec;
   icountShift: number;
@@ -154,6 +159,12 @@ function parseRunArguments(args: readonly string[]): RunOptions {
           throw new UsageError(`--smp needs a number of harts from 1 to ${MAX_HARTS}, got '${text}'`);
         }
         options.harts = harts;
+        break;
+      }
+      case '--cpu': {
+        const text = value();
+        try { parseCpuModel(text); } catch (error) { throw new UsageError(`--cpu: ${(error as Error).message}`); }
+        options.cpu = text;
         break;
       }
       case '--timeout': {
@@ -544,6 +555,7 @@ async function runCommand(args: readonly string[]): Promise<number> {
     machine = new Machine({
       memoryBytes: options.memory,
       hartCount: options.harts,
+      cpu: options.cpu,
       bios,
       kernel,
       initrd,
