@@ -192,6 +192,8 @@ export class UserNetwork implements NetBackend {
   private udpBytesToHost = 0;
   private udpBytesFromHost = 0;
   private dnsQueries = 0;
+  /** The last exception caught in send(), for debugging (always a bug in the NAT; counted as internal-error). */
+  lastInternalError: unknown;
 
   constructor(options: UserNetworkOptions = {}) {
     const network = parseNetwork(options.network ?? '10.0.2.0/24');
@@ -328,8 +330,6 @@ export class UserNetwork implements NetBackend {
     }
   }
 
-  /** The last exception caught in send(), for debugging (always a bug in the NAT). */
-  lastInternalError: unknown;
 
   close(): void {
     if (this.closed) return;
