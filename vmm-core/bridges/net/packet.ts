@@ -128,6 +128,8 @@ export interface Ipv4Packet {
   readonly typeOfService: number;
   readonly payloadOffset: number;
   readonly payloadLength: number;
+  /** More-fragments set or a non-zero fragment offset: a piece of a larger datagram. */
+  readonly isFragment: boolean;
 }
 
 /**
@@ -146,8 +148,6 @@ export function parseIpv4Frame(frame: Uint8Array): Ipv4Packet | string {
   if (start + totalLength > frame.length) return 'ipv4-truncated';
   if (onesComplementSum(frame, start, start + headerLength) !== 0xffff) return 'ipv4-bad-checksum';
   const fragment = readU16(frame, start + 6);
-  // More-fragments set or a non-zero offset: a fragment (reassembly is not implemented).
-  if ((fragment & 0x3fff) !== 0) return 'ipv4-fragment';
   return {
     frame,
     sourceMac: frame.subarray(6, 12),
@@ -161,6 +161,7 @@ export function parseIpv4Frame(frame: Uint8Array): Ipv4Packet | string {
     typeOfService: frame[start + 1],
     payloadOffset: start + headerLength,
     payloadLength: totalLength - headerLength,
+    isFragment: (fragment & 0x3fff) !== 0,
   };
 }
 
