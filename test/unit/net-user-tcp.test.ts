@@ -104,7 +104,7 @@ test('a small receive window is never overrun, and the transfer completes as the
     while (total < data.length) {
       await waitUntil(() => connection.unreadLength > 0 || connection.finReceived, 'data');
       // Let the window fill completely now and then, so the NAT meets a zero window.
-      await new Promise((resolve) => setTimeout(resolve, total % 30000 < 3000 ? 30 : 0));
+      if (total % 30000 < 3000) await waitUntil(() => connection.unreadLength >= Math.min(3000, data.length - total), 'a full window');
       if (connection.unreadLength >= 3000) sawFullWindow = true;
       const piece = connection.read(1000);
       chunks.push(piece);

@@ -109,10 +109,6 @@ export function isMulticastMac(mac: Uint8Array, offset = 0): boolean {
   return (mac[offset] & 1) === 1;
 }
 
-export function isMulticastOrBroadcastIpv4(address: number): boolean {
-  return address >>> 28 === 0xe || address === IPV4_BROADCAST;
-}
-
 /** A valid IPv4 packet inside a frame; offsets index the frame. */
 export interface Ipv4Packet {
   readonly frame: Uint8Array;
@@ -218,12 +214,6 @@ export function fillTransportChecksum(frame: Uint8Array, checksumOffsetInSegment
   let checksum = internetChecksum(frame, start, start + segmentLength, initial);
   if (protocol === IP_PROTOCOL_UDP && checksum === 0) checksum = 0xffff;
   writeU16(frame, start + checksumOffsetInSegment, checksum);
-}
-
-/** True when the TCP or UDP checksum of a received packet is right. */
-export function transportChecksumValid(packet: Ipv4Packet): boolean {
-  const initial = pseudoHeaderSum(packet.source, packet.destination, packet.protocol, packet.payloadLength);
-  return onesComplementSum(packet.frame, packet.payloadOffset, packet.payloadOffset + packet.payloadLength, initial) === 0xffff;
 }
 
 /**
