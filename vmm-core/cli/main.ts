@@ -1,7 +1,7 @@
 // The headless `ringside` command: boots a machine from the command line, runs it with a
 // timeout, and exits with the guest's exit code. Documented in docs/cli.md.
 
-import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { Debugger, type EventBreakpointSpec, type PrivilegePattern, type StopReason } from '../debug/debugger';
 import type { DebugHost, DebugServer, DebugServerModule } from '../debug/remote';
@@ -9,9 +9,16 @@ import { Privilege, privilegeName } from '../cpu/csr-numbers';
 import type { Hart } from '../cpu/hart';
 import { disassemble } from '../isa/disassembler';
 import { floatRegisterName, integerRegisterName } from '../isa/registers';
-import { ConfigError, type ImageFile, parseMemorySize } from '../machine/config';
+import { parseCpuModel } from '../cpu/cpu-model';
+import { ConfigError, type IdleMode, type ImageFile, parseMemorySize } from '../machine/config';
 import { ElfError } from '../machine/elf';
-import { MAX_HARTS } from '../machine/layout';
+import { DEFAULT_ICOUNT_SHIFT, MAX_HARTS, MAX_ICOUNT_SHIFT } from '../machine/layout';
+import { IdlePacer } from '../machine/pacing';
+import {
+  openVirtioDevices, type OpenedDevices, parseDeviceOption, parseDriveOption, parseGlobalOption, parseNetdevSpec, type VirtioDeviceSpec,
+} from '../machine/device-options';
+import { BridgeError, type ConsoleBackend } from '../bridges/types';
+import { type ConsoleSpec, openConsoleBackend, parseConsoleSpec, StdioConsole } from '../bridges/console/index';
 import { type InstructionObserver, Machine, MachineError, type MachineExit } from '../machine/machine';
 import { DeviceTreeError } from '../machine/fdt';
 import { HartState } from '../monitor/sbi';
@@ -33,9 +40,36 @@ const USAGE = `usage: ringside run --kernel FILE [options]
   --dtb FILE           device tree to pass instead of the generated one
   --mem SIZE           RAM size, e.g. 128M (default), 1G
   --smp N              number of harts, 1..${MAX_HARTS} (default 1)
+  --cpu MODEL          CPU model as QEMU's -cpu: rv64 (default: QEMU 7.2's default CPU without H)
+                       or rv64gc, then ,feature=on|off for zba, zbb, zbc, zbs, zihintpause,
+                       sstc, sdtrig, sv57, svpbmt, svnapot (e.g. rv64,sstc=off,svpbmt=on)
   --timeout SECONDS    wall-clock limit; exit code ${EXIT_TIMEOUT} when reached
-  --serial stdio|file:PATH
-                       where the guest console goes (default stdio)
+  --serial stdio|file:PATH|tcp:HOST:PORT|unix:PATH|none
+                       where the guest console goes (default stdio). On a terminal it is in
+                       raw mode like QEMU's -nographic: every key goes to the guest, Ctrl-A h
+                       lists the host's commands, Ctrl-A x quits. tcp:/unix: listen for one
+                       client at a time (tcp port 0 picks one, printed on stderr)
+  --drive file=PATH[,format=raw|qcow2][,readonly=on][,snapshot=on][,serial=ID][,slot=N]
+                       a virtio-blk disk (repeatable); snapshot=on writes to a temporary
+                       copy-on-write overlay, the image is never modified
+  --netdev user[,hostfwd=tcp:127.0.0.1:HOSTPORT-:GUESTPORT][,restrict=on]
+  --netdev stream,server=on|off,addr.type=inet,addr.host=H,addr.port=P | addr.type=unix,addr.path=P
+  --netdev dgram,local.type=inet,local.host=H,local.port=P,remote.type=inet,remote.host=H,remote.port=P
+                       a virtio-net card on that network (repeatable); also mac=, slot=,
+                       link=off (cable unplugged at start), pcap=FILE
+  --pcap FILE          capture every frame of the preceding --netdev to FILE (pcap)
+  --device virtio-rng[,seed=TEXT|,source=host][,slot=N]
+                       entropy (default: a deterministic stream from a seed)
+  --device virtio-console[,slot=N]
+                       hvc0, sharing the --serial console (Ctrl-A c switches input)
+  --global virtio-mmio.force-legacy=on|off
+                       legacy (version 1) virtio-mmio, as QEMU 7.2's default; default off
+                       Devices fill the virtio-mmio slots from the top in command-line order,
+                       as QEMU places them (the first at 0x10008000, IRQ 8)
+  --icount shift=N     virtual time: each instruction takes 2^N ns (0..${MAX_ICOUNT_SHIFT}, default ${DEFAULT_ICOUNT_SHIFT});
+                       shift=0 matches QEMU -icount shift=0 instruction for instruction
+  --idle pace|skip     when every hart waits: pace (default) sleeps until the next timer
+                       event is due in wall time or input arrives; skip jumps ahead at once
   --stop-on SPEC       stop and print the reason and registers (repeatable):
                          exception:N | trap:N    exception with cause N (e.g. trap:2), or *
                          interrupt:N             interrupt with cause N, or *
@@ -71,8 +105,13 @@ interface RunOptions {
   dtb?: string;
   memory: number;
   harts: number;
+  cpu?: string;
   timeoutSeconds?: number;
-  serial: string;
+  serial: ConsoleSpec;
+  icountShift: number;
+  idle: IdleMode;
+  virtio: VirtioDeviceSpec[];
+  virtioLegacy: boolean;
   stopOn: StopSpec[];
   trace?: string;
   debugPort?: number;
@@ -82,7 +121,18 @@ interface RunOptions {
 const NUMBER_PATTERN = /^(0x[0-9a-f]+|[0-9]+)$/i;
 
 function parseRunArguments(args: readonly string[]): RunOptions {
-  const options: RunOptions = { bios: 'none', memory: 128 * 1024 * 1024, harts: 1, serial: 'stdio', stopOn: [], debugWait: false };
+  const options: RunOptions = {
+    bios: 'none', memory: 128 * 1024 * 1024, harts: 1, serial: { kind: 'stdio' }, stopOn: [], debugWait: false,
+    icountShift: DEFAULT_ICOUNT_SHIFT, idle: 'pace', virtio: [], virtioLegacy: false,
+  };
+  const parsed = <T>(flag: string, parse: () => T): T => {
+    try {
+      return parse();
+    } catch (error) {
+      if (error instanceof ConfigError || error instanceof BridgeError) throw new UsageError(error.message);
+      throw error;
+    }
+  };
   for (let i = 0; i < args.length; i++) {
     const argument = args[i];
     const [flag, inlineValue] = argument.startsWith('--') && argument.includes('=')
@@ -111,6 +161,12 @@ function parseRunArguments(args: readonly string[]): RunOptions {
         options.harts = harts;
         break;
       }
+      case '--cpu': {
+        const text = value();
+        try { parseCpuModel(text); } catch (error) { throw new UsageError(`--cpu: ${(error as Error).message}`); }
+        options.cpu = text;
+        break;
+      }
       case '--timeout': {
         const text = value();
         const seconds = Number(text);
@@ -120,7 +176,53 @@ function parseRunArguments(args: readonly string[]): RunOptions {
         options.timeoutSeconds = seconds;
         break;
       }
-      case '--serial': options.serial = value(); break;
+      case '--serial':
+        try { options.serial = parseConsoleSpec(value()); } catch (error) { throw new UsageError(`--serial: ${(error as Error).message}`); }
+        break;
+      case '--drive': {
+        const text = value();
+        options.virtio.push({ kind: 'block', drive: parsed(flag, () => parseDriveOption(text)) });
+        break;
+      }
+      case '--netdev': case '--nic': {
+        const text = value();
+        options.virtio.push({ kind: 'net', netdev: parsed(flag, () => parseNetdevSpec(text)) });
+        break;
+      }
+      case '--pcap': {
+        const file = value();
+        const last = [...options.virtio].reverse().find((spec) => spec.kind === 'net');
+        if (last === undefined || last.kind !== 'net') throw new UsageError('--pcap FILE captures the --netdev before it: give a --netdev first');
+        if (last.netdev.pcap !== undefined) throw new UsageError(`--pcap ${file}: that --netdev is captured already (to ${last.netdev.pcap})`);
+        options.virtio[options.virtio.indexOf(last)] = { kind: 'net', netdev: { ...last.netdev, pcap: file } };
+        break;
+      }
+      case '--device': {
+        const text = value();
+        options.virtio.push(parsed(flag, () => parseDeviceOption(text)));
+        break;
+      }
+      case '--global': {
+        const text = value();
+        options.virtioLegacy = parsed(flag, () => parseGlobalOption(text)).virtioLegacy;
+        break;
+      }
+      case '--icount': {
+        const text = value();
+        const match = /^(?:shift=)?([0-9]+)$/.exec(text);
+        const shift = match === null ? NaN : Number(match[1]);
+        if (!(shift >= 0 && shift <= MAX_ICOUNT_SHIFT)) {
+          throw new UsageError(`--icount needs shift=N with N from 0 to ${MAX_ICOUNT_SHIFT} (QEMU's -icount shift=N), got '${text}'`);
+        }
+        options.icountShift = shift;
+        break;
+      }
+      case '--idle': {
+        const text = value();
+        if (text !== 'pace' && text !== 'skip') throw new UsageError(`--idle must be 'pace' or 'skip', got '${text}'`);
+        options.idle = text;
+        break;
+      }
       case '--stop-on': options.stopOn.push(parseStopSpec(value())); break;
       case '--trace': options.trace = value(); break;
       case '--debug-port': {
@@ -141,9 +243,6 @@ function parseRunArguments(args: readonly string[]): RunOptions {
     throw new UsageError('--kernel FILE is required');
   }
   if (options.debugWait && options.debugPort === undefined) throw new UsageError('--debug-wait needs --debug-port');
-  if (options.serial !== 'stdio' && !(options.serial.startsWith('file:') && options.serial.length > 5)) {
-    throw new UsageError(`--serial must be 'stdio' or 'file:PATH', got '${options.serial}'`);
-  }
   return options;
 }
 
@@ -421,23 +520,73 @@ function loadDebugAdapter(): DebugServerModule {
   throw new UsageError('--debug-port needs the debug adapter (dist/debugAdapter.js next to the CLI; build with node scripts/build.mjs)');
 }
 
+/** Console output is written in batches (a line, 4 KiB, or the end of a slice). */
+const CONSOLE_FLUSH_BYTES = 4096;
+/** Instructions per slice between turns of the event loop: smaller while a person may be typing. */
+const SLICE_INTERACTIVE = 1_000_000;
+const SLICE_BATCH = 5_000_000;
+
 async function runCommand(args: readonly string[]): Promise<number> {
   const options = parseRunArguments(args);
-  const serialBuffer: number[] = [];
+  const consoleBuffer: number[] = [];
+  let serialConsole: ConsoleBackend | undefined;
+  const flushConsole = (): void => {
+    if (consoleBuffer.length === 0) return;
+    const bytes = Uint8Array.from(consoleBuffer);
+    consoleBuffer.length = 0;
+    serialConsole?.write(bytes);
+  };
   const bios = options.bios === 'none' || options.bios === 'builtin' ? options.bios : readImage(options.bios, 'firmware');
-  const machine = new Machine({
-    memoryBytes: options.memory,
-    hartCount: options.harts,
-    bios,
-    kernel: options.kernel !== undefined ? readImage(options.kernel, 'kernel') : undefined,
-    initrd: options.initrd !== undefined ? readImage(options.initrd, 'initrd') : undefined,
-    dtb: options.dtb !== undefined ? readImage(options.dtb, 'device tree') : undefined,
-    append: options.append,
-    consoleOutput: (byte) => {
-      serialBuffer.push(byte);
-      if (byte === 10 || serialBuffer.length >= 4096) flushSerial();
-    },
-  });
+  const kernel = options.kernel !== undefined ? readImage(options.kernel, 'kernel') : undefined;
+  const initrd = options.initrd !== undefined ? readImage(options.initrd, 'initrd') : undefined;
+  const dtb = options.dtb !== undefined ? readImage(options.dtb, 'device tree') : undefined;
+  // Disks are opened (and locked) and sockets set up before the machine exists; anything that
+  // fails afterwards closes them again and removes capture files this run created.
+  const newCaptures = options.virtio.flatMap((spec) => (spec.kind === 'net' && spec.netdev.pcap !== undefined && !existsSync(spec.netdev.pcap) ? [spec.netdev.pcap] : []));
+  let opened: OpenedDevices;
+  try {
+    opened = await openVirtioDevices(options.virtio);
+  } catch (error) {
+    if (error instanceof BridgeError || error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  let machine: Machine;
+  try {
+    machine = new Machine({
+      memoryBytes: options.memory,
+      hartCount: options.harts,
+      cpu: options.cpu,
+      bios,
+      kernel,
+      initrd,
+      dtb,
+      append: options.append,
+      icountShift: options.icountShift,
+      idle: options.idle,
+      virtioDevices: opened.devices,
+      virtioLegacy: options.virtioLegacy,
+      consoleOutput: (byte) => {
+        consoleBuffer.push(byte);
+        if (byte === 10 || consoleBuffer.length >= CONSOLE_FLUSH_BYTES) flushConsole();
+      },
+    });
+  } catch (error) {
+    opened.close();
+    for (const path of newCaptures) rmSync(path, { force: true });
+    throw error;
+  }
+  try {
+    return await runMachine(options, machine, flushConsole, (backend) => (serialConsole = backend), bios);
+  } finally {
+    machine.close();
+  }
+}
+
+async function runMachine(
+  options: RunOptions, machine: Machine, flushConsole: () => void,
+  setConsole: (backend: ConsoleBackend) => void, bios: 'none' | 'builtin' | ImageFile,
+): Promise<number> {
+  let serialConsole: ConsoleBackend;
   const debug = new Debugger(machine);
   const codeStops = new Map<bigint, number>();
   for (const spec of options.stopOn) {
@@ -447,36 +596,53 @@ async function runCommand(args: readonly string[]): Promise<number> {
 
   // Output files only once the input is known to be good: bad input leaves nothing behind.
   const created: string[] = [];
-  let serialFile: number | undefined;
   let traceFile: number | undefined;
+  const pacer = new IdlePacer(machine);
+  let quitRequested = false;
   try {
     if (options.trace !== undefined) traceFile = createOutputFile(options.trace, 'trace file', created);
-    if (options.serial.startsWith('file:')) serialFile = createOutputFile(options.serial.slice(5), 'serial file', created);
+    serialConsole = await openConsoleBackend(options.serial, {
+      escape: {
+        quit: () => {
+          quitRequested = true;
+          machine.requestStop(0);
+          pacer.wake();
+        },
+        status: () => machineStatus(machine),
+        switchConsole: () => machine.switchConsoleInput(),
+        syncDisks: () => {
+          const disks = machine.syncDisks();
+          return disks === 0 ? 'ringside: no disks' : `ringside: ${disks} disk${disks === 1 ? '' : 's'} synced to stable storage`;
+        },
+      },
+    });
+    setConsole(serialConsole);
   } catch (error) {
     if (traceFile !== undefined) closeSync(traceFile);
     for (const path of created) unlinkSync(path);
+    if (error instanceof BridgeError) throw new UsageError(error.message);
     throw error;
   }
-  function flushSerial(): void {
-    if (serialBuffer.length === 0) return;
-    const bytes = Buffer.from(serialBuffer);
-    serialBuffer.length = 0;
-    if (serialFile !== undefined) writeSync(serialFile, bytes);
-    else process.stdout.write(bytes);
-  }
+  if (options.serial.kind === 'socket') process.stderr.write(`ringside: serial console on ${serialConsole.description}\n`);
+  const interactive = (serialConsole instanceof StdioConsole && serialConsole.interactive) || options.serial.kind === 'socket';
+  serialConsole.setReceiver((bytes) => {
+    pacer.beforeExternalInput();
+    return machine.sendConsoleInput(bytes);
+  });
+  const hasNetwork = machine.virtioSlots.some((slot) => slot.kind === 'net');
+  machine.externalInputPossible = () => serialConsole.inputOpen || hasNetwork;
+  machine.beforeExternalInput = () => pacer.beforeExternalInput();
+  // EOF while the guest waits for input: wake up and let the machine decide (deadlock or not).
+  serialConsole.setInputClosedListener(() => pacer.wake());
   const trace = traceFile !== undefined ? new InstructionTrace(machine, traceFile) : undefined;
   machine.instructionObserver = trace ?? null;
-
-  // Console input from stdin, when it is a terminal or a pipe.
-  if (options.serial === 'stdio' && !process.stdin.isTTY && process.env.CI === undefined) {
-    process.stdin.on('data', (chunk: Buffer) => machine.sendConsoleInput(chunk));
-    process.stdin.on('error', () => {});
-  }
 
   const attach = options.debugPort !== undefined
     ? await AttachControl.start(machine, debug, options.debugPort, options.kernel, typeof bios === 'object' ? bios.fileName : undefined)
     : undefined;
   let deadline = options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : Infinity;
+  const timedOut = (): boolean => Date.now() > deadline;
+  const slice = trace !== undefined ? 100_000 : attach !== undefined || interactive ? SLICE_INTERACTIVE : SLICE_BATCH;
   try {
     if (attach !== undefined && options.debugWait) await attach.firstAttach();
     // The debugger lets the instruction under a breakpoint run when a run starts (it resumes
@@ -488,16 +654,17 @@ async function runCommand(args: readonly string[]): Promise<number> {
         const started = Date.now();
         const terminate = await attach.detached();
         deadline += Date.now() - started;
-        flushSerial();
+        flushConsole();
         if (terminate) {
           process.stderr.write('ringside: terminated by the debugger\n');
           return EXIT_STOPPED;
         }
         if (machine.exit !== null) stop = { reason: 'exit', exit: machine.exit };
       }
-      stop ??= debug.continue(trace !== undefined ? 100_000 : attach !== undefined ? 1_000_000 : 5_000_000);
-      flushSerial();
+      stop ??= debug.continue(slice);
+      flushConsole();
       trace?.flush();
+      if (quitRequested) return EXIT_STOPPED;
       if (stop !== undefined && stop.reason !== 'step') {
         if (stop.reason === 'exit') {
           if (stop.exit.kind === 'error') {
@@ -509,23 +676,36 @@ async function runCommand(args: readonly string[]): Promise<number> {
         return EXIT_STOPPED;
       }
       stop = undefined;
-      if (Date.now() > deadline) {
+      if (timedOut()) {
         process.stderr.write(`ringside: timeout after ${options.timeoutSeconds} s\n${registerDump(machine, 0)}\n`);
         return EXIT_TIMEOUT;
       }
-      // Let stdin and other host events in between slices.
-      await new Promise((resolve) => setImmediate(resolve));
+      if (machine.isIdle()) {
+        // Every hart waits: sleep until the next timer event is due, input arrives, or the timeout.
+        const timeoutTimer = Number.isFinite(deadline) ? setTimeout(() => pacer.wake(), Math.max(0, deadline - Date.now() + 1)) : undefined;
+        await pacer.waitWhileIdle();
+        if (timeoutTimer !== undefined) clearTimeout(timeoutTimer);
+      } else {
+        // Let console input and other host events in between slices.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     }
   } finally {
     attach?.close();
     machine.instructionObserver = null;
-    flushSerial();
+    flushConsole();
     trace?.flush();
-    if (serialFile !== undefined) closeSync(serialFile);
+    serialConsole.close();
     if (traceFile !== undefined) closeSync(traceFile);
-    process.stdin.pause();
-    process.stdin.unref?.();
   }
+}
+
+/** One line for Ctrl-A i. */
+function machineStatus(machine: Machine): string {
+  const seconds = machine.virtualNanoseconds / 1e9;
+  return machine.harts.map((hart) => `hart ${hart.hartId}: pc ${hex(hart.pc)} ${privilegeName(hart.privilege)}-mode` +
+    `${hart.waitingForInterrupt ? ' (waiting)' : ''}, ${hart.instructionsRetired} instructions`).join('\n') +
+    `\nvirtual time ${seconds.toFixed(3)} s (icount shift ${machine.config.icountShift}, idle ${machine.config.idle})`;
 }
 
 function initialCodeStop(machine: Machine, codeStops: ReadonlyMap<bigint, number>): StopReason | undefined {
@@ -562,7 +742,16 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  let settled = false;
   main(process.argv.slice(2)).then((code) => {
+    settled = true;
     process.exitCode = code;
+  });
+  // Nothing left to wait on while a run is unfinished is a bug, never a silent success.
+  process.on('beforeExit', () => {
+    if (settled) return;
+    settled = true;
+    process.stderr.write('ringside: internal error: the run stopped waiting for events before it ended\n');
+    process.exitCode = EXIT_EMULATOR_ERROR;
   });
 }

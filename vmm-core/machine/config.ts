@@ -1,7 +1,9 @@
 // Machine configuration: its JSON schema (the one description of a machine that the CLI,
 // launch.json and the language server validate against) and the normalisation to defaults.
 
-import { DEFAULT_RAM_SIZE, MAX_HARTS, MAX_RAM_SIZE } from './layout';
+import type { BlockBackend, EntropySource, NetBackend } from '../bridges/types';
+import { CPU_FEATURES, CpuModelError, DEFAULT_CPU_MODEL_NAME, parseCpuModel, type CpuModel } from '../cpu/cpu-model';
+import { DEFAULT_ICOUNT_SHIFT, DEFAULT_RAM_SIZE, MAX_HARTS, MAX_ICOUNT_SHIFT, MAX_RAM_SIZE, VIRTIO_MMIO_SLOTS } from './layout';
 
 export interface ImageFile {
   readonly fileName: string;
@@ -13,6 +15,11 @@ export interface MachineConfig {
   memoryBytes?: number;
   /** Number of harts, 1..8 (default 1). */
   hartCount?: number;
+  /**
+   * CPU model, QEMU-like: `rv64` (default: QEMU 7.2's default CPU without H), `rv64gc`, each
+   * with optional `,feature=on|off` (see cpu/cpu-model.ts), e.g. `rv64,sstc=off,svpbmt=on`.
+   */
+  cpu?: string;
   /** `none`: bare M-mode entry; `builtin`: direct boot with the built-in SBI; an image: firmware. */
   bios?: 'none' | 'builtin' | ImageFile;
   kernel?: ImageFile;
@@ -25,11 +32,40 @@ export interface MachineConfig {
   consoleOutput?: (byte: number) => void;
   /** Wall-clock time the goldfish RTC starts at, in ns since 1970 (default 0, deterministic). */
   rtcEpochNanoseconds?: number;
+  /** Each retired instruction takes 2^icountShift ns of virtual time (default DEFAULT_ICOUNT_SHIFT). */
+  icountShift?: number;
+  /**
+   * When every hart waits for an interrupt: `pace` (default) returns from `run` with
+   * `{ kind: 'idle' }` so the host can sleep until the next timer event is due in wall time
+   * (or input arrives) and then call `advanceIdleTime`; `skip` jumps virtual time to the next
+   * timer event at once (fast headless runs). Both are deterministic for the same inputs.
+   */
+  idle?: IdleMode;
+  /** virtio devices with their backends (default none: every slot empty). */
+  virtioDevices?: readonly VirtioDeviceConfig[];
+  /** The legacy virtio-mmio interface (version 1), as QEMU 7.2's default; modern (2) otherwise. */
+  virtioLegacy?: boolean;
+  /** Where device errors go (a virtqueue the guest broke, a backend failure). Default: stderr. */
+  log?: (message: string) => void;
 }
+
+export type IdleMode = 'pace' | 'skip';
+
+/**
+ * A virtio device and its host side. Devices without `slot` fill the virtio-mmio slots from the
+ * top down in the order given, as QEMU places its `-device`s (the first at 0x1000_8000, IRQ 8).
+ */
+export type VirtioDeviceConfig =
+  | { kind: 'block'; backend: BlockBackend; serial?: string; slot?: number }
+  | { kind: 'net'; backend: NetBackend; mac?: Uint8Array; linkUp?: boolean; slot?: number }
+  | { kind: 'entropy'; source: EntropySource; slot?: number }
+  /** hvc0: its output joins the machine's console output; input goes to it per `Machine.consoleInputTarget`. */
+  | { kind: 'console'; slot?: number };
 
 export interface ResolvedMachineConfig {
   readonly memoryBytes: number;
   readonly hartCount: number;
+  readonly cpu: CpuModel;
   readonly bios: 'none' | 'builtin' | 'firmware';
   readonly firmware?: ImageFile;
   readonly kernel?: ImageFile;
@@ -38,6 +74,11 @@ export interface ResolvedMachineConfig {
   readonly append?: string;
   readonly consoleOutput: (byte: number) => void;
   readonly rtcEpochNanoseconds: number;
+  readonly icountShift: number;
+  readonly idle: IdleMode;
+  readonly virtioDevices: readonly VirtioDeviceConfig[];
+  readonly virtioLegacy: boolean;
+  readonly log: (message: string) => void;
 }
 
 export class ConfigError extends Error {
@@ -62,6 +103,20 @@ export const MACHINE_OPTIONS_SCHEMA = {
     dtb: { type: 'string', description: 'A device-tree blob to pass instead of the generated one.' },
     memory: { type: 'string', default: '128M', pattern: '^[0-9]+[KMG]?$', description: 'RAM size, e.g. 128M or 1G (at most 2G).' },
     harts: { type: 'integer', minimum: 1, maximum: MAX_HARTS, default: 1, description: 'Number of harts.' },
+    icountShift: {
+      type: 'integer', minimum: 0, maximum: MAX_ICOUNT_SHIFT, default: DEFAULT_ICOUNT_SHIFT,
+      description: 'Virtual time: each retired instruction takes 2^N ns (QEMU\'s -icount shift=N). The default makes a guest second about a wall second on the interpreter; 0 matches QEMU -icount shift=0 instruction for instruction.',
+    },
+    idle: {
+      type: 'string', enum: ['pace', 'skip'], default: 'pace',
+      description: "When every hart waits: 'pace' sleeps until the next timer event is due in wall time or input arrives (an idle guest costs no CPU, sleep 3 takes 3 s); 'skip' jumps to the next timer event at once (fast headless runs).",
+    },
+    cpu: {
+      type: 'string',
+      default: DEFAULT_CPU_MODEL_NAME,
+      pattern: '^[Rr][Vv]64([Gg][Cc])?(,[A-Za-z0-9_-]+=[A-Za-z]+)*$',
+      description: `CPU model, as QEMU's -cpu: 'rv64' (QEMU 7.2's default CPU, without the H extension, which is not implemented) or 'rv64gc' (plain RV64GC), optionally followed by ,feature=on|off for ${Object.keys(CPU_FEATURES).join(', ')}; e.g. 'rv64,sstc=off,svpbmt=on'.`,
+    },
   },
 } as const;
 
@@ -83,10 +138,18 @@ export function normalizeMachineConfig(config: MachineConfig): ResolvedMachineCo
   if (!Number.isInteger(hartCount) || hartCount < 1 || hartCount > MAX_HARTS) {
     throw new ConfigError(`harts must be between 1 and ${MAX_HARTS}, got ${hartCount}`);
   }
+  let cpu: CpuModel;
+  try {
+    cpu = parseCpuModel(config.cpu ?? DEFAULT_CPU_MODEL_NAME);
+  } catch (error) {
+    if (error instanceof CpuModelError) throw new ConfigError(error.message);
+    throw error;
+  }
   const bios = config.bios ?? 'none';
   return {
     memoryBytes,
     hartCount,
+    cpu,
     bios: typeof bios === 'string' ? bios : 'firmware',
     firmware: typeof bios === 'string' ? undefined : bios,
     kernel: config.kernel,
@@ -95,5 +158,36 @@ export function normalizeMachineConfig(config: MachineConfig): ResolvedMachineCo
     append: config.append,
     consoleOutput: config.consoleOutput ?? (() => {}),
     rtcEpochNanoseconds: config.rtcEpochNanoseconds ?? 0,
+    icountShift: parseIcountShift(config.icountShift ?? DEFAULT_ICOUNT_SHIFT),
+    idle: parseIdleMode(config.idle ?? 'pace'),
+    virtioDevices: checkVirtioDevices(config.virtioDevices ?? []),
+    virtioLegacy: config.virtioLegacy ?? false,
+    log: config.log ?? ((message) => process.stderr.write(`ringside: ${message}\n`)),
   };
+}
+
+function parseIcountShift(shift: number): number {
+  if (!Number.isInteger(shift) || shift < 0 || shift > MAX_ICOUNT_SHIFT) {
+    throw new ConfigError(`icount shift must be an integer from 0 to ${MAX_ICOUNT_SHIFT}, got ${shift}`);
+  }
+  return shift;
+}
+
+function parseIdleMode(mode: string): IdleMode {
+  if (mode !== 'pace' && mode !== 'skip') throw new ConfigError(`idle must be 'pace' or 'skip', got '${mode}'`);
+  return mode;
+}
+
+function checkVirtioDevices(devices: readonly VirtioDeviceConfig[]): readonly VirtioDeviceConfig[] {
+  if (devices.length > VIRTIO_MMIO_SLOTS) throw new ConfigError(`at most ${VIRTIO_MMIO_SLOTS} virtio devices fit the virtio-mmio slots, got ${devices.length}`);
+  const taken = new Set<number>();
+  for (const device of devices) {
+    if (device.slot === undefined) continue;
+    if (!Number.isInteger(device.slot) || device.slot < 0 || device.slot >= VIRTIO_MMIO_SLOTS) {
+      throw new ConfigError(`virtio slot must be 0..${VIRTIO_MMIO_SLOTS - 1}, got ${device.slot}`);
+    }
+    if (taken.has(device.slot)) throw new ConfigError(`virtio slot ${device.slot} is given to two devices`);
+    taken.add(device.slot);
+  }
+  return devices;
 }

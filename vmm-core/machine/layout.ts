@@ -1,6 +1,8 @@
 // The physical layout of the machine, compatible with QEMU's `virt` board. The bus and the
 // device-tree writer both read these constants, so the guest is told exactly what is there.
 
+import { DEFAULT_CPU_MODEL } from '../cpu/cpu-model';
+
 export const RAM_BASE = 0x8000_0000;
 export const DEFAULT_RAM_SIZE = 128 * 1024 * 1024;
 /** RAM must end below 4 GiB: physical addresses are handled as 32-bit unsigned numbers. */
@@ -9,8 +11,16 @@ export const MAX_HARTS = 8;
 
 /** mtime ticks per second. */
 export const TIMEBASE_FREQUENCY = 10_000_000;
-/** Virtual time: one retired instruction is one nanosecond, so mtime advances once per 100 instructions. */
-export const INSTRUCTIONS_PER_TICK = 100;
+/** mtime advances once per 100 ns of virtual time. */
+export const NANOSECONDS_PER_TICK = 1_000_000_000 / TIMEBASE_FREQUENCY;
+/**
+ * Virtual time is instruction-counted, as QEMU's `-icount shift=N`: each retired instruction
+ * takes 2^N ns. The default makes a guest second about a wall second at the interpreter's
+ * ~80–100 M instructions per second on busy-waiting code (2^3 = 8 ns: 0.65–0.8 guest s per wall s);
+ * revisit when execution gets faster (see docs/machine.md).
+ */
+export const DEFAULT_ICOUNT_SHIFT = 3;
+export const MAX_ICOUNT_SHIFT = 10;
 
 export interface DeviceRegion {
   readonly base: number;
@@ -37,5 +47,5 @@ export const FIRMWARE_KERNEL_ADDRESS = 0x8020_0000;
 /** fw_jump copies the DTB here; never place the initrd or our DTB at this address. */
 export const FW_JUMP_FDT_ADDRESS = 0x8220_0000;
 
-/** The ISA string the device tree and misa advertise. */
-export const ISA_STRING = 'rv64imafdc_zicsr_zifencei_zicntr';
+/** The ISA string the device tree advertises for the default CPU model (each model has its own). */
+export const ISA_STRING = DEFAULT_CPU_MODEL.isaString;

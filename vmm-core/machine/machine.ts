@@ -2,7 +2,7 @@
 // the loaded images and the run loop with virtual time. Everything is wired from the layout
 // constants, which also generate the device tree.
 
-import { Csr, InterruptCause, Privilege } from '../cpu/csr-numbers';
+import { Csr, InterruptCause, MENVCFG_HIGH_PBMTE, MENVCFG_HIGH_STCE, Privilege } from '../cpu/csr-numbers';
 import { Hart } from '../cpu/hart';
 import { runInterpreter } from '../cpu/interpreter';
 import { Mmu, type CodeBreakpointHook, type MemoryWatcher } from '../cpu/mmu';
@@ -14,7 +14,12 @@ import { Plic } from '../devices/plic';
 import { TestFinisher } from '../devices/test-finisher';
 import { Uart16550 } from '../devices/uart16550';
 import { EmptyVirtioMmioSlot } from '../devices/virtio-mmio-empty';
+import {
+  VirtioBlockDevice, VirtioConsoleDevice, VirtioEntropyDevice, VirtioMmioTransport, VirtioNetDevice, type VirtioDevice,
+} from '../devices/virtio/index';
 import { PhysicalBus } from '../memory/bus';
+import { GuestMemory } from '../memory/guest-memory';
+import type { NetBackend } from '../bridges/types';
 import { GuestRam } from '../memory/ram';
 import { ExitIndex } from '../monitor/exits';
 import { Monitor, type MonitorObserver } from '../monitor/monitor';
@@ -24,10 +29,10 @@ import { buildVirtDeviceTree } from './device-tree';
 import { parseDeviceTree } from './fdt';
 import { ElfImage, loadElfIntoRam, parseElf } from './elf';
 import {
-  CLINT, FIRMWARE_KERNEL_ADDRESS, FW_JUMP_FDT_ADDRESS, INSTRUCTIONS_PER_TICK, PLIC, RAM_BASE, RTC, RTC_IRQ, TEST_FINISHER, UART0,
-  UART0_IRQ, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SLOTS, VIRTIO_MMIO_STRIDE,
+  CLINT, FIRMWARE_KERNEL_ADDRESS, FW_JUMP_FDT_ADDRESS, NANOSECONDS_PER_TICK, PLIC, RAM_BASE, RTC, RTC_IRQ, TEST_FINISHER, UART0,
+  UART0_IRQ, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SLOTS, VIRTIO_MMIO_STRIDE, virtioMmioIrq,
 } from './layout';
-import { type MachineConfig, normalizeMachineConfig, type ResolvedMachineConfig } from './config';
+import { type MachineConfig, normalizeMachineConfig, type ResolvedMachineConfig, type VirtioDeviceConfig } from './config';
 
 export type BootMode = 'bare' | 'firmware' | 'direct';
 
@@ -40,7 +45,14 @@ export type MachineExit =
 export type RunResult =
   | { kind: 'exit'; exit: MachineExit }
   | { kind: 'stop'; hartId: number }
-  | { kind: 'budget' };
+  | { kind: 'budget' }
+  /**
+   * Every hart waits for an interrupt: with `idle: 'pace'` the host sleeps until the next
+   * timer event is due in wall time (`nextTimerEventNanoseconds`) or input arrives, then calls
+   * `advanceIdleTime`; with either mode, when no timer event is pending but input may still
+   * arrive (`externalInputPossible`), the host waits for the input.
+   */
+  | { kind: 'idle' };
 
 export interface LoadedImage {
   readonly role: 'kernel' | 'firmware' | 'initrd' | 'dtb' | 'boot-info';
@@ -49,6 +61,19 @@ export interface LoadedImage {
   readonly end: number;
   readonly elf?: ElfImage;
 }
+
+/** A virtio device in its virtio-mmio slot. */
+export interface VirtioSlot {
+  readonly slot: number;
+  readonly base: number;
+  readonly irq: number;
+  readonly kind: VirtioDeviceConfig['kind'];
+  readonly transport: VirtioMmioTransport;
+  readonly device: VirtioDevice;
+}
+
+/** Which guest console typed input goes to when the machine has a virtio console too. */
+export type ConsoleInputTarget = 'auto' | 'serial' | 'virtio';
 
 export class MachineError extends Error {
   override name = 'MachineError';
@@ -68,7 +93,7 @@ export interface InstructionObserver {
   interruptTaken(hart: Hart): void;
 }
 
-/** Slice of virtual time each hart runs before the next one (ns = instructions). */
+/** Instructions each hart runs before the next one (scaled to virtual ns by the icount shift). */
 const QUANTUM_SINGLE_HART = 200_000;
 const QUANTUM_SMP = 10_000;
 /**
@@ -92,6 +117,17 @@ export class Machine implements MachineClock, HartInterruptPins {
   readonly uart: Uart16550;
   readonly rtc: GoldfishRtc;
   readonly finisher: TestFinisher;
+  /** Guest RAM as devices reach it (bounds-checked DMA). */
+  readonly guestMemory: GuestMemory;
+  /** The virtio devices, by slot. */
+  readonly virtioSlots: VirtioSlot[] = [];
+  /**
+   * Where typed input goes when there is a virtio console: `auto` follows the console the guest
+   * wrote to last (the one its shell is on), `serial` and `virtio` pin it (Ctrl-A c).
+   */
+  consoleInputTarget: ConsoleInputTarget = 'auto';
+  private lastConsoleWriter: 'serial' | 'virtio' = 'serial';
+  private virtioConsole: VirtioConsoleDevice | null = null;
   readonly bootMode: BootMode;
   readonly images: LoadedImage[] = [];
   htif: Htif | null = null;
@@ -114,6 +150,17 @@ export class Machine implements MachineClock, HartInterruptPins {
    * sampling, LR reservations), so a traced run executes exactly like an untraced one.
    */
   instructionObserver: InstructionObserver | null = null;
+  /**
+   * Whether anything outside the machine may still deliver input (a console that is open, a
+   * network backend). When every hart waits, no timer event is pending and this says no, the
+   * run ends with a deadlock error instead of waiting forever. Set by the host.
+   */
+  externalInputPossible: () => boolean = () => false;
+  /**
+   * Called just before input from outside (a network frame) enters the machine, from the host's
+   * event loop between runs; a host pacing an idle wait moves virtual time to the arrival first.
+   */
+  beforeExternalInput: () => void = () => {};
 
   constructor(config: MachineConfig) {
     this.config = normalizeMachineConfig(config);
@@ -128,7 +175,8 @@ export class Machine implements MachineClock, HartInterruptPins {
       requestStop: (hart) => this.requestStop(hart.hartId),
     });
     for (let id = 0; id < hartCount; id++) {
-      const hart = new Hart(id);
+      const hart = new Hart(id, this.config.cpu);
+      hart.nanosecondsPerInstruction = 2 ** this.config.icountShift;
       this.harts.push(hart);
       this.mmus.push(new Mmu(hart, this.bus, this.monitor));
       this.hartStates.push(HartState.Started);
@@ -147,8 +195,29 @@ export class Machine implements MachineClock, HartInterruptPins {
     this.bus.attach(CLINT.base, CLINT.size, this.clint);
     this.bus.attach(PLIC.base, PLIC.size, this.plic);
     this.bus.attach(UART0.base, UART0.size, this.uart);
+    this.guestMemory = new GuestMemory(this.ram);
+    // A device's DMA write breaks the LR reservations it overlaps, as another hart's store would.
+    this.guestMemory.writeObserver = (address, length) => {
+      for (const hart of this.harts) {
+        if (hart.reservationAddress >= address - 7 && hart.reservationAddress < address + length) hart.reservationAddress = -1;
+      }
+    };
+    const placement = assignVirtioSlots(this.config.virtioDevices);
+    const version = this.config.virtioLegacy ? 1 : 2;
     for (let slot = 0; slot < VIRTIO_MMIO_SLOTS; slot++) {
-      this.bus.attach(VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_STRIDE, VIRTIO_MMIO_STRIDE, new EmptyVirtioMmioSlot(slot));
+      const base = VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_STRIDE;
+      const wanted = placement.get(slot);
+      if (wanted === undefined) {
+        this.bus.attach(base, VIRTIO_MMIO_STRIDE, new EmptyVirtioMmioSlot(slot, version));
+        continue;
+      }
+      const device = this.createVirtioDevice(wanted);
+      const transport = new VirtioMmioTransport({
+        device, memory: this.guestMemory, irq: this.plic.source(virtioMmioIrq(slot)), version,
+        name: `virtio-mmio@${base.toString(16)} (${device.typeName})`, log: this.config.log,
+      });
+      this.bus.attach(base, VIRTIO_MMIO_STRIDE, transport);
+      this.virtioSlots.push({ slot, base, irq: virtioMmioIrq(slot), kind: wanted.kind, transport, device });
     }
 
     this.bootMode = this.config.bios === 'none' ? 'bare' : this.config.bios === 'builtin' ? 'direct' : 'firmware';
@@ -188,7 +257,7 @@ export class Machine implements MachineClock, HartInterruptPins {
 
   /** mtime in clock ticks: the running hart's virtual time (or the slowest hart's between slices). */
   mtime(): number {
-    return Math.floor(this.currentNanoseconds() / INSTRUCTIONS_PER_TICK);
+    return Math.floor(this.currentNanoseconds() / NANOSECONDS_PER_TICK);
   }
 
   setInterruptPending(hartId: number, bit: InterruptBit, asserted: boolean): void {
@@ -198,31 +267,115 @@ export class Machine implements MachineClock, HartInterruptPins {
     else hart.mipHardware &= ~(1 << bit);
   }
 
+  /** STIP as a level: the built-in SBI's timer (direct boot) or Sstc's stimecmp has come due. */
   private updateSupervisorTimers(): void {
-    if (this.bootMode !== 'direct') return;
     const now = this.clint.mtime();
     for (const hart of this.harts) {
-      const due = now >= this.supervisorTimerDeadline[hart.hartId];
+      const due = now >= hart.supervisorTimerCompare() ||
+        (this.bootMode === 'direct' && now >= this.supervisorTimerDeadline[hart.hartId]);
       if (due) hart.mipHardware |= 1 << InterruptCause.SupervisorTimer;
       else hart.mipHardware &= ~(1 << InterruptCause.SupervisorTimer);
     }
   }
 
   /** The earliest future timer event in ns of virtual time, or Infinity. */
-  private nextTimerEventNanoseconds(): number {
+  nextTimerEventNanoseconds(): number {
     let deadline = Math.min(this.clint.nextTimerDeadline(), this.rtc.nextAlarmDeadline());
+    const now = this.clint.mtime();
     if (this.bootMode === 'direct') {
-      const now = this.clint.mtime();
       for (const value of this.supervisorTimerDeadline) if (value > now && value < deadline) deadline = value;
     }
-    return deadline === Infinity ? Infinity : deadline * INSTRUCTIONS_PER_TICK;
+    for (const hart of this.harts) {
+      const value = Math.ceil(hart.supervisorTimerCompare());
+      if (value > now && value < deadline) deadline = value;
+    }
+    return deadline === Infinity ? Infinity : deadline * NANOSECONDS_PER_TICK;
+  }
+
+  // ---- virtio -------------------------------------------------------------------------------
+
+  private createVirtioDevice(wanted: VirtioDeviceConfig): VirtioDevice {
+    switch (wanted.kind) {
+      case 'block': return new VirtioBlockDevice({ backend: wanted.backend, serial: wanted.serial });
+      case 'net': {
+        const index = this.config.virtioDevices.filter((device) => device.kind === 'net').indexOf(wanted);
+        const backend = wanted.backend;
+        // Frames from the host are external input: the host hears of each before it lands.
+        const announced: NetBackend = {
+          description: backend.description,
+          send: (frame) => backend.send(frame),
+          setReceiver: (receiver) => backend.setReceiver(receiver === null ? null : (frame) => {
+            this.beforeExternalInput();
+            return receiver(frame);
+          }),
+          close: () => backend.close(),
+        };
+        return new VirtioNetDevice({ backend: announced, mac: wanted.mac ?? defaultMac(index), linkUp: wanted.linkUp });
+      }
+      case 'entropy': return new VirtioEntropyDevice({ source: wanted.source });
+      case 'console': {
+        if (this.virtioConsole !== null) throw new MachineError('one virtio console at most');
+        this.virtioConsole = new VirtioConsoleDevice({
+          output: (bytes) => {
+            this.lastConsoleWriter = 'virtio';
+            for (const byte of bytes) this.emitConsoleByte(byte);
+          },
+        });
+        return this.virtioConsole;
+      }
+    }
+  }
+
+  /** The network devices in slot order of creation; `index` picks one (default: all). */
+  setNetworkLink(up: boolean, index?: number): void {
+    const nets = this.virtioSlots.filter((slot) => slot.kind === 'net');
+    for (const [position, slot] of nets.entries()) {
+      if (index === undefined || index === position) (slot.device as VirtioNetDevice).setLinkUp(up);
+    }
+  }
+
+  /** Flushes every disk to stable storage; returns how many there were. */
+  syncDisks(): number {
+    let disks = 0;
+    for (const slot of this.virtioSlots) {
+      if (slot.kind !== 'block') continue;
+      (slot.device as VirtioBlockDevice).backend.flush();
+      disks++;
+    }
+    return disks;
+  }
+
+  /** Releases the devices' host side: disks are flushed and unlocked, sockets closed. Idempotent. */
+  close(): void {
+    for (const slot of this.virtioSlots) {
+      if (slot.kind === 'block') (slot.device as VirtioBlockDevice).backend.close();
+      else if (slot.kind === 'net') (slot.device as VirtioNetDevice).backend.close();
+    }
   }
 
   // ---- console ------------------------------------------------------------------------------
 
   private consoleOutput(byte: number): void {
+    this.lastConsoleWriter = 'serial';
+    this.emitConsoleByte(byte);
+  }
+
+  private emitConsoleByte(byte: number): void {
     this.config.consoleOutput(byte);
     for (const listener of this.consoleListeners) listener(byte);
+  }
+
+  /** The console typed input goes to now. */
+  get consoleInputFocus(): 'serial' | 'virtio' {
+    if (this.virtioConsole === null) return 'serial';
+    return this.consoleInputTarget === 'auto' ? this.lastConsoleWriter : this.consoleInputTarget;
+  }
+
+  /** Pins input to the other console (Ctrl-A c); returns a line saying where input goes now. */
+  switchConsoleInput(): string {
+    if (this.virtioConsole === null) return 'ringside: this machine has one console (the serial port)';
+    this.consoleInputTarget = this.consoleInputFocus === 'serial' ? 'virtio' : 'serial';
+    return `ringside: input goes to the ${this.consoleInputTarget === 'virtio' ? 'virtio console (hvc0)' : 'serial port (ttyS0)'}`;
   }
 
   /** Observes every byte the guest writes to its console (UART, SBI, HTIF). */
@@ -242,6 +395,7 @@ export class Machine implements MachineClock, HartInterruptPins {
    * direct-boot guest has started reading it. Returns how many bytes were accepted.
    */
   sendConsoleInput(bytes: Uint8Array | readonly number[]): number {
+    if (this.virtioConsole !== null && this.consoleInputFocus === 'virtio') return this.virtioConsole.receive(Uint8Array.from(bytes));
     if (this.sbiConsoleInputUsed) {
       this.sbiConsoleInput.push(...bytes);
       return bytes.length;
@@ -341,6 +495,7 @@ export class Machine implements MachineClock, HartInterruptPins {
       initrdStart,
       initrdEnd,
       rngSeed: RNG_SEED,
+      cpu: this.config.cpu,
     });
   }
 
@@ -425,6 +580,7 @@ export class Machine implements MachineClock, HartInterruptPins {
     this.plic.reset();
     this.uart.reset();
     this.htif?.reset();
+    for (const slot of this.virtioSlots) slot.transport.reset();
     const entry = this.bootMode === 'firmware' ? this.entryPoints.firmware! : this.entryPoints.kernel!;
     for (const hart of this.harts) {
       hart.reset(entry | 0, entry < 0 ? -1 : 0);
@@ -453,6 +609,9 @@ export class Machine implements MachineClock, HartInterruptPins {
     hart.mcounteren = 7;
     // OpenSBI also sets scounteren: Linux never writes it, yet glibc's vDSO reads `time` in U-mode.
     hart.scounteren = 7;
+    // OpenSBI enables stimecmp for S-mode when the hart has Sstc, and page-based memory types.
+    if (hart.cpu.sstc) hart.menvcfgHi |= MENVCFG_HIGH_STCE;
+    if (hart.cpu.svpbmt) hart.menvcfgHi |= MENVCFG_HIGH_PBMTE;
     hart.pmp.writeAddress(0, -1, -1);
     hart.pmp.writeConfig(0, 0x1f); // NAPOT, RWX: all of memory
     hart.pmp.rebuild();
@@ -470,7 +629,8 @@ export class Machine implements MachineClock, HartInterruptPins {
     hart.mstatus = 0;
     hart.waitingForInterrupt = false;
     // A started hart joins at the current time.
-    hart.idleNanoseconds = Math.max(hart.idleNanoseconds, this.currentNanoseconds() - hart.instructionsRetired);
+    hart.idleNanoseconds = Math.max(hart.idleNanoseconds,
+      this.currentNanoseconds() - hart.instructionsRetired * hart.nanosecondsPerInstruction);
     this.mmus[hart.hartId].flush();
     this.hartStates[hart.hartId] = HartState.Started;
   }
@@ -538,7 +698,9 @@ export class Machine implements MachineClock, HartInterruptPins {
     this.ramPristine = false;
     this.stopRequestedBy = -1;
     const smp = this.harts.length > 1 && singleHart === undefined;
-    const quantum = smp ? QUANTUM_SMP : QUANTUM_SINGLE_HART;
+    const quantum = (smp ? QUANTUM_SMP : QUANTUM_SINGLE_HART) * 2 ** this.config.icountShift;
+    // A hart run alone (a debugger step) always skips its waits: nothing else can wake it in wall time.
+    const pace = this.config.idle === 'pace' && singleHart === undefined;
     const first = singleHart !== undefined ? this.harts[singleHart] : this.harts[0];
     const budgetEnd = first.instructionsRetired + budget;
     const allHartsBudgetEnd = smp ? this.totalInstructionsRetired() + budget * this.harts.length : Infinity;
@@ -548,7 +710,9 @@ export class Machine implements MachineClock, HartInterruptPins {
       for (const hart of this.harts) {
         if (singleHart !== undefined && hart.hartId !== singleHart) continue;
         if (this.hartStates[hart.hartId] !== HartState.Started) continue;
-        const ran = this.runHartUntil(hart, singleHart !== undefined ? Infinity : windowEnd, hart === first ? budgetEnd : Infinity);
+        // When pacing, a lone hart's wait goes back to the host at once; among running harts a wait lasts to the window's end.
+        const sleepInWindow = !pace || othersRunning(this, hart);
+        const ran = this.runHartUntil(hart, singleHart !== undefined ? Infinity : windowEnd, hart === first ? budgetEnd : Infinity, sleepInWindow);
         anyRan = anyRan || ran;
         if (this.exit !== null) return { kind: 'exit', exit: this.exit };
         // After a reset the budget (counted in retired instructions) no longer applies: return.
@@ -561,15 +725,23 @@ export class Machine implements MachineClock, HartInterruptPins {
       if (singleHart !== undefined && this.hartStates[singleHart] !== HartState.Started) return { kind: 'budget' };
       const candidates = singleHart !== undefined ? [first] : this.harts.filter((hart) => this.hartStates[hart.hartId] === HartState.Started);
       if (!anyRan && candidates.every((hart) => hart.waitingForInterrupt && (hart.mip & hart.mie) === 0)) {
-        // Everyone sleeps in wfi: jump time to the next timer event, or give up.
+        // Everyone sleeps in wfi: let the host pace the wait, jump time to the next timer event, or give up.
+        const timerPending = this.nextTimerEventNanoseconds() !== Infinity;
+        if (pace && (timerPending || this.externalInputPossible())) return { kind: 'idle' };
         if (!this.skipIdleTime(candidates)) {
           // One hart running alone may be waiting for one of the frozen others: no deadlock.
           if (singleHart !== undefined) return { kind: 'budget' };
+          if (this.externalInputPossible()) return { kind: 'idle' };
           return this.deadlock();
         }
         continue;
       }
-      if (singleHart === undefined) this.windowStart = Math.max(windowEnd, this.windowStart);
+      if (singleHart === undefined) {
+        // The window moves on as far as every hart got (one that went back to the host to wait stays behind).
+        let slowest = windowEnd;
+        for (const hart of candidates) slowest = Math.min(slowest, hart.virtualNanoseconds);
+        this.windowStart = Math.max(slowest, this.windowStart);
+      }
     }
   }
 
@@ -584,6 +756,41 @@ export class Machine implements MachineClock, HartInterruptPins {
     return { kind: 'exit', exit: this.exit! };
   }
 
+  /** True when every started hart waits for an interrupt and none is pending (the host may sleep). */
+  isIdle(): boolean {
+    let started = 0;
+    for (const hart of this.harts) {
+      if (this.hartStates[hart.hartId] !== HartState.Started) continue;
+      started++;
+      if (!hart.waitingForInterrupt || (hart.mip & hart.mie) !== 0) return false;
+    }
+    return started > 0 && this.exit === null;
+  }
+
+  /**
+   * While every hart waits: moves virtual time forward to `nanoseconds` (never past the next
+   * timer event), as if the harts had slept that long. The host calls it after pacing a wait
+   * in wall time, before delivering the input that ended it.
+   */
+  advanceIdleTime(nanoseconds: number): void {
+    if (!this.isIdle()) return;
+    const target = Math.min(nanoseconds, this.nextTimerEventNanoseconds());
+    if (!Number.isFinite(target)) return;
+    let slowest = Infinity;
+    for (const hart of this.harts) {
+      if (this.hartStates[hart.hartId] !== HartState.Started) continue;
+      if (hart.virtualNanoseconds < target) hart.idleNanoseconds += target - hart.virtualNanoseconds;
+      slowest = Math.min(slowest, hart.virtualNanoseconds);
+    }
+    if (slowest !== Infinity) this.windowStart = Math.max(this.windowStart, slowest);
+    this.sampleDevices();
+  }
+
+  /** Virtual time in ns: the running hart's, or between runs the time every started hart has reached. */
+  get virtualNanoseconds(): number {
+    return this.currentNanoseconds();
+  }
+
   /** All harts wait: jump time to the next timer event. Returns false when there is none. */
   private skipIdleTime(harts: readonly Hart[]): boolean {
     if (harts.length === 0) return false;
@@ -596,8 +803,11 @@ export class Machine implements MachineClock, HartInterruptPins {
     return true;
   }
 
-  /** Runs one hart up to virtual time `until` (ns). Returns true if it executed anything. */
-  private runHartUntil(hart: Hart, until: number, budgetEnd: number): boolean {
+  /**
+   * Runs one hart up to virtual time `until` (ns). Returns true if it executed anything. A hart
+   * that waits sleeps to the window's end or the next timer event when `sleepInWindow`, else returns.
+   */
+  private runHartUntil(hart: Hart, until: number, budgetEnd: number, sleepInWindow: boolean): boolean {
     const mmu = this.mmus[hart.hartId];
     let ran = false;
     this.runningHart = hart;
@@ -609,6 +819,7 @@ export class Machine implements MachineClock, HartInterruptPins {
         this.sampleDevices();
         if (hart.waitingForInterrupt) {
           if ((hart.mip & hart.mie) === 0) {
+            if (!sleepInWindow) return ran;
             // Sleep to the end of the window or the next timer event, whichever is first.
             const next = Math.min(until, this.nextTimerEventNanoseconds());
             if (next === Infinity || next <= hart.virtualNanoseconds) return ran;
@@ -621,8 +832,12 @@ export class Machine implements MachineClock, HartInterruptPins {
         const interrupted = this.monitor.takePendingInterrupt(hart);
         if (interrupted) observer?.interruptTaken(hart);
         if (interrupted && this.stopRequestedBy >= 0) return true;
-        const untilTimer = this.nextTimerEventNanoseconds() - hart.virtualNanoseconds;
-        const slice = Math.max(1, Math.min(until - hart.virtualNanoseconds, budgetEnd - hart.instructionsRetired, untilTimer));
+        // Slices end where the window or the next timer event begins, in whole instructions.
+        const now = hart.virtualNanoseconds;
+        const perInstruction = hart.nanosecondsPerInstruction;
+        const untilTimer = this.nextTimerEventNanoseconds() - now;
+        const slice = Math.max(1, Math.min(Math.ceil((until - now) / perInstruction), budgetEnd - hart.instructionsRetired,
+          Math.ceil(untilTimer / perInstruction)));
         if (observer === null) {
           runInterpreter(hart, mmu, this.monitor, slice);
         } else {
@@ -691,6 +906,34 @@ export class Machine implements MachineClock, HartInterruptPins {
   get kernelElf(): ElfImage | undefined {
     return this.images.find((image) => image.role === 'kernel')?.elf;
   }
+}
+
+/** True when a started hart other than `hart` is not waiting for an interrupt. */
+function othersRunning(machine: Machine, hart: Hart): boolean {
+  for (const other of machine.harts) {
+    if (other === hart || machine.hartStates[other.hartId] !== HartState.Started) continue;
+    if (!(other.waitingForInterrupt && (other.mip & other.mie) === 0)) return true;
+  }
+  return false;
+}
+
+/** Slots for the virtio devices: given ones first, the rest from the top down in order (QEMU's placement). */
+function assignVirtioSlots(devices: readonly VirtioDeviceConfig[]): Map<number, VirtioDeviceConfig> {
+  const placement = new Map<number, VirtioDeviceConfig>();
+  for (const device of devices) if (device.slot !== undefined) placement.set(device.slot, device);
+  let next = VIRTIO_MMIO_SLOTS - 1;
+  for (const device of devices) {
+    if (device.slot !== undefined) continue;
+    while (placement.has(next)) next--;
+    if (next < 0) throw new MachineError(`more virtio devices than the ${VIRTIO_MMIO_SLOTS} virtio-mmio slots`);
+    placement.set(next, device);
+  }
+  return placement;
+}
+
+/** QEMU's default MAC for the first NIC (52:54:00:12:34:56), counting up for the next ones. */
+function defaultMac(index: number): Uint8Array {
+  return Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, 0x56 + index);
 }
 
 export { parseElf };
