@@ -59,7 +59,7 @@ export function hostLocksOn(device: bigint, inode: bigint): HostLock[] {
     const fields = line.trim().split(/\s+/);
     if (fields.length < 8 || fields[1] === '->') continue; // "->" lines are waiters, not holders
     const id = fields[5].split(':');
-    if (id.length !== 3) continue;
+    if (id.length !== 3 || !/^\d+$/.test(id[2])) continue;
     if (parseInt(id[0], 16) !== major || parseInt(id[1], 16) !== minor || BigInt(id[2]) !== inode) continue;
     locks.push({
       kind: fields[1],
