@@ -269,7 +269,7 @@ export class Qcow2Image implements BlockBackend {
       }
       const within = position - guestCluster * clusterSize;
       const length = Math.min(clusterSize - within, end - position);
-      if (length === clusterSize) this.zeroCluster_(guestCluster, mayUnmap);
+      if (length === clusterSize) this.zeroWholeCluster(guestCluster, mayUnmap);
       else this.writeCluster(guestCluster, within, this.zeros().subarray(0, length));
       position += length;
       if (this.l2Cache.size + this.refcountCache.size > 2 * this.maxCachedClusters) this.trimCaches();
@@ -678,7 +678,7 @@ export class Qcow2Image implements BlockBackend {
   }
 
   /** Makes a whole guest cluster read as zeros. */
-  private zeroCluster_(guestCluster: number, mayUnmap: boolean): void {
+  private zeroWholeCluster(guestCluster: number, mayUnmap: boolean): void {
     const l1Index = Math.floor(guestCluster / this.l2Entries);
     if (!this.backing && this.l2TableOffset(l1Index) === 0) return; // unallocated, no backing: zeros already
     this.lookup(guestCluster);
