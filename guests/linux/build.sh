@@ -140,7 +140,15 @@ build_busybox() {
   want_stamp=$(sha256sum "$HERE/busybox.config" | cut -d' ' -f1)
   if [ ! -f "$BBSRC/.config" ] || [ "$(cat "$BBSRC/.ringside-config" 2>/dev/null)" != "$want_stamp" ]; then
     say "busybox: allnoconfig + guests/linux/busybox.config"
-    "${bbmake[@]}" KCONFIG_ALLCONFIG="$HERE/busybox.config" allnoconfig >/dev/null
+    # busybox's old kconfig ignores KCONFIG_ALLCONFIG values under allnoconfig: set the
+    # fragment's lines into the allnoconfig result, then let oldconfig settle the rest
+    # (new sub-options take their defaults).
+    "${bbmake[@]}" allnoconfig >/dev/null
+    awk 'NR == FNR { if ($0 ~ /^CONFIG_[A-Z0-9_]+=/) { n = $0; sub(/=.*/, "", n); want[n] = $0 } next }
+         { n = $0; sub(/^# /, "", n); sub(/[= ].*/, "", n); if (n in want) next; print }
+         END { for (n in want) print want[n] }' "$HERE/busybox.config" "$BBSRC/.config" > "$BBSRC/.config.new"
+    mv "$BBSRC/.config.new" "$BBSRC/.config"
+    (set +o pipefail; yes "" | "${bbmake[@]}" oldconfig >/dev/null)
     echo "$want_stamp" > "$BBSRC/.ringside-config"
   fi
   local line bad=()
@@ -149,8 +157,8 @@ build_busybox() {
   done < "$HERE/busybox.config"
   [ ${#bad[@]} -eq 0 ] || die "busybox .config lacks lines of busybox.config: $(printf '\n  %s' "${bad[@]}")"
   say "busybox: make -j$JOBS (static, riscv64, incremental)"
-  "${bbmake[@]}" -j"$JOBS" busybox busybox.links 2>&1 | grep -v -e 'statically linked applications requires at runtime' -e 'in function' -e '^collect2\|^$' >&2 || true
-  [ -x "$BBSRC/busybox" ] || die "busybox did not build"
+  "${bbmake[@]}" -j"$JOBS" busybox busybox.links > "$OUT/busybox-build.log" 2>&1 \
+    || { tail -40 "$OUT/busybox-build.log" >&2; die "busybox did not build (log: $OUT/busybox-build.log)"; }
   say "busybox: done in $(elapsed "$t0"): $(stat -c %s "$BBSRC/busybox") bytes, $(wc -l < "$BBSRC/busybox.links") applets"
 }
 

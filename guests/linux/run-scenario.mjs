@@ -234,10 +234,10 @@ function templatePattern() {
   return Buffer.from(s, 'latin1');
 }
 
-// The raw-sector pattern disk.sh writes: "%011d-disk\n", 4096 lines = 64 KiB
+// The raw-sector pattern disk.sh writes: "%010d-disk\n", 4096 lines = 64 KiB
 function rawPattern() {
   let s = '';
-  for (let i = 0; i < 4096; i++) s += `${String(i).padStart(11, '0')}-disk\n`;
+  for (let i = 0; i < 4096; i++) s += `${String(i).padStart(10, '0')}-disk\n`;
   return Buffer.from(s, 'latin1');
 }
 
@@ -270,8 +270,8 @@ const linuxVm = (ctx, name, append, devices = [], extra = {}) => ({
 
 // Waits for the scenario's marker; a FAIL marker or an early exit is a failed check.
 async function expectMarker(vm, scenario, timeoutMs) {
-  const { match } = await vm.waitFor(new RegExp(`SCENARIO ${scenario} (OK|FAIL: [^\\r\\n]*)`), timeoutMs);
-  if (match[1] !== 'OK') throw new CheckFailure(`${vm.name}: ${match[0]}`);
+  const { match } = await vm.waitFor(new RegExp(`SCENARIO ${scenario} (OK|FAIL: [^\\r\\n]*)\\r?\\n`), timeoutMs);
+  if (match[1] !== 'OK') throw new CheckFailure(`${vm.name}: ${match[0].trim()}`);
   vm.marks.marker = vm.seconds();
 }
 
@@ -395,7 +395,7 @@ export const SCENARIOS = {
       let at = (await vm.waitFor('ringside# ', ctx.timeoutMs)).end;
       vm.marks.prompt = vm.seconds();
       vm.send('echo $((6*7))\r');
-      at = (await vm.waitFor(/\n42\r?\n/, 60_000, at)).end;
+      at = (await vm.waitFor(/\n42\r*\n/, 60_000, at)).end;
       at = (await vm.waitFor('ringside# ', 60_000, at)).end;
       vm.send('sleep 100\r');
       await new Promise((r) => setTimeout(r, ctx.emulator === 'qemu' ? 1000 : 5000));
@@ -404,8 +404,9 @@ export const SCENARIOS = {
       at = (await vm.waitFor('ringside# ', 60_000, at)).end;
       const interruptSeconds = (performance.now() - sent) / 1000;
       vm.send('echo "rc=$?"\r');
-      at = (await vm.waitFor(/rc=(\d+)/, 60_000, at)).end;
-      const rc = vm.output.slice(0, at).match(/rc=(\d+)[^\n]*$/)[1];
+      const status = await vm.waitFor(/rc=(\d+)\r*\n/, 60_000, at);
+      at = status.end;
+      const rc = status.match[1];
       expectEqual('exit status of the interrupted sleep', rc, '130');
       ctx.notes.push(`Ctrl-C -> prompt in ${interruptSeconds.toFixed(2)} s`);
       vm.send('poweroff -f\r');
@@ -516,7 +517,7 @@ export async function runScenario(opts) {
     start(vm) {
       const [command, args] = opts.emulator === 'qemu' ? qemuCommand(vm, opts, work) : ringsideCommand(vm, opts, work);
       const running = new RunningVm(vm, command, args, opts, work);
-      running.waitFor(/RINGSIDE-INIT uptime=([\d.]+)/, opts.timeout * 1000).then(({ match }) => {
+      running.waitFor(/RINGSIDE-INIT uptime=([\d.]+) /, opts.timeout * 1000).then(({ match }) => {
         running.marks.init = running.seconds(); running.marks.guestUptime = Number(match[1]);
       }, () => {});
       vms.push(running);

@@ -25,7 +25,7 @@ umount /mnt/a || fail "umount /dev/vda (2)"
 log "vda: template read, files written and read back after remount (written.txt md5 $written_md5)"
 
 # 2. raw sectors on vdb: 64 KiB of a known pattern at 6 MiB (sector 12288), and the last sector
-awk 'BEGIN { for (i = 0; i < 4096; i++) printf "%011d-disk\n", i }' > /tmp/raw.bin
+awk 'BEGIN { for (i = 0; i < 4096; i++) printf "%010d-disk\n", i }' > /tmp/raw.bin
 raw_md5=$(md5_of /tmp/raw.bin)
 dd if=/tmp/raw.bin of=/dev/vdb bs=512 seek=12288 conv=fsync 2>/dev/null || fail "dd to /dev/vdb"
 printf 'last-sector-%s\n' "$token" | dd of=/dev/vdb bs=512 seek=16383 conv=sync,fsync 2>/dev/null || fail "dd to the last sector"

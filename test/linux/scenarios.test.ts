@@ -1,0 +1,78 @@
+// Real Linux 6.1 guests on Ringside: each test runs one scenario of guests/linux through its
+// harness (guests/linux/run-scenario.mjs --emulator ringside), which boots the kernel, busybox
+// initramfs and disks built by guests/linux/build.sh, starts the host-side servers on
+// 127.0.0.1, checks the guest's markers and the host's view (disk images, forwarded
+// connections) and prints one result line. Every scenario was first proven on QEMU 7.2 with
+// the same devices in the same virtio-mmio slots (guests/linux/README.md).
+
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+
+const CACHE = process.env.RINGSIDE_LINUX_DIR ?? join(homedir(), '.cache/ringside/linux-6.1');
+const HARNESS = 'guests/linux/run-scenario.mjs';
+const FW_JUMP = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf';
+// Wall-clock limit for one scenario inside the emulator, and a margin for the harness.
+const SCENARIO_SECONDS = 900;
+
+interface Variant {
+  scenario: string;
+  bios: 'opensbi' | 'builtin';
+  smp?: number;
+}
+
+const VARIANTS: Variant[] = [
+  { scenario: 'boot', bios: 'opensbi' },
+  { scenario: 'boot', bios: 'builtin' },
+  { scenario: 'exitcode', bios: 'builtin' },
+  { scenario: 'exitcode', bios: 'opensbi' },
+  { scenario: 'disk', bios: 'builtin' },
+  { scenario: 'net', bios: 'builtin' },
+  { scenario: 'pair', bios: 'builtin' },
+  { scenario: 'rng', bios: 'builtin' },
+  { scenario: 'console', bios: 'builtin' },
+  { scenario: 'shell', bios: 'builtin' },
+  { scenario: 'smp', bios: 'opensbi', smp: 2 },
+  { scenario: 'smp', bios: 'builtin', smp: 4 },
+  { scenario: 'uboot', bios: 'opensbi' },
+  { scenario: 'uboot', bios: 'builtin' },
+];
+
+function runHarness(variant: Variant): Promise<{ code: number | null; output: string }> {
+  const args = [HARNESS, '--emulator', 'ringside', '--scenario', variant.scenario, '--bios', variant.bios,
+    '--timeout', String(SCENARIO_SECONDS)];
+  if (variant.smp !== undefined) args.push('--smp', String(variant.smp));
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+      resolve({ code, output: stdout + stderr });
+    });
+  });
+}
+
+before(() => {
+  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--if-needed'], { encoding: 'utf8' });
+  assert.equal(build.status, 0, `build failed:\n${build.stdout}${build.stderr}`);
+});
+
+describe('Linux guests on Ringside (guests/linux)', () => {
+  test('the guest kernel, initramfs and disk template are built', () => {
+    for (const file of ['Image', 'vmlinux', 'initramfs.cpio', 'disk.ext2']) {
+      assert.ok(existsSync(join(CACHE, file)), `${join(CACHE, file)} is missing: run bash guests/linux/build.sh (Debian packages: bash scripts/install-deps.sh)`);
+    }
+    assert.ok(existsSync(FW_JUMP), `${FW_JUMP} is missing: run bash scripts/install-deps.sh`);
+  });
+
+  for (const variant of VARIANTS) {
+    const name = `${variant.scenario} (bios ${variant.bios}${variant.smp !== undefined ? `, ${variant.smp} harts` : ''})`;
+    test(name, { timeout: (SCENARIO_SECONDS + 120) * 1000 }, async () => {
+      assert.ok(existsSync(join(CACHE, 'Image')), `no Linux guest in ${CACHE}: run bash guests/linux/build.sh`);
+      const { code, output } = await runHarness(variant);
+      assert.equal(code, 0, output);
+      assert.match(output, new RegExp(`^PASS ${variant.scenario} on ringside`, 'm'), output);
+    });
+  }
+});
