@@ -485,12 +485,13 @@ function parseArgs(argv) {
   if (opts.help || opts.list) return opts;
   if (!['qemu', 'ringside'].includes(opts.emulator)) throw new UsageError(`--emulator must be qemu or ringside, not ${opts.emulator}`);
   if (!opts.scenario) throw new UsageError('--scenario NAME is required (--list shows them)');
-  if (!SCENARIOS[opts.scenario]) throw new UsageError(`unknown scenario ${opts.scenario} (have: ${Object.keys(SCENARIOS).join(', ')})`);
+  if (opts.scenario !== 'all' && !SCENARIOS[opts.scenario]) throw new UsageError(`unknown scenario ${opts.scenario} (have: ${Object.keys(SCENARIOS).join(', ')}, or all)`);
   if (!['opensbi', 'builtin'].includes(opts.bios)) throw new UsageError(`--bios must be opensbi or builtin, not ${opts.bios}`);
   if (!['modern', 'legacy'].includes(opts.transport)) throw new UsageError(`--transport must be modern or legacy, not ${opts.transport}`);
   if (opts.emulator === 'ringside' && opts.transport === 'legacy') throw new UsageError('--transport legacy is a QEMU option (Ringside is modern)');
-  opts.smp ??= SCENARIOS[opts.scenario].defaultSmp ?? 1;
-  if (!Number.isInteger(opts.smp) || opts.smp < 1 || opts.smp > 8) throw new UsageError('--smp must be 1..8');
+  if (opts.emulator === 'qemu' && opts.bios === 'builtin') throw new UsageError('QEMU has no built-in SBI: use --bios opensbi with --emulator qemu');
+  if (opts.smp !== undefined && (!Number.isInteger(opts.smp) || opts.smp < 1 || opts.smp > 8)) throw new UsageError('--smp must be 1..8');
+  if (opts.scenario !== 'all') opts.smp ??= SCENARIOS[opts.scenario].defaultSmp ?? 1;
   opts.timeout ??= opts.emulator === 'qemu' ? 120 : 1800;
   if (!(opts.timeout > 0)) throw new UsageError('--timeout must be a positive number of seconds');
   return opts;
@@ -575,11 +576,28 @@ async function main() {
     for (const [name, s] of Object.entries(SCENARIOS)) console.log(`${name.padEnd(9)} ${s.description}`);
     return;
   }
+  if (opts.scenario === 'all') {
+    // every scenario in turn (smp with 2 and 4 harts), one result line each
+    let failed = 0;
+    const variants = Object.keys(SCENARIOS).flatMap((name) => (name === 'smp' ? [[name, 2], [name, 4]] : [[name, opts.smp ?? 1]]));
+    for (const [scenario, smp] of variants) {
+      const r = await runScenario({ ...opts, scenario, smp });
+      report(r);
+      if (!r.ok) failed++;
+    }
+    console.log(`${variants.length - failed} passed, ${failed} failed`);
+    process.exit(failed ? 1 : 0);
+  }
   const r = await runScenario(opts);
+  report(r);
+  process.exit(r.ok ? 0 : r.usage ? 2 : 1);
+}
+
+function report(r) {
   const what = `${r.scenario} on ${r.emulator} smp=${r.smp} bios=${r.bios} transport=${r.transport}`;
   if (r.ok) {
     console.log(`PASS ${what} wall=${r.wall.toFixed(2)}s ${r.timing}${r.notes.length ? ` (${r.notes.join('; ')})` : ''}`);
-    process.exit(0);
+    return;
   }
   console.log(`FAIL ${what} wall=${r.wall.toFixed(2)}s ${r.timing}: ${r.error}`);
   if (!r.usage) {
@@ -590,7 +608,6 @@ async function main() {
       console.log(`--- last lines of ${log}\n${text.split('\n').slice(-25).join('\n')}`);
     }
   }
-  process.exit(r.usage ? 2 : 1);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
