@@ -51,6 +51,7 @@ need_cmd ${CROSS}gcc gcc-riscv64-linux-gnu
 need_file /usr/riscv64-linux-gnu/lib/libc.a libc6-dev-riscv64-cross
 need_file $KERNEL_TARBALL linux-source-6.1
 need_cmd mke2fs e2fsprogs
+need_cmd debugfs e2fsprogs
 need_cmd apt-get apt
 need_cmd dpkg-source dpkg-dev
 if [ ${#missing[@]} -gt 0 ]; then
@@ -72,6 +73,7 @@ build_kernel() {
     rm -rf "$KSRC" "$KBUILD"
     nice tar -C "$OUT/src" -xJf "$KERNEL_TARBALL"
     echo "$want_stamp" > "$KSRC/.ringside-source"
+    stamp=$want_stamp
   fi
   mkdir -p "$KBUILD"
   local kmake=(nice make -C "$KSRC" O="$KBUILD" ARCH=riscv CROSS_COMPILE=$CROSS -s)
@@ -224,6 +226,12 @@ build_disk() {
   E2FSPROGS_FAKE_TIME=1 mke2fs -q -F -t ext2 -b 1024 -m 0 -L ringside -N 64 \
     -U 52494e47-5349-4445-8000-000000000001 -E root_owner=0:0,hash_seed=52494e47-5349-4445-8000-000000000002 \
     -d "$dir" "$disk.tmp" 6144
+  # mke2fs -d copies each file's ctime (always "now"): zero all inode times so every build of
+  # the template is byte-identical
+  (cd "$dir" && find . | sed 's#^\.##; s#^$#/#') | while IFS= read -r p; do
+    printf 'sif "%s" atime 0\nsif "%s" mtime 0\nsif "%s" ctime 0\n' "$p" "$p" "$p"
+  done > "$OUT/disk-times.debugfs"
+  E2FSPROGS_FAKE_TIME=1 debugfs -w -f "$OUT/disk-times.debugfs" "$disk.tmp" >/dev/null 2>&1 || die "debugfs could not set the template's inode times"
   truncate -s 8M "$disk.tmp"
   mv "$disk.tmp" "$disk"
   say "disk: $disk (8 MiB; ext2 in the first 6 MiB)"

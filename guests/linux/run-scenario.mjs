@@ -518,8 +518,8 @@ export async function runScenario(opts) {
     start(vm) {
       const [command, args] = opts.emulator === 'qemu' ? qemuCommand(vm, opts, work) : ringsideCommand(vm, opts, work);
       const running = new RunningVm(vm, command, args, opts, work);
-      running.waitFor(/RINGSIDE-INIT uptime=([\d.]+) /, opts.timeout * 1000).then(({ match }) => {
-        running.marks.init = running.seconds(); running.marks.guestUptime = Number(match[1]);
+      running.waitFor(/\[ *([\d.]+)\] Run \/init as init process/, opts.timeout * 1000).then(({ match }) => {
+        running.marks.init = running.seconds(); running.marks.guestClock = Number(match[1]);
       }, () => {});
       vms.push(running);
       return running;
@@ -544,7 +544,7 @@ export async function runScenario(opts) {
     const m = vm.marks;
     const parts = [];
     if (m.init !== undefined) parts.push(`init=${m.init.toFixed(2)}s`);
-    if (m.guestUptime !== undefined) parts.push(`guest-uptime-at-init=${m.guestUptime.toFixed(3)}s`);
+    if (m.guestClock !== undefined) parts.push(`guest-clock-at-init=${m.guestClock.toFixed(4)}s`);
     if (m.prompt !== undefined) parts.push(`prompt=${m.prompt.toFixed(2)}s`);
     if (m.marker !== undefined) parts.push(`done=${m.marker.toFixed(2)}s`);
     if (vm.exitedAt !== undefined) parts.push(`exit=${vm.seconds(vm.exitedAt).toFixed(2)}s`);
