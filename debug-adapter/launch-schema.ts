@@ -142,6 +142,8 @@ export interface LaunchAttributes extends CommonAttributes {
   readonly dtb?: string;
   readonly memory?: string;
   readonly harts?: number;
+  readonly icountShift?: number;
+  readonly idle?: 'pace' | 'skip';
   readonly stopOnEntry?: boolean;
   readonly serial?: string;
 }

@@ -6,6 +6,7 @@
 
 import type { Debugger, StopReason } from '../vmm-core/debug/debugger';
 import type { MachineExit } from '../vmm-core/machine/machine';
+import { IdlePacer } from '../vmm-core/machine/pacing';
 
 /** Instructions per slice: about 10 ms of guest time at the interpreter's speed. */
 export const SLICE_INSTRUCTIONS = 1_000_000;
@@ -65,8 +66,12 @@ export class RunLoop {
   private active = 0;
   /** Slices run and instructions budgeted, for statistics. */
   slices = 0;
+  /** Sleeps in wall time while every hart waits (the machine's idle mode says how). */
+  readonly pacer: IdlePacer;
 
-  constructor(private readonly debug: Debugger, private readonly policy: StopPolicy) {}
+  constructor(private readonly debug: Debugger, private readonly policy: StopPolicy) {
+    this.pacer = new IdlePacer(debug.machine);
+  }
 
   get running(): boolean {
     return this.active > 0;
@@ -75,11 +80,13 @@ export class RunLoop {
   /** Asks the current run (or step) to stop at the next slice boundary. */
   requestPause(): void {
     if (this.active > 0) this.pauseRequested = true;
+    this.pacer.wake();
   }
 
   /** Ends any run for good (disconnect, power off). */
   cancel(): void {
     this.cancelled = true;
+    this.pacer.wake();
   }
 
   /** Checked by long steps between instructions. */
@@ -129,7 +136,9 @@ export class RunLoop {
           this.slices++;
           this.policy.afterSlice();
           if (stop === undefined) {
-            await nextTurn();
+            // Every hart waits: sleep until the next timer event, input, pause or disconnect.
+            if (this.debug.machine.isIdle()) await this.pacer.waitWhileIdle();
+            else await nextTurn();
             lastTurn = performance.now();
             continue;
           }

@@ -228,8 +228,12 @@ export class RingsideSession extends LoggingDebugSession {
           append: attributes.append,
           memoryBytes: attributes.memory !== undefined ? parseMemorySize(attributes.memory) : undefined,
           hartCount: attributes.harts,
+          icountShift: attributes.icountShift,
+          idle: attributes.idle,
           consoleOutput: (byte) => this.onConsoleByte(byte),
         });
+        // A debug session can always type into the guest (ringside/serialInput): waiting for input is never a deadlock.
+        machine.externalInputPossible = () => true;
       } catch (error) {
         if (serial.kind === 'file') closeSync(serial.descriptor);
         throw new RequestError(`cannot boot '${attributes.program}': ${(error as Error).message}`);
@@ -1376,6 +1380,7 @@ export class RingsideSession extends LoggingDebugSession {
   private serialInputRequest(response: DebugProtocol.Response, args: Record<string, unknown>): void {
     const state = this.loaded();
     if (typeof args.text !== 'string') throw new RequestError("ringside/serialInput needs 'text'");
+    state.loop.pacer.beforeExternalInput();
     const accepted = state.machine.sendConsoleInput(new Uint8Array(Buffer.from(args.text, 'utf8')));
     response.body = { accepted };
     this.sendResponse(response);

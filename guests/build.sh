@@ -81,11 +81,28 @@ if want demo; then
   echo "built $OUT/demo.elf"
 fi
 guest bench      $MARCH_GC -O2 "" bench/guest/bench.c
+
+# vkernel: kernel and user program in one ELF; the link script places usys.o and user.o at the
+# user virtual address.  Calls the compiler makes to memset/memcpy from user code are renamed
+# to the user program's own copies, so U-mode never jumps into the kernel's.
+if want vkernel; then
+  objs=$(compile vkernel $MARCH_GC -Og "" guests/vkernel/start.S guests/vkernel/machine.c \
+    guests/vkernel/main.c guests/vkernel/lib.c guests/vkernel/vm.c guests/vkernel/proc.c \
+    guests/vkernel/trap.c guests/vkernel/virtio_blk.c guests/vkernel/fdt.c \
+    guests/vkernel/user/usys.S guests/vkernel/user/user.c)
+  for o in "$OBJ/vkernel/usys.o" "$OBJ/vkernel/user.o"; do
+    ${CROSS}objcopy --redefine-sym memset=user_memset --redefine-sym memcpy=user_memcpy "$o"
+  done
+  # shellcheck disable=SC2086
+  $CC -march=$MARCH_GC "${COMMON_FLAGS[@]}" -T guests/vkernel/link.ld -o "$OUT/vkernel.elf" $objs
+  echo "built $OUT/vkernel.elf"
+fi
 guest fd         $MARCH_GC -O2 "" guests/fd/fd.c
 guest counters   $MARCH_GC -O2 "" guests/counters/counters.c
 guest misaligned $MARCH_GC -O2 "" guests/misaligned/misaligned.c
 guest clint      $MARCH_GC -O2 "" guests/clint/clint.c
 guest plic       $MARCH_GC -O2 "" guests/plic/plic.c
+guest console    $MARCH_GC -O2 "" guests/console/console.c
 guest smp        $MARCH_GC -O2 "" guests/smp/smp.c
 guest pmp        $MARCH_GC -O2 "" guests/pmp/pmp.c
 guest rvc        $MARCH_GC -O2 "" guests/rvc/rvc_main.c guests/rvc/rvc.S

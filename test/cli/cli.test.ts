@@ -548,7 +548,7 @@ describe('ringside run: bad input', () => {
 
   test('bad --timeout and --serial', () => {
     assertBadInput(runWritingNothing(['--kernel', EVENTS, '--timeout', '0']), /--timeout needs a positive number of seconds, got '0'/);
-    assertBadInput(runCli(['--kernel', EVENTS, '--serial', 'tcp:4444']), /--serial must be 'stdio' or 'file:PATH', got 'tcp:4444'/);
+    assertBadInput(runCli(['--kernel', EVENTS, '--serial', 'vc']), /--serial: serial 'vc' is not one of stdio, file:PATH, tcp:HOST:PORT/);
   });
 
   test('bad --stop-on specs', () => {

@@ -90,7 +90,8 @@ export class Session {
   /** initialize, launch, then `configure` (breakpoints) before configurationDone. */
   async launch(args: Record<string, unknown>, configure?: () => Promise<void>): Promise<void> {
     await this.client.initializeRequest({ adapterID: 'ringside', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path', supportsMemoryReferences: true });
-    await this.client.launchRequest({ cwd: ROOT, ...args } as DebugProtocol.LaunchRequestArguments);
+    // The expectations follow QEMU's -icount shift=0 timeline (where the demo's timer interrupts land).
+    await this.client.launchRequest({ cwd: ROOT, icountShift: 0, ...args } as DebugProtocol.LaunchRequestArguments);
     await this.next('initialized');
     if (configure !== undefined) await configure();
     await this.client.configurationDoneRequest();

@@ -28,6 +28,7 @@ export function runGuest(entry: GuestEntry): { output: string; machine: Machine;
     bios,
     kernel: { fileName: entry.elf, bytes: new Uint8Array(readFileSync(entry.elf)) },
     consoleOutput: (byte) => (output += String.fromCharCode(byte)),
+    idle: 'skip',
   });
   const exit = machine.run(entry.maxInstructions);
   return { output, machine, exit };
@@ -65,6 +66,7 @@ test('OpenSBI fw_dynamic finds the kernel through the information block in a2', 
     bios: { fileName: FW_DYNAMIC, bytes: new Uint8Array(readFileSync(FW_DYNAMIC)) },
     kernel: { fileName: 'guests/bin/sbi-payload.elf', bytes: new Uint8Array(readFileSync('guests/bin/sbi-payload.elf')) },
     consoleOutput: (byte) => (output += String.fromCharCode(byte)),
+    idle: 'skip',
   });
   const result = machine.run(30_000_000);
   assert.equal(result.kind, 'exit', output);

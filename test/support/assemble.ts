@@ -441,6 +441,9 @@ export function createMachine(options: TestMachineOptions = {}): Machine {
   const words = built ? program.words() : program ?? [];
   const machine = new Machine({
     memoryBytes: TEST_MEMORY_BYTES,
+    // Unit tests count time in instructions (QEMU's -icount shift=0) and run without a host to pace waits.
+    icountShift: 0,
+    idle: 'skip',
     ...config,
     bios,
     kernel: { fileName: 'test-program.elf', bytes: buildElf(instructionBytes(words), address) },

@@ -41,6 +41,8 @@ export function bootGuest(name: GuestName, onConsoleByte?: (byte: number) => voi
     hartCount: HART_COUNTS[name],
     bios: 'none',
     kernel: { fileName: `${name}.elf`, bytes },
+    icountShift: 0,
+    idle: 'skip',
     consoleOutput: (byte) => {
       output += String.fromCharCode(byte);
       onConsoleByte?.(byte);

@@ -179,3 +179,82 @@ describe('determinism', () => {
     assert.ok(first.harts[1].instructionsRetired > 10_000, 'hart 1 ran too');
   });
 });
+
+describe('icount shift', () => {
+  it('each retired instruction takes 2^shift ns: shift 3 gives a tick per 12.5 instructions', () => {
+    const program = new ProgramBuilder().label('loop').emit('jal', { rd: 0 }, 'loop');
+    const machine = createMachine({ program, icountShift: 3 });
+    const hart = machine.harts[0];
+    for (const [total, ticks] of [[1000, 80], [1051, 84], [1063, 85], [12_345, 987]] as const) {
+      machine.run(total - hart.instructionsRetired);
+      assert.equal(hart.virtualNanoseconds, total * 8);
+      assert.equal(machine.clint.mtime(), ticks, `after ${total} instructions`);
+    }
+  });
+
+  it('a timer interrupt lands at the first instruction boundary at or after its deadline, whatever the shift', () => {
+    for (const shift of [0, 2, 5]) {
+      const { machine } = sleepersWithShift(1, shift);
+      const result = machine.run(1_000_000);
+      assert.equal(result.kind, 'exit', `shift ${shift}`);
+      assert.equal(machine.harts[0].readRegister(X.a0), 300n, `shift ${shift}: woke at tick 300`);
+    }
+  });
+
+  it('shifts outside 0..10 are refused with one clear error', () => {
+    assert.throws(() => createMachine({ icountShift: 11 }), /icount shift must be an integer from 0 to 10, got 11/);
+    assert.throws(() => createMachine({ icountShift: 1.5 }), /icount shift/);
+  });
+});
+
+function sleepersWithShift(hartCount: number, icountShift: number): { machine: Machine } {
+  const { program } = sleepers(1);
+  return { machine: createMachine({ program, hartCount, icountShift }) };
+}
+
+describe('idle pacing', () => {
+  it("in 'pace' mode a run returns 'idle' when every hart waits; the host moves time on, never past the next event", () => {
+    const { program } = sleepers(1);
+    const machine = createMachine({ program, idle: 'pace' });
+    const hart = machine.harts[0];
+    assert.deepEqual(machine.run(1_000_000), { kind: 'idle' });
+    assert.equal(machine.isIdle(), true);
+    assert.equal(machine.nextTimerEventNanoseconds(), 30_000, 'mtimecmp 300 ticks = 30 µs');
+    const retired = hart.instructionsRetired;
+    machine.advanceIdleTime(10_000);
+    assert.equal(machine.virtualNanoseconds, 10_000);
+    assert.deepEqual(machine.run(1_000_000), { kind: 'idle' }, 'still before the deadline');
+    machine.advanceIdleTime(1e12);
+    assert.equal(machine.virtualNanoseconds, 30_000, 'clamped to the timer event');
+    const result = machine.run(1_000_000);
+    assert.equal(result.kind, 'exit');
+    assert.equal(hart.readRegister(X.a0), 300n);
+    assert.ok(hart.instructionsRetired - retired < 20, 'the wait retired nothing');
+  });
+
+  it("'pace' and 'skip' reach the same state from the same program", () => {
+    const { program } = sleepers(1);
+    const paced = createMachine({ program, idle: 'pace' });
+    const skipped = createMachine({ program, idle: 'skip' });
+    skipped.run(1_000_000);
+    while (paced.run(1_000_000).kind === 'idle') paced.advanceIdleTime(paced.nextTimerEventNanoseconds());
+    assert.equal(fingerprint(paced), fingerprint(skipped));
+  });
+
+  it('with no timer pending, a host that may still deliver input gets idle instead of a deadlock error', () => {
+    const program = new ProgramBuilder()
+      .emit('addi', { rd: X.t0, rs1: 0, imm: 0x80 })
+      .csrw(MIE, X.t0)
+      .label('sleep')
+      .emit('wfi')
+      .emit('jal', { rd: 0 }, 'sleep');
+    for (const idle of ['pace', 'skip'] as const) {
+      const machine = createMachine({ program, idle });
+      machine.externalInputPossible = () => true;
+      assert.deepEqual(machine.run(1_000_000), { kind: 'idle' }, idle);
+      machine.externalInputPossible = () => false;
+      const result = machine.run(1_000_000);
+      assert.equal(result.kind === 'exit' && result.exit.kind, 'error', idle);
+    }
+  });
+});

@@ -68,6 +68,8 @@ export interface ConsoleBackend {
   setReceiver(receiver: ((bytes: Uint8Array) => number) | null): void;
   /** True while input may still arrive (an open terminal, a listening socket). */
   readonly inputOpen: boolean;
+  /** Called once when `inputOpen` becomes false (EOF on stdin), so a host waiting for input can stop. */
+  setInputClosedListener(listener: (() => void) | null): void;
   close(): void;
 }
 

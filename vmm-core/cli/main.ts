@@ -9,9 +9,12 @@ import { Privilege, privilegeName } from '../cpu/csr-numbers';
 import type { Hart } from '../cpu/hart';
 import { disassemble } from '../isa/disassembler';
 import { floatRegisterName, integerRegisterName } from '../isa/registers';
-import { ConfigError, type ImageFile, parseMemorySize } from '../machine/config';
+import { ConfigError, type IdleMode, type ImageFile, parseMemorySize } from '../machine/config';
 import { ElfError } from '../machine/elf';
-import { MAX_HARTS } from '../machine/layout';
+import { DEFAULT_ICOUNT_SHIFT, MAX_HARTS, MAX_ICOUNT_SHIFT } from '../machine/layout';
+import { IdlePacer } from '../machine/pacing';
+import { BridgeError, type ConsoleBackend } from '../bridges/types';
+import { type ConsoleSpec, openConsoleBackend, parseConsoleSpec, StdioConsole } from '../bridges/console/index';
 import { type InstructionObserver, Machine, MachineError, type MachineExit } from '../machine/machine';
 import { DeviceTreeError } from '../machine/fdt';
 import { HartState } from '../monitor/sbi';
@@ -34,8 +37,15 @@ const USAGE = `usage: ringside run --kernel FILE [options]
   --mem SIZE           RAM size, e.g. 128M (default), 1G
   --smp N              number of harts, 1..${MAX_HARTS} (default 1)
   --timeout SECONDS    wall-clock limit; exit code ${EXIT_TIMEOUT} when reached
-  --serial stdio|file:PATH
-                       where the guest console goes (default stdio)
+  --serial stdio|file:PATH|tcp:HOST:PORT|unix:PATH|none
+                       where the guest console goes (default stdio). On a terminal it is in
+                       raw mode like QEMU's -nographic: every key goes to the guest, Ctrl-A h
+                       lists the host's commands, Ctrl-A x quits. tcp:/unix: listen for one
+                       client at a time (tcp port 0 picks one, printed on stderr)
+  --icount shift=N     virtual time: each instruction takes 2^N ns (0..${MAX_ICOUNT_SHIFT}, default ${DEFAULT_ICOUNT_SHIFT});
+                       shift=0 matches QEMU -icount shift=0 instruction for instruction
+  --idle pace|skip     when every hart waits: pace (default) sleeps until the next timer
+                       event is due in wall time or input arrives; skip jumps ahead at once
   --stop-on SPEC       stop and print the reason and registers (repeatable):
                          exception:N | trap:N    exception with cause N (e.g. trap:2), or *
                          interrupt:N             interrupt with cause N, or *
@@ -72,7 +82,9 @@ interface RunOptions {
   memory: number;
   harts: number;
   timeoutSeconds?: number;
-  serial: string;
+  serial: ConsoleSpec;
+  icountShift: number;
+  idle: IdleMode;
   stopOn: StopSpec[];
   trace?: string;
   debugPort?: number;
@@ -82,7 +94,10 @@ interface RunOptions {
 const NUMBER_PATTERN = /^(0x[0-9a-f]+|[0-9]+)$/i;
 
 function parseRunArguments(args: readonly string[]): RunOptions {
-  const options: RunOptions = { bios: 'none', memory: 128 * 1024 * 1024, harts: 1, serial: 'stdio', stopOn: [], debugWait: false };
+  const options: RunOptions = {
+    bios: 'none', memory: 128 * 1024 * 1024, harts: 1, serial: { kind: 'stdio' }, stopOn: [], debugWait: false,
+    icountShift: DEFAULT_ICOUNT_SHIFT, idle: 'pace',
+  };
   for (let i = 0; i < args.length; i++) {
     const argument = args[i];
     const [flag, inlineValue] = argument.startsWith('--') && argument.includes('=')
@@ -120,7 +135,25 @@ function parseRunArguments(args: readonly string[]): RunOptions {
         options.timeoutSeconds = seconds;
         break;
       }
-      case '--serial': options.serial = value(); break;
+      case '--serial':
+        try { options.serial = parseConsoleSpec(value()); } catch (error) { throw new UsageError(`--serial: ${(error as Error).message}`); }
+        break;
+      case '--icount': {
+        const text = value();
+        const match = /^(?:shift=)?([0-9]+)$/.exec(text);
+        const shift = match === null ? NaN : Number(match[1]);
+        if (!(shift >= 0 && shift <= MAX_ICOUNT_SHIFT)) {
+          throw new UsageError(`--icount needs shift=N with N from 0 to ${MAX_ICOUNT_SHIFT} (QEMU's -icount shift=N), got '${text}'`);
+        }
+        options.icountShift = shift;
+        break;
+      }
+      case '--idle': {
+        const text = value();
+        if (text !== 'pace' && text !== 'skip') throw new UsageError(`--idle must be 'pace' or 'skip', got '${text}'`);
+        options.idle = text;
+        break;
+      }
       case '--stop-on': options.stopOn.push(parseStopSpec(value())); break;
       case '--trace': options.trace = value(); break;
       case '--debug-port': {
@@ -141,9 +174,6 @@ function parseRunArguments(args: readonly string[]): RunOptions {
     throw new UsageError('--kernel FILE is required');
   }
   if (options.debugWait && options.debugPort === undefined) throw new UsageError('--debug-wait needs --debug-port');
-  if (options.serial !== 'stdio' && !(options.serial.startsWith('file:') && options.serial.length > 5)) {
-    throw new UsageError(`--serial must be 'stdio' or 'file:PATH', got '${options.serial}'`);
-  }
   return options;
 }
 
@@ -421,9 +451,22 @@ function loadDebugAdapter(): DebugServerModule {
   throw new UsageError('--debug-port needs the debug adapter (dist/debugAdapter.js next to the CLI; build with node scripts/build.mjs)');
 }
 
+/** Console output is written in batches (a line, 4 KiB, or the end of a slice). */
+const CONSOLE_FLUSH_BYTES = 4096;
+/** Instructions per slice between turns of the event loop: smaller while a person may be typing. */
+const SLICE_INTERACTIVE = 1_000_000;
+const SLICE_BATCH = 5_000_000;
+
 async function runCommand(args: readonly string[]): Promise<number> {
   const options = parseRunArguments(args);
-  const serialBuffer: number[] = [];
+  const consoleBuffer: number[] = [];
+  let serialConsole: ConsoleBackend | undefined;
+  const flushConsole = (): void => {
+    if (consoleBuffer.length === 0) return;
+    const bytes = Uint8Array.from(consoleBuffer);
+    consoleBuffer.length = 0;
+    serialConsole?.write(bytes);
+  };
   const bios = options.bios === 'none' || options.bios === 'builtin' ? options.bios : readImage(options.bios, 'firmware');
   const machine = new Machine({
     memoryBytes: options.memory,
@@ -433,9 +476,11 @@ async function runCommand(args: readonly string[]): Promise<number> {
     initrd: options.initrd !== undefined ? readImage(options.initrd, 'initrd') : undefined,
     dtb: options.dtb !== undefined ? readImage(options.dtb, 'device tree') : undefined,
     append: options.append,
+    icountShift: options.icountShift,
+    idle: options.idle,
     consoleOutput: (byte) => {
-      serialBuffer.push(byte);
-      if (byte === 10 || serialBuffer.length >= 4096) flushSerial();
+      consoleBuffer.push(byte);
+      if (byte === 10 || consoleBuffer.length >= CONSOLE_FLUSH_BYTES) flushConsole();
     },
   });
   const debug = new Debugger(machine);
@@ -447,36 +492,45 @@ async function runCommand(args: readonly string[]): Promise<number> {
 
   // Output files only once the input is known to be good: bad input leaves nothing behind.
   const created: string[] = [];
-  let serialFile: number | undefined;
   let traceFile: number | undefined;
+  const pacer = new IdlePacer(machine);
+  let quitRequested = false;
   try {
     if (options.trace !== undefined) traceFile = createOutputFile(options.trace, 'trace file', created);
-    if (options.serial.startsWith('file:')) serialFile = createOutputFile(options.serial.slice(5), 'serial file', created);
+    serialConsole = await openConsoleBackend(options.serial, {
+      escape: {
+        quit: () => {
+          quitRequested = true;
+          machine.requestStop(0);
+          pacer.wake();
+        },
+        status: () => machineStatus(machine),
+      },
+    });
   } catch (error) {
     if (traceFile !== undefined) closeSync(traceFile);
     for (const path of created) unlinkSync(path);
+    if (error instanceof BridgeError) throw new UsageError(error.message);
     throw error;
   }
-  function flushSerial(): void {
-    if (serialBuffer.length === 0) return;
-    const bytes = Buffer.from(serialBuffer);
-    serialBuffer.length = 0;
-    if (serialFile !== undefined) writeSync(serialFile, bytes);
-    else process.stdout.write(bytes);
-  }
+  if (options.serial.kind === 'socket') process.stderr.write(`ringside: serial console on ${serialConsole.description}\n`);
+  const interactive = (serialConsole instanceof StdioConsole && serialConsole.interactive) || options.serial.kind === 'socket';
+  serialConsole.setReceiver((bytes) => {
+    pacer.beforeExternalInput();
+    return machine.sendConsoleInput(bytes);
+  });
+  machine.externalInputPossible = () => serialConsole?.inputOpen === true;
+  // EOF while the guest waits for input: wake up and let the machine decide (deadlock or not).
+  serialConsole.setInputClosedListener(() => pacer.wake());
   const trace = traceFile !== undefined ? new InstructionTrace(machine, traceFile) : undefined;
   machine.instructionObserver = trace ?? null;
-
-  // Console input from stdin, when it is a terminal or a pipe.
-  if (options.serial === 'stdio' && !process.stdin.isTTY && process.env.CI === undefined) {
-    process.stdin.on('data', (chunk: Buffer) => machine.sendConsoleInput(chunk));
-    process.stdin.on('error', () => {});
-  }
 
   const attach = options.debugPort !== undefined
     ? await AttachControl.start(machine, debug, options.debugPort, options.kernel, typeof bios === 'object' ? bios.fileName : undefined)
     : undefined;
   let deadline = options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : Infinity;
+  const timedOut = (): boolean => Date.now() > deadline;
+  const slice = trace !== undefined ? 100_000 : attach !== undefined || interactive ? SLICE_INTERACTIVE : SLICE_BATCH;
   try {
     if (attach !== undefined && options.debugWait) await attach.firstAttach();
     // The debugger lets the instruction under a breakpoint run when a run starts (it resumes
@@ -488,16 +542,17 @@ async function runCommand(args: readonly string[]): Promise<number> {
         const started = Date.now();
         const terminate = await attach.detached();
         deadline += Date.now() - started;
-        flushSerial();
+        flushConsole();
         if (terminate) {
           process.stderr.write('ringside: terminated by the debugger\n');
           return EXIT_STOPPED;
         }
         if (machine.exit !== null) stop = { reason: 'exit', exit: machine.exit };
       }
-      stop ??= debug.continue(trace !== undefined ? 100_000 : attach !== undefined ? 1_000_000 : 5_000_000);
-      flushSerial();
+      stop ??= debug.continue(slice);
+      flushConsole();
       trace?.flush();
+      if (quitRequested) return EXIT_STOPPED;
       if (stop !== undefined && stop.reason !== 'step') {
         if (stop.reason === 'exit') {
           if (stop.exit.kind === 'error') {
@@ -509,23 +564,36 @@ async function runCommand(args: readonly string[]): Promise<number> {
         return EXIT_STOPPED;
       }
       stop = undefined;
-      if (Date.now() > deadline) {
+      if (timedOut()) {
         process.stderr.write(`ringside: timeout after ${options.timeoutSeconds} s\n${registerDump(machine, 0)}\n`);
         return EXIT_TIMEOUT;
       }
-      // Let stdin and other host events in between slices.
-      await new Promise((resolve) => setImmediate(resolve));
+      if (machine.isIdle()) {
+        // Every hart waits: sleep until the next timer event is due, input arrives, or the timeout.
+        const timeoutTimer = Number.isFinite(deadline) ? setTimeout(() => pacer.wake(), Math.max(0, deadline - Date.now() + 1)) : undefined;
+        await pacer.waitWhileIdle();
+        if (timeoutTimer !== undefined) clearTimeout(timeoutTimer);
+      } else {
+        // Let console input and other host events in between slices.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     }
   } finally {
     attach?.close();
     machine.instructionObserver = null;
-    flushSerial();
+    flushConsole();
     trace?.flush();
-    if (serialFile !== undefined) closeSync(serialFile);
+    serialConsole.close();
     if (traceFile !== undefined) closeSync(traceFile);
-    process.stdin.pause();
-    process.stdin.unref?.();
   }
+}
+
+/** One line for Ctrl-A i. */
+function machineStatus(machine: Machine): string {
+  const seconds = machine.virtualNanoseconds / 1e9;
+  return machine.harts.map((hart) => `hart ${hart.hartId}: pc ${hex(hart.pc)} ${privilegeName(hart.privilege)}-mode` +
+    `${hart.waitingForInterrupt ? ' (waiting)' : ''}, ${hart.instructionsRetired} instructions`).join('\n') +
+    `\nvirtual time ${seconds.toFixed(3)} s (icount shift ${machine.config.icountShift}, idle ${machine.config.idle})`;
 }
 
 function initialCodeStop(machine: Machine, codeStops: ReadonlyMap<bigint, number>): StopReason | undefined {
@@ -562,7 +630,16 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  let settled = false;
   main(process.argv.slice(2)).then((code) => {
+    settled = true;
     process.exitCode = code;
+  });
+  // Nothing left to wait on while a run is unfinished is a bug, never a silent success.
+  process.on('beforeExit', () => {
+    if (settled) return;
+    settled = true;
+    process.stderr.write('ringside: internal error: the run stopped waiting for events before it ended\n');
+    process.exitCode = EXIT_EMULATOR_ERROR;
   });
 }

@@ -61,6 +61,8 @@ export class Hart {
   trapsTaken = 0;
   /** Virtual time spent waiting in wfi, in ns. */
   idleNanoseconds = 0;
+  /** Virtual ns one retired instruction takes: 2^shift (QEMU's `-icount shift=N`), set by the machine. */
+  nanosecondsPerInstruction = 1;
   /** Offsets written through the minstret / mcycle CSRs. */
   instretOffset = 0;
   cycleOffset = 0;
@@ -118,9 +120,9 @@ export class Hart {
     this.pcHi = Number((value >> 32n) & 0xffffffffn) | 0;
   }
 
-  /** The hart's virtual time in ns (one retired instruction is one ns); also mcycle. */
+  /** The hart's virtual time in ns (each retired instruction takes 2^shift ns); also mcycle. */
   get virtualNanoseconds(): number {
-    return this.instructionsRetired + this.idleNanoseconds;
+    return this.instructionsRetired * this.nanosecondsPerInstruction + this.idleNanoseconds;
   }
 
   /** Effective mip: software-set bits plus device lines. */

@@ -1,7 +1,7 @@
 // Machine configuration: its JSON schema (the one description of a machine that the CLI,
 // launch.json and the language server validate against) and the normalisation to defaults.
 
-import { DEFAULT_RAM_SIZE, MAX_HARTS, MAX_RAM_SIZE } from './layout';
+import { DEFAULT_ICOUNT_SHIFT, DEFAULT_RAM_SIZE, MAX_HARTS, MAX_ICOUNT_SHIFT, MAX_RAM_SIZE } from './layout';
 
 export interface ImageFile {
   readonly fileName: string;
@@ -25,7 +25,18 @@ export interface MachineConfig {
   consoleOutput?: (byte: number) => void;
   /** Wall-clock time the goldfish RTC starts at, in ns since 1970 (default 0, deterministic). */
   rtcEpochNanoseconds?: number;
+  /** Each retired instruction takes 2^icountShift ns of virtual time (default DEFAULT_ICOUNT_SHIFT). */
+  icountShift?: number;
+  /**
+   * When every hart waits for an interrupt: `pace` (default) returns from `run` with
+   * `{ kind: 'idle' }` so the host can sleep until the next timer event is due in wall time
+   * (or input arrives) and then call `advanceIdleTime`; `skip` jumps virtual time to the next
+   * timer event at once (fast headless runs). Both are deterministic for the same inputs.
+   */
+  idle?: IdleMode;
 }
+
+export type IdleMode = 'pace' | 'skip';
 
 export interface ResolvedMachineConfig {
   readonly memoryBytes: number;
@@ -38,6 +49,8 @@ export interface ResolvedMachineConfig {
   readonly append?: string;
   readonly consoleOutput: (byte: number) => void;
   readonly rtcEpochNanoseconds: number;
+  readonly icountShift: number;
+  readonly idle: IdleMode;
 }
 
 export class ConfigError extends Error {
@@ -62,6 +75,14 @@ export const MACHINE_OPTIONS_SCHEMA = {
     dtb: { type: 'string', description: 'A device-tree blob to pass instead of the generated one.' },
     memory: { type: 'string', default: '128M', pattern: '^[0-9]+[KMG]?$', description: 'RAM size, e.g. 128M or 1G (at most 2G).' },
     harts: { type: 'integer', minimum: 1, maximum: MAX_HARTS, default: 1, description: 'Number of harts.' },
+    icountShift: {
+      type: 'integer', minimum: 0, maximum: MAX_ICOUNT_SHIFT, default: DEFAULT_ICOUNT_SHIFT,
+      description: 'Virtual time: each retired instruction takes 2^N ns (QEMU\'s -icount shift=N). The default makes a guest second about a wall second on the interpreter; 0 matches QEMU -icount shift=0 instruction for instruction.',
+    },
+    idle: {
+      type: 'string', enum: ['pace', 'skip'], default: 'pace',
+      description: "When every hart waits: 'pace' sleeps until the next timer event is due in wall time or input arrives (an idle guest costs no CPU, sleep 3 takes 3 s); 'skip' jumps to the next timer event at once (fast headless runs).",
+    },
   },
 } as const;
 
@@ -95,5 +116,19 @@ export function normalizeMachineConfig(config: MachineConfig): ResolvedMachineCo
     append: config.append,
     consoleOutput: config.consoleOutput ?? (() => {}),
     rtcEpochNanoseconds: config.rtcEpochNanoseconds ?? 0,
+    icountShift: parseIcountShift(config.icountShift ?? DEFAULT_ICOUNT_SHIFT),
+    idle: parseIdleMode(config.idle ?? 'pace'),
   };
+}
+
+function parseIcountShift(shift: number): number {
+  if (!Number.isInteger(shift) || shift < 0 || shift > MAX_ICOUNT_SHIFT) {
+    throw new ConfigError(`icount shift must be an integer from 0 to ${MAX_ICOUNT_SHIFT}, got ${shift}`);
+  }
+  return shift;
+}
+
+function parseIdleMode(mode: string): IdleMode {
+  if (mode !== 'pace' && mode !== 'skip') throw new ConfigError(`idle must be 'pace' or 'skip', got '${mode}'`);
+  return mode;
 }

@@ -9,8 +9,16 @@ export const MAX_HARTS = 8;
 
 /** mtime ticks per second. */
 export const TIMEBASE_FREQUENCY = 10_000_000;
-/** Virtual time: one retired instruction is one nanosecond, so mtime advances once per 100 instructions. */
-export const INSTRUCTIONS_PER_TICK = 100;
+/** mtime advances once per 100 ns of virtual time. */
+export const NANOSECONDS_PER_TICK = 1_000_000_000 / TIMEBASE_FREQUENCY;
+/**
+ * Virtual time is instruction-counted, as QEMU's `-icount shift=N`: each retired instruction
+ * takes 2^N ns. The default makes a guest second about a wall second at the interpreter's
+ * ~80–100 M instructions per second on busy-waiting code (2^3 = 8 ns: 0.65–0.8 guest s per wall s);
+ * revisit when execution gets faster (see docs/machine.md).
+ */
+export const DEFAULT_ICOUNT_SHIFT = 3;
+export const MAX_ICOUNT_SHIFT = 10;
 
 export interface DeviceRegion {
   readonly base: number;

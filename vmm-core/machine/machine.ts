@@ -24,7 +24,7 @@ import { buildVirtDeviceTree } from './device-tree';
 import { parseDeviceTree } from './fdt';
 import { ElfImage, loadElfIntoRam, parseElf } from './elf';
 import {
-  CLINT, FIRMWARE_KERNEL_ADDRESS, FW_JUMP_FDT_ADDRESS, INSTRUCTIONS_PER_TICK, PLIC, RAM_BASE, RTC, RTC_IRQ, TEST_FINISHER, UART0,
+  CLINT, FIRMWARE_KERNEL_ADDRESS, FW_JUMP_FDT_ADDRESS, NANOSECONDS_PER_TICK, PLIC, RAM_BASE, RTC, RTC_IRQ, TEST_FINISHER, UART0,
   UART0_IRQ, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SLOTS, VIRTIO_MMIO_STRIDE,
 } from './layout';
 import { type MachineConfig, normalizeMachineConfig, type ResolvedMachineConfig } from './config';
@@ -40,7 +40,14 @@ export type MachineExit =
 export type RunResult =
   | { kind: 'exit'; exit: MachineExit }
   | { kind: 'stop'; hartId: number }
-  | { kind: 'budget' };
+  | { kind: 'budget' }
+  /**
+   * Every hart waits for an interrupt: with `idle: 'pace'` the host sleeps until the next
+   * timer event is due in wall time (`nextTimerEventNanoseconds`) or input arrives, then calls
+   * `advanceIdleTime`; with either mode, when no timer event is pending but input may still
+   * arrive (`externalInputPossible`), the host waits for the input.
+   */
+  | { kind: 'idle' };
 
 export interface LoadedImage {
   readonly role: 'kernel' | 'firmware' | 'initrd' | 'dtb' | 'boot-info';
@@ -68,7 +75,7 @@ export interface InstructionObserver {
   interruptTaken(hart: Hart): void;
 }
 
-/** Slice of virtual time each hart runs before the next one (ns = instructions). */
+/** Instructions each hart runs before the next one (scaled to virtual ns by the icount shift). */
 const QUANTUM_SINGLE_HART = 200_000;
 const QUANTUM_SMP = 10_000;
 /**
@@ -114,6 +121,12 @@ export class Machine implements MachineClock, HartInterruptPins {
    * sampling, LR reservations), so a traced run executes exactly like an untraced one.
    */
   instructionObserver: InstructionObserver | null = null;
+  /**
+   * Whether anything outside the machine may still deliver input (a console that is open, a
+   * network backend). When every hart waits, no timer event is pending and this says no, the
+   * run ends with a deadlock error instead of waiting forever. Set by the host.
+   */
+  externalInputPossible: () => boolean = () => false;
 
   constructor(config: MachineConfig) {
     this.config = normalizeMachineConfig(config);
@@ -129,6 +142,7 @@ export class Machine implements MachineClock, HartInterruptPins {
     });
     for (let id = 0; id < hartCount; id++) {
       const hart = new Hart(id);
+      hart.nanosecondsPerInstruction = 2 ** this.config.icountShift;
       this.harts.push(hart);
       this.mmus.push(new Mmu(hart, this.bus, this.monitor));
       this.hartStates.push(HartState.Started);
@@ -188,7 +202,7 @@ export class Machine implements MachineClock, HartInterruptPins {
 
   /** mtime in clock ticks: the running hart's virtual time (or the slowest hart's between slices). */
   mtime(): number {
-    return Math.floor(this.currentNanoseconds() / INSTRUCTIONS_PER_TICK);
+    return Math.floor(this.currentNanoseconds() / NANOSECONDS_PER_TICK);
   }
 
   setInterruptPending(hartId: number, bit: InterruptBit, asserted: boolean): void {
@@ -209,13 +223,13 @@ export class Machine implements MachineClock, HartInterruptPins {
   }
 
   /** The earliest future timer event in ns of virtual time, or Infinity. */
-  private nextTimerEventNanoseconds(): number {
+  nextTimerEventNanoseconds(): number {
     let deadline = Math.min(this.clint.nextTimerDeadline(), this.rtc.nextAlarmDeadline());
     if (this.bootMode === 'direct') {
       const now = this.clint.mtime();
       for (const value of this.supervisorTimerDeadline) if (value > now && value < deadline) deadline = value;
     }
-    return deadline === Infinity ? Infinity : deadline * INSTRUCTIONS_PER_TICK;
+    return deadline === Infinity ? Infinity : deadline * NANOSECONDS_PER_TICK;
   }
 
   // ---- console ------------------------------------------------------------------------------
@@ -470,7 +484,8 @@ export class Machine implements MachineClock, HartInterruptPins {
     hart.mstatus = 0;
     hart.waitingForInterrupt = false;
     // A started hart joins at the current time.
-    hart.idleNanoseconds = Math.max(hart.idleNanoseconds, this.currentNanoseconds() - hart.instructionsRetired);
+    hart.idleNanoseconds = Math.max(hart.idleNanoseconds,
+      this.currentNanoseconds() - hart.instructionsRetired * hart.nanosecondsPerInstruction);
     this.mmus[hart.hartId].flush();
     this.hartStates[hart.hartId] = HartState.Started;
   }
@@ -538,7 +553,9 @@ export class Machine implements MachineClock, HartInterruptPins {
     this.ramPristine = false;
     this.stopRequestedBy = -1;
     const smp = this.harts.length > 1 && singleHart === undefined;
-    const quantum = smp ? QUANTUM_SMP : QUANTUM_SINGLE_HART;
+    const quantum = (smp ? QUANTUM_SMP : QUANTUM_SINGLE_HART) * 2 ** this.config.icountShift;
+    // A hart run alone (a debugger step) always skips its waits: nothing else can wake it in wall time.
+    const pace = this.config.idle === 'pace' && singleHart === undefined;
     const first = singleHart !== undefined ? this.harts[singleHart] : this.harts[0];
     const budgetEnd = first.instructionsRetired + budget;
     const allHartsBudgetEnd = smp ? this.totalInstructionsRetired() + budget * this.harts.length : Infinity;
@@ -548,7 +565,9 @@ export class Machine implements MachineClock, HartInterruptPins {
       for (const hart of this.harts) {
         if (singleHart !== undefined && hart.hartId !== singleHart) continue;
         if (this.hartStates[hart.hartId] !== HartState.Started) continue;
-        const ran = this.runHartUntil(hart, singleHart !== undefined ? Infinity : windowEnd, hart === first ? budgetEnd : Infinity);
+        // When pacing, a lone hart's wait goes back to the host at once; among running harts a wait lasts to the window's end.
+        const sleepInWindow = !pace || othersRunning(this, hart);
+        const ran = this.runHartUntil(hart, singleHart !== undefined ? Infinity : windowEnd, hart === first ? budgetEnd : Infinity, sleepInWindow);
         anyRan = anyRan || ran;
         if (this.exit !== null) return { kind: 'exit', exit: this.exit };
         // After a reset the budget (counted in retired instructions) no longer applies: return.
@@ -561,15 +580,23 @@ export class Machine implements MachineClock, HartInterruptPins {
       if (singleHart !== undefined && this.hartStates[singleHart] !== HartState.Started) return { kind: 'budget' };
       const candidates = singleHart !== undefined ? [first] : this.harts.filter((hart) => this.hartStates[hart.hartId] === HartState.Started);
       if (!anyRan && candidates.every((hart) => hart.waitingForInterrupt && (hart.mip & hart.mie) === 0)) {
-        // Everyone sleeps in wfi: jump time to the next timer event, or give up.
+        // Everyone sleeps in wfi: let the host pace the wait, jump time to the next timer event, or give up.
+        const timerPending = this.nextTimerEventNanoseconds() !== Infinity;
+        if (pace && (timerPending || this.externalInputPossible())) return { kind: 'idle' };
         if (!this.skipIdleTime(candidates)) {
           // One hart running alone may be waiting for one of the frozen others: no deadlock.
           if (singleHart !== undefined) return { kind: 'budget' };
+          if (this.externalInputPossible()) return { kind: 'idle' };
           return this.deadlock();
         }
         continue;
       }
-      if (singleHart === undefined) this.windowStart = Math.max(windowEnd, this.windowStart);
+      if (singleHart === undefined) {
+        // The window moves on as far as every hart got (one that went back to the host to wait stays behind).
+        let slowest = windowEnd;
+        for (const hart of candidates) slowest = Math.min(slowest, hart.virtualNanoseconds);
+        this.windowStart = Math.max(slowest, this.windowStart);
+      }
     }
   }
 
@@ -584,6 +611,41 @@ export class Machine implements MachineClock, HartInterruptPins {
     return { kind: 'exit', exit: this.exit! };
   }
 
+  /** True when every started hart waits for an interrupt and none is pending (the host may sleep). */
+  isIdle(): boolean {
+    let started = 0;
+    for (const hart of this.harts) {
+      if (this.hartStates[hart.hartId] !== HartState.Started) continue;
+      started++;
+      if (!hart.waitingForInterrupt || (hart.mip & hart.mie) !== 0) return false;
+    }
+    return started > 0 && this.exit === null;
+  }
+
+  /**
+   * While every hart waits: moves virtual time forward to `nanoseconds` (never past the next
+   * timer event), as if the harts had slept that long. The host calls it after pacing a wait
+   * in wall time, before delivering the input that ended it.
+   */
+  advanceIdleTime(nanoseconds: number): void {
+    if (!this.isIdle()) return;
+    const target = Math.min(nanoseconds, this.nextTimerEventNanoseconds());
+    if (!Number.isFinite(target)) return;
+    let slowest = Infinity;
+    for (const hart of this.harts) {
+      if (this.hartStates[hart.hartId] !== HartState.Started) continue;
+      if (hart.virtualNanoseconds < target) hart.idleNanoseconds += target - hart.virtualNanoseconds;
+      slowest = Math.min(slowest, hart.virtualNanoseconds);
+    }
+    if (slowest !== Infinity) this.windowStart = Math.max(this.windowStart, slowest);
+    this.sampleDevices();
+  }
+
+  /** Virtual time in ns: the running hart's, or between runs the time every started hart has reached. */
+  get virtualNanoseconds(): number {
+    return this.currentNanoseconds();
+  }
+
   /** All harts wait: jump time to the next timer event. Returns false when there is none. */
   private skipIdleTime(harts: readonly Hart[]): boolean {
     if (harts.length === 0) return false;
@@ -596,8 +658,11 @@ export class Machine implements MachineClock, HartInterruptPins {
     return true;
   }
 
-  /** Runs one hart up to virtual time `until` (ns). Returns true if it executed anything. */
-  private runHartUntil(hart: Hart, until: number, budgetEnd: number): boolean {
+  /**
+   * Runs one hart up to virtual time `until` (ns). Returns true if it executed anything. A hart
+   * that waits sleeps to the window's end or the next timer event when `sleepInWindow`, else returns.
+   */
+  private runHartUntil(hart: Hart, until: number, budgetEnd: number, sleepInWindow: boolean): boolean {
     const mmu = this.mmus[hart.hartId];
     let ran = false;
     this.runningHart = hart;
@@ -609,6 +674,7 @@ export class Machine implements MachineClock, HartInterruptPins {
         this.sampleDevices();
         if (hart.waitingForInterrupt) {
           if ((hart.mip & hart.mie) === 0) {
+            if (!sleepInWindow) return ran;
             // Sleep to the end of the window or the next timer event, whichever is first.
             const next = Math.min(until, this.nextTimerEventNanoseconds());
             if (next === Infinity || next <= hart.virtualNanoseconds) return ran;
@@ -621,8 +687,12 @@ export class Machine implements MachineClock, HartInterruptPins {
         const interrupted = this.monitor.takePendingInterrupt(hart);
         if (interrupted) observer?.interruptTaken(hart);
         if (interrupted && this.stopRequestedBy >= 0) return true;
-        const untilTimer = this.nextTimerEventNanoseconds() - hart.virtualNanoseconds;
-        const slice = Math.max(1, Math.min(until - hart.virtualNanoseconds, budgetEnd - hart.instructionsRetired, untilTimer));
+        // Slices end where the window or the next timer event begins, in whole instructions.
+        const now = hart.virtualNanoseconds;
+        const perInstruction = hart.nanosecondsPerInstruction;
+        const untilTimer = this.nextTimerEventNanoseconds() - now;
+        const slice = Math.max(1, Math.min(Math.ceil((until - now) / perInstruction), budgetEnd - hart.instructionsRetired,
+          Math.ceil(untilTimer / perInstruction)));
         if (observer === null) {
           runInterpreter(hart, mmu, this.monitor, slice);
         } else {
@@ -691,6 +761,15 @@ export class Machine implements MachineClock, HartInterruptPins {
   get kernelElf(): ElfImage | undefined {
     return this.images.find((image) => image.role === 'kernel')?.elf;
   }
+}
+
+/** True when a started hart other than `hart` is not waiting for an interrupt. */
+function othersRunning(machine: Machine, hart: Hart): boolean {
+  for (const other of machine.harts) {
+    if (other === hart || machine.hartStates[other.hartId] !== HartState.Started) continue;
+    if (!(other.waitingForInterrupt && (other.mip & other.mie) === 0)) return true;
+  }
+  return false;
 }
 
 export { parseElf };

@@ -49,7 +49,7 @@ export function readCsr(hart: Hart, csr: number, mtime: number, insideInstructio
     case Csr.Fflags: csrValue.lo = hart.floatFlags; return;
     case Csr.Frm: csrValue.lo = hart.floatRoundingMode; return;
     case Csr.Fcsr: csrValue.lo = (hart.floatRoundingMode << 5) | hart.floatFlags; return;
-    case Csr.Cycle: case Csr.Mcycle: split(hart.virtualNanoseconds - current + hart.cycleOffset); return;
+    case Csr.Cycle: case Csr.Mcycle: split(hart.virtualNanoseconds - current * hart.nanosecondsPerInstruction + hart.cycleOffset); return;
     case Csr.Instret: case Csr.Minstret: split(hart.instructionsRetired - current + hart.instretOffset); return;
     case Csr.Time: split(mtime); return;
     case Csr.Sstatus:
