@@ -25,6 +25,8 @@ KBUILD=$OUT/kbuild
 export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 1970' KBUILD_BUILD_USER=ringside KBUILD_BUILD_HOST=ringside
 export SOURCE_DATE_EPOCH=0
 
+# Hard link (the cache's trees are copy-free); a copy only when the cache is on another file system.
+link() { ln -f "$1" "$2" 2>/dev/null || cp -f "$1" "$2"; }
 say() { printf '[linux-guest] %s\n' "$*"; }
 die() { printf 'guests/linux/build.sh: %s\n' "$*" >&2; exit 1; }
 elapsed() { echo "$(( $(date +%s) - $1 ))s"; }
@@ -98,8 +100,8 @@ build_kernel() {
   fi
   say "kernel: make -j$JOBS Image vmlinux (incremental)"
   "${kmake[@]}" -j"$JOBS" Image vmlinux
-  ln -f "$KBUILD/arch/riscv/boot/Image" "$OUT/Image"
-  ln -f "$KBUILD/vmlinux" "$OUT/vmlinux"
+  link "$KBUILD/arch/riscv/boot/Image" "$OUT/Image"
+  link "$KBUILD/vmlinux" "$OUT/vmlinux"
   say "kernel: done in $(elapsed "$t0"): Image $(stat -c %s "$OUT/Image") bytes, vmlinux $(stat -c %s "$OUT/vmlinux") bytes"
 }
 
@@ -176,16 +178,16 @@ build_initramfs() {
   local root="$OUT/rootfs"
   rm -rf "$root"
   mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,mnt,root,etc,run}
-  ln -f "$bb" "$root/bin/busybox"          # hard link: the tree is copy-free
+  link "$bb" "$root/bin/busybox"
   local link
   while IFS= read -r link; do
     [ "$link" = /bin/busybox ] && continue
     mkdir -p "$root$(dirname "$link")"
     ln -sf /bin/busybox "$root$link"
   done < "$BBSRC/busybox.links"
-  # our own files, hard-linked from the repository
+  # our own files from the repository
   (cd "$HERE/initramfs" && find . -type d) | while IFS= read -r d; do mkdir -p "$root/$d"; done
-  (cd "$HERE/initramfs" && find . -type f) | while IFS= read -r f; do ln -f "$HERE/initramfs/$f" "$root/$f"; done
+  (cd "$HERE/initramfs" && find . -type f) | while IFS= read -r f; do link "$HERE/initramfs/$f" "$root/$f"; done
   # gen_init_cpio (from the kernel tree) makes the archive without root: owners 0:0, a console node
   local gen="$OUT/tools/gen_init_cpio"
   if [ ! -x "$gen" ] || [ "$KSRC/usr/gen_init_cpio.c" -nt "$gen" ]; then
