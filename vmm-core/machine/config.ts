@@ -1,7 +1,8 @@
 // Machine configuration: its JSON schema (the one description of a machine that the CLI,
 // launch.json and the language server validate against) and the normalisation to defaults.
 
-import { DEFAULT_ICOUNT_SHIFT, DEFAULT_RAM_SIZE, MAX_HARTS, MAX_ICOUNT_SHIFT, MAX_RAM_SIZE } from './layout';
+import type { BlockBackend, EntropySource, NetBackend } from '../bridges/types';
+import { DEFAULT_ICOUNT_SHIFT, DEFAULT_RAM_SIZE, MAX_HARTS, MAX_ICOUNT_SHIFT, MAX_RAM_SIZE, VIRTIO_MMIO_SLOTS } from './layout';
 
 export interface ImageFile {
   readonly fileName: string;
@@ -34,9 +35,26 @@ export interface MachineConfig {
    * timer event at once (fast headless runs). Both are deterministic for the same inputs.
    */
   idle?: IdleMode;
+  /** virtio devices with their backends (default none: every slot empty). */
+  virtioDevices?: readonly VirtioDeviceConfig[];
+  /** The legacy virtio-mmio interface (version 1), as QEMU 7.2's default; modern (2) otherwise. */
+  virtioLegacy?: boolean;
+  /** Where device errors go (a virtqueue the guest broke, a backend failure). Default: stderr. */
+  log?: (message: string) => void;
 }
 
 export type IdleMode = 'pace' | 'skip';
+
+/**
+ * A virtio device and its host side. Devices without `slot` fill the virtio-mmio slots from the
+ * top down in the order given, as QEMU places its `-device`s (the first at 0x1000_8000, IRQ 8).
+ */
+export type VirtioDeviceConfig =
+  | { kind: 'block'; backend: BlockBackend; serial?: string; slot?: number }
+  | { kind: 'net'; backend: NetBackend; mac?: Uint8Array; linkUp?: boolean; slot?: number }
+  | { kind: 'entropy'; source: EntropySource; slot?: number }
+  /** hvc0: its output joins the machine's console output; input goes to it per `Machine.consoleInputTarget`. */
+  | { kind: 'console'; slot?: number };
 
 export interface ResolvedMachineConfig {
   readonly memoryBytes: number;
@@ -51,6 +69,9 @@ export interface ResolvedMachineConfig {
   readonly rtcEpochNanoseconds: number;
   readonly icountShift: number;
   readonly idle: IdleMode;
+  readonly virtioDevices: readonly VirtioDeviceConfig[];
+  readonly virtioLegacy: boolean;
+  readonly log: (message: string) => void;
 }
 
 export class ConfigError extends Error {
@@ -118,6 +139,9 @@ export function normalizeMachineConfig(config: MachineConfig): ResolvedMachineCo
     rtcEpochNanoseconds: config.rtcEpochNanoseconds ?? 0,
     icountShift: parseIcountShift(config.icountShift ?? DEFAULT_ICOUNT_SHIFT),
     idle: parseIdleMode(config.idle ?? 'pace'),
+    virtioDevices: checkVirtioDevices(config.virtioDevices ?? []),
+    virtioLegacy: config.virtioLegacy ?? false,
+    log: config.log ?? ((message) => process.stderr.write(`ringside: ${message}\n`)),
   };
 }
 
@@ -131,4 +155,18 @@ function parseIcountShift(shift: number): number {
 function parseIdleMode(mode: string): IdleMode {
   if (mode !== 'pace' && mode !== 'skip') throw new ConfigError(`idle must be 'pace' or 'skip', got '${mode}'`);
   return mode;
+}
+
+function checkVirtioDevices(devices: readonly VirtioDeviceConfig[]): readonly VirtioDeviceConfig[] {
+  if (devices.length > VIRTIO_MMIO_SLOTS) throw new ConfigError(`at most ${VIRTIO_MMIO_SLOTS} virtio devices fit the virtio-mmio slots, got ${devices.length}`);
+  const taken = new Set<number>();
+  for (const device of devices) {
+    if (device.slot === undefined) continue;
+    if (!Number.isInteger(device.slot) || device.slot < 0 || device.slot >= VIRTIO_MMIO_SLOTS) {
+      throw new ConfigError(`virtio slot must be 0..${VIRTIO_MMIO_SLOTS - 1}, got ${device.slot}`);
+    }
+    if (taken.has(device.slot)) throw new ConfigError(`virtio slot ${device.slot} is given to two devices`);
+    taken.add(device.slot);
+  }
+  return devices;
 }

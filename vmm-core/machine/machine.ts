@@ -14,7 +14,11 @@ import { Plic } from '../devices/plic';
 import { TestFinisher } from '../devices/test-finisher';
 import { Uart16550 } from '../devices/uart16550';
 import { EmptyVirtioMmioSlot } from '../devices/virtio-mmio-empty';
+import {
+  VirtioBlockDevice, VirtioConsoleDevice, VirtioEntropyDevice, VirtioMmioTransport, VirtioNetDevice, type VirtioDevice,
+} from '../devices/virtio/index';
 import { PhysicalBus } from '../memory/bus';
+import { GuestMemory } from '../memory/guest-memory';
 import { GuestRam } from '../memory/ram';
 import { ExitIndex } from '../monitor/exits';
 import { Monitor, type MonitorObserver } from '../monitor/monitor';
@@ -25,9 +29,9 @@ import { parseDeviceTree } from './fdt';
 import { ElfImage, loadElfIntoRam, parseElf } from './elf';
 import {
   CLINT, FIRMWARE_KERNEL_ADDRESS, FW_JUMP_FDT_ADDRESS, NANOSECONDS_PER_TICK, PLIC, RAM_BASE, RTC, RTC_IRQ, TEST_FINISHER, UART0,
-  UART0_IRQ, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SLOTS, VIRTIO_MMIO_STRIDE,
+  UART0_IRQ, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SLOTS, VIRTIO_MMIO_STRIDE, virtioMmioIrq,
 } from './layout';
-import { type MachineConfig, normalizeMachineConfig, type ResolvedMachineConfig } from './config';
+import { type MachineConfig, normalizeMachineConfig, type ResolvedMachineConfig, type VirtioDeviceConfig } from './config';
 
 export type BootMode = 'bare' | 'firmware' | 'direct';
 
@@ -56,6 +60,19 @@ export interface LoadedImage {
   readonly end: number;
   readonly elf?: ElfImage;
 }
+
+/** A virtio device in its virtio-mmio slot. */
+export interface VirtioSlot {
+  readonly slot: number;
+  readonly base: number;
+  readonly irq: number;
+  readonly kind: VirtioDeviceConfig['kind'];
+  readonly transport: VirtioMmioTransport;
+  readonly device: VirtioDevice;
+}
+
+/** Which guest console typed input goes to when the machine has a virtio console too. */
+export type ConsoleInputTarget = 'auto' | 'serial' | 'virtio';
 
 export class MachineError extends Error {
   override name = 'MachineError';
@@ -99,6 +116,17 @@ export class Machine implements MachineClock, HartInterruptPins {
   readonly uart: Uart16550;
   readonly rtc: GoldfishRtc;
   readonly finisher: TestFinisher;
+  /** Guest RAM as devices reach it (bounds-checked DMA). */
+  readonly guestMemory: GuestMemory;
+  /** The virtio devices, by slot. */
+  readonly virtioSlots: VirtioSlot[] = [];
+  /**
+   * Where typed input goes when there is a virtio console: `auto` follows the console the guest
+   * wrote to last (the one its shell is on), `serial` and `virtio` pin it (Ctrl-A c).
+   */
+  consoleInputTarget: ConsoleInputTarget = 'auto';
+  private lastConsoleWriter: 'serial' | 'virtio' = 'serial';
+  private virtioConsole: VirtioConsoleDevice | null = null;
   readonly bootMode: BootMode;
   readonly images: LoadedImage[] = [];
   htif: Htif | null = null;
@@ -161,8 +189,29 @@ export class Machine implements MachineClock, HartInterruptPins {
     this.bus.attach(CLINT.base, CLINT.size, this.clint);
     this.bus.attach(PLIC.base, PLIC.size, this.plic);
     this.bus.attach(UART0.base, UART0.size, this.uart);
+    this.guestMemory = new GuestMemory(this.ram);
+    // A device's DMA write breaks the LR reservations it overlaps, as another hart's store would.
+    this.guestMemory.writeObserver = (address, length) => {
+      for (const hart of this.harts) {
+        if (hart.reservationAddress >= address - 7 && hart.reservationAddress < address + length) hart.reservationAddress = -1;
+      }
+    };
+    const placement = assignVirtioSlots(this.config.virtioDevices);
+    const version = this.config.virtioLegacy ? 1 : 2;
     for (let slot = 0; slot < VIRTIO_MMIO_SLOTS; slot++) {
-      this.bus.attach(VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_STRIDE, VIRTIO_MMIO_STRIDE, new EmptyVirtioMmioSlot(slot));
+      const base = VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_STRIDE;
+      const wanted = placement.get(slot);
+      if (wanted === undefined) {
+        this.bus.attach(base, VIRTIO_MMIO_STRIDE, new EmptyVirtioMmioSlot(slot, version));
+        continue;
+      }
+      const device = this.createVirtioDevice(wanted);
+      const transport = new VirtioMmioTransport({
+        device, memory: this.guestMemory, irq: this.plic.source(virtioMmioIrq(slot)), version,
+        name: `virtio-mmio@${base.toString(16)} (${device.typeName})`, log: this.config.log,
+      });
+      this.bus.attach(base, VIRTIO_MMIO_STRIDE, transport);
+      this.virtioSlots.push({ slot, base, irq: virtioMmioIrq(slot), kind: wanted.kind, transport, device });
     }
 
     this.bootMode = this.config.bios === 'none' ? 'bare' : this.config.bios === 'builtin' ? 'direct' : 'firmware';
@@ -232,11 +281,79 @@ export class Machine implements MachineClock, HartInterruptPins {
     return deadline === Infinity ? Infinity : deadline * NANOSECONDS_PER_TICK;
   }
 
+  // ---- virtio -------------------------------------------------------------------------------
+
+  private createVirtioDevice(wanted: VirtioDeviceConfig): VirtioDevice {
+    switch (wanted.kind) {
+      case 'block': return new VirtioBlockDevice({ backend: wanted.backend, serial: wanted.serial });
+      case 'net': {
+        const index = this.config.virtioDevices.filter((device) => device.kind === 'net').indexOf(wanted);
+        return new VirtioNetDevice({ backend: wanted.backend, mac: wanted.mac ?? defaultMac(index), linkUp: wanted.linkUp });
+      }
+      case 'entropy': return new VirtioEntropyDevice({ source: wanted.source });
+      case 'console': {
+        if (this.virtioConsole !== null) throw new MachineError('one virtio console at most');
+        this.virtioConsole = new VirtioConsoleDevice({
+          output: (bytes) => {
+            this.lastConsoleWriter = 'virtio';
+            for (const byte of bytes) this.emitConsoleByte(byte);
+          },
+        });
+        return this.virtioConsole;
+      }
+    }
+  }
+
+  /** The network devices in slot order of creation; `index` picks one (default: all). */
+  setNetworkLink(up: boolean, index?: number): void {
+    const nets = this.virtioSlots.filter((slot) => slot.kind === 'net');
+    for (const [position, slot] of nets.entries()) {
+      if (index === undefined || index === position) (slot.device as VirtioNetDevice).setLinkUp(up);
+    }
+  }
+
+  /** Flushes every disk to stable storage; returns how many there were. */
+  syncDisks(): number {
+    let disks = 0;
+    for (const slot of this.virtioSlots) {
+      if (slot.kind !== 'block') continue;
+      (slot.device as VirtioBlockDevice).backend.flush();
+      disks++;
+    }
+    return disks;
+  }
+
+  /** Releases the devices' host side: disks are flushed and unlocked, sockets closed. Idempotent. */
+  close(): void {
+    for (const slot of this.virtioSlots) {
+      if (slot.kind === 'block') (slot.device as VirtioBlockDevice).backend.close();
+      else if (slot.kind === 'net') (slot.device as VirtioNetDevice).backend.close();
+    }
+  }
+
   // ---- console ------------------------------------------------------------------------------
 
   private consoleOutput(byte: number): void {
+    this.lastConsoleWriter = 'serial';
+    this.emitConsoleByte(byte);
+  }
+
+  private emitConsoleByte(byte: number): void {
     this.config.consoleOutput(byte);
     for (const listener of this.consoleListeners) listener(byte);
+  }
+
+  /** The console typed input goes to now. */
+  get consoleInputFocus(): 'serial' | 'virtio' {
+    if (this.virtioConsole === null) return 'serial';
+    return this.consoleInputTarget === 'auto' ? this.lastConsoleWriter : this.consoleInputTarget;
+  }
+
+  /** Pins input to the other console (Ctrl-A c); returns a line saying where input goes now. */
+  switchConsoleInput(): string {
+    if (this.virtioConsole === null) return 'ringside: this machine has one console (the serial port)';
+    this.consoleInputTarget = this.consoleInputFocus === 'serial' ? 'virtio' : 'serial';
+    return `ringside: input goes to the ${this.consoleInputTarget === 'virtio' ? 'virtio console (hvc0)' : 'serial port (ttyS0)'}`;
   }
 
   /** Observes every byte the guest writes to its console (UART, SBI, HTIF). */
@@ -256,6 +373,7 @@ export class Machine implements MachineClock, HartInterruptPins {
    * direct-boot guest has started reading it. Returns how many bytes were accepted.
    */
   sendConsoleInput(bytes: Uint8Array | readonly number[]): number {
+    if (this.virtioConsole !== null && this.consoleInputFocus === 'virtio') return this.virtioConsole.receive(Uint8Array.from(bytes));
     if (this.sbiConsoleInputUsed) {
       this.sbiConsoleInput.push(...bytes);
       return bytes.length;
@@ -439,6 +557,7 @@ export class Machine implements MachineClock, HartInterruptPins {
     this.plic.reset();
     this.uart.reset();
     this.htif?.reset();
+    for (const slot of this.virtioSlots) slot.transport.reset();
     const entry = this.bootMode === 'firmware' ? this.entryPoints.firmware! : this.entryPoints.kernel!;
     for (const hart of this.harts) {
       hart.reset(entry | 0, entry < 0 ? -1 : 0);
@@ -770,6 +889,25 @@ function othersRunning(machine: Machine, hart: Hart): boolean {
     if (!(other.waitingForInterrupt && (other.mip & other.mie) === 0)) return true;
   }
   return false;
+}
+
+/** Slots for the virtio devices: given ones first, the rest from the top down in order (QEMU's placement). */
+function assignVirtioSlots(devices: readonly VirtioDeviceConfig[]): Map<number, VirtioDeviceConfig> {
+  const placement = new Map<number, VirtioDeviceConfig>();
+  for (const device of devices) if (device.slot !== undefined) placement.set(device.slot, device);
+  let next = VIRTIO_MMIO_SLOTS - 1;
+  for (const device of devices) {
+    if (device.slot !== undefined) continue;
+    while (placement.has(next)) next--;
+    if (next < 0) throw new MachineError(`more virtio devices than the ${VIRTIO_MMIO_SLOTS} virtio-mmio slots`);
+    placement.set(next, device);
+  }
+  return placement;
+}
+
+/** QEMU's default MAC for the first NIC (52:54:00:12:34:56), counting up for the next ones. */
+function defaultMac(index: number): Uint8Array {
+  return Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, 0x56 + index);
 }
 
 export { parseElf };
