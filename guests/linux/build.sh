@@ -54,6 +54,7 @@ need_file /usr/riscv64-linux-gnu/lib/libc.a libc6-dev-riscv64-cross
 need_file $KERNEL_TARBALL linux-source-6.1
 need_cmd mke2fs e2fsprogs
 need_cmd debugfs e2fsprogs
+need_cmd perl perl-base
 need_cmd apt-get apt
 need_cmd dpkg-source dpkg-dev
 if [ ${#missing[@]} -gt 0 ]; then
@@ -205,6 +206,15 @@ build_initramfs() {
     done
   } > "$list"
   "$gen" -t 0 "$list" > "$cpio.tmp"
+  # gen_init_cpio stamps regular files with their own mtime (build time for busybox, checkout
+  # time for ours): zero every newc header's mtime so the archive depends on contents only.
+  perl -e 'local $/; open(my $f, "+<", $ARGV[0]) or die $!; binmode $f; my $d = <$f>; my $o = 0;
+    while (substr($d, $o, 6) eq "070701") {
+      my ($size, $namesize) = map { hex substr($d, $o + 6 + 8 * $_, 8) } (6, 11);
+      substr($d, $o + 6 + 8 * 5, 8) = "00000000";
+      $o += (110 + $namesize + 3) & ~3; $o += ($size + 3) & ~3;
+    }
+    seek($f, 0, 0); print $f $d; close $f' "$cpio.tmp"
   mv "$cpio.tmp" "$cpio"
   say "initramfs: $cpio ($(stat -c %s "$cpio") bytes, $(wc -l < "$list") entries)"
 }
