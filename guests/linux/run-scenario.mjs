@@ -80,8 +80,10 @@ function ringsideCommand(vm, opts, work) {
     '--mem', MEM, '--smp', String(vm.smp), '--timeout', String(opts.timeout)];
   if (vm.initrd) args.push('--initrd', vm.initrd);
   if (vm.append) args.push('--append', vm.append);
-  // With the virtio console the 16550 goes to a file and stdout carries hvc0.
-  args.push('--serial', vm.console === 'hvc' ? `file:${join(work, `${vm.name}.serial.log`)}` : 'stdio');
+  // Ringside's virtio console shares the --serial backend with the 16550 (its output joins
+  // the console output; typed input goes to hvc0 once its driver is up), so stdout carries
+  // both; the guest checks that hvc0 is its console.
+  args.push('--serial', 'stdio');
   for (const d of vm.devices) {
     switch (d.kind) {
       case 'blk': args.push('--drive', `file=${d.file},format=raw`); break;
@@ -383,8 +385,11 @@ export const SCENARIOS = {
       await expectMarker(vm, 'console', ctx.timeoutMs);
       await expectExit(vm, 0, ctx.exitMs);
       if (!vm.output.includes('Run /init as init process')) throw new CheckFailure('the kernel log is not on hvc0');
-      const serial = readFileSync(join(ctx.work, 'vm.serial.log'), 'latin1');
-      if (serial.includes('RINGSIDE-INIT')) throw new CheckFailure("/init's output went to the 16550 too");
+      if (ctx.emulator === 'qemu') {
+        // QEMU keeps the two apart: the 16550 went to a file
+        const serial = readFileSync(join(ctx.work, 'vm.serial.log'), 'latin1');
+        if (serial.includes('RINGSIDE-INIT')) throw new CheckFailure("/init's output went to the 16550 too");
+      }
     },
   },
   shell: {
