@@ -144,6 +144,7 @@ export interface LaunchAttributes extends CommonAttributes {
   readonly harts?: number;
   readonly icountShift?: number;
   readonly idle?: 'pace' | 'skip';
+  readonly cpu?: string;
   readonly stopOnEntry?: boolean;
   readonly serial?: string;
 }

@@ -230,6 +230,7 @@ export class RingsideSession extends LoggingDebugSession {
           hartCount: attributes.harts,
           icountShift: attributes.icountShift,
           idle: attributes.idle,
+          cpu: attributes.cpu,
           consoleOutput: (byte) => this.onConsoleByte(byte),
         });
         // A debug session can always type into the guest (ringside/serialInput): waiting for input is never a deadlock.

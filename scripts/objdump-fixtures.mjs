@@ -12,8 +12,12 @@
 // 3. Runs `riscv64-unknown-elf-objdump -d` on guests/bin/*.elf (whatever is there now) and on
 //    all of the above, and writes test/fixtures/disassembly/<guest-|isa-><name>.txt.
 //
+// The fixtures' own sources are assembled for RV64GC plus the optional extensions the table has
+// (Zihintpause, Zba, Zbb, Zbc, Zbs): objdump decodes only what the ELF's ISA attribute names, so
+// each fixture records that attribute ("# isa") and the test disassembles with the same set.
+//
 // Fixture format, one line each (the tests need no toolchain):
-//   # comment                                  (header: source ELF, objdump version, priv spec)
+//   # comment                                  (header: source ELF, objdump version, priv spec, isa)
 //   <address> <symbol>                         objdump's label line "<address> <symbol>:"
 //   <address> <raw hex> <objdump text>         text is objdump's instruction column verbatim,
 //                                              including its TAB between mnemonic and operands
@@ -152,7 +156,7 @@ function assemble(source, elf) {
   // ELF's FILE symbol then holds no temporary name, so regenerating gives identical bytes.
   const objectDirectory = mkdtempSync(join(tmpdir(), 'ringside-object-'));
   const object = join(objectDirectory, basename(source).replace(/\.S$/, '.o'));
-  const march = '-march=rv64gc_zicsr_zifencei';
+  const march = '-march=rv64gc_zicsr_zifencei_zihintpause_zba_zbb_zbc_zbs';
   run(`${CROSS}gcc`, [march, '-mabi=lp64d', '-c', '-o', object, source]);
   run(`${CROSS}gcc`, [
     march, '-mabi=lp64d', '-nostdlib', '-nostartfiles', '-static', `-Wl,-Ttext=${TEXT_ADDRESS}`,
@@ -169,6 +173,12 @@ function privilegedSpecOf(elf) {
   return major ? `${major[1]}.${minor ? minor[1] : 0}` : '';
 }
 
+/** The ELF's Tag_RISCV_arch, or "" when it has none (objdump then assumes rv64gc). */
+function isaOf(elf) {
+  const arch = /Tag_RISCV_arch: "([^"]*)"/.exec(run(`${CROSS}readelf`, ['-A', elf]));
+  return arch ? arch[1] : '';
+}
+
 function fixtureFor(elf, displayName) {
   const dump = run(`${CROSS}objdump`, ['-d', elf]);
   const version = run(`${CROSS}objdump`, ['--version']).split('\n')[0];
@@ -176,6 +186,7 @@ function fixtureFor(elf, displayName) {
     `# objdump -d ${displayName}`,
     `# ${version}`,
     `# priv-spec ${privilegedSpecOf(elf) || 'default'}`,
+    `# isa ${isaOf(elf) || 'default'}`,
   ];
   let instructions = 0;
   for (const line of dump.split('\n')) {

@@ -1,11 +1,13 @@
 // vmm-core: the machine (no vscode, no DAP). This is the library entry the debug adapter,
 // the CLI, tests and benchmarks build on. Folder map: isa/ (instruction table, decoder,
-// disassembler), cpu/ (hart, interpreter, MMU, PMP, floating point), monitor/ (traps,
-// privilege changes, sensitive instructions, SBI, exit counts), memory/, devices/, machine/
-// (config, loaders, device tree, the run loop), debug/ (breakpoints, stepping), cli/.
+// disassembler), cpu/ (CPU model, hart, interpreter, MMU, PMP, debug triggers, floating
+// point), monitor/ (traps, privilege changes, sensitive instructions, SBI, exit counts),
+// memory/, devices/, machine/ (config, loaders, device tree, the run loop), debug/
+// (breakpoints, stepping), cli/.
 
 export { Machine, MachineError, type MachineExit, type RunResult, type LoadedImage, type BootMode } from './machine/machine';
 export { type MachineConfig, type ImageFile, ConfigError, MACHINE_OPTIONS_SCHEMA, parseMemorySize } from './machine/config';
+export { parseCpuModel, CpuModelError, CPU_FEATURES, DEFAULT_CPU_MODEL, type CpuModel, type CpuFeature } from './cpu/cpu-model';
 export { Debugger, walkForDebugger, type StopReason, type EventBreakpointSpec, type WatchpointSpec, type CodeBreakpointSpec } from './debug/debugger';
 export type { DebugHost, DebugServer, DebugServerModule } from './debug/remote';
 export { parseElf, ElfError, type ElfImage, type ElfSymbol } from './machine/elf';

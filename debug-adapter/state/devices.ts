@@ -183,7 +183,7 @@ export interface HartSummary {
   readonly instructionsRetired: number;
   readonly trapsTaken: number;
   readonly virtualNanoseconds: number;
-  readonly translation: 'bare' | 'sv39' | 'sv48';
+  readonly translation: 'bare' | 'sv39' | 'sv48' | 'sv57';
   /** Names of the pending interrupts (mip), e.g. MTIP. */
   readonly pendingInterrupts: readonly string[];
   /** Pending and enabled (mip & mie): what will be taken once the privilege and xIE allow. */
@@ -222,7 +222,7 @@ export function hartSummary(machine: Machine): HartSummary[] {
       instructionsRetired: hart.instructionsRetired,
       trapsTaken: hart.trapsTaken,
       virtualNanoseconds: hart.virtualNanoseconds,
-      translation: mode === 9 ? 'sv48' : mode === 8 ? 'sv39' : 'bare',
+      translation: mode === 10 ? 'sv57' : mode === 9 ? 'sv48' : mode === 8 ? 'sv39' : 'bare',
       pendingInterrupts: interruptBitNames(hart.mip),
       enabledPendingInterrupts: interruptBitNames(hart.mip & hart.mie),
       machineCause: causeText(hart.mcauseLo, hart.mcauseHi),

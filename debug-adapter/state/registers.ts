@@ -132,7 +132,7 @@ function csrGroup(number: number): CsrGroup {
 }
 
 /** Implemented CSR numbers in ascending order (computed once: the set is fixed). */
-const IMPLEMENTED_CSRS: readonly number[] = Array.from({ length: 0x1000 }, (_, number) => number).filter(csrExists);
+const IMPLEMENTED_CSRS: readonly number[] = Array.from({ length: 0x1000 }, (_, number) => number).filter((number) => csrExists(number));
 
 /** A CSR's value as the debugger sees it (no side effects, M-level access). */
 export function readControlRegister(machine: Machine, hartId: number, number: number): bigint {

@@ -3,7 +3,7 @@
 // size, or why the walk stops. It reads RAM only (no A/D updates, no TLB fills) and applies the
 // same validity rules as cpu/mmu.ts, plus, when asked, the permission checks of one access.
 
-import { Mstatus, Privilege } from '../../vmm-core/cpu/csr-numbers';
+import { MENVCFG_HIGH_PBMTE, Mstatus, Privilege } from '../../vmm-core/cpu/csr-numbers';
 import type { Machine } from '../../vmm-core/machine/machine';
 
 export interface PteFlags {
@@ -18,7 +18,7 @@ export interface PteFlags {
 }
 
 export interface TranslationLevel {
-  /** Level in the specification's numbering: 2..0 for Sv39, 3..0 for Sv48 (0 maps 4 KiB pages). */
+  /** Level in the specification's numbering: 2..0 for Sv39, 3..0 for Sv48, 4..0 for Sv57 (0 maps 4 KiB pages). */
   readonly level: number;
   readonly tableAddress: bigint;
   /** VPN[level] of the virtual address: the entry's index in the table. */
@@ -32,7 +32,7 @@ export interface TranslationLevel {
   readonly leaf: boolean;
 }
 
-export type TranslationMode = 'bare' | 'sv39' | 'sv48';
+export type TranslationMode = 'bare' | 'sv39' | 'sv48' | 'sv57';
 export type AccessType = 'read' | 'write' | 'execute';
 
 export interface TranslationOptions {
@@ -54,7 +54,7 @@ export interface Translation {
   readonly levels: readonly TranslationLevel[];
   /** Where the leaf maps the address (present once a well-formed leaf is found). */
   readonly physicalAddress?: bigint;
-  /** 4096, 2 MiB, 1 GiB or 512 GiB. */
+  /** 4096, 64 KiB (Svnapot), 2 MiB, 1 GiB, 512 GiB or 256 TiB. */
   readonly pageSize?: number;
   /** Why the access would fault ("page fault: ..." or "access fault: ..."); absent when it translates. */
   readonly fault?: string;
@@ -103,11 +103,15 @@ export function translateAddress(machine: Machine, hartId: number, virtualAddres
     const fault = address >= PHYSICAL_LIMIT ? `access fault: ${hex(address)} is beyond the 32-bit physical address space` : undefined;
     return { mode: 'bare', virtualAddress: address, satp, rootTable: 0n, asid, levels: [], physicalAddress: address, pageSize: 4096, hartTranslates, ...(fault ? { fault } : {}) };
   }
-  if (modeNumber !== 8 && modeNumber !== 9) {
-    return { mode: 'bare', virtualAddress: address, satp, rootTable, asid, levels: [], fault: `satp.MODE ${modeNumber} is not implemented (Sv39 = 8, Sv48 = 9)`, hartTranslates: false };
+  const cpu = hart.cpu;
+  if (modeNumber !== 8 && modeNumber !== 9 && !(modeNumber === 10 && cpu.sv57)) {
+    const implemented = cpu.sv57 ? 'Sv39 = 8, Sv48 = 9, Sv57 = 10' : 'Sv39 = 8, Sv48 = 9';
+    return { mode: 'bare', virtualAddress: address, satp, rootTable, asid, levels: [], fault: `satp.MODE ${modeNumber} is not implemented (${implemented})`, hartTranslates: false };
   }
-  const mode: TranslationMode = modeNumber === 9 ? 'sv48' : 'sv39';
-  const levelCount = modeNumber === 9 ? 4 : 3;
+  const mode: TranslationMode = modeNumber === 10 ? 'sv57' : modeNumber === 9 ? 'sv48' : 'sv39';
+  const modeName = modeNumber === 10 ? 'Sv57' : modeNumber === 9 ? 'Sv48' : 'Sv39';
+  const levelCount = modeNumber - 5;
+  const memoryTypesAllowed = cpu.svpbmt && (hart.menvcfgHi & MENVCFG_HIGH_PBMTE) !== 0;
   const levels: TranslationLevel[] = [];
   const base = { mode, virtualAddress: address, satp, rootTable, asid, hartTranslates };
   const done = (fault?: string, physicalAddress?: bigint, pageSize?: number): Translation => ({
@@ -120,7 +124,7 @@ export function translateAddress(machine: Machine, hartId: number, virtualAddres
   const topBit = BigInt(12 + 9 * levelCount - 1);
   const upper = address >> topBit;
   if (upper !== 0n && upper !== (1n << (64n - topBit)) - 1n) {
-    return done(`page fault: ${hex(address)} is not a canonical ${mode === 'sv39' ? 'Sv39' : 'Sv48'} address (bits 63..${topBit} must all equal bit ${topBit})`);
+    return done(`page fault: ${hex(address)} is not a canonical ${modeName} address (bits 63..${topBit} must all equal bit ${topBit})`);
   }
 
   let table = rootTable;
@@ -136,18 +140,29 @@ export function translateAddress(machine: Machine, hartId: number, virtualAddres
     levels.push({ level, tableAddress: table, index, pteAddress, pte, flags, ppn, leaf });
     if (!flags.V) return done(`page fault: the level-${level} entry is not valid (V = 0)`);
     if (!flags.R && flags.W) return done(`page fault: the level-${level} entry is writable but not readable (reserved)`);
-    if (pte >> 54n !== 0n) return done(`page fault: the level-${level} entry sets reserved bits 63..54`);
+    if (((pte >> 54n) & 0x7fn) !== 0n) return done(`page fault: the level-${level} entry sets reserved bits 60..54`);
+    const memoryType = Number((pte >> 61n) & 3n);
+    if (memoryType !== 0 && !memoryTypesAllowed) {
+      return done(`page fault: the level-${level} entry sets PBMT (bits 62..61) ${cpu.svpbmt ? 'while menvcfg.PBMTE = 0' : 'without Svpbmt'}`);
+    }
+    if (memoryType === 3) return done(`page fault: the level-${level} entry uses the reserved PBMT value 3`);
+    const napot = (pte >> 63n) === 1n;
+    if (napot && !cpu.svnapot) return done(`page fault: the level-${level} entry sets N (bit 63) without Svnapot`);
     if (!leaf) {
       if (flags.A || flags.D || flags.U) return done(`page fault: the level-${level} entry points to a table but sets A, D or U`);
+      if (memoryType !== 0 || napot) return done(`page fault: the level-${level} entry points to a table but sets PBMT or N`);
       if (level === 0) return done('page fault: the level-0 entry points to another table');
       table = ppn << 12n;
       continue;
     }
-    const pageBits = BigInt(12 + 9 * level);
-    const pageSize = 2 ** (12 + 9 * level);
     if ((ppn & ((1n << BigInt(9 * level)) - 1n)) !== 0n) {
       return done(`page fault: the level-${level} superpage is misaligned (PPN ${hex(ppn)} has low bits set)`);
     }
+    if (napot && (level !== 0 || (ppn & 0xfn) !== 8n)) {
+      return done(`page fault: the level-${level} entry sets N but is not a 64 KiB page (a level-0 leaf whose PPN ends in binary 1000)`);
+    }
+    const pageBits = napot ? 16n : BigInt(12 + 9 * level);
+    const pageSize = 2 ** Number(pageBits);
     const physicalAddress = ((ppn << 12n) & ~((1n << pageBits) - 1n)) | (address & ((1n << pageBits) - 1n));
     const permission = access === undefined ? undefined : permissionFault(flags, access, privilege, hart.mstatus);
     if (permission !== undefined) return done(`page fault: ${permission}`, physicalAddress, pageSize);

@@ -232,6 +232,17 @@ describe('ringside run: guests and exit codes', () => {
     assert.match(result.stdout, /cpus 3\n/);
   });
 
+  test('--cpu: the default model runs Zbb\'s cpop; --cpu rv64gc makes it an illegal instruction', () => {
+    // cpop t1, t0; then write 0x5555 (pass) to the test finisher.
+    const elf = writeScratch('cpop.elf', buildElf([{
+      address: RAM_BASE, bytes: program([0x60229313, lui(5, 0x100), lui(6, 5), addi(6, 6, 0x555), sw(6, 5, 0), JUMP_TO_SELF]),
+    }]));
+    assert.equal(runCli(['--kernel', elf, '--stop-on', 'exception:2']).code, 0);
+    assert.equal(runCli(['--kernel', elf, '--cpu', 'rv64,zbb=on', '--stop-on', 'exception:2']).code, 0);
+    assertStopped(runCli(['--kernel', elf, '--cpu', 'rv64gc', '--stop-on', 'exception:2']), /stopped on exception 2 \(M->M\), tval 0x0000000060229313, epc 0x0000000080000000\n/);
+    assertStopped(runCli(['--kernel', elf, '--cpu=rv64,zbb=off', '--stop-on', 'exception:2']), /stopped on exception 2 \(M->M\), tval 0x0000000060229313, epc 0x0000000080000000\n/);
+  });
+
   test('--append puts the command line in /chosen/bootargs', () => {
     const result = runCli(['--kernel', BOOT_INFO, '--append', 'console=ttyS0 root=/dev/vda quiet']);
     assert.equal(result.code, 0, result.stderr);
@@ -473,6 +484,12 @@ describe('ringside run: bad input', () => {
     assert.equal(existsSync(join(directory, 'serial.txt')), false, 'no serial file');
     return result;
   }
+
+  test('an unknown --cpu model or feature', () => {
+    assertBadInput(runWritingNothing(['--kernel', EVENTS, '--cpu', 'rv64,zfh=on']),
+      /--cpu: cpu model 'rv64,zfh=on': unknown feature 'zfh' \(known: zba, zbb, zbc, zbs, zihintpause, sstc, sdtrig, sv57, svpbmt, svnapot, and h=off\)/);
+    assertBadInput(runWritingNothing(['--kernel', EVENTS, '--cpu', 'rv128']), /--cpu: cpu model 'rv128': unknown model 'rv128'/);
+  });
 
   test('missing kernel file', () => {
     assertBadInput(runWritingNothing(['--kernel', scratchPath('no-such.elf')]), /cannot read kernel '.*no-such\.elf': no such file/);

@@ -155,7 +155,7 @@ function encodeWide(spec: InstructionSpec, operands: Operands): number {
     case 'FUnary': case 'FToInt': case 'IntToF':
       word |= rd | rs1 | rm;
       break;
-    case 'FMoveToInt': case 'FMoveFromInt':
+    case 'FMoveToInt': case 'FMoveFromInt': case 'Unary':
       word |= rd | rs1;
       break;
     default:

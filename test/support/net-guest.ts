@@ -159,8 +159,8 @@ export class TestGuest {
     this.sendIpv4(destination, 17, udp(this.address, destination, sourcePort, destinationPort, data));
   }
 
-  async dns(name: string, type = 1, identifier = 0x4242, sourcePort = 5353): Promise<DnsAnswer> {
-    const reply = this.waitFor((frame) => frame.udp?.sourcePort === 53 && frame.udp.destinationPort === sourcePort && frame.udp.data.length >= 2 && new DataView(frame.udp.data.buffer, frame.udp.data.byteOffset).getUint16(0) === identifier, `DNS answer for ${name}`);
+  async dns(name: string, type = 1, identifier = 0x4242, sourcePort = 5353, milliseconds = 5000): Promise<DnsAnswer> {
+    const reply = this.waitFor((frame) => frame.udp?.sourcePort === 53 && frame.udp.destinationPort === sourcePort && frame.udp.data.length >= 2 && new DataView(frame.udp.data.buffer, frame.udp.data.byteOffset).getUint16(0) === identifier, `DNS answer for ${name}`, milliseconds);
     this.sendUdp(sourcePort, DNS_SERVER, 53, dnsQuery(identifier, name, type));
     return parseDnsResponse((await reply).udp!.data);
   }
@@ -191,8 +191,12 @@ export class TestGuest {
     this.sendIpv4(fields.destination, 6, tcp({ ...fields, source: this.address }));
   }
 
+  /** Local ports a test drives by hand with sendTcp(): no automatic answers on them. */
+  readonly manualPorts = new Set<number>();
+
   private tcpInput(frame: ParsedFrame): void {
     const segment = frame.tcp!;
+    if (this.manualPorts.has(segment.destinationPort)) return;
     const key = `${segment.destinationPort}>${frame.ipv4!.source}:${segment.sourcePort}`;
     const existing = this.connections.get(key);
     if (existing) {
@@ -250,7 +254,7 @@ export class TestTcpConnection {
   private sendQueue: Uint8Array[] = [];
   private sendQueueBytes = 0;
   /** Bytes taken from sendQueue but not acknowledged; [0] has sequence sendUnacknowledged. */
-  private unacknowledged = new Uint8Array(0);
+  private readonly unacknowledged = new SentBytes();
   private finQueued = false;
   private finSent = false;
   finReceived = false;
@@ -370,7 +374,11 @@ export class TestTcpConnection {
     }
     if (segment.flags & ACK) this.acknowledged(segment.acknowledgment, segment.window);
     const length = segment.data.length + (segment.flags & FIN ? 1 : 0);
-    if (length === 0) return;
+    if (length === 0) {
+      // An old sequence number (a keepalive or zero-window probe) is answered with an ACK.
+      if (seqLt(segment.sequence, this.receiveNext)) this.send(ACK, this.sendNext);
+      return;
+    }
     if (segment.data.length > this.largestSegment) this.largestSegment = segment.data.length;
     const allowedEnd = this.advertisedEdge;
     if (segment.data.length > 0 && seqLt(allowedEnd, (segment.sequence + segment.data.length) >>> 0)) {
@@ -414,10 +422,11 @@ export class TestTcpConnection {
     const advanced = (ack - this.sendUnacknowledged) | 0;
     if (advanced > 0) {
       const dataAcked = Math.min(advanced, this.unacknowledged.length);
-      this.unacknowledged = this.unacknowledged.slice(dataAcked);
+      this.unacknowledged.consume(dataAcked);
       this.sendUnacknowledged = ack;
       if (seqLt(this.sendNext, ack)) this.sendNext = ack;
       this.stopTimer();
+      this.retransmissions = 0;
       if (this.sendNext !== this.sendUnacknowledged) this.startTimer();
     }
     this.pump();
@@ -451,10 +460,7 @@ export class TestTcpConnection {
       if (this.sendQueueBytes === 0 || room <= 0) break;
       const length = Math.min(this.peerMss, room, this.sendQueueBytes);
       const data = this.takeFromQueue(length);
-      const joined = new Uint8Array(this.unacknowledged.length + data.length);
-      joined.set(this.unacknowledged);
-      joined.set(data, this.unacknowledged.length);
-      this.unacknowledged = joined;
+      this.unacknowledged.push(data);
       this.send(ACK | PSH, this.sendNext, data);
       this.sendNext = (this.sendNext + length) >>> 0;
       this.startTimer();
@@ -482,21 +488,26 @@ export class TestTcpConnection {
     return out;
   }
 
+  private retransmissions = 0;
+
   private startTimer(): void {
-    if (this.retransmitTimer !== undefined) return;
+    if (this.retransmitTimer !== undefined || this.retransmissions > 50) return;
     this.retransmitTimer = setTimeout(() => {
+      this.retransmissions++;
       this.retransmitTimer = undefined;
       if (this.state !== 'established') return;
       // Go back: resend the first unacknowledged segment (or the FIN).
       if (this.unacknowledged.length > 0) {
         const length = Math.min(this.peerMss, this.unacknowledged.length, Math.max(1, this.peerWindow));
-        this.send(ACK | PSH, this.sendUnacknowledged, this.unacknowledged.slice(0, length));
+        this.send(ACK | PSH, this.sendUnacknowledged, this.unacknowledged.head(length));
         this.startTimer();
       } else if (this.finSent && this.sendNext !== this.sendUnacknowledged) {
         this.send(FIN | ACK, this.sendUnacknowledged);
         this.startTimer();
       }
     }, 300);
+    // The test guest's timers never keep a finished test's process alive.
+    this.retransmitTimer.unref();
   }
 
   private stopTimer(): void {
@@ -504,8 +515,11 @@ export class TestTcpConnection {
     this.retransmitTimer = undefined;
   }
 
-  /** Takes up to `count` unread bytes (autoRead off) and announces the opened window. */
-  read(count = Infinity): Uint8Array {
+  /**
+   * Takes up to `count` unread bytes (autoRead off) and announces the opened window, unless
+   * `announce` is false (a lost window update: the peer must probe).
+   */
+  read(count = Infinity, announce = true): Uint8Array {
     const parts: Uint8Array[] = [];
     let taken = 0;
     while (this.unread.length > 0 && taken < count) {
@@ -517,7 +531,7 @@ export class TestTcpConnection {
       else this.unread[0] = head.subarray(take);
     }
     this.unreadBytes -= taken;
-    if (taken > 0 && this.state === 'established') this.send(ACK, this.sendNext);
+    if (taken > 0 && this.state === 'established' && announce) this.send(ACK, this.sendNext);
     const out = new Uint8Array(taken);
     let at = 0;
     for (const part of parts) {
@@ -570,3 +584,41 @@ export class TestTcpConnection {
 }
 
 export { ip, ipText, macText, GATEWAY, DNS_SERVER };
+
+/** Bytes sent and not yet acknowledged, kept as the segments they went out in. */
+class SentBytes {
+  private chunks: Uint8Array[] = [];
+  private offset = 0;
+  length = 0;
+
+  push(bytes: Uint8Array): void {
+    this.chunks.push(bytes);
+    this.length += bytes.length;
+  }
+
+  consume(count: number): void {
+    this.length -= count;
+    while (count > 0) {
+      const available = this.chunks[0].length - this.offset;
+      if (count < available) {
+        this.offset += count;
+        return;
+      }
+      count -= available;
+      this.chunks.shift();
+      this.offset = 0;
+    }
+  }
+
+  head(count: number): Uint8Array {
+    const out = new Uint8Array(Math.min(count, this.length));
+    let at = 0;
+    for (let i = 0; i < this.chunks.length && at < out.length; i++) {
+      const chunk = i === 0 ? this.chunks[0].subarray(this.offset) : this.chunks[i];
+      const take = Math.min(chunk.length, out.length - at);
+      out.set(chunk.subarray(0, take), at);
+      at += take;
+    }
+    return out;
+  }
+}

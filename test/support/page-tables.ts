@@ -1,4 +1,4 @@
-// Page tables built in guest RAM by tests (Sv39, Sv48), tables allocated from a pool as
+// Page tables built in guest RAM by tests (Sv39, Sv48, Sv57), tables allocated from a pool as
 // mappings need them. Shared by the MMU tests and the debugger's page-walk tests.
 
 import type { Machine } from '../../vmm-core/machine/machine';
@@ -12,8 +12,8 @@ export class PageTables {
   private nextTable: bigint;
   readonly levels: number;
 
-  constructor(private readonly machine: Machine, readonly mode: 8 | 9, pool = DEFAULT_TABLE_POOL) {
-    this.levels = mode === 9 ? 4 : 3;
+  constructor(private readonly machine: Machine, readonly mode: 8 | 9 | 10, pool = DEFAULT_TABLE_POOL) {
+    this.levels = mode - 5;
     this.nextTable = pool;
     this.root = this.allocate();
   }
@@ -44,7 +44,7 @@ export class PageTables {
     return table + PageTables.index(virtual, level) * 8n;
   }
 
-  /** Maps a page of level 0 (4K), 1 (2M), 2 (1G) or 3 (512G); returns the leaf PTE's address. */
+  /** Maps a page of level 0 (4K), 1 (2M), 2 (1G), 3 (512G) or 4 (256T); returns the leaf PTE's address. */
   map(virtual: bigint, physical: bigint, level: number, flags: bigint): bigint {
     const address = this.entryAddress(virtual, level);
     writeDoubleword(this.machine, address, ((physical >> 12n) << 10n) | flags | PTE_V);

@@ -97,6 +97,25 @@ const GNU_ENCODINGS: ReadonlyArray<[string, Operands, number]> = [
   ['c.fsdsp', { rs2: 9, imm: 8 }, 0xa426],
   ['c.swsp', { rs2: X.a5, imm: 252 }, 0xdfbe],
   ['c.sdsp', { rs2: X.ra, imm: 504 }, 0xff86],
+  // Zihintpause, Zba, Zbb, Zbc, Zbs (as -march=rv64gc_zba_zbb_zbc_zbs_zihintpause)
+  ['pause', {}, 0x0100000f],
+  ['sh1add', { rd: X.a0, rs1: X.a1, rs2: X.a2 }, 0x20c5a533],
+  ['sh3add.uw', { rd: X.s2, rs1: X.s3, rs2: X.s4 }, 0x2149e93b],
+  ['add.uw', { rd: X.t0, rs1: X.t1, rs2: X.t2 }, 0x087302bb],
+  ['slli.uw', { rd: X.a0, rs1: X.a1, imm: 5 }, 0x0855951b],
+  ['andn', { rd: X.t3, rs1: X.t4, rs2: X.t5 }, 0x41eefe33],
+  ['clz', { rd: X.a0, rs1: X.a1 }, 0x60059513],
+  ['cpopw', { rd: X.a4, rs1: X.a5 }, 0x6027971b],
+  ['maxu', { rd: X.s0, rs1: X.s1, rs2: X.a0 }, 0x0aa4f433],
+  ['zext.h', { rd: X.a0, rs1: X.a1 }, 0x0805c53b],
+  ['rol', { rd: X.a0, rs1: X.a1, rs2: X.a2 }, 0x60c59533],
+  ['rori', { rd: X.s11, rs1: X.t4, imm: 63 }, 0x63fedd93],
+  ['roriw', { rd: X.a2, rs1: X.a3, imm: 31 }, 0x61f6d61b],
+  ['orc.b', { rd: X.a0, rs1: X.a1 }, 0x2875d513],
+  ['rev8', { rd: X.t0, rs1: X.t1 }, 0x6b835293],
+  ['clmulr', { rd: X.a0, rs1: X.a1, rs2: X.a2 }, 0x0ac5a533],
+  ['bexti', { rd: X.a0, rs1: X.a1, imm: 37 }, 0x4a55d513],
+  ['bseti', { rd: X.a0, rs1: X.a1, imm: 0 }, 0x28059513],
 ];
 
 interface Expected {
@@ -167,7 +186,7 @@ function randomOperands(spec: InstructionSpec, random: SeededRandom): { operands
       return { operands: { rd, rs1, rl: random.below(2) === 1 }, expected: { rd, rs1 } };
     case 'FUnary': case 'FToInt': case 'IntToF':
       return { operands: { rd, rs1, rm: 2 }, expected: { rd, rs1 } };
-    case 'FMoveToInt': case 'FMoveFromInt':
+    case 'FMoveToInt': case 'FMoveFromInt': case 'Unary':
       return { operands: { rd, rs1 }, expected: { rd, rs1 } };
     // Compressed: the decoder reports the expansion's fields.
     case 'CIW': {

@@ -1,13 +1,16 @@
-// Sv39 and Sv48 translation with page tables the test builds in guest RAM: 4K, 2M, 1G (and
-// Sv48 512G) pages, hardware A/D updates read back from the PTEs, page faults with their cause
-// and tval for fetch, load and store, the U/SUM/MXR/MPRV rules, reserved encodings, satp WARL,
-// TLB invalidation by sfence.vma and page-crossing accesses that fault on the second page.
+// Sv39, Sv48 and Sv57 translation with page tables the test builds in guest RAM: 4K, 2M, 1G
+// (and Sv48 512G, Sv57 256T) pages, hardware A/D updates read back from the PTEs, page faults
+// with their cause and tval for fetch, load and store, the U/SUM/MXR/MPRV rules, reserved
+// encodings, Svpbmt's memory types and Svnapot's 64 KiB pages (and their faults on CPU models
+// without them), satp WARL per CPU model, TLB invalidation by sfence.vma and page-crossing
+// accesses that fault on the second page.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { ExceptionCause, Mstatus, Privilege } from '../../vmm-core/cpu/csr-numbers';
 import type { Hart } from '../../vmm-core/cpu/hart';
+import { walkForDebugger } from '../../vmm-core/debug/debugger';
 import type { Machine } from '../../vmm-core/machine/machine';
 import {
   createMachine, encode, executeAt, readDoubleword, setPrivilege, step, writeDoubleword, writeInstructions, X,
@@ -27,8 +30,8 @@ interface Setup {
 }
 
 /** A machine with translation on for S/U, RAM identity-mapped by a 1G page so S code runs at CODE. */
-function setup(mode: 8 | 9): Setup {
-  const machine = createMachine();
+function setup(mode: 8 | 9 | 10, cpu?: string): Setup {
+  const machine = createMachine({ cpu });
   const hart = machine.harts[0];
   const tables = new PageTables(machine, mode);
   tables.map(0x8000_0000n, 0x8000_0000n, 2, PTE_R | PTE_W | PTE_X | PTE_A | PTE_D);
@@ -308,15 +311,134 @@ describe('Sv48 translation', () => {
   });
 });
 
+describe('Sv57 translation', () => {
+  it('walks five levels: 4K, 2M, 1G, 512G and 256T pages, and upper-half addresses', () => {
+    const context = setup(10);
+    const { machine, tables } = context;
+    tables.map(0x0023_4567_8000_0000n, 0x8020_0000n, 0, RWAD);
+    tables.map(0x00c0_0000_0020_0000n, 0x8040_0000n, 1, RWAD);
+    tables.map(0x00ff_0000_4000_0000n, 0x8000_0000n, 2, RWAD);
+    tables.map(0x0002_0080_0000_0000n, 0n, 3, RWAD);
+    tables.map(0x0001_0000_0000_0000n, 0n, 4, RWAD);
+    tables.map(0xff00_0000_0000_0000n, 0x8070_0000n, 0, RWAD);
+    const values: Array<[bigint, bigint, bigint]> = [
+      [0x0023_4567_8000_0010n, 0x8020_0010n, 0xb1n],
+      [0x00c0_0000_0021_0010n, 0x8041_0010n, 0xb2n],
+      [0x00ff_0000_4030_0020n, 0x8030_0020n, 0xb3n],
+      [0x0002_0080_8050_0030n, 0x8050_0030n, 0xb4n],
+      [0x0001_0000_8060_0040n, 0x8060_0040n, 0xb5n],
+      [0xff00_0000_0000_0050n, 0x8070_0050n, 0xb6n],
+    ];
+    for (const [, physical, value] of values) writeDoubleword(machine, physical, value);
+    for (const [virtual, , value] of values) {
+      const outcome = load(context, Privilege.Supervisor, virtual);
+      assert.equal(outcome.cause, NO_TRAP, `0x${virtual.toString(16)}`);
+      assert.equal(outcome.value, value, `0x${virtual.toString(16)}`);
+    }
+  });
+
+  it('bit 56 must be copied into 63:57; a misaligned 256T page faults; A/D land in the level-4 leaf', () => {
+    const context = setup(10);
+    const { machine, tables } = context;
+    for (const address of [0x0100_0000_0000_0000n, 0xfe00_0000_0000_0000n, 0x8000_0000_0000_1000n]) {
+      const outcome = load(context, Privilege.Supervisor, address);
+      assert.equal(outcome.cause, ExceptionCause.LoadPageFault, `0x${address.toString(16)}`);
+      assert.equal(outcome.tval, address);
+    }
+    // Canonical in Sv57 although not in Sv48: reaches the (empty) tables and faults there.
+    tables.map(0x0080_0000_0000_0000n, 0x8020_0000n, 0, RWAD);
+    writeDoubleword(machine, 0x8020_0008n, 0x57n);
+    assert.equal(load(context, Privilege.Supervisor, 0x0080_0000_0000_0008n).value, 0x57n);
+    const misaligned = tables.map(0x0003_0000_0000_0000n, 0x8000_0000n, 4, PTE_R | PTE_W);
+    assert.equal(load(context, Privilege.Supervisor, 0x0003_0000_0000_0000n).cause, ExceptionCause.LoadPageFault);
+    assert.equal(readDoubleword(machine, misaligned) & (PTE_A | PTE_D), 0n);
+    const leaf = tables.map(0x0004_0000_0000_0000n, 0n, 4, PTE_R | PTE_W);
+    assert.equal(store(context, Privilege.Supervisor, 0x0004_0000_8020_0100n, 3n).cause, NO_TRAP);
+    assert.equal(readDoubleword(machine, 0x8020_0100n), 3n);
+    assert.equal(readDoubleword(machine, leaf) & (PTE_A | PTE_D), PTE_A | PTE_D);
+  });
+
+  it('the debugger\'s side-effect-free walk follows Sv57 too', () => {
+    const context = setup(10);
+    context.tables.map(0x00a0_2000_0000_0000n, 0x8020_0000n, 0, PTE_R);
+    setPrivilege(context.machine, Privilege.Supervisor);
+    assert.equal(walkForDebugger(context.machine, context.hart, 0x00a0_2000_0000_0123n), 0x8020_0123n);
+    assert.equal(walkForDebugger(context.machine, context.hart, 0x00a0_3000_0000_0123n), undefined);
+  });
+});
+
+describe('Svpbmt and Svnapot', () => {
+  const pte = (physical: bigint, flags: bigint, high = 0n): bigint => ((physical >> 12n) << 10n) | flags | PTE_V | (high << 54n);
+  const PBMT_NC = 1n << 7n, PBMT_IO = 2n << 7n, PBMT_RESERVED = 3n << 7n, N = 1n << 9n;
+
+  it('PBMT is a page fault without Svpbmt, and with it while menvcfg.PBMTE = 0', () => {
+    for (const cpu of [undefined, 'rv64,svpbmt=on']) {
+      const context = setup(8, cpu);
+      context.tables.setEntry(0x1000_0000n, 0, pte(0x8020_0000n, RWAD, PBMT_NC));
+      assert.equal(load(context, Privilege.Supervisor, 0x1000_0000n).cause, ExceptionCause.LoadPageFault, String(cpu));
+      // PBMTE set through menvcfg: only the model with Svpbmt starts translating.
+      run(context, Privilege.Machine, encode('csrrs', { rd: 0, rs1: X.t0, csr: 0x30a }), [[X.t0, 1n << 62n]]);
+      const after = load(context, Privilege.Supervisor, 0x1000_0000n);
+      assert.equal(after.cause, cpu === undefined ? ExceptionCause.LoadPageFault : NO_TRAP, String(cpu));
+    }
+  });
+
+  it('with Svpbmt and PBMTE, NC and IO pages translate; PBMT 3, PBMT on a pointer and reserved bits 60:54 fault', () => {
+    const context = setup(8, 'rv64,svpbmt=on');
+    const { machine, hart, tables } = context;
+    hart.menvcfgHi |= 1 << 30;
+    machine.mmus[0].flush();
+    writeDoubleword(machine, 0x8020_0010n, 0x11n);
+    tables.setEntry(0x1000_0000n, 0, pte(0x8020_0000n, RWAD, PBMT_NC));
+    tables.setEntry(0x1000_1000n, 0, pte(0x8020_0000n, RWAD, PBMT_IO));
+    tables.setEntry(0x1000_2000n, 0, pte(0x8020_0000n, RWAD, PBMT_RESERVED));
+    tables.setEntry(0x1000_3000n, 0, pte(0x8020_0000n, RWAD, 1n));
+    assert.equal(load(context, Privilege.Supervisor, 0x1000_0010n).value, 0x11n);
+    assert.equal(load(context, Privilege.Supervisor, 0x1000_1010n).value, 0x11n);
+    assert.equal(load(context, Privilege.Supervisor, 0x1000_2010n).cause, ExceptionCause.LoadPageFault);
+    assert.equal(load(context, Privilege.Supervisor, 0x1000_3010n).cause, ExceptionCause.LoadPageFault);
+    tables.setEntry(0x5000_0000n, 1, ((0x8015_0000n >> 12n) << 10n) | PTE_V | (PBMT_NC << 54n));
+    tables.map(0x5000_0000n, 0x8020_0000n, 0, RWAD);
+    assert.equal(load(context, Privilege.Supervisor, 0x5000_0010n).cause, ExceptionCause.LoadPageFault);
+  });
+
+  it('Svnapot maps a 64 KiB page from one level-0 leaf whose PPN ends in 1000', () => {
+    const context = setup(8, 'rv64,svnapot=on');
+    const { machine, hart, tables } = context;
+    // PPN 0x80608: the 64 KiB page at 0x8060_0000.
+    const napotPte = pte(0x8060_8000n, RWAD, N);
+    tables.setEntry(0x4000_5000n, 0, napotPte);
+    tables.setEntry(0x4000_f000n, 0, napotPte);
+    writeDoubleword(machine, 0x8060_5010n, 0x64n);
+    writeDoubleword(machine, 0x8060_f018n, 0x65n);
+    assert.equal(load(context, Privilege.Supervisor, 0x4000_5010n).value, 0x64n);
+    assert.equal(load(context, Privilege.Supervisor, 0x4000_f018n).value, 0x65n);
+    assert.equal(walkForDebugger(machine, hart, 0x4000_5010n), 0x8060_5010n);
+    // Only 64 KiB exists: a PPN ending in 0100 (32 KiB), or N on a megapage, faults.
+    tables.setEntry(0x4001_0000n, 0, pte(0x8060_4000n, RWAD, N));
+    assert.equal(load(context, Privilege.Supervisor, 0x4001_0000n).cause, ExceptionCause.LoadPageFault);
+    tables.setEntry(0x6000_0000n, 1, pte(0x8060_0000n, RWAD, N));
+    assert.equal(load(context, Privilege.Supervisor, 0x6000_0000n).cause, ExceptionCause.LoadPageFault);
+  });
+
+  it('N is reserved without Svnapot: the same leaf is a page fault', () => {
+    const context = setup(8);
+    context.tables.setEntry(0x4000_5000n, 0, pte(0x8060_8000n, RWAD, N));
+    const outcome = load(context, Privilege.Supervisor, 0x4000_5010n);
+    assert.equal(outcome.cause, ExceptionCause.LoadPageFault);
+    assert.equal(outcome.tval, 0x4000_5010n);
+  });
+});
+
 describe('satp and sfence.vma', () => {
-  it('satp ignores writes of unsupported modes (Sv57 = 10, 5) and takes bare, Sv39, Sv48', () => {
+  it('satp ignores writes of unsupported modes (Sv64 = 11, 5, 1, 15) and takes bare, Sv39, Sv48, Sv57', () => {
     const context = setup(8);
     const { hart, tables } = context;
     const write = (value: bigint) =>
       run(context, Privilege.Machine, encode('csrrw', { rd: X.a0, rs1: X.t0, csr: SATP_CSR }), [[X.t0, value]]);
     const satp = () => wide(hart.satpLo, hart.satpHi);
     const original = tables.satp;
-    for (const mode of [10n, 5n, 1n, 15n]) {
+    for (const mode of [11n, 5n, 1n, 15n]) {
       const outcome = write((mode << 60n) | 0x1234n);
       assert.equal(outcome.cause, NO_TRAP);
       assert.equal(outcome.value, BigInt.asIntN(64, original), 'csrrw returns the old value');
@@ -324,8 +446,23 @@ describe('satp and sfence.vma', () => {
     }
     write((9n << 60n) | 0x80100n);
     assert.equal(satp(), (9n << 60n) | 0x80100n);
+    // QEMU 7.2's default CPU (Ringside's default model) takes Sv57, as Linux's probe expects.
+    write((10n << 60n) | 0x80100n);
+    assert.equal(satp(), (10n << 60n) | 0x80100n);
     write(0n);
     assert.equal(satp(), 0n);
+  });
+
+  it('a CPU model without Sv57 keeps satp when the guest writes mode 10', () => {
+    for (const cpu of ['rv64,sv57=off', 'rv64gc']) {
+      const context = setup(8, cpu);
+      const write = (value: bigint) =>
+        run(context, Privilege.Machine, encode('csrrw', { rd: X.a0, rs1: X.t0, csr: SATP_CSR }), [[X.t0, value]]);
+      write((10n << 60n) | 0x1234n);
+      assert.equal(wide(context.hart.satpLo, context.hart.satpHi), context.tables.satp, cpu);
+      write((9n << 60n) | 0x80100n);
+      assert.equal(wide(context.hart.satpLo, context.hart.satpHi), (9n << 60n) | 0x80100n, cpu);
+    }
   });
 
   it('a changed PTE takes effect after sfence.vma (the stale translation is used until then)', () => {

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import type { PrivilegedSpecVersion } from '../../vmm-core/isa/csr-names';
 import { decodeInstruction, DecodedInstruction } from '../../vmm-core/isa/decoder';
 import { disassemble } from '../../vmm-core/isa/disassembler';
-import { INSTRUCTIONS } from '../../vmm-core/isa/table';
+import { ALL_EXTENSIONS, extensionMaskOfIsaString, INSTRUCTIONS } from '../../vmm-core/isa/table';
 
 const FIXTURE_DIRECTORY = join(__dirname, '..', 'fixtures', 'disassembly');
 
@@ -23,6 +23,8 @@ interface FixtureInstruction {
 interface Fixture {
   readonly name: string;
   readonly privilegedSpec: PrivilegedSpecVersion;
+  /** The optional extensions of the ELF's ISA attribute: objdump decodes only those. */
+  readonly extensions: number;
   /** objdump's label lines, sorted by address. */
   readonly labels: readonly { address: bigint; name: string }[];
   readonly instructions: readonly FixtureInstruction[];
@@ -30,6 +32,8 @@ interface Fixture {
 
 function readFixture(name: string): Fixture {
   let privilegedSpec: PrivilegedSpecVersion = '1.12';
+  // Without an ISA attribute objdump assumes rv64gc.
+  let extensions = extensionMaskOfIsaString('rv64gc');
   const labels: { address: bigint; name: string }[] = [];
   const instructions: FixtureInstruction[] = [];
   for (const line of readFileSync(join(FIXTURE_DIRECTORY, name), 'utf8').split('\n')) {
@@ -37,6 +41,8 @@ function readFixture(name: string): Fixture {
     if (line.startsWith('#')) {
       const spec = /^# priv-spec (1\.1[012])$/.exec(line);
       if (spec) privilegedSpec = spec[1] as PrivilegedSpecVersion;
+      const isa = /^# isa (rv\S+)$/.exec(line);
+      if (isa) extensions = extensionMaskOfIsaString(isa[1]);
       continue;
     }
     const firstSpace = line.indexOf(' ');
@@ -50,7 +56,7 @@ function readFixture(name: string): Fixture {
     instructions.push({ address, raw: parseInt(rest.slice(0, secondSpace), 16), text: rest.slice(secondSpace + 1) });
   }
   labels.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-  return { name, privilegedSpec, labels, instructions };
+  return { name, privilegedSpec, extensions, labels, instructions };
 }
 
 const fixtureNames = readdirSync(FIXTURE_DIRECTORY).filter((n) => n.endsWith('.txt')).sort();
@@ -89,7 +95,7 @@ describe('disassembler matches objdump', () => {
       let compared = 0;
       for (const instruction of fixture.instructions) {
         if (DATA_DIRECTIVE.test(instruction.text)) continue;
-        const actual = disassemble(instruction.raw, instruction.address, { privilegedSpec: fixture.privilegedSpec });
+        const actual = disassemble(instruction.raw, instruction.address, { privilegedSpec: fixture.privilegedSpec, extensions: fixture.extensions });
         compared++;
         const expected = instructionOnly(instruction.text);
         if (actual.text !== expected) {
@@ -114,7 +120,7 @@ describe('disassembler matches objdump', () => {
         // Targets outside the code are named by data or absolute symbols objdump also knows.
         const target = BigInt(`0x${/([0-9a-f]+) <[^<>]*>$/.exec(instruction.text)![1]}`);
         if (target < first || target > last) continue;
-        const actual = disassemble(instruction.raw, instruction.address, { privilegedSpec: fixture.privilegedSpec, symbolize });
+        const actual = disassemble(instruction.raw, instruction.address, { privilegedSpec: fixture.privilegedSpec, extensions: fixture.extensions, symbolize });
         compared++;
         if (actual.text !== instruction.text.replace(/ # .*$/, '')) mismatches.push(`${instruction.text} / ${actual.text}`);
       }
@@ -127,10 +133,11 @@ describe('disassembler matches objdump', () => {
   it('every row of the instruction table occurs in all-instructions.elf', () => {
     const fixture = fixtures.find((candidate) => candidate.name === 'isa-all-instructions.txt');
     assert.ok(fixture);
+    assert.equal(fixture.extensions, ALL_EXTENSIONS, 'all-instructions.elf names every optional extension');
     const seen = new Set<number>();
     const decoded = new DecodedInstruction();
     for (const instruction of fixture.instructions) {
-      if (decodeInstruction(instruction.raw, decoded)) seen.add(decoded.row);
+      if (decodeInstruction(instruction.raw, decoded, fixture.extensions)) seen.add(decoded.row);
     }
     const missing = INSTRUCTIONS.filter((_, index) => !seen.has(index)).map((spec) => spec.mnemonic);
     assert.deepEqual(missing, []);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { disassemble } from '../../vmm-core/isa';
+import { ALL_EXTENSIONS, disassemble, extensionMask, extensionMaskOfIsaString } from '../../vmm-core/isa';
 
 describe('disassemble', () => {
   it('splits text into mnemonic and operands with one TAB, as objdump prints them', () => {
@@ -54,6 +54,28 @@ describe('disassemble', () => {
     const csrrMenvcfg = 0x30a02573;
     assert.equal(disassemble(csrrMenvcfg, 0).text, 'csrr\ta0,menvcfg');
     assert.equal(disassemble(csrrMenvcfg, 0, { privilegedSpec: '1.10' }).text, 'csrr\ta0,0x30a');
+  });
+
+  it('decodes optional extensions only when enabled, as objdump follows the ELF\'s ISA attribute', () => {
+    const rv64gc = extensionMaskOfIsaString('rv64i2p1_m2p0_a2p1_f2p2_d2p2_c2p0_zicsr2p0_zifencei2p0');
+    assert.equal(rv64gc, 0);
+    assert.equal(extensionMaskOfIsaString('rv64gc_zbb_zihintpause'), extensionMask(['Zbb', 'Zihintpause']));
+    const cases: ReadonlyArray<[number, string, string]> = [
+      [0x0100000f, 'pause', 'fence\tw,unknown'],
+      [0x60059513, 'clz\ta0,a1', '.4byte\t0x60059513'],
+      [0x0805853b, 'zext.w\ta0,a1', '.4byte\t0x805853b'],
+      [0x63f5d513, 'ror\ta0,a1,0x3f', '.4byte\t0x63f5d513'],
+      [0x4bf59513, 'bclr\ta0,a1,0x3f', '.4byte\t0x4bf59513'],
+      [0x0855951b, 'slli.uw\ta0,a1,0x5', '.4byte\t0x855951b'],
+    ];
+    for (const [word, all, without] of cases) {
+      assert.equal(disassemble(word, 0).text, all, 'default: every extension');
+      assert.equal(disassemble(word, 0, { extensions: ALL_EXTENSIONS }).text, all);
+      assert.equal(disassemble(word, 0, { extensions: rv64gc }).text, without);
+    }
+    // Only the named extension is enabled.
+    assert.equal(disassemble(0x60059513, 0, { extensions: extensionMask(['Zba']) }).text, '.4byte\t0x60059513');
+    assert.equal(disassemble(0x0805853b, 0, { extensions: extensionMask(['Zba']) }).text, 'zext.w\ta0,a1');
   });
 
   it('prints illegal encodings as objdump does', () => {

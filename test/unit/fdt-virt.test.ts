@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseCpuModel } from '../../vmm-core/cpu/cpu-model';
 import { buildVirtDeviceTree } from '../../vmm-core/machine/device-tree';
 import { DeviceTreeNode, parseDeviceTree } from '../../vmm-core/machine/fdt';
 import { ISA_STRING, PLIC_SOURCE_COUNT, RAM_BASE, VIRTIO_MMIO_SLOTS } from '../../vmm-core/machine/layout';
@@ -179,18 +180,18 @@ test('virt tree matches QEMU 7.2 dumpdtb for the devices Ringside has (needs qem
   const directory = mkdtempSync(join(tmpdir(), 'ringside-qemu-dtb-'));
   try {
     const file = join(directory, 'qemu-virt.dtb');
-    const result = spawnSync('qemu-system-riscv64', ['-M', `virt,dumpdtb=${file}`, '-smp', '2', '-m', '128M', '-nographic', '-bios', 'none', '-kernel', KERNEL, '-append', 'console=ttyS0'], { encoding: 'utf8' });
+    // QEMU's default CPU without H (which Ringside does not implement) is Ringside's default model.
+    const result = spawnSync('qemu-system-riscv64', ['-M', `virt,dumpdtb=${file}`, '-cpu', 'rv64,h=false', '-smp', '2', '-m', '128M', '-nographic', '-bios', 'none', '-kernel', KERNEL, '-append', 'console=ttyS0'], { encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);
     const qemu = normalized(parseDeviceTree(readFileSync(file)));
     const ours = normalized(parseDeviceTree(build({ bootargs: 'console=ttyS0' })));
-    // Documented differences: nodes for devices Ringside does not have, our /aliases, the ISA
-    // string (QEMU advertises H, bitmanip, Sstc), riscv,ndev (QEMU 7.2 says 96, one more than
-    // the sources that exist), QEMU's random rng-seed, and child lists that contain those nodes.
+    // Documented differences: nodes for devices Ringside does not have, our /aliases, riscv,ndev
+    // (QEMU 7.2 says 96, one more than the sources that exist), QEMU's random rng-seed, and
+    // child lists that contain those nodes. The ISA string and mmu-type are compared.
     const qemuOnlyNodes = ['/pmu', '/fw-cfg@10100000', '/flash@20000000', '/platform-bus@4000000', '/soc/pci@30000000'];
     const ignored = (key: string) =>
       qemuOnlyNodes.some((node) => key.startsWith(`${node}:`) || key.startsWith(`${node}/`)) ||
       key.startsWith('/aliases') ||
-      key.endsWith(':riscv,isa') ||
       key === '/soc/plic@c000000:riscv,ndev' ||
       key === '/chosen:rng-seed' ||
       key === '//' ||
@@ -212,6 +213,30 @@ test('virt tree matches QEMU 7.2 dumpdtb for the devices Ringside has (needs qem
     assert.deepEqual(ours.get('/soc/')!.split(','), qemuSoc);
     assert.equal(ours.get('/soc/plic@c000000:riscv,ndev'), '0000005f');
     assert.equal(qemu.get('/soc/plic@c000000:riscv,ndev'), '00000060');
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
+
+test('riscv,isa and mmu-type of each CPU model match QEMU 7.2 with the same -cpu (needs qemu-system-riscv64)', { skip: !hasQemu && 'qemu-system-riscv64 not installed (scripts/install-deps.sh)' }, () => {
+  const directory = mkdtempSync(join(tmpdir(), 'ringside-qemu-cpu-'));
+  const pairs: ReadonlyArray<[string, string]> = [
+    ['rv64', 'rv64,h=false'],
+    ['rv64,svpbmt=on,svnapot=on', 'rv64,h=false,svpbmt=on,svnapot=on'],
+    ['rv64,sstc=off,zbc=off', 'rv64,h=false,sstc=false,zbc=false'],
+    ['rv64gc', 'rv64,h=false,zba=false,zbb=false,zbc=false,zbs=false,Zihintpause=false,sstc=false'],
+    ['rv64,h=false,Zihintpause=off,zba=off,zbb=off,zbc=off,zbs=off,sstc=off', 'rv64,h=false,zba=false,zbb=false,zbc=false,zbs=false,Zihintpause=false,sstc=false'],
+  ];
+  try {
+    for (const [ours, qemuCpu] of pairs) {
+      const file = join(directory, 'cpu.dtb');
+      const result = spawnSync('qemu-system-riscv64', ['-M', `virt,dumpdtb=${file}`, '-cpu', qemuCpu, '-nographic', '-bios', 'none'], { encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stderr);
+      const qemuCpuNode = parseDeviceTree(readFileSync(file)).find('/cpus/cpu@0')!;
+      const ourCpuNode = parseDeviceTree(build({ cpu: parseCpuModel(ours) })).find('/cpus/cpu@0')!;
+      assert.equal(ourCpuNode.getString('riscv,isa'), qemuCpuNode.getString('riscv,isa'), ours);
+      assert.equal(ourCpuNode.getString('mmu-type'), qemuCpuNode.getString('mmu-type'), ours);
+    }
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }

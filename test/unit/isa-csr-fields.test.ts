@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { ExceptionCause, InterruptCause, Mstatus, MISA_HIGH, MISA_LOW } from '../../vmm-core/cpu/csr-numbers';
+import { DEFAULT_CPU_MODEL } from '../../vmm-core/cpu/cpu-model';
+import { ExceptionCause, InterruptCause, Mstatus, MISA_HIGH } from '../../vmm-core/cpu/csr-numbers';
 import {
   CSR_LAYOUTS, EXCEPTION_CAUSES, INTERRUPT_CAUSES, csrLayout, decodeCsr, exceptionName, interruptName, splitCause, trapName,
   type DecodedCsrField,
@@ -28,6 +29,7 @@ describe('CSR layouts', () => {
     const expected = [
       'mstatus', 'sstatus', 'misa', 'mie', 'mip', 'sie', 'sip', 'medeleg', 'mideleg', 'mtvec', 'stvec', 'mcause', 'scause',
       'satp', 'mcounteren', 'scounteren', 'fcsr', 'frm', 'fflags', 'pmpcfg0', 'pmpcfg2', 'mcountinhibit',
+      'menvcfg', 'senvcfg', 'tdata1',
     ];
     assert.deepEqual([...CSR_LAYOUTS.values()].map((layout) => layout.name).sort(), [...expected].sort());
     for (const layout of CSR_LAYOUTS.values()) {
@@ -100,7 +102,7 @@ describe('decodeCsr', () => {
   });
 
   it('misa: MXL and the extension letters of this machine', () => {
-    const value = (BigInt(MISA_HIGH >>> 0) << 32n) | BigInt(MISA_LOW >>> 0);
+    const value = (BigInt(MISA_HIGH >>> 0) << 32n) | BigInt(DEFAULT_CPU_MODEL.misaLow >>> 0);
     assert.equal(text('misa', value, 'MXL'), '64 (2)');
     assert.equal(text('misa', value, 'Extensions'), 'ACDFIMSU');
     assert.equal(text('misa', 0n, 'Extensions'), '(none)');
@@ -186,6 +188,23 @@ describe('decodeCsr', () => {
     assert.equal(text('frm', 0n, 'FRM'), 'RNE (to nearest, ties to even) (0)');
     assert.equal(text('frm', 5n, 'FRM'), 'reserved (5)');
     assert.deepEqual(decodeCsr(0x001, 0x1fn).map((field) => `${field.name}=${field.text}`), ['NX=1', 'UF=1', 'OF=1', 'DZ=1', 'NV=1']);
+  });
+
+  it('menvcfg, senvcfg and tdata1 (an mcontrol trigger)', () => {
+    const menvcfg = (1n << 63n) | (1n << 62n) | (1n << 4n) | 1n;
+    assert.equal(text('menvcfg', menvcfg, 'STCE'), '1');
+    assert.equal(text('menvcfg', menvcfg, 'PBMTE'), '1');
+    assert.equal(text('menvcfg', menvcfg, 'CBIE'), 'flush (1)');
+    assert.equal(text('menvcfg', menvcfg, 'FIOM'), '1');
+    assert.ok(!decodeCsr(0x10a, 0n).some((field) => field.name === 'STCE'), 'senvcfg has no STCE');
+    const tdata1 = (2n << 60n) | (1n << 21n) | (1n << 16n) | 0x44n;
+    assert.equal(text('tdata1', tdata1, 'TYPE'), 'mcontrol (2)');
+    assert.equal(text('tdata1', tdata1, 'EXECUTE'), '1');
+    assert.equal(text('tdata1', tdata1, 'M'), '1');
+    assert.equal(text('tdata1', tdata1, 'S'), '0');
+    assert.equal(text('tdata1', tdata1, 'SIZELO'), '1');
+    assert.equal(text('tdata1', tdata1, 'SIZEHI'), '1');
+    assert.equal(text('tdata1', tdata1, 'ACTION'), 'breakpoint exception (0)');
   });
 
   it('pmpcfg0 and pmpcfg2: L, A, X, W, R per entry byte', () => {

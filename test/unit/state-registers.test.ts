@@ -94,7 +94,7 @@ describe('controlRegisters', () => {
     hart.mstatus = (1 << 11) | (3 << 13);
     hart.mcauseLo = 13;
     const csrs = controlRegisters(machine, 0);
-    const expectedCount = Array.from({ length: 4096 }, (_, n) => n).filter(csrExists).length;
+    const expectedCount = Array.from({ length: 4096 }, (_, n) => n).filter((number) => csrExists(number)).length;
     assert.equal(csrs.length, expectedCount);
     assert.deepEqual(csrs.map((csr) => csr.number), [...csrs.map((csr) => csr.number)].sort((a, b) => a - b));
     const byName = new Map(csrs.map((csr) => [csr.name, csr]));
@@ -179,9 +179,13 @@ describe('setRegister and setControlRegister', () => {
     // MPP = 2 is reserved: the field keeps its value.
     const kept = setControlRegister(machine, 0, '$mstatus', (2n << 11n).toString());
     assert.equal(kept.fields.find((field) => field.name === 'MPP')?.text, 'M (3)');
-    // satp with an unimplemented mode is left unchanged.
+    // satp with an unimplemented mode (Sv64 = 11; Sv57 = 10 only without Sv57) is left unchanged.
     setControlRegister(machine, 0, 'satp', (8n << 60n) | 0x80100n);
-    assert.equal(setControlRegister(machine, 0, 'satp', (10n << 60n)).value, (8n << 60n) | 0x80100n);
+    assert.equal(setControlRegister(machine, 0, 'satp', (11n << 60n)).value, (8n << 60n) | 0x80100n);
+    assert.equal(setControlRegister(machine, 0, 'satp', (10n << 60n)).value, 10n << 60n);
+    const withoutSv57 = createMachine({ cpu: 'rv64,sv57=off' });
+    setControlRegister(withoutSv57, 0, 'satp', (8n << 60n) | 0x80100n);
+    assert.equal(setControlRegister(withoutSv57, 0, 'satp', (10n << 60n)).value, (8n << 60n) | 0x80100n);
     setControlRegister(machine, 0, '0x340', '-1');
     assert.equal(readControlRegister(machine, 0, 0x340), (1n << 64n) - 1n);
     // setRegister falls through to CSRs.

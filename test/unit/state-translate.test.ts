@@ -1,5 +1,6 @@
 // The debugger's page-table walk (debug-adapter/state/translate.ts) against page tables built
-// in guest RAM: 4K, 2M and 1G pages in Sv39 and Sv48 (and Sv48's 512G), invalid and malformed
+// in guest RAM: 4K, 2M and 1G pages in Sv39, Sv48 and Sv57 (and their 512G and 256T pages),
+// Svpbmt's memory types and Svnapot's 64 KiB pages per CPU model, invalid and malformed
 // entries, permissions, another satp, bare and M-mode, no side effects, and agreement with
 // the real MMU (machine.mmus[0].translate) on every case.
 
@@ -16,8 +17,8 @@ import { PageTables, PTE_A, PTE_D, PTE_G, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X } fr
 const RWX = PTE_R | PTE_W | PTE_X;
 
 
-function setup(mode: 8 | 9): { machine: Machine; tables: PageTables } {
-  const machine = createMachine({ openPmp: true });
+function setup(mode: 8 | 9 | 10, cpu?: string): { machine: Machine; tables: PageTables } {
+  const machine = createMachine({ openPmp: true, cpu });
   const tables = new PageTables(machine, mode);
   useSatp(machine, tables.satp);
   machine.harts[0].privilege = Privilege.Supervisor;
@@ -121,6 +122,43 @@ describe('translateAddress: pages', () => {
     assert.equal(agree(machine, 0xffff_ffff_c000_1000n, 'read').physicalAddress, 0x8000_1000n);
     assert.equal(agree(machine, 0xffff_ffc0_0021_0008n, 'write').physicalAddress, 0x8061_0008n);
     assert.equal(translateAddress(machine, 0, -0x4000_0000n + 0x10n).physicalAddress, 0x8000_0010n, 'negative bigints wrap to 64 bits');
+  });
+});
+
+describe('translateAddress: Sv57, Svpbmt and Svnapot', () => {
+  it('Sv57: five levels, a 256T page, canonical bit 56', () => {
+    const { machine, tables } = setup(10);
+    tables.map(0x00c0_0000_4000_1000n, 0x8020_3000n, 0, RWX | PTE_A | PTE_D);
+    tables.map(0x0001_0000_0000_0000n, 0n, 4, PTE_R | PTE_A);
+    const small = agree(machine, 0x00c0_0000_4000_1234n, 'read');
+    assert.equal(small.mode, 'sv57');
+    assert.deepEqual(small.levels.map((level) => level.level), [4, 3, 2, 1, 0]);
+    assert.equal(small.physicalAddress, 0x8020_3234n);
+    const huge = agree(machine, 0x0001_0000_8000_0010n, 'read');
+    assert.equal(huge.pageSize, 2 ** 48);
+    assert.equal(huge.physicalAddress, 0x8000_0010n);
+    assert.match(agree(machine, 0x0100_0000_0000_0000n, 'read').fault!, /not a canonical Sv57 address \(bits 63..56 must all equal bit 56\)/);
+  });
+
+  it('PBMT and N: faults that name the missing extension or enable bit, and 64 KiB pages', () => {
+    const napotEntry = ((0x8060_8000n >> 12n) << 10n) | PTE_V | PTE_R | PTE_A | (1n << 63n);
+    const memoryTypeEntry = ((0x8020_0000n >> 12n) << 10n) | PTE_V | PTE_R | PTE_A | (1n << 61n);
+    const plain = setup(8);
+    plain.tables.setEntry(0x4000_5000n, 0, napotEntry);
+    plain.tables.setEntry(0x4000_6000n, 0, memoryTypeEntry);
+    assert.match(agree(plain.machine, 0x4000_5010n, 'read').fault!, /sets N \(bit 63\) without Svnapot/);
+    assert.match(agree(plain.machine, 0x4000_6010n, 'read').fault!, /PBMT \(bits 62..61\) without Svpbmt/);
+
+    const extended = setup(8, 'rv64,svpbmt=on,svnapot=on');
+    extended.tables.setEntry(0x4000_5000n, 0, napotEntry);
+    extended.tables.setEntry(0x4000_6000n, 0, memoryTypeEntry);
+    const napot = agree(extended.machine, 0x4000_5010n, 'read');
+    assert.equal(napot.fault, undefined);
+    assert.equal(napot.pageSize, 0x1_0000);
+    assert.equal(napot.physicalAddress, 0x8060_5010n);
+    assert.match(agree(extended.machine, 0x4000_6010n, 'read').fault!, /while menvcfg.PBMTE = 0/);
+    extended.machine.harts[0].menvcfgHi |= 1 << 30;
+    assert.equal(agree(extended.machine, 0x4000_6010n, 'read').physicalAddress, 0x8020_0010n);
   });
 });
 
@@ -230,9 +268,11 @@ describe('translateAddress: modes and address spaces', () => {
     assert.equal(translateAddress(machine, 0, 0x4000_0000n, { access: 'execute' }).hartTranslates, false);
   });
 
-  it('reports an unimplemented satp mode', () => {
+  it('reports an unimplemented satp mode (Sv57 only on a CPU model without it)', () => {
     const machine = createMachine();
-    assert.match(translateAddress(machine, 0, 0x1000n, { satp: 10n << 60n }).fault!, /MODE 10 is not implemented/);
+    assert.match(translateAddress(machine, 0, 0x1000n, { satp: 11n << 60n }).fault!, /MODE 11 is not implemented \(Sv39 = 8, Sv48 = 9, Sv57 = 10\)/);
+    const withoutSv57 = createMachine({ cpu: 'rv64,sv57=off' });
+    assert.match(translateAddress(withoutSv57, 0, 0x1000n, { satp: 10n << 60n }).fault!, /MODE 10 is not implemented \(Sv39 = 8, Sv48 = 9\)/);
   });
 
   it('throws for a hart that does not exist', () => {
@@ -254,7 +294,7 @@ describe('translateAddress: no side effects, and the MMU agrees on random addres
   });
 
   it('agrees with the MMU on random mappings and probes', () => {
-    for (const mode of [8, 9] as const) {
+    for (const mode of [8, 9, 10] as const) {
       const { machine, tables } = setup(mode);
       const random = new SeededRandom(0x5eed_0000n + BigInt(mode));
       const flagChoices = [RWX | PTE_A | PTE_D, PTE_R | PTE_A, PTE_X | PTE_A, PTE_R | PTE_W | PTE_U | PTE_A | PTE_D, RWX];

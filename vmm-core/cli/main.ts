@@ -1,7 +1,7 @@
 // The headless `ringside` command: boots a machine from the command line, runs it with a
 // timeout, and exits with the guest's exit code. Documented in docs/cli.md.
 
-import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { Debugger, type EventBreakpointSpec, type PrivilegePattern, type StopReason } from '../debug/debugger';
 import type { DebugHost, DebugServer, DebugServerModule } from '../debug/remote';
@@ -9,10 +9,14 @@ import { Privilege, privilegeName } from '../cpu/csr-numbers';
 import type { Hart } from '../cpu/hart';
 import { disassemble } from '../isa/disassembler';
 import { floatRegisterName, integerRegisterName } from '../isa/registers';
+import { parseCpuModel } from '../cpu/cpu-model';
 import { ConfigError, type IdleMode, type ImageFile, parseMemorySize } from '../machine/config';
 import { ElfError } from '../machine/elf';
 import { DEFAULT_ICOUNT_SHIFT, MAX_HARTS, MAX_ICOUNT_SHIFT } from '../machine/layout';
 import { IdlePacer } from '../machine/pacing';
+import {
+  openVirtioDevices, type OpenedDevices, parseDeviceOption, parseDriveOption, parseGlobalOption, parseNetdevSpec, type VirtioDeviceSpec,
+} from '../machine/device-options';
 import { BridgeError, type ConsoleBackend } from '../bridges/types';
 import { type ConsoleSpec, openConsoleBackend, parseConsoleSpec, StdioConsole } from '../bridges/console/index';
 import { type InstructionObserver, Machine, MachineError, type MachineExit } from '../machine/machine';
@@ -36,12 +40,32 @@ const USAGE = `usage: ringside run --kernel FILE [options]
   --dtb FILE           device tree to pass instead of the generated one
   --mem SIZE           RAM size, e.g. 128M (default), 1G
   --smp N              number of harts, 1..${MAX_HARTS} (default 1)
+  --cpu MODEL          CPU model as QEMU's -cpu: rv64 (default: QEMU 7.2's default CPU without H)
+                       or rv64gc, then ,feature=on|off for zba, zbb, zbc, zbs, zihintpause,
+                       sstc, sdtrig, sv57, svpbmt, svnapot (e.g. rv64,sstc=off,svpbmt=on)
   --timeout SECONDS    wall-clock limit; exit code ${EXIT_TIMEOUT} when reached
   --serial stdio|file:PATH|tcp:HOST:PORT|unix:PATH|none
                        where the guest console goes (default stdio). On a terminal it is in
                        raw mode like QEMU's -nographic: every key goes to the guest, Ctrl-A h
                        lists the host's commands, Ctrl-A x quits. tcp:/unix: listen for one
                        client at a time (tcp port 0 picks one, printed on stderr)
+  --drive file=PATH[,format=raw|qcow2][,readonly=on][,snapshot=on][,serial=ID][,slot=N]
+                       a virtio-blk disk (repeatable); snapshot=on writes to a temporary
+                       copy-on-write overlay, the image is never modified
+  --netdev user[,hostfwd=tcp:127.0.0.1:HOSTPORT-:GUESTPORT][,restrict=on]
+  --netdev stream,server=on|off,addr.type=inet,addr.host=H,addr.port=P | addr.type=unix,addr.path=P
+  --netdev dgram,local.type=inet,local.host=H,local.port=P,remote.type=inet,remote.host=H,remote.port=P
+                       a virtio-net card on that network (repeatable); also mac=, slot=,
+                       link=off (cable unplugged at start), pcap=FILE
+  --pcap FILE          capture every frame of the preceding --netdev to FILE (pcap)
+  --device virtio-rng[,seed=TEXT|,source=host][,slot=N]
+                       entropy (default: a deterministic stream from a seed)
+  --device virtio-console[,slot=N]
+                       hvc0, sharing the --serial console (Ctrl-A c switches input)
+  --global virtio-mmio.force-legacy=on|off
+                       legacy (version 1) virtio-mmio, as QEMU 7.2's default; default off
+                       Devices fill the virtio-mmio slots from the top in command-line order,
+                       as QEMU places them (the first at 0x10008000, IRQ 8)
   --icount shift=N     virtual time: each instruction takes 2^N ns (0..${MAX_ICOUNT_SHIFT}, default ${DEFAULT_ICOUNT_SHIFT});
                        shift=0 matches QEMU -icount shift=0 instruction for instruction
   --idle pace|skip     when every hart waits: pace (default) sleeps until the next timer
@@ -81,10 +105,13 @@ interface RunOptions {
   dtb?: string;
   memory: number;
   harts: number;
+  cpu?: string;
   timeoutSeconds?: number;
   serial: ConsoleSpec;
   icountShift: number;
   idle: IdleMode;
+  virtio: VirtioDeviceSpec[];
+  virtioLegacy: boolean;
   stopOn: StopSpec[];
   trace?: string;
   debugPort?: number;
@@ -96,7 +123,15 @@ const NUMBER_PATTERN = /^(0x[0-9a-f]+|[0-9]+)$/i;
 function parseRunArguments(args: readonly string[]): RunOptions {
   const options: RunOptions = {
     bios: 'none', memory: 128 * 1024 * 1024, harts: 1, serial: { kind: 'stdio' }, stopOn: [], debugWait: false,
-    icountShift: DEFAULT_ICOUNT_SHIFT, idle: 'pace',
+    icountShift: DEFAULT_ICOUNT_SHIFT, idle: 'pace', virtio: [], virtioLegacy: false,
+  };
+  const parsed = <T>(flag: string, parse: () => T): T => {
+    try {
+      return parse();
+    } catch (error) {
+      if (error instanceof ConfigError || error instanceof BridgeError) throw new UsageError(error.message);
+      throw error;
+    }
   };
   for (let i = 0; i < args.length; i++) {
     const argument = args[i];
@@ -126,6 +161,12 @@ function parseRunArguments(args: readonly string[]): RunOptions {
         options.harts = harts;
         break;
       }
+      case '--cpu': {
+        const text = value();
+        try { parseCpuModel(text); } catch (error) { throw new UsageError(`--cpu: ${(error as Error).message}`); }
+        options.cpu = text;
+        break;
+      }
       case '--timeout': {
         const text = value();
         const seconds = Number(text);
@@ -138,6 +179,34 @@ function parseRunArguments(args: readonly string[]): RunOptions {
       case '--serial':
         try { options.serial = parseConsoleSpec(value()); } catch (error) { throw new UsageError(`--serial: ${(error as Error).message}`); }
         break;
+      case '--drive': {
+        const text = value();
+        options.virtio.push({ kind: 'block', drive: parsed(flag, () => parseDriveOption(text)) });
+        break;
+      }
+      case '--netdev': case '--nic': {
+        const text = value();
+        options.virtio.push({ kind: 'net', netdev: parsed(flag, () => parseNetdevSpec(text)) });
+        break;
+      }
+      case '--pcap': {
+        const file = value();
+        const last = [...options.virtio].reverse().find((spec) => spec.kind === 'net');
+        if (last === undefined || last.kind !== 'net') throw new UsageError('--pcap FILE captures the --netdev before it: give a --netdev first');
+        if (last.netdev.pcap !== undefined) throw new UsageError(`--pcap ${file}: that --netdev is captured already (to ${last.netdev.pcap})`);
+        options.virtio[options.virtio.indexOf(last)] = { kind: 'net', netdev: { ...last.netdev, pcap: file } };
+        break;
+      }
+      case '--device': {
+        const text = value();
+        options.virtio.push(parsed(flag, () => parseDeviceOption(text)));
+        break;
+      }
+      case '--global': {
+        const text = value();
+        options.virtioLegacy = parsed(flag, () => parseGlobalOption(text)).virtioLegacy;
+        break;
+      }
       case '--icount': {
         const text = value();
         const match = /^(?:shift=)?([0-9]+)$/.exec(text);
@@ -468,21 +537,56 @@ async function runCommand(args: readonly string[]): Promise<number> {
     serialConsole?.write(bytes);
   };
   const bios = options.bios === 'none' || options.bios === 'builtin' ? options.bios : readImage(options.bios, 'firmware');
-  const machine = new Machine({
-    memoryBytes: options.memory,
-    hartCount: options.harts,
-    bios,
-    kernel: options.kernel !== undefined ? readImage(options.kernel, 'kernel') : undefined,
-    initrd: options.initrd !== undefined ? readImage(options.initrd, 'initrd') : undefined,
-    dtb: options.dtb !== undefined ? readImage(options.dtb, 'device tree') : undefined,
-    append: options.append,
-    icountShift: options.icountShift,
-    idle: options.idle,
-    consoleOutput: (byte) => {
-      consoleBuffer.push(byte);
-      if (byte === 10 || consoleBuffer.length >= CONSOLE_FLUSH_BYTES) flushConsole();
-    },
-  });
+  const kernel = options.kernel !== undefined ? readImage(options.kernel, 'kernel') : undefined;
+  const initrd = options.initrd !== undefined ? readImage(options.initrd, 'initrd') : undefined;
+  const dtb = options.dtb !== undefined ? readImage(options.dtb, 'device tree') : undefined;
+  // Disks are opened (and locked) and sockets set up before the machine exists; anything that
+  // fails afterwards closes them again and removes capture files this run created.
+  const newCaptures = options.virtio.flatMap((spec) => (spec.kind === 'net' && spec.netdev.pcap !== undefined && !existsSync(spec.netdev.pcap) ? [spec.netdev.pcap] : []));
+  let opened: OpenedDevices;
+  try {
+    opened = await openVirtioDevices(options.virtio);
+  } catch (error) {
+    if (error instanceof BridgeError || error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  let machine: Machine;
+  try {
+    machine = new Machine({
+      memoryBytes: options.memory,
+      hartCount: options.harts,
+      cpu: options.cpu,
+      bios,
+      kernel,
+      initrd,
+      dtb,
+      append: options.append,
+      icountShift: options.icountShift,
+      idle: options.idle,
+      virtioDevices: opened.devices,
+      virtioLegacy: options.virtioLegacy,
+      consoleOutput: (byte) => {
+        consoleBuffer.push(byte);
+        if (byte === 10 || consoleBuffer.length >= CONSOLE_FLUSH_BYTES) flushConsole();
+      },
+    });
+  } catch (error) {
+    opened.close();
+    for (const path of newCaptures) rmSync(path, { force: true });
+    throw error;
+  }
+  try {
+    return await runMachine(options, machine, flushConsole, (backend) => (serialConsole = backend), bios);
+  } finally {
+    machine.close();
+  }
+}
+
+async function runMachine(
+  options: RunOptions, machine: Machine, flushConsole: () => void,
+  setConsole: (backend: ConsoleBackend) => void, bios: 'none' | 'builtin' | ImageFile,
+): Promise<number> {
+  let serialConsole: ConsoleBackend;
   const debug = new Debugger(machine);
   const codeStops = new Map<bigint, number>();
   for (const spec of options.stopOn) {
@@ -505,8 +609,14 @@ async function runCommand(args: readonly string[]): Promise<number> {
           pacer.wake();
         },
         status: () => machineStatus(machine),
+        switchConsole: () => machine.switchConsoleInput(),
+        syncDisks: () => {
+          const disks = machine.syncDisks();
+          return disks === 0 ? 'ringside: no disks' : `ringside: ${disks} disk${disks === 1 ? '' : 's'} synced to stable storage`;
+        },
       },
     });
+    setConsole(serialConsole);
   } catch (error) {
     if (traceFile !== undefined) closeSync(traceFile);
     for (const path of created) unlinkSync(path);
@@ -519,7 +629,9 @@ async function runCommand(args: readonly string[]): Promise<number> {
     pacer.beforeExternalInput();
     return machine.sendConsoleInput(bytes);
   });
-  machine.externalInputPossible = () => serialConsole?.inputOpen === true;
+  const hasNetwork = machine.virtioSlots.some((slot) => slot.kind === 'net');
+  machine.externalInputPossible = () => serialConsole.inputOpen || hasNetwork;
+  machine.beforeExternalInput = () => pacer.beforeExternalInput();
   // EOF while the guest waits for input: wake up and let the machine decide (deadlock or not).
   serialConsole.setInputClosedListener(() => pacer.wake());
   const trace = traceFile !== undefined ? new InstructionTrace(machine, traceFile) : undefined;

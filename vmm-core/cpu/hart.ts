@@ -1,9 +1,12 @@
 // Architectural state of one hart: integer and FP registers as Int32 lo/hi pairs over one
-// buffer, pc, privilege, and the CSR storage. Behaviour lives in interpreter.ts (unprivileged
-// instructions), mmu.ts (translation) and monitor/ (traps, privilege changes, CSR rules).
+// buffer, pc, privilege, the CSR storage and the CPU model it implements. Behaviour lives in
+// interpreter.ts (unprivileged instructions), mmu.ts (translation) and monitor/ (traps,
+// privilege changes, CSR rules).
 
-import { MSTATUS_HIGH_FIXED, Mstatus, Privilege } from './csr-numbers';
+import { DEFAULT_CPU_MODEL, type CpuModel } from './cpu-model';
+import { MENVCFG_HIGH_STCE, MSTATUS_HIGH_FIXED, Mstatus, Privilege } from './csr-numbers';
 import { PhysicalMemoryProtection } from './pmp';
+import { DebugTriggers } from './triggers';
 
 /** Integer register pairs: x0..x31 at 2i/2i+1, plus a sink pair at 64/65 that writes to x0 go to. */
 export const SINK_REGISTER = 32;
@@ -54,6 +57,19 @@ export class Hart {
   floatFlags = 0;
   floatRoundingMode = 0;
   readonly pmp = new PhysicalMemoryProtection();
+  /** menvcfg (privileged spec 1.12): FIOM, CBIE, CBCFE, CBZE low; PBMTE, STCE high. */
+  menvcfgLo = 0; menvcfgHi = 0;
+  senvcfg = 0;
+  /** Sstc's stimecmp as written, and as a number of mtime ticks (exact below 2^53). */
+  stimecmpLo = 0; stimecmpHi = 0;
+  stimecmp = 0;
+  /**
+   * stimecmp was written since reset. QEMU 7.2 raises STIP only when stimecmp is written or its
+   * timer expires, so the reset value 0 never makes STIP pending by itself; neither does it here.
+   */
+  stimecmpWritten = false;
+  /** Sdtrig: tselect, tdata1..3 (only with the model's sdtrig). */
+  readonly triggers = new DebugTriggers();
 
   /** Retired instructions (minstret). A double, exact below 2^53. */
   instructionsRetired = 0;
@@ -70,7 +86,7 @@ export class Hart {
   /** LR reservation: physical address, or -1 when none. */
   reservationAddress = -1;
 
-  constructor(readonly hartId: number) {
+  constructor(readonly hartId: number, readonly cpu: CpuModel = DEFAULT_CPU_MODEL) {
     const buffer = new SharedArrayBuffer(REGISTER_PAIRS * 8);
     this.registers = new Int32Array(buffer);
     this.registersWide = new BigInt64Array(buffer);
@@ -99,7 +115,21 @@ export class Hart {
     this.mcounteren = this.scounteren = this.mcountinhibit = 0;
     this.floatFlags = this.floatRoundingMode = 0;
     this.pmp.reset();
+    this.menvcfgLo = this.menvcfgHi = this.senvcfg = 0;
+    this.stimecmpLo = this.stimecmpHi = this.stimecmp = 0;
+    this.stimecmpWritten = false;
+    this.triggers.reset();
     this.reservationAddress = -1;
+  }
+
+  /**
+   * Sstc: the mtime tick from which the supervisor timer (STIP) is pending, while menvcfg.STCE
+   * enables stimecmp (and once stimecmp has been written); Infinity otherwise. The machine
+   * drives STIP from it (level: mtime >= it) and counts it as a timer event when it skips idle
+   * time.
+   */
+  supervisorTimerCompare(): number {
+    return this.cpu.sstc && this.stimecmpWritten && (this.menvcfgHi & MENVCFG_HIGH_STCE) !== 0 ? this.stimecmp : Infinity;
   }
 
   /** x register as a BigInt (for tools and tests, not the hot path). */

@@ -1,7 +1,8 @@
 // The interpreter: the reference execution tier. It runs the unprivileged instructions
 // itself and hands every sensitive one (CSR access, xRET, WFI, SFENCE.VMA, ECALL, EBREAK,
 // FENCE.I, illegal encodings) to the monitor. Decoded instructions are cached by their raw
-// bits, so self-modifying code needs no invalidation. Nothing here allocates per instruction.
+// bits (one cache per set of enabled extensions), so self-modifying code needs no
+// invalidation. Nothing here allocates per instruction.
 
 import { decodeInstruction, DecodedInstruction } from '../isa/decoder';
 import { Operation } from '../isa/operations';
@@ -29,14 +30,6 @@ export interface SensitiveInstructionHandler extends ExceptionRaiser {
 
 const CACHE_BITS = 14;
 const CACHE_SIZE = 1 << CACHE_BITS;
-/** Raw bits of the cached instruction (compressed ones zero-extended from 16 bits). Raw 0 is illegal, which slot contents already say. */
-const cacheRaw = new Int32Array(CACHE_SIZE);
-/** operation | rd << 8 | rs1 << 14 | rs2 << 19 | rs3 << 24 | compressed << 29 */
-const cachePacked = new Int32Array(CACHE_SIZE);
-const cacheImmediate = new Int32Array(CACHE_SIZE);
-/** CSR number, rounding mode or fence bits. */
-const cacheAuxiliary = new Int32Array(CACHE_SIZE);
-const scratch = new DecodedInstruction();
 
 const FLOAT_DESTINATION_FORMATS: ReadonlySet<InstructionFormat> = new Set([
   'FLoad', 'R4', 'FR', 'FRNoRm', 'FUnary', 'IntToF', 'FMoveFromInt',
@@ -45,21 +38,49 @@ const FLOAT_DESTINATION_FORMATS: ReadonlySet<InstructionFormat> = new Set([
 const CSR_OPERATIONS: ReadonlySet<Operation> = new Set([
   Operation.Csrrw, Operation.Csrrs, Operation.Csrrc, Operation.Csrrwi, Operation.Csrrsi, Operation.Csrrci,
 ]);
+const scratch = new DecodedInstruction();
 
-function fillCache(slot: number, raw: number): void {
-  decodeInstruction(raw, scratch);
-  let rd = scratch.rd;
-  const spec = scratch.row >= 0 ? INSTRUCTIONS[scratch.row] : undefined;
-  if (rd === 0 && spec !== undefined && !CSR_OPERATIONS.has(spec.operation)) {
-    const baseFormat = spec.length === 4 ? spec.format : undefined;
-    const floatDestination = baseFormat !== undefined ? FLOAT_DESTINATION_FORMATS.has(baseFormat) : isFloatDestination(spec.operation);
-    if (!floatDestination) rd = SINK_REGISTER;
+/**
+ * Decoded instructions for one set of enabled extensions (harts of different CPU models decode
+ * the same bits differently, so each set has its cache).
+ */
+class DecodeCache {
+  /** Raw bits of the cached instruction (compressed ones zero-extended from 16 bits). Raw 0 is illegal, which slot contents already say. */
+  readonly raw = new Int32Array(CACHE_SIZE);
+  /** operation | rd << 8 | rs1 << 14 | rs2 << 19 | rs3 << 24 | compressed << 29 */
+  readonly packed = new Int32Array(CACHE_SIZE);
+  readonly immediate = new Int32Array(CACHE_SIZE);
+  /** CSR number, rounding mode or fence bits. */
+  readonly auxiliary = new Int32Array(CACHE_SIZE);
+
+  constructor(private readonly extensions: number) {}
+
+  fill(slot: number, raw: number): void {
+    decodeInstruction(raw, scratch, this.extensions);
+    let rd = scratch.rd;
+    const spec = scratch.row >= 0 ? INSTRUCTIONS[scratch.row] : undefined;
+    if (rd === 0 && spec !== undefined && !CSR_OPERATIONS.has(spec.operation)) {
+      const baseFormat = spec.length === 4 ? spec.format : undefined;
+      const floatDestination = baseFormat !== undefined ? FLOAT_DESTINATION_FORMATS.has(baseFormat) : isFloatDestination(spec.operation);
+      if (!floatDestination) rd = SINK_REGISTER;
+    }
+    this.raw[slot] = raw;
+    this.packed[slot] =
+      scratch.operation | (rd << 8) | (scratch.rs1 << 14) | (scratch.rs2 << 19) | (scratch.rs3 << 24) | (scratch.length === 2 ? 1 << 29 : 0);
+    this.immediate[slot] = scratch.imm;
+    this.auxiliary[slot] = spec !== undefined && (spec.format === 'Csr' || spec.format === 'CsrImm' || spec.format === 'Fence') ? scratch.csr : scratch.roundingMode;
   }
-  cacheRaw[slot] = raw;
-  cachePacked[slot] =
-    scratch.operation | (rd << 8) | (scratch.rs1 << 14) | (scratch.rs2 << 19) | (scratch.rs3 << 24) | (scratch.length === 2 ? 1 << 29 : 0);
-  cacheImmediate[slot] = scratch.imm;
-  cacheAuxiliary[slot] = spec !== undefined && (spec.format === 'Csr' || spec.format === 'CsrImm' || spec.format === 'Fence') ? scratch.csr : scratch.roundingMode;
+}
+
+const decodeCaches = new Map<number, DecodeCache>();
+
+function decodeCacheFor(extensions: number): DecodeCache {
+  let cache = decodeCaches.get(extensions);
+  if (cache === undefined) {
+    cache = new DecodeCache(extensions);
+    decodeCaches.set(extensions, cache);
+  }
+  return cache;
 }
 
 function isFloatDestination(operation: Operation): boolean {
@@ -107,6 +128,11 @@ export function runInterpreter(
   let fetchPageBase = 0;
   const words = mmu.guestRam.words;
   const halfwords = mmu.guestRam.halfwords;
+  const cache = decodeCacheFor(hart.cpu.extensionMask);
+  const cacheRaw = cache.raw;
+  const cachePacked = cache.packed;
+  const cacheImmediate = cache.immediate;
+  const cacheAuxiliary = cache.auxiliary;
 
   execute: while (executed < budget && !hart.exitRequested) {
     const pcLo = hart.pcLo;
@@ -131,7 +157,7 @@ export function runInterpreter(
     if ((raw & 3) !== 3) raw &= 0xffff;
     // Indexed by pc (neighbouring instructions share cache lines), tagged by the raw bits.
     const slot = (pcLo >>> 1) & (CACHE_SIZE - 1);
-    if (cacheRaw[slot] !== raw) fillCache(slot, raw);
+    if (cacheRaw[slot] !== raw) cache.fill(slot, raw);
     const packed = cachePacked[slot];
     const imm = cacheImmediate[slot];
     const length = (packed & (1 << 29)) !== 0 ? 2 : 4;
@@ -384,6 +410,94 @@ export function runInterpreter(
         break;
       }
 
+      // ---- Zba ----
+      case Operation.Sh1add: addShifted(x, rd, x[rs1], x[rs1 + 1], 1, x[rs2], x[rs2 + 1]); break;
+      case Operation.Sh2add: addShifted(x, rd, x[rs1], x[rs1 + 1], 2, x[rs2], x[rs2 + 1]); break;
+      case Operation.Sh3add: addShifted(x, rd, x[rs1], x[rs1 + 1], 3, x[rs2], x[rs2 + 1]); break;
+      case Operation.AddUw: addShifted(x, rd, x[rs1], 0, 0, x[rs2], x[rs2 + 1]); break;
+      case Operation.Sh1addUw: addShifted(x, rd, x[rs1], 0, 1, x[rs2], x[rs2 + 1]); break;
+      case Operation.Sh2addUw: addShifted(x, rd, x[rs1], 0, 2, x[rs2], x[rs2 + 1]); break;
+      case Operation.Sh3addUw: addShifted(x, rd, x[rs1], 0, 3, x[rs2], x[rs2 + 1]); break;
+      case Operation.SlliUw: shiftLeft(x, rd, x[rs1], 0, imm); break;
+
+      // ---- Zbb ----
+      case Operation.Andn: x[rd + 1] = x[rs1 + 1] & ~x[rs2 + 1]; x[rd] = x[rs1] & ~x[rs2]; break;
+      case Operation.Orn: x[rd + 1] = x[rs1 + 1] | ~x[rs2 + 1]; x[rd] = x[rs1] | ~x[rs2]; break;
+      case Operation.Xnor: x[rd + 1] = ~(x[rs1 + 1] ^ x[rs2 + 1]); x[rd] = ~(x[rs1] ^ x[rs2]); break;
+      case Operation.Clz: {
+        const hi = x[rs1 + 1];
+        x[rd] = hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(x[rs1]);
+        x[rd + 1] = 0;
+        break;
+      }
+      case Operation.Ctz: {
+        const lo = x[rs1];
+        x[rd] = lo !== 0 ? countTrailingZeros(lo) : 32 + countTrailingZeros(x[rs1 + 1]);
+        x[rd + 1] = 0;
+        break;
+      }
+      case Operation.Cpop: x[rd] = populationCount(x[rs1]) + populationCount(x[rs1 + 1]); x[rd + 1] = 0; break;
+      case Operation.Clzw: x[rd] = Math.clz32(x[rs1]); x[rd + 1] = 0; break;
+      case Operation.Ctzw: x[rd] = countTrailingZeros(x[rs1]); x[rd + 1] = 0; break;
+      case Operation.Cpopw: x[rd] = populationCount(x[rs1]); x[rd + 1] = 0; break;
+      case Operation.Max: case Operation.Maxu: case Operation.Min: case Operation.Minu: {
+        const operation = (packed & 0xff) as Operation;
+        const unsigned = operation === Operation.Maxu || operation === Operation.Minu;
+        const aLo = x[rs1], aHi = x[rs1 + 1], bLo = x[rs2], bHi = x[rs2 + 1];
+        const aHiCompare = unsigned ? aHi >>> 0 : aHi, bHiCompare = unsigned ? bHi >>> 0 : bHi;
+        const aLess = aHiCompare < bHiCompare || (aHiCompare === bHiCompare && (aLo >>> 0) < (bLo >>> 0));
+        const takeA = (operation === Operation.Min || operation === Operation.Minu) === aLess;
+        x[rd] = takeA ? aLo : bLo;
+        x[rd + 1] = takeA ? aHi : bHi;
+        break;
+      }
+      case Operation.SextB: { const v = (x[rs1] << 24) >> 24; x[rd] = v; x[rd + 1] = v >> 31; break; }
+      case Operation.SextH: { const v = (x[rs1] << 16) >> 16; x[rd] = v; x[rd + 1] = v >> 31; break; }
+      case Operation.ZextH: x[rd] = x[rs1] & 0xffff; x[rd + 1] = 0; break;
+      case Operation.Rol: rotateRight(x, rd, x[rs1], x[rs1 + 1], (64 - (x[rs2] & 63)) & 63); break;
+      case Operation.Ror: rotateRight(x, rd, x[rs1], x[rs1 + 1], x[rs2] & 63); break;
+      case Operation.Rori: rotateRight(x, rd, x[rs1], x[rs1 + 1], imm); break;
+      case Operation.Rolw: { const v = rotateRight32(x[rs1], (32 - (x[rs2] & 31)) & 31); x[rd] = v; x[rd + 1] = v >> 31; break; }
+      case Operation.Rorw: { const v = rotateRight32(x[rs1], x[rs2] & 31); x[rd] = v; x[rd + 1] = v >> 31; break; }
+      case Operation.Roriw: { const v = rotateRight32(x[rs1], imm); x[rd] = v; x[rd + 1] = v >> 31; break; }
+      case Operation.OrcB: x[rd + 1] = orCombineBytes(x[rs1 + 1]); x[rd] = orCombineBytes(x[rs1]); break;
+      case Operation.Rev8: { const lo = x[rs1]; x[rd] = byteSwap(x[rs1 + 1]); x[rd + 1] = byteSwap(lo); break; }
+
+      // ---- Zbc ----
+      case Operation.Clmul:
+        carrylessMultiply(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]);
+        x[rd] = productWord0; x[rd + 1] = productWord1;
+        break;
+      case Operation.Clmulh:
+        carrylessMultiply(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]);
+        x[rd] = productWord2; x[rd + 1] = productWord3;
+        break;
+      case Operation.Clmulr:
+        // Product bits 126:63.
+        carrylessMultiply(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]);
+        x[rd] = (productWord1 >>> 31) | (productWord2 << 1);
+        x[rd + 1] = (productWord2 >>> 31) | (productWord3 << 1);
+        break;
+
+      // ---- Zbs ----
+      case Operation.Bclr: case Operation.Bclri: case Operation.Binv: case Operation.Binvi:
+      case Operation.Bset: case Operation.Bseti: {
+        const operation = (packed & 0xff) as Operation;
+        const index = operation === Operation.Bclri || operation === Operation.Binvi || operation === Operation.Bseti ? imm : x[rs2] & 63;
+        const bitLo = index < 32 ? 1 << index : 0, bitHi = index < 32 ? 0 : 1 << (index - 32);
+        const lo = x[rs1], hi = x[rs1 + 1];
+        if (operation === Operation.Bclr || operation === Operation.Bclri) { x[rd] = lo & ~bitLo; x[rd + 1] = hi & ~bitHi; }
+        else if (operation === Operation.Binv || operation === Operation.Binvi) { x[rd] = lo ^ bitLo; x[rd + 1] = hi ^ bitHi; }
+        else { x[rd] = lo | bitLo; x[rd + 1] = hi | bitHi; }
+        break;
+      }
+      case Operation.Bext: case Operation.Bexti: {
+        const index = (packed & 0xff) === Operation.Bexti ? imm : x[rs2] & 63;
+        x[rd] = (index < 32 ? x[rs1] >>> index : x[rs1 + 1] >>> (index - 32)) & 1;
+        x[rd + 1] = 0;
+        break;
+      }
+
       // ---- sensitive: exit to the monitor ----
       case Operation.Fence:
         break;
@@ -463,6 +577,84 @@ function shiftRightArithmetic(x: Int32Array, rd: number, lo: number, hi: number,
   else { x[rd] = hi >> (amount - 32); x[rd + 1] = hi >> 31; }
 }
 
+function rotateRight(x: Int32Array, rd: number, lo: number, hi: number, amount: number): void {
+  if (amount === 0) { x[rd] = lo; x[rd + 1] = hi; return; }
+  if (amount >= 32) {
+    // Rotating by 32 swaps the words; the rest is a rotation by amount - 32.
+    const swappedLo = hi;
+    hi = lo;
+    lo = swappedLo;
+    amount -= 32;
+    if (amount === 0) { x[rd] = lo; x[rd + 1] = hi; return; }
+  }
+  x[rd] = (lo >>> amount) | (hi << (32 - amount));
+  x[rd + 1] = (hi >>> amount) | (lo << (32 - amount));
+}
+
+function rotateRight32(value: number, amount: number): number {
+  return amount === 0 ? value : (value >>> amount) | (value << (32 - amount));
+}
+
+function countTrailingZeros(value: number): number {
+  return value === 0 ? 32 : 31 - Math.clz32(value & -value);
+}
+
+function populationCount(value: number): number {
+  let v = value - ((value >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+}
+
+/** orc.b on one word: every non-zero byte becomes 0xff. */
+function orCombineBytes(value: number): number {
+  return ((value & 0xff) !== 0 ? 0xff : 0) | ((value & 0xff00) !== 0 ? 0xff00 : 0) |
+    ((value & 0xff0000) !== 0 ? 0xff0000 : 0) | ((value & 0xff000000) !== 0 ? 0xff000000 : 0);
+}
+
+function byteSwap(value: number): number {
+  return ((value & 0xff) << 24) | ((value & 0xff00) << 8) | ((value >>> 8) & 0xff00) | (value >>> 24);
+}
+
+/** rd = (a << shift) + b on lo/hi pairs (shift 0..3), for the Zba adds. */
+function addShifted(x: Int32Array, rd: number, aLo: number, aHi: number, shift: number, bLo: number, bHi: number): void {
+  const shiftedLo = aLo << shift;
+  const shiftedHi = shift === 0 ? aHi : (aHi << shift) | (aLo >>> (32 - shift));
+  const lo = (shiftedLo + bLo) | 0;
+  x[rd + 1] = (shiftedHi + bHi + ((lo >>> 0) < (shiftedLo >>> 0) ? 1 : 0)) | 0;
+  x[rd] = lo;
+}
+
+// The 128-bit carry-less product of the last carrylessMultiply, as four words (0 lowest).
+let productWord0 = 0, productWord1 = 0, productWord2 = 0, productWord3 = 0;
+/** High word of the last carrylessMultiply32. */
+let carrylessHigh = 0;
+
+/** 32×32 carry-less product: returns the low word, leaves the high word in carrylessHigh. */
+function carrylessMultiply32(a: number, b: number): number {
+  let lo = 0, hi = 0;
+  for (let i = 0; i < 32; i++) {
+    if (((b >>> i) & 1) !== 0) {
+      lo ^= a << i;
+      if (i !== 0) hi ^= a >>> (32 - i);
+    }
+  }
+  carrylessHigh = hi;
+  return lo;
+}
+
+/** 64×64 carry-less product from 32-bit halves: aL·bL ^ (aL·bH ^ aH·bL) << 32 ^ aH·bH << 64. */
+function carrylessMultiply(aLo: number, aHi: number, bLo: number, bHi: number): void {
+  const lowLo = carrylessMultiply32(aLo, bLo), lowHi = carrylessHigh;
+  const crossALo = carrylessMultiply32(aLo, bHi), crossAHi = carrylessHigh;
+  const crossBLo = carrylessMultiply32(aHi, bLo), crossBHi = carrylessHigh;
+  const highLo = carrylessMultiply32(aHi, bHi), highHi = carrylessHigh;
+  const crossLo = crossALo ^ crossBLo, crossHi = crossAHi ^ crossBHi;
+  productWord0 = lowLo;
+  productWord1 = lowHi ^ crossLo;
+  productWord2 = crossHi ^ highLo;
+  productWord3 = highHi;
+}
+
 /** 64-bit division; operands that fit in 32 bits use exact double arithmetic, the rest BigInt. */
 function divide64(x: Int32Array, wide: BigInt64Array, operation: Operation, rd: number, rs1: number, rs2: number): void {
   const aLo = x[rs1], aHi = x[rs1 + 1], bLo = x[rs2], bHi = x[rs2 + 1];
@@ -506,6 +698,14 @@ function executeAtomic(
   const size = doubleword ? 8 : 4;
   const isLoadReserved = operation === Operation.LrW || operation === Operation.LrD;
   const isStoreConditional = operation === Operation.ScW || operation === Operation.ScD;
+  // Debug triggers fire before the access (an AMO is a load and a store; an SC that will fail
+  // makes no access).
+  if (hart.triggers.dataArmed && !(isStoreConditional && hart.reservationAddress < 0) &&
+    mmu.dataTriggerFires(addressLo, addressHi, size, isLoadReserved ? AccessKind.Read : AccessKind.Write,
+      !isLoadReserved && !isStoreConditional)) {
+    mmu.faulted = false;
+    return false;
+  }
   if ((addressLo & (size - 1)) !== 0) {
     monitor.raiseException(
       hart, isLoadReserved ? ExceptionCause.LoadAddressMisaligned : ExceptionCause.StoreAddressMisaligned, addressLo, addressHi);

@@ -1,11 +1,12 @@
-// Address translation (bare, Sv39, Sv48) with hardware A/D update, PMP checks and three small
-// direct-mapped TLBs (fetch, load, store). A TLB hit is the fast path: a virtual page maps
-// straight to an offset in guest RAM. Everything else (misses, device pages, accesses that
-// cross a page, watched pages) goes through the slow path here.
+// Address translation (bare, Sv39, Sv48, Sv57; Svpbmt and Svnapot when the CPU model has them)
+// with hardware A/D update, PMP checks and three small direct-mapped TLBs (fetch, load,
+// store). A TLB hit is the fast path: a virtual page maps straight to an offset in guest RAM.
+// Everything else (misses, device pages, accesses that cross a page, watched pages, pages an
+// armed debug trigger covers) goes through the slow path here.
 
 import type { PhysicalBus } from '../memory/bus';
 import type { GuestRam } from '../memory/ram';
-import { ExceptionCause, Mstatus, Privilege } from './csr-numbers';
+import { ExceptionCause, MENVCFG_HIGH_PBMTE, Mstatus, Privilege } from './csr-numbers';
 import type { Hart } from './hart';
 import { AccessKind } from './pmp';
 
@@ -35,6 +36,10 @@ export interface CodeBreakpointHook {
 }
 
 const PTE_V = 1, PTE_R = 2, PTE_W = 4, PTE_X = 8, PTE_U = 16, PTE_A = 64, PTE_D = 128;
+// High word of a PTE: N (bit 63), PBMT (62:61), reserved 60:54, PPN[3] high bits below.
+const PTE_HIGH_N = 1 << 31;
+const PTE_HIGH_PBMT_SHIFT = 29;
+const PTE_HIGH_RESERVED = 0x7f << 22;
 
 export class Mmu {
   private readonly tagLo = new Int32Array(TLB_SIZE * 3);
@@ -189,9 +194,18 @@ export class Mmu {
 
   private fetchSlow(pcLo: number, pcHi: number): number {
     this.lastFetchPageBase = -1;
+    const breakpoints = this.codeBreakpoints;
+    const triggers = this.hart.triggers;
+    // An execute trigger comes before translation (the highest-priority exception); the
+    // debugger's own breakpoint at the same pc stops first, and resuming takes the trigger.
+    if (triggers.executeArmed && triggers.matchesExecute(pcLo, pcHi, this.hart.privilege)) {
+      if (breakpoints === null || !breakpoints.shouldStop(this.hart)) this.raiseTriggerBreakpoint();
+      else this.hart.exitRequested = true;
+      this.faulted = true;
+      return 0;
+    }
     const first = this.translate(pcLo, pcHi, AccessKind.Execute, 2);
     if (first < 0) return 0;
-    const breakpoints = this.codeBreakpoints;
     if (breakpoints !== null && breakpoints.shouldStop(this.hart)) {
       // Stop before this instruction: no trap, the run loop sees exitRequested.
       this.hart.exitRequested = true;
@@ -218,6 +232,7 @@ export class Mmu {
   }
 
   private loadSlow(lo: number, hi: number, size: 1 | 2 | 4 | 8): number {
+    if (this.hart.triggers.dataArmed && this.dataTriggerFires(lo, hi, size, AccessKind.Read)) return 0;
     if ((lo & 0xfff) + size <= PAGE_SIZE) {
       const physical = this.translate(lo, hi, AccessKind.Read, size);
       if (physical < 0) return 0;
@@ -254,6 +269,7 @@ export class Mmu {
   }
 
   private storeSlow(lo: number, hi: number, size: 1 | 2 | 4 | 8, valueLo: number, valueHi: number): void {
+    if (this.hart.triggers.dataArmed && this.dataTriggerFires(lo, hi, size, AccessKind.Write)) return;
     if ((lo & 0xfff) + size <= PAGE_SIZE) {
       const physical = this.translate(lo, hi, AccessKind.Write, size);
       if (physical < 0) return;
@@ -285,6 +301,23 @@ export class Mmu {
       if (this.faulted) return;
     }
     if (this.watcher !== null) this.watcher.onAccess(this.hart, lo, hi, firstPage, size, AccessKind.Write);
+  }
+
+  /**
+   * Sdtrig: when a load or store trigger matches the access (before it happens), raises the
+   * breakpoint exception and returns true. `alsoRead` makes a store-kind access (an AMO) match
+   * load triggers too. Only reached while some data trigger is armed.
+   */
+  dataTriggerFires(lo: number, hi: number, size: number, kind: AccessKind, alsoRead = false): boolean {
+    if (!this.hart.triggers.matchesData(lo, hi, size, kind, this.hart.privilege, alsoRead)) return false;
+    this.raiseTriggerBreakpoint();
+    this.faulted = true;
+    return true;
+  }
+
+  /** A trigger with action 0 fired: breakpoint exception, tval 0 as QEMU 7.2 writes it. */
+  private raiseTriggerBreakpoint(): void {
+    this.exceptions.raiseException(this.hart, ExceptionCause.Breakpoint, 0, 0);
   }
 
   private readPhysical(physical: number, size: 1 | 2 | 4, kind: AccessKind, lo: number, hi: number): number {
@@ -362,7 +395,8 @@ export class Mmu {
       (!hart.pmp.active || hart.pmp.allows(pageStart, PAGE_SIZE, kind, machine)) &&
       (this.watcher === null || kind === AccessKind.Execute || !this.watcher.isWatched(pageStart, lo >>> 12, hi)) &&
       (kind !== AccessKind.Write || pageStart !== this.exitOnStorePage) &&
-      (kind !== AccessKind.Execute || this.codeBreakpoints === null || !this.codeBreakpoints.mayHaveBreakpoint(lo >>> 12, hi, pageStart))
+      (kind !== AccessKind.Execute || this.codeBreakpoints === null || !this.codeBreakpoints.mayHaveBreakpoint(lo >>> 12, hi, pageStart)) &&
+      !this.triggerMayMatchPage(lo >>> 12, hi, kind)
     ) {
       const slot = ((lo >>> 12) & TLB_MASK) + (kind === AccessKind.Execute ? 0 : kind === AccessKind.Read ? TLB_SIZE : 2 * TLB_SIZE);
       this.tagLo[slot] = lo >>> 12;
@@ -371,6 +405,13 @@ export class Mmu {
     }
     void pageUser;
     return physical;
+  }
+
+  /** An armed debug trigger may match in this virtual page: keep it out of the TLB. */
+  private triggerMayMatchPage(pageLo: number, pageHi: number, kind: AccessKind): boolean {
+    const triggers = this.hart.triggers;
+    if (kind === AccessKind.Execute) return triggers.executeArmed && triggers.mayMatchExecutePage(pageLo, pageHi);
+    return triggers.dataArmed && triggers.mayMatchDataPage(pageLo, pageHi);
   }
 
   private fail(kind: AccessKind, pageFault: boolean, lo: number, hi: number): number {
@@ -383,14 +424,17 @@ export class Mmu {
     return -1;
   }
 
-  /** Sv39 (mode 8) or Sv48 (mode 9) page-table walk with A/D update. */
+  /** Sv39 (mode 8), Sv48 (mode 9) or Sv57 (mode 10) page-table walk with A/D update. */
   private walk(lo: number, hi: number, kind: AccessKind, privilege: Privilege, mode: number): number {
     const hart = this.hart;
-    const levels = mode === 9 ? 4 : 3;
-    // Bits above the top virtual address bit must equal it.
-    const topBitsShift = levels === 4 ? 15 : 6;
+    const levels = mode === 10 ? 5 : mode === 9 ? 4 : 3;
+    // Bits above the top virtual address bit (38, 47 or 56) must equal it.
+    const topBitsShift = levels === 5 ? 24 : levels === 4 ? 15 : 6;
     const top = hi >> topBitsShift;
     if (top !== 0 && top !== -1) return this.fail(kind, true, lo, hi);
+    const cpu = hart.cpu;
+    // Svpbmt's memory types are allowed while menvcfg.PBMTE is set; they change no behaviour here.
+    const memoryTypesAllowed = cpu.svpbmt && (hart.menvcfgHi & MENVCFG_HIGH_PBMTE) !== 0;
     // satp.PPN (44 bits) as a double.
     let tableAddress = ((hart.satpLo >>> 0) + (hart.satpHi & 0xfff) * 2 ** 32) * PAGE_SIZE;
     for (let level = levels - 1; level >= 0; level--) {
@@ -403,11 +447,17 @@ export class Mmu {
       let pteLo = this.words[index];
       const pteHi = this.words[index + 1];
       if ((pteLo & PTE_V) === 0 || ((pteLo & PTE_R) === 0 && (pteLo & PTE_W) !== 0)) return this.fail(kind, true, lo, hi);
-      // Reserved bits 63:54 (PBMT and N included: Svpbmt and Svnapot are not implemented).
-      if ((pteHi >>> 22) !== 0) return this.fail(kind, true, lo, hi);
+      // Reserved bits 60:54; PBMT (62:61) only with Svpbmt and PBMTE, never 3; N (63) only with Svnapot.
+      if ((pteHi & PTE_HIGH_RESERVED) !== 0) return this.fail(kind, true, lo, hi);
+      const memoryType = (pteHi >>> PTE_HIGH_PBMT_SHIFT) & 3;
+      if (memoryType !== 0 && (!memoryTypesAllowed || memoryType === 3)) return this.fail(kind, true, lo, hi);
+      const napot = (pteHi & PTE_HIGH_N) !== 0;
+      if (napot && !cpu.svnapot) return this.fail(kind, true, lo, hi);
       const ppn = (pteLo >>> 10) + (pteHi & 0x3fffff) * 2 ** 22;
       if ((pteLo & (PTE_R | PTE_X)) === 0) {
         if ((pteLo & (PTE_A | PTE_D | PTE_U)) !== 0 || level === 0) return this.fail(kind, true, lo, hi);
+        // A pointer to the next table carries neither a memory type nor N.
+        if (memoryType !== 0 || napot) return this.fail(kind, true, lo, hi);
         tableAddress = ppn * PAGE_SIZE;
         continue;
       }
@@ -425,6 +475,8 @@ export class Mmu {
       // A superpage's low PPN fields must be zero.
       const levelPages = 2 ** (9 * level);
       if (ppn % levelPages !== 0) return this.fail(kind, true, lo, hi);
+      // Svnapot: only 64 KiB pages exist (a level-0 leaf whose PPN ends in 1000).
+      if (napot && (level !== 0 || ppn % 16 !== 8)) return this.fail(kind, true, lo, hi);
       // Hardware A/D update, as QEMU does.
       const wanted = PTE_A | (kind === AccessKind.Write ? PTE_D : 0);
       if ((pteLo & wanted) !== wanted) {
@@ -432,9 +484,10 @@ export class Mmu {
         pteLo |= wanted;
         this.words[index] = pteLo;
       }
-      // Virtual page number bits below this level pass through.
-      const virtualPage = (lo >>> 12) + (hi & 0xffff) * 2 ** 20;
-      const physicalPage = ppn + (virtualPage % levelPages);
+      // Virtual page number bits below this level (or below the NAPOT size) pass through.
+      const virtualPage = (lo >>> 12) + (hi & 0x1ffffff) * 2 ** 20;
+      const passThroughPages = napot ? 16 : levelPages;
+      const physicalPage = ppn - (ppn % passThroughPages) + (virtualPage % passThroughPages);
       const physical = physicalPage * PAGE_SIZE + (lo & 0xfff);
       if (physical >= 2 ** 32) return this.fail(kind, false, lo, hi);
       return physical;
@@ -449,6 +502,7 @@ function virtualPageNumber(lo: number, hi: number, level: number): number {
     case 0: return (lo >>> 12) & 0x1ff;
     case 1: return (lo >>> 21) & 0x1ff;
     case 2: return ((lo >>> 30) | (hi << 2)) & 0x1ff;
-    default: return (hi >>> 7) & 0x1ff;
+    case 3: return (hi >>> 7) & 0x1ff;
+    default: return (hi >>> 16) & 0x1ff;
   }
 }

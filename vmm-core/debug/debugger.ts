@@ -358,7 +358,7 @@ export const privilegeLetter = (privilege: Privilege): PrivilegeName => privileg
 export function walkForDebugger(machine: Machine, hart: Hart, virtualAddress: bigint): bigint | undefined {
   const mode = hart.satpHi >>> 28;
   if (mode === 0 || hart.privilege === Privilege.Machine) return virtualAddress <= 0xffffffffn ? virtualAddress : undefined;
-  const levels = mode === 9 ? 4 : 3;
+  const levels = mode === 10 ? 5 : mode === 9 ? 4 : mode === 8 ? 3 : 0;
   let table = (BigInt(hart.satpHi & 0xfff) << 32n | BigInt(hart.satpLo >>> 0)) << 12n;
   for (let level = levels - 1; level >= 0; level--) {
     const index = (virtualAddress >> BigInt(12 + 9 * level)) & 0x1ffn;
@@ -366,8 +366,10 @@ export function walkForDebugger(machine: Machine, hart: Hart, virtualAddress: bi
     if (bytes === undefined) return undefined;
     const pte = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
     if ((pte & 1n) === 0n) return undefined;
-    const ppn = (pte >> 10n) & ((1n << 44n) - 1n);
+    let ppn = (pte >> 10n) & ((1n << 44n) - 1n);
     if ((pte & 0xan) !== 0n) {
+      // Svnapot: a 64 KiB page takes the low four VPN bits from the address.
+      if (level === 0 && (pte >> 63n) === 1n && hart.cpu.svnapot) ppn = (ppn & ~0xfn) | ((virtualAddress >> 12n) & 0xfn);
       const pageBits = BigInt(12 + 9 * level);
       return ((ppn << 12n) & ~((1n << pageBits) - 1n)) | (virtualAddress & ((1n << pageBits) - 1n));
     }

@@ -15,11 +15,16 @@ const MAX_PRIORITY = 7;
 const SOURCE_WORDS = Math.ceil(PLIC_SOURCE_COUNT / 32);
 
 /**
- * Sources are level-triggered through a gateway: a source pends while its line is high and it
- * is not claimed; claiming clears pending and blocks it until the context writes the id to
- * complete, after which a still-high line pends again. Like QEMU 7.2, a line going low also
- * clears a pending (unclaimed) request, and completion is accepted whether or not the source
- * is enabled for the completing context. Writes to the pending bits are ignored.
+ * Sources are level-triggered through a gateway: a line going high pends its source unless it
+ * is claimed; claiming clears pending and blocks the source until the context writes the id to
+ * complete, after which a still-high line pends again. A line that goes low before the claim
+ * leaves the request pending: only a claim clears it, as the PLIC specification's gateway
+ * latches requests, and as QEMU 7.2 does since its 7.2.15 stable update (the Debian 7.2 build
+ * the tests compare with; 7.2.0 itself cleared it). One corner differs from QEMU: it also
+ * latches a rising edge seen while the source is claimed and re-pends it at completion even if
+ * the line has dropped since; here, as in the specification, the level at completion decides.
+ * Completion is accepted whether or not the source is enabled for the completing context.
+ * Writes to the pending bits are ignored.
  *
  * Only aligned 32-bit accesses have effect; any other access reads 0 and is ignored (QEMU
  * rejects them too). Offsets outside the implemented registers read 0 and ignore writes.

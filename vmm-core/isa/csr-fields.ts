@@ -263,6 +263,37 @@ layout(0x106, 'scounteren', 'Supervisor counter enable: which counters U-mode ma
   counterBits('readable in U-mode', true));
 layout(0x320, 'mcountinhibit', 'Machine counter inhibit: set bits stop that counter', counterBits('stopped', false));
 
+/** The envcfg fields QEMU 7.2 implements (FIOM and the Zicbom/Zicboz enables). */
+const ENVCFG_COMMON: FieldSpec[] = [
+  ['FIOM', 0, 0, 'Fence of I/O implies memory'],
+  ['CBIE', 5, 4, 'Cache-block invalidate instruction enable (Zicbom)', { 0: 'illegal', 1: 'flush', 3: 'invalidate' }],
+  ['CBCFE', 6, 6, 'Cache-block clean and flush instructions enable (Zicbom)'],
+  ['CBZE', 7, 7, 'Cache-block zero instruction enable (Zicboz)'],
+];
+layout(0x30a, 'menvcfg', 'Machine environment configuration (for the modes below M)', [
+  ...ENVCFG_COMMON,
+  ['PBMTE', 62, 62, 'Svpbmt: page-based memory types allowed in S-mode page tables'],
+  ['STCE', 63, 63, 'Sstc: stimecmp enabled for S-mode, and STIP follows it'],
+]);
+layout(0x10a, 'senvcfg', 'Supervisor environment configuration (for U-mode)', ENVCFG_COMMON);
+
+// Sdtrig: tdata1 as an address/data match trigger of type 2 (mcontrol).
+layout(0x7a1, 'tdata1', 'Trigger data 1 of the selected trigger: its type and match control', [
+  ['LOAD', 0, 0, 'Match the address of loads'],
+  ['STORE', 1, 1, 'Match the address of stores'],
+  ['EXECUTE', 2, 2, 'Match the address of executed instructions'],
+  ['U', 3, 3, 'Fire in U-mode'],
+  ['S', 4, 4, 'Fire in S-mode'],
+  ['M', 6, 6, 'Fire in M-mode'],
+  ['MATCH', 10, 7, 'Comparison with tdata2', { 0: 'equal' }],
+  ['CHAIN', 11, 11, 'Chain with the next trigger'],
+  ['ACTION', 15, 12, 'What a match does', { 0: 'breakpoint exception', 1: 'debug mode' }],
+  ['SIZELO', 17, 16, 'Access size, low bits (size = sizehi:sizelo: 0 any, 1, 2, 3 = 4, 5 = 8 bytes)', undefined, 'decimal'],
+  ['SIZEHI', 22, 21, 'Access size, high bits (mcontrol6 keeps its size in 19:16 instead)', undefined, 'decimal'],
+  ['DMODE', 59, 59, 'Writable only from debug mode'],
+  ['TYPE', 63, 60, 'Trigger type', { 0: 'none', 2: 'mcontrol', 3: 'icount', 4: 'itrigger', 5: 'etrigger', 6: 'mcontrol6', 15: 'disabled' }],
+]);
+
 const FLOAT_FLAGS: FieldSpec[] = [
   ['NX', 0, 0, 'Inexact'],
   ['UF', 1, 1, 'Underflow'],

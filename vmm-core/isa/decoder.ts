@@ -2,7 +2,7 @@
 // Used when the interpreter's decode cache misses, by the disassembler and by tools.
 
 import { Operation } from './operations';
-import { INSTRUCTIONS, type InstructionFormat, type InstructionSpec } from './table';
+import { ALL_EXTENSIONS, INSTRUCTIONS, type InstructionFormat, type InstructionSpec } from './table';
 
 /** Operand fields of one decoded instruction; compressed instructions come out expanded. */
 export class DecodedInstruction {
@@ -57,9 +57,11 @@ const bits = (raw: number, high: number, low: number) => (raw >>> low) & ((1 << 
 /**
  * Decodes `raw` (a 32-bit word; for compressed instructions only the low 16 bits are used)
  * into `out`. Returns false (and sets out.row = -1, operation Illegal) for illegal or
- * reserved encodings.
+ * reserved encodings. `enabledExtensions` (table.ts's mask) leaves out the rows of optional
+ * extensions a CPU model lacks: their encodings are illegal, or, for a hint such as pause,
+ * decode as the instruction they are an encoding of.
  */
-export function decodeInstruction(raw: number, out: DecodedInstruction): boolean {
+export function decodeInstruction(raw: number, out: DecodedInstruction, enabledExtensions = ALL_EXTENSIONS): boolean {
   const length = instructionLength(raw & 0xffff);
   out.raw = length === 2 ? raw & 0xffff : raw >>> 0;
   out.length = length;
@@ -69,6 +71,7 @@ export function decodeInstruction(raw: number, out: DecodedInstruction): boolean
   for (const index of candidates) {
     const spec = INSTRUCTIONS[index];
     if (((word & spec.mask) >>> 0) !== spec.match) continue;
+    if ((spec.extensionBit & ~enabledExtensions) !== 0) continue;
     const legal = length === 4 ? extractWide(word, spec.format, out) : extractCompressed(word, spec.format, out);
     if (!legal) continue;
     out.row = index;

@@ -3,19 +3,26 @@
 // suffixes, absolute branch targets, and the expanded form of compressed instructions.
 // Written from objdump's output only (test/fixtures/disassembly/ pins it); the known limits are
 // objdump's "# address" comments, which depend on earlier instructions, and data that an ELF's
-// mapping symbols mark as .word/.short.
+// mapping symbols mark as .word/.short. Like objdump, which follows an ELF's ISA attribute, it
+// prints the instructions of optional extensions (Zba, Zbb, Zbc, Zbs, pause) only when the
+// options enable them (by default they are all enabled).
 
 import { csrName, type PrivilegedSpecVersion } from './csr-names';
 import { decodeInstruction, DecodedInstruction, instructionLength } from './decoder';
 import { Operation } from './operations';
 import { floatRegisterName, integerRegisterName } from './registers';
-import { INSTRUCTIONS, type InstructionFormat, type InstructionSpec } from './table';
+import { ALL_EXTENSIONS, INSTRUCTIONS, type InstructionFormat, type InstructionSpec } from './table';
 
 export interface DisassemblyOptions {
   /** Names a branch or jump target; the result is printed as objdump does: ` <name>`. */
   readonly symbolize?: (address: bigint) => string | undefined;
   /** CSR names follow this privileged-spec version (objdump follows the ELF's attribute). */
   readonly privilegedSpec?: PrivilegedSpecVersion;
+  /**
+   * Optional extensions to decode (table.ts's mask, e.g. from extensionMaskOfIsaString of the
+   * ELF's Tag_RISCV_arch or a CPU model); the rest print as .4byte. Default: all of them.
+   */
+  readonly extensions?: number;
 }
 
 export interface Disassembly {
@@ -53,12 +60,13 @@ const form = (mnemonic: string, operands = '', targetOffset?: number): Form => (
 export function disassemble(raw: number, address: number | bigint, options?: DisassemblyOptions): Disassembly {
   const length = instructionLength(raw & 0xffff);
   const word = length === 2 ? raw & 0xffff : raw >>> 0;
-  const legal = decodeInstruction(word, scratch);
+  const extensions = options?.extensions ?? ALL_EXTENSIONS;
+  const legal = decodeInstruction(word, scratch, extensions);
   const spec = legal ? INSTRUCTIONS[scratch.row] : undefined;
   const version = options?.privilegedSpec ?? '1.12';
   const result = length === 2
     ? formatCompressed(word, spec, scratch)
-    : spec !== undefined ? formatWide(word, spec, scratch, version) : formatIllegalWide(word, version);
+    : spec !== undefined ? formatWide(word, spec, scratch, version) : formatIllegalWide(word, version, extensions);
 
   let operands = result.operands;
   if (result.targetOffset !== undefined) {
@@ -79,12 +87,12 @@ function illegalWide(word: number): Form {
  * objdump still prints F/D arithmetic whose rounding mode is reserved (5, 6), with the mode as
  * "unknown", although the decoder (rightly) calls those encodings illegal.
  */
-function formatIllegalWide(word: number, version: PrivilegedSpecVersion): Form {
+function formatIllegalWide(word: number, version: PrivilegedSpecVersion, extensions: number): Form {
   const roundingMode = (word >>> 12) & 7;
   if (roundingMode !== 5 && roundingMode !== 6) return illegalWide(word);
   const withDynamicMode = (word | 0x7000) >>> 0;
   const probe = scratch; // the failed decode left nothing in it worth keeping
-  if (!decodeInstruction(withDynamicMode, probe)) return illegalWide(word);
+  if (!decodeInstruction(withDynamicMode, probe, extensions)) return illegalWide(word);
   const spec = INSTRUCTIONS[probe.row];
   if (!ROUNDING_FORMATS.has(spec.format)) return illegalWide(word);
   probe.roundingMode = roundingMode;
@@ -124,6 +132,8 @@ function formatWide(word: number, spec: InstructionSpec, d: DecodedInstruction, 
       return form(name.replace(/i(w?)$/, '$1'), `${x(rd)},${x(rs1)},${hex(imm)}`);
     case 'R':
       return formatRegister(spec.operation, name, rd, rs1, rs2);
+    case 'Unary':
+      return form(name, `${x(rd)},${x(rs1)}`);
     case 'Fence':
       return formatFence(word);
     case 'None':
@@ -246,6 +256,9 @@ function formatRegister(operation: Operation, name: string, rd: number, rs1: num
       break;
     case Operation.Sltu:
       if (rs1 === 0) return form('snez', `${x(rd)},${x(rs2)}`);
+      break;
+    case Operation.AddUw:
+      if (rs2 === 0) return form('zext.w', `${x(rd)},${x(rs1)}`);
       break;
     default:
       break;

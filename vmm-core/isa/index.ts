@@ -1,10 +1,11 @@
-// isa/ owns what the RISC-V RV64GC encoding means: the one instruction table, the decoder,
-// the objdump-compatible disassembler, and the register and CSR names the rest of Ringside
-// prints and parses. It holds no machine state; the CPU, debugger and UI build on it.
+// isa/ owns what the RISC-V RV64GC encoding (with the optional Zba, Zbb, Zbc, Zbs and
+// Zihintpause) means: the one instruction table, the decoder, the objdump-compatible
+// disassembler, and the register and CSR names the rest of Ringside prints and parses. It
+// holds no machine state; the CPU, debugger and UI build on it.
 
 export { Operation } from './operations';
 export {
-  INSTRUCTIONS, BASE_ROW_BY_OPERATION,
+  INSTRUCTIONS, BASE_ROW_BY_OPERATION, ALL_EXTENSIONS, extensionMask, extensionMaskOfIsaString,
   type Extension, type SensitivityClass, type InstructionFormat, type InstructionSpec,
 } from './table';
 export { DecodedInstruction, decodeInstruction, instructionLength } from './decoder';

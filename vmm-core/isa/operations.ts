@@ -30,5 +30,14 @@ export const enum Operation {
   Fld, Fsd, FmaddD, FmsubD, FnmsubD, FnmaddD, FaddD, FsubD, FmulD, FdivD, FsqrtD,
   FsgnjD, FsgnjnD, FsgnjxD, FminD, FmaxD, FcvtSD, FcvtDS, FcvtWD, FcvtWuD, FcvtLD, FcvtLuD, FmvXD,
   FeqD, FltD, FleD, FclassD, FcvtDW, FcvtDWu, FcvtDL, FcvtDLu, FmvDX,
+  // Zba
+  Sh1add, Sh2add, Sh3add, AddUw, Sh1addUw, Sh2addUw, Sh3addUw, SlliUw,
+  // Zbb
+  Andn, Orn, Xnor, Clz, Ctz, Cpop, Clzw, Ctzw, Cpopw, Max, Maxu, Min, Minu, SextB, SextH, ZextH,
+  Rol, Ror, Rolw, Rorw, Rori, Roriw, OrcB, Rev8,
+  // Zbc
+  Clmul, Clmulh, Clmulr,
+  // Zbs
+  Bclr, Bclri, Bext, Bexti, Binv, Binvi, Bset, Bseti,
   Count,
 }

@@ -1,9 +1,46 @@
-// The one instruction table for RV64IMAFDC + Zicsr + Zifencei and the privileged
-// instructions. Decoder, disassembler, interpreter dispatch and the ISA tests derive from it.
+// The one instruction table for RV64IMAFDC + Zicsr + Zifencei, the privileged instructions, and
+// the optional Zihintpause, Zba, Zbb, Zbc and Zbs. Decoder, disassembler, interpreter dispatch
+// and the ISA tests derive from it.
 
 import { Operation } from './operations';
 
-export type Extension = 'I' | 'M' | 'A' | 'F' | 'D' | 'C' | 'Zicsr' | 'Zifencei' | 'Privileged';
+export type Extension =
+  | 'I' | 'M' | 'A' | 'F' | 'D' | 'C' | 'Zicsr' | 'Zifencei' | 'Privileged'
+  | 'Zihintpause' | 'Zba' | 'Zbb' | 'Zbc' | 'Zbs';
+
+/**
+ * Bits of the optional extensions in an enabled-extension mask: the decoder skips rows whose
+ * extension a CPU model (or an ELF's ISA attribute, for the disassembler) leaves out. The
+ * base extensions have no bit: they are always there.
+ */
+const OPTIONAL_EXTENSION_BITS: Readonly<Partial<Record<Extension, number>>> = {
+  Zihintpause: 1 << 0, Zba: 1 << 1, Zbb: 1 << 2, Zbc: 1 << 3, Zbs: 1 << 4,
+};
+
+/** Every optional extension enabled. */
+export const ALL_EXTENSIONS = 0x1f;
+
+/** The mask enabling exactly `extensions` (base extensions need not be named). */
+export function extensionMask(extensions: Iterable<Extension>): number {
+  let mask = 0;
+  for (const extension of extensions) mask |= OPTIONAL_EXTENSION_BITS[extension] ?? 0;
+  return mask;
+}
+
+/**
+ * The mask for an ISA string such as `rv64gc_zba_zbb` or an ELF's Tag_RISCV_arch
+ * (`rv64i2p1_m2p0_..._zbb1p0`): the optional extensions it names.
+ */
+export function extensionMaskOfIsaString(isa: string): number {
+  const names = new Map<string, Extension>(
+    (Object.keys(OPTIONAL_EXTENSION_BITS) as Extension[]).map((extension) => [extension.toLowerCase(), extension]));
+  const found: Extension[] = [];
+  for (const part of isa.toLowerCase().split('_').slice(1)) {
+    const extension = names.get(part.replace(/\d+p\d+$/, ''));
+    if (extension !== undefined) found.push(extension);
+  }
+  return extensionMask(found);
+}
 
 /**
  * Popek–Goldberg class. `privileged`: traps when executed below the privilege it needs
@@ -19,7 +56,7 @@ export type SensitivityClass = 'innocuous' | 'privileged' | 'controlSensitive' |
 export type InstructionFormat =
   // 32-bit
   | 'R' | 'I' | 'Load' | 'S' | 'B' | 'U' | 'J' | 'Jalr' | 'Shift' | 'ShiftW' | 'Fence' | 'None'
-  | 'SfenceVma' | 'Csr' | 'CsrImm' | 'Amo' | 'Lr'
+  | 'SfenceVma' | 'Csr' | 'CsrImm' | 'Amo' | 'Lr' | 'Unary'
   | 'FLoad' | 'FStore' | 'R4' | 'FR' | 'FRNoRm' | 'FUnary' | 'FCompare' | 'FToInt' | 'IntToF'
   | 'FMoveToInt' | 'FMoveFromInt'
   // 16-bit (compressed)
@@ -38,6 +75,8 @@ export interface InstructionSpec {
   readonly operation: Operation;
   /** 2 for compressed instructions, 4 otherwise. */
   readonly length: 2 | 4;
+  /** The extension's bit in an enabled-extension mask; 0 for the base extensions. */
+  readonly extensionBit: number;
 }
 
 function row(
@@ -45,10 +84,14 @@ function row(
   sensitivity: SensitivityClass, operation: Operation,
 ): InstructionSpec {
   const length = (match & 3) === 3 ? 4 : 2;
-  return { mnemonic, match: match >>> 0, mask: mask >>> 0, format, extension, sensitivity, operation, length };
+  const extensionBit = OPTIONAL_EXTENSION_BITS[extension] ?? 0;
+  return { mnemonic, match: match >>> 0, mask: mask >>> 0, format, extension, sensitivity, operation, length, extensionBit };
 }
 
 const R_MASK = 0xfe00707f;
+/** funct12 (bits 31:20) fixed: the unary bit-manipulation instructions. */
+const UNARY_MASK = 0xfff0707f;
+const SHIFT64_MASK = 0xfc00707f;
 const F3_MASK = 0x707f;
 const OP_MASK = 0x7f;
 const C_MASK = 0xe003;
@@ -119,6 +162,8 @@ export const INSTRUCTIONS: readonly InstructionSpec[] = [
   row('sraw', 0x4000503b, R_MASK, 'R', I, inn, Operation.Sraw),
   row('fence', 0x0f, F3_MASK, 'Fence', I, inn, Operation.Fence),
   row('fence.i', 0x100f, F3_MASK, 'None', 'Zifencei', ctl, Operation.FenceI),
+  // Zihintpause: a FENCE hint (pred = W, succ = 0); a hart without it executes the fence.
+  row('pause', 0x0100000f, 0xffffffff, 'None', 'Zihintpause', inn, Operation.Fence),
   row('ecall', 0x73, 0xffffffff, 'None', I, ctl, Operation.Ecall),
   row('ebreak', 0x100073, 0xffffffff, 'None', I, ctl, Operation.Ebreak),
   // Privileged
@@ -220,6 +265,53 @@ export const INSTRUCTIONS: readonly InstructionSpec[] = [
   row('fcvt.d.l', 0xd2200053, 0xfff0007f, 'IntToF', D, beh, Operation.FcvtDL),
   row('fcvt.d.lu', 0xd2300053, 0xfff0007f, 'IntToF', D, beh, Operation.FcvtDLu),
   row('fmv.d.x', 0xf2000053, 0xfff0707f, 'FMoveFromInt', D, beh, Operation.FmvDX),
+  // Zba
+  row('sh1add', 0x20002033, R_MASK, 'R', 'Zba', inn, Operation.Sh1add),
+  row('sh2add', 0x20004033, R_MASK, 'R', 'Zba', inn, Operation.Sh2add),
+  row('sh3add', 0x20006033, R_MASK, 'R', 'Zba', inn, Operation.Sh3add),
+  row('add.uw', 0x0800003b, R_MASK, 'R', 'Zba', inn, Operation.AddUw),
+  row('sh1add.uw', 0x2000203b, R_MASK, 'R', 'Zba', inn, Operation.Sh1addUw),
+  row('sh2add.uw', 0x2000403b, R_MASK, 'R', 'Zba', inn, Operation.Sh2addUw),
+  row('sh3add.uw', 0x2000603b, R_MASK, 'R', 'Zba', inn, Operation.Sh3addUw),
+  row('slli.uw', 0x0800101b, SHIFT64_MASK, 'Shift', 'Zba', inn, Operation.SlliUw),
+  // Zbb
+  row('andn', 0x40007033, R_MASK, 'R', 'Zbb', inn, Operation.Andn),
+  row('orn', 0x40006033, R_MASK, 'R', 'Zbb', inn, Operation.Orn),
+  row('xnor', 0x40004033, R_MASK, 'R', 'Zbb', inn, Operation.Xnor),
+  row('clz', 0x60001013, UNARY_MASK, 'Unary', 'Zbb', inn, Operation.Clz),
+  row('ctz', 0x60101013, UNARY_MASK, 'Unary', 'Zbb', inn, Operation.Ctz),
+  row('cpop', 0x60201013, UNARY_MASK, 'Unary', 'Zbb', inn, Operation.Cpop),
+  row('clzw', 0x6000101b, UNARY_MASK, 'Unary', 'Zbb', inn, Operation.Clzw),
+  row('ctzw', 0x6010101b, UNARY_MASK, 'Unary', 'Zbb', inn, Operation.Ctzw),
+  row('cpopw', 0x6020101b, UNARY_MASK, 'Unary', 'Zbb', inn, Operation.Cpopw),
+  row('max', 0x0a006033, R_MASK, 'R', 'Zbb', inn, Operation.Max),
+  row('maxu', 0x0a007033, R_MASK, 'R', 'Zbb', inn, Operation.Maxu),
+  row('min', 0x0a004033, R_MASK, 'R', 'Zbb', inn, Operation.Min),
+  row('minu', 0x0a005033, R_MASK, 'R', 'Zbb', inn, Operation.Minu),
+  row('sext.b', 0x60401013, UNARY_MASK, 'Unary', 'Zbb', inn, Operation.SextB),
+  row('sext.h', 0x60501013, UNARY_MASK, 'Unary', 'Zbb', inn, Operation.SextH),
+  row('zext.h', 0x0800403b, UNARY_MASK, 'Unary', 'Zbb', inn, Operation.ZextH),
+  row('rol', 0x60001033, R_MASK, 'R', 'Zbb', inn, Operation.Rol),
+  row('ror', 0x60005033, R_MASK, 'R', 'Zbb', inn, Operation.Ror),
+  row('rolw', 0x6000103b, R_MASK, 'R', 'Zbb', inn, Operation.Rolw),
+  row('rorw', 0x6000503b, R_MASK, 'R', 'Zbb', inn, Operation.Rorw),
+  row('rori', 0x60005013, SHIFT64_MASK, 'Shift', 'Zbb', inn, Operation.Rori),
+  row('roriw', 0x6000501b, R_MASK, 'ShiftW', 'Zbb', inn, Operation.Roriw),
+  row('orc.b', 0x28705013, UNARY_MASK, 'Unary', 'Zbb', inn, Operation.OrcB),
+  row('rev8', 0x6b805013, UNARY_MASK, 'Unary', 'Zbb', inn, Operation.Rev8),
+  // Zbc
+  row('clmul', 0x0a001033, R_MASK, 'R', 'Zbc', inn, Operation.Clmul),
+  row('clmulh', 0x0a003033, R_MASK, 'R', 'Zbc', inn, Operation.Clmulh),
+  row('clmulr', 0x0a002033, R_MASK, 'R', 'Zbc', inn, Operation.Clmulr),
+  // Zbs
+  row('bclr', 0x48001033, R_MASK, 'R', 'Zbs', inn, Operation.Bclr),
+  row('bclri', 0x48001013, SHIFT64_MASK, 'Shift', 'Zbs', inn, Operation.Bclri),
+  row('bext', 0x48005033, R_MASK, 'R', 'Zbs', inn, Operation.Bext),
+  row('bexti', 0x48005013, SHIFT64_MASK, 'Shift', 'Zbs', inn, Operation.Bexti),
+  row('binv', 0x68001033, R_MASK, 'R', 'Zbs', inn, Operation.Binv),
+  row('binvi', 0x68001013, SHIFT64_MASK, 'Shift', 'Zbs', inn, Operation.Binvi),
+  row('bset', 0x28001033, R_MASK, 'R', 'Zbs', inn, Operation.Bset),
+  row('bseti', 0x28001013, SHIFT64_MASK, 'Shift', 'Zbs', inn, Operation.Bseti),
   // C, quadrant 0
   row('c.addi4spn', 0x0000, C_MASK, 'CIW', C, inn, Operation.Addi),
   row('c.fld', 0x2000, C_MASK, 'CLD', C, beh, Operation.Fld),

@@ -2,6 +2,7 @@
 // launch.json and the language server validate against) and the normalisation to defaults.
 
 import type { BlockBackend, EntropySource, NetBackend } from '../bridges/types';
+import { CPU_FEATURES, CpuModelError, DEFAULT_CPU_MODEL_NAME, parseCpuModel, type CpuModel } from '../cpu/cpu-model';
 import { DEFAULT_ICOUNT_SHIFT, DEFAULT_RAM_SIZE, MAX_HARTS, MAX_ICOUNT_SHIFT, MAX_RAM_SIZE, VIRTIO_MMIO_SLOTS } from './layout';
 
 export interface ImageFile {
@@ -14,6 +15,11 @@ export interface MachineConfig {
   memoryBytes?: number;
   /** Number of harts, 1..8 (default 1). */
   hartCount?: number;
+  /**
+   * CPU model, QEMU-like: `rv64` (default: QEMU 7.2's default CPU without H), `rv64gc`, each
+   * with optional `,feature=on|off` (see cpu/cpu-model.ts), e.g. `rv64,sstc=off,svpbmt=on`.
+   */
+  cpu?: string;
   /** `none`: bare M-mode entry; `builtin`: direct boot with the built-in SBI; an image: firmware. */
   bios?: 'none' | 'builtin' | ImageFile;
   kernel?: ImageFile;
@@ -59,6 +65,7 @@ export type VirtioDeviceConfig =
 export interface ResolvedMachineConfig {
   readonly memoryBytes: number;
   readonly hartCount: number;
+  readonly cpu: CpuModel;
   readonly bios: 'none' | 'builtin' | 'firmware';
   readonly firmware?: ImageFile;
   readonly kernel?: ImageFile;
@@ -104,6 +111,12 @@ export const MACHINE_OPTIONS_SCHEMA = {
       type: 'string', enum: ['pace', 'skip'], default: 'pace',
       description: "When every hart waits: 'pace' sleeps until the next timer event is due in wall time or input arrives (an idle guest costs no CPU, sleep 3 takes 3 s); 'skip' jumps to the next timer event at once (fast headless runs).",
     },
+    cpu: {
+      type: 'string',
+      default: DEFAULT_CPU_MODEL_NAME,
+      pattern: '^[Rr][Vv]64([Gg][Cc])?(,[A-Za-z0-9_-]+=[A-Za-z]+)*$',
+      description: `CPU model, as QEMU's -cpu: 'rv64' (QEMU 7.2's default CPU, without the H extension, which is not implemented) or 'rv64gc' (plain RV64GC), optionally followed by ,feature=on|off for ${Object.keys(CPU_FEATURES).join(', ')}; e.g. 'rv64,sstc=off,svpbmt=on'.`,
+    },
   },
 } as const;
 
@@ -125,10 +138,18 @@ export function normalizeMachineConfig(config: MachineConfig): ResolvedMachineCo
   if (!Number.isInteger(hartCount) || hartCount < 1 || hartCount > MAX_HARTS) {
     throw new ConfigError(`harts must be between 1 and ${MAX_HARTS}, got ${hartCount}`);
   }
+  let cpu: CpuModel;
+  try {
+    cpu = parseCpuModel(config.cpu ?? DEFAULT_CPU_MODEL_NAME);
+  } catch (error) {
+    if (error instanceof CpuModelError) throw new ConfigError(error.message);
+    throw error;
+  }
   const bios = config.bios ?? 'none';
   return {
     memoryBytes,
     hartCount,
+    cpu,
     bios: typeof bios === 'string' ? bios : 'firmware',
     firmware: typeof bios === 'string' ? undefined : bios,
     kernel: config.kernel,

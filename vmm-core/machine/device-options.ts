@@ -3,7 +3,11 @@
 // (the CLI and launch.json both use these strings), then opened into backends for the machine.
 // One clear error names the option and what is wrong with it.
 
-import { ConfigError } from './config';
+import { resolve as resolvePath } from 'node:path';
+import { openDiskImage } from '../bridges/disk/index';
+import { DEFAULT_ENTROPY_SEED, HostEntropySource, SeededEntropySource } from '../bridges/entropy';
+import { type NetdevConfig, openNetBackend, parseNetdevOption } from '../bridges/net/index';
+import { ConfigError, type VirtioDeviceConfig } from './config';
 
 /** Splits `a=1,b=2` at commas (a doubled comma is a literal one, as in QEMU). */
 export function splitOptionList(text: string): string[] {
@@ -126,4 +130,121 @@ export function parseGlobalOption(text: string): { virtioLegacy: boolean } {
   const match = /^virtio-mmio\.force-legacy=(.*)$/.exec(text);
   if (match === null) throw new ConfigError(`--global '${text}': only virtio-mmio.force-legacy=on|off is supported`);
   return { virtioLegacy: parseOnOff('--global', 'virtio-mmio.force-legacy', match[1]) };
+}
+
+/** `--netdev TEXT` split into the backend part (the net bridge's vocabulary) and the device's own keys. */
+export interface NetdevSpec {
+  readonly text: string;
+  readonly config: NetdevConfig;
+  readonly mac?: Uint8Array;
+  readonly slot?: number;
+  readonly pcap?: string;
+  readonly linkUp: boolean;
+}
+
+/** The device keys a `--netdev` may carry besides the backend's: mac=, slot=, pcap=, link=on|off. */
+const NET_DEVICE_KEYS = ['mac', 'slot', 'pcap', 'link'];
+
+export function parseNetdevSpec(text: string): NetdevSpec {
+  const option = '--netdev';
+  const kept: string[] = [];
+  const own = new Map<string, string>();
+  for (const part of splitOptionList(text)) {
+    const key = part.split('=')[0];
+    if (NET_DEVICE_KEYS.includes(key)) {
+      if (own.has(key)) throw new ConfigError(`${option} '${text}': '${key}' given twice`);
+      own.set(key, part.slice(key.length + 1));
+    } else {
+      kept.push(part.replace(/,/g, ',,'));
+    }
+  }
+  let config: NetdevConfig;
+  try {
+    config = parseNetdevOption(kept.join(','));
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  let mac: Uint8Array | undefined;
+  const macText = own.get('mac');
+  if (macText !== undefined) {
+    const match = /^([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2})$/i.exec(macText);
+    if (match === null) throw new ConfigError(`${option} '${text}': mac must look like 52:54:00:12:34:56, got '${macText}'`);
+    mac = Uint8Array.from(match.slice(1).map((byte) => parseInt(byte, 16)));
+    if ((mac[0] & 1) !== 0) throw new ConfigError(`${option} '${text}': mac ${macText} is a multicast address`);
+  }
+  const pcap = own.get('pcap');
+  if (pcap === '') throw new ConfigError(`${option} '${text}': pcap= needs a file name`);
+  return {
+    text,
+    config,
+    mac,
+    slot: own.has('slot') ? parseSlot(option, own.get('slot')!) : undefined,
+    pcap,
+    linkUp: own.has('link') ? parseOnOff(option, 'link', own.get('link')!) : true,
+  };
+}
+
+/** One virtio device as the options name it, in command-line order (which decides placement). */
+export type VirtioDeviceSpec =
+  | { readonly kind: 'block'; readonly drive: DriveSpec }
+  | { readonly kind: 'net'; readonly netdev: NetdevSpec }
+  | DeviceSpec;
+
+/** The opened devices and a way to release their host side if the machine never takes them. */
+export interface OpenedDevices {
+  readonly devices: VirtioDeviceConfig[];
+  close(): void;
+}
+
+/**
+ * Opens the backends the specs name (disk images are opened and locked, sockets listen or
+ * connect) relative to `cwd`. On any failure everything opened so far is closed again and one
+ * BridgeError/ConfigError names the option that failed.
+ */
+export async function openVirtioDevices(specs: readonly VirtioDeviceSpec[], cwd: string = process.cwd()): Promise<OpenedDevices> {
+  const devices: VirtioDeviceConfig[] = [];
+  const closers: Array<() => void> = [];
+  const closeAll = (): void => {
+    for (const close of closers.splice(0).reverse()) {
+      try {
+        close();
+      } catch {
+        // Releasing is best effort: the first error is the one to report.
+      }
+    }
+  };
+  try {
+    for (const spec of specs) {
+      switch (spec.kind) {
+        case 'block': {
+          const { drive } = spec;
+          const backend = openDiskImage({ path: resolvePath(cwd, drive.file), format: drive.format, readOnly: drive.readOnly, snapshot: drive.snapshot });
+          closers.push(() => backend.close());
+          devices.push({ kind: 'block', backend, serial: drive.serial, slot: drive.slot });
+          break;
+        }
+        case 'net': {
+          const { netdev } = spec;
+          const backend = await openNetBackend(netdev.config, { pcap: netdev.pcap !== undefined ? resolvePath(cwd, netdev.pcap) : undefined });
+          closers.push(() => backend.close());
+          devices.push({ kind: 'net', backend, mac: netdev.mac, slot: netdev.slot, linkUp: netdev.linkUp });
+          break;
+        }
+        case 'entropy':
+          devices.push({
+            kind: 'entropy',
+            source: spec.source === 'host' ? new HostEntropySource() : new SeededEntropySource(spec.seed ?? DEFAULT_ENTROPY_SEED),
+            slot: spec.slot,
+          });
+          break;
+        case 'console':
+          devices.push({ kind: 'console', slot: spec.slot });
+          break;
+      }
+    }
+  } catch (error) {
+    closeAll();
+    throw error;
+  }
+  return { devices, close: closeAll };
 }

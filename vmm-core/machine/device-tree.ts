@@ -1,10 +1,10 @@
 // Builds the device tree of the `virt` machine from the layout constants, matching what QEMU
 // 7.2's `virt` board generates for the devices Ringside has (no PCI, flash, fw-cfg or PMU node).
 
+import { DEFAULT_CPU_MODEL, type CpuModel } from '../cpu/cpu-model';
 import { DeviceTreeNode, PhandleAllocator, serializeDeviceTree } from './fdt';
 import {
   CLINT,
-  ISA_STRING,
   MAX_HARTS,
   PLIC,
   PLIC_SOURCE_COUNT,
@@ -37,8 +37,10 @@ export interface VirtDeviceTreeOptions {
   /** Defaults to the UART: "/soc/serial@10000000". */
   stdoutPath?: string;
   rngSeed?: Uint8Array;
-  /** Paging modes the MMU implements, advertised as `mmu-type`; QEMU's default is Sv48. */
-  mmuType?: 'riscv,sv39' | 'riscv,sv48';
+  /** The harts' CPU model: `riscv,isa` and `mmu-type` come from it (default: QEMU 7.2's default CPU). */
+  cpu?: CpuModel;
+  /** Overrides the model's `mmu-type` (QEMU's is always Sv48 for 64-bit harts). */
+  mmuType?: 'riscv,sv39' | 'riscv,sv48' | 'riscv,sv57';
 }
 
 const unitAddress = (name: string, address: number): string => `${name}@${address.toString(16)}`;
@@ -70,6 +72,7 @@ export function buildVirtDeviceTreeNodes(options: VirtDeviceTreeOptions): Device
     throw new Error('device tree: initrdEnd is below initrdStart');
   }
 
+  const cpuModel = options.cpu ?? DEFAULT_CPU_MODEL;
   const phandles = new PhandleAllocator();
   const root = new DeviceTreeNode('');
   root.setU32('#address-cells', 2).setU32('#size-cells', 2);
@@ -118,8 +121,8 @@ export function buildVirtDeviceTreeNodes(options: VirtDeviceTreeOptions): Device
       .setU32('reg', hart)
       .setString('status', 'okay')
       .setString('compatible', 'riscv')
-      .setString('riscv,isa', ISA_STRING)
-      .setString('mmu-type', options.mmuType ?? 'riscv,sv48');
+      .setString('riscv,isa', cpuModel.isaString)
+      .setString('mmu-type', options.mmuType ?? cpuModel.mmuType);
     const intc = cpu.addChild('interrupt-controller');
     intc.setU32('#interrupt-cells', 1).setEmpty('interrupt-controller').setString('compatible', 'riscv,cpu-intc');
     intcPhandles.push(phandles.assign(intc));

@@ -1,6 +1,8 @@
 // The physical layout of the machine, compatible with QEMU's `virt` board. The bus and the
 // device-tree writer both read these constants, so the guest is told exactly what is there.
 
+import { DEFAULT_CPU_MODEL } from '../cpu/cpu-model';
+
 export const RAM_BASE = 0x8000_0000;
 export const DEFAULT_RAM_SIZE = 128 * 1024 * 1024;
 /** RAM must end below 4 GiB: physical addresses are handled as 32-bit unsigned numbers. */
@@ -45,5 +47,5 @@ export const FIRMWARE_KERNEL_ADDRESS = 0x8020_0000;
 /** fw_jump copies the DTB here; never place the initrd or our DTB at this address. */
 export const FW_JUMP_FDT_ADDRESS = 0x8220_0000;
 
-/** The ISA string the device tree and misa advertise. */
-export const ISA_STRING = 'rv64imafdc_zicsr_zifencei_zicntr';
+/** The ISA string the device tree advertises for the default CPU model (each model has its own). */
+export const ISA_STRING = DEFAULT_CPU_MODEL.isaString;

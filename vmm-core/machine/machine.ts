@@ -2,7 +2,7 @@
 // the loaded images and the run loop with virtual time. Everything is wired from the layout
 // constants, which also generate the device tree.
 
-import { Csr, InterruptCause, Privilege } from '../cpu/csr-numbers';
+import { Csr, InterruptCause, MENVCFG_HIGH_PBMTE, MENVCFG_HIGH_STCE, Privilege } from '../cpu/csr-numbers';
 import { Hart } from '../cpu/hart';
 import { runInterpreter } from '../cpu/interpreter';
 import { Mmu, type CodeBreakpointHook, type MemoryWatcher } from '../cpu/mmu';
@@ -19,6 +19,7 @@ import {
 } from '../devices/virtio/index';
 import { PhysicalBus } from '../memory/bus';
 import { GuestMemory } from '../memory/guest-memory';
+import type { NetBackend } from '../bridges/types';
 import { GuestRam } from '../memory/ram';
 import { ExitIndex } from '../monitor/exits';
 import { Monitor, type MonitorObserver } from '../monitor/monitor';
@@ -155,6 +156,11 @@ export class Machine implements MachineClock, HartInterruptPins {
    * run ends with a deadlock error instead of waiting forever. Set by the host.
    */
   externalInputPossible: () => boolean = () => false;
+  /**
+   * Called just before input from outside (a network frame) enters the machine, from the host's
+   * event loop between runs; a host pacing an idle wait moves virtual time to the arrival first.
+   */
+  beforeExternalInput: () => void = () => {};
 
   constructor(config: MachineConfig) {
     this.config = normalizeMachineConfig(config);
@@ -169,7 +175,7 @@ export class Machine implements MachineClock, HartInterruptPins {
       requestStop: (hart) => this.requestStop(hart.hartId),
     });
     for (let id = 0; id < hartCount; id++) {
-      const hart = new Hart(id);
+      const hart = new Hart(id, this.config.cpu);
       hart.nanosecondsPerInstruction = 2 ** this.config.icountShift;
       this.harts.push(hart);
       this.mmus.push(new Mmu(hart, this.bus, this.monitor));
@@ -261,11 +267,12 @@ export class Machine implements MachineClock, HartInterruptPins {
     else hart.mipHardware &= ~(1 << bit);
   }
 
+  /** STIP as a level: the built-in SBI's timer (direct boot) or Sstc's stimecmp has come due. */
   private updateSupervisorTimers(): void {
-    if (this.bootMode !== 'direct') return;
     const now = this.clint.mtime();
     for (const hart of this.harts) {
-      const due = now >= this.supervisorTimerDeadline[hart.hartId];
+      const due = now >= hart.supervisorTimerCompare() ||
+        (this.bootMode === 'direct' && now >= this.supervisorTimerDeadline[hart.hartId]);
       if (due) hart.mipHardware |= 1 << InterruptCause.SupervisorTimer;
       else hart.mipHardware &= ~(1 << InterruptCause.SupervisorTimer);
     }
@@ -274,9 +281,13 @@ export class Machine implements MachineClock, HartInterruptPins {
   /** The earliest future timer event in ns of virtual time, or Infinity. */
   nextTimerEventNanoseconds(): number {
     let deadline = Math.min(this.clint.nextTimerDeadline(), this.rtc.nextAlarmDeadline());
+    const now = this.clint.mtime();
     if (this.bootMode === 'direct') {
-      const now = this.clint.mtime();
       for (const value of this.supervisorTimerDeadline) if (value > now && value < deadline) deadline = value;
+    }
+    for (const hart of this.harts) {
+      const value = Math.ceil(hart.supervisorTimerCompare());
+      if (value > now && value < deadline) deadline = value;
     }
     return deadline === Infinity ? Infinity : deadline * NANOSECONDS_PER_TICK;
   }
@@ -288,7 +299,18 @@ export class Machine implements MachineClock, HartInterruptPins {
       case 'block': return new VirtioBlockDevice({ backend: wanted.backend, serial: wanted.serial });
       case 'net': {
         const index = this.config.virtioDevices.filter((device) => device.kind === 'net').indexOf(wanted);
-        return new VirtioNetDevice({ backend: wanted.backend, mac: wanted.mac ?? defaultMac(index), linkUp: wanted.linkUp });
+        const backend = wanted.backend;
+        // Frames from the host are external input: the host hears of each before it lands.
+        const announced: NetBackend = {
+          description: backend.description,
+          send: (frame) => backend.send(frame),
+          setReceiver: (receiver) => backend.setReceiver(receiver === null ? null : (frame) => {
+            this.beforeExternalInput();
+            return receiver(frame);
+          }),
+          close: () => backend.close(),
+        };
+        return new VirtioNetDevice({ backend: announced, mac: wanted.mac ?? defaultMac(index), linkUp: wanted.linkUp });
       }
       case 'entropy': return new VirtioEntropyDevice({ source: wanted.source });
       case 'console': {
@@ -473,6 +495,7 @@ export class Machine implements MachineClock, HartInterruptPins {
       initrdStart,
       initrdEnd,
       rngSeed: RNG_SEED,
+      cpu: this.config.cpu,
     });
   }
 
@@ -586,6 +609,9 @@ export class Machine implements MachineClock, HartInterruptPins {
     hart.mcounteren = 7;
     // OpenSBI also sets scounteren: Linux never writes it, yet glibc's vDSO reads `time` in U-mode.
     hart.scounteren = 7;
+    // OpenSBI enables stimecmp for S-mode when the hart has Sstc, and page-based memory types.
+    if (hart.cpu.sstc) hart.menvcfgHi |= MENVCFG_HIGH_STCE;
+    if (hart.cpu.svpbmt) hart.menvcfgHi |= MENVCFG_HIGH_PBMTE;
     hart.pmp.writeAddress(0, -1, -1);
     hart.pmp.writeConfig(0, 0x1f); // NAPOT, RWX: all of memory
     hart.pmp.rebuild();

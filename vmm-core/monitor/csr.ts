@@ -2,11 +2,14 @@
 // (WARL fields, side effects on translation and interrupts). The privilege checks live in
 // Monitor.csrInstruction; this file is the register file behind it.
 
+import { FULL_CPU_MODEL, type CpuModel } from '../cpu/cpu-model';
 import {
-  Csr, DELEGABLE_EXCEPTIONS, DELEGABLE_INTERRUPTS, INTERRUPT_ENABLE_MASK, MIP_WRITABLE, MISA_HIGH, MISA_LOW,
-  MSTATUS_WRITABLE, Mstatus, Privilege, SSTATUS_VISIBLE,
+  Csr, DELEGABLE_EXCEPTIONS, DELEGABLE_INTERRUPTS, INTERRUPT_ENABLE_MASK, InterruptCause, MENVCFG_HIGH_STCE,
+  MENVCFG_WRITABLE_HIGH, MENVCFG_WRITABLE_LOW, MIP_WRITABLE, MISA_HIGH, MSTATUS_WRITABLE, Mstatus, Privilege,
+  SENVCFG_WRITABLE, SSTATUS_VISIBLE,
 } from '../cpu/csr-numbers';
 import type { Hart } from '../cpu/hart';
+import { TRIGGER_INFO } from '../cpu/triggers';
 
 /** Result of a CSR read: lo/hi words. */
 export const csrValue = { lo: 0, hi: 0 };
@@ -17,8 +20,11 @@ const split = (value: number) => {
   csrValue.hi = Math.floor(value / TWO_POW_32) | 0;
 };
 
-/** Whether the CSR exists on this machine. */
-export function csrExists(csr: number): boolean {
+/**
+ * Whether the CSR exists on a hart of CPU model `cpu` (by default: on any model, every
+ * optional feature on, which is what tools listing CSRs want).
+ */
+export function csrExists(csr: number, cpu: CpuModel = FULL_CPU_MODEL): boolean {
   if (csr >= Csr.HpmCounter3 && csr <= Csr.HpmCounter31) return true;
   if (csr >= Csr.MhpmCounter3 && csr <= Csr.MhpmCounter31) return true;
   if (csr >= Csr.MhpmEvent3 && csr <= Csr.MhpmEvent31) return true;
@@ -32,6 +38,13 @@ export function csrExists(csr: number): boolean {
     case Csr.Mcounteren: case Csr.Mcountinhibit: case Csr.Mscratch: case Csr.Mepc: case Csr.Mcause:
     case Csr.Mtval: case Csr.Mip: case Csr.Pmpcfg0: case Csr.Pmpcfg2: case Csr.Mcycle: case Csr.Minstret:
       return true;
+    case Csr.Menvcfg: case Csr.Senvcfg:
+      // OpenSBI probes menvcfg to learn the privileged-spec version: it must trap when absent.
+      return cpu.envcfg;
+    case Csr.Stimecmp:
+      return cpu.sstc;
+    case Csr.Tselect: case Csr.Tdata1: case Csr.Tdata2: case Csr.Tdata3: case Csr.Tinfo:
+      return cpu.sdtrig;
     default:
       return false;
   }
@@ -67,7 +80,20 @@ export function readCsr(hart: Hart, csr: number, mtime: number, insideInstructio
     case Csr.Satp: csrValue.lo = hart.satpLo; csrValue.hi = hart.satpHi; return;
     case Csr.Mhartid: csrValue.lo = hart.hartId; return;
     case Csr.Mstatus: csrValue.lo = hart.mstatus; csrValue.hi = hart.mstatusHigh; return;
-    case Csr.Misa: csrValue.lo = MISA_LOW; csrValue.hi = MISA_HIGH; return;
+    case Csr.Misa: csrValue.lo = hart.cpu.misaLow; csrValue.hi = MISA_HIGH; return;
+    case Csr.Menvcfg: csrValue.lo = hart.menvcfgLo; csrValue.hi = hart.menvcfgHi; return;
+    case Csr.Senvcfg: csrValue.lo = hart.senvcfg; return;
+    case Csr.Stimecmp: csrValue.lo = hart.stimecmpLo; csrValue.hi = hart.stimecmpHi; return;
+    case Csr.Tselect: csrValue.lo = hart.triggers.selected; return;
+    case Csr.Tdata1:
+      csrValue.lo = hart.triggers.controlLo[hart.triggers.selected];
+      csrValue.hi = hart.triggers.controlHi[hart.triggers.selected];
+      return;
+    case Csr.Tdata2:
+      csrValue.lo = hart.triggers.addressLo[hart.triggers.selected];
+      csrValue.hi = hart.triggers.addressHi[hart.triggers.selected];
+      return;
+    case Csr.Tinfo: csrValue.lo = TRIGGER_INFO; return;
     case Csr.Medeleg: csrValue.lo = hart.medeleg; return;
     case Csr.Mideleg: csrValue.lo = hart.mideleg; return;
     case Csr.Mie: csrValue.lo = hart.mie; return;
@@ -91,7 +117,7 @@ export function readCsr(hart: Hart, csr: number, mtime: number, insideInstructio
         csrValue.lo = hart.pmp.addressLow[csr - Csr.Pmpaddr0];
         csrValue.hi = hart.pmp.addressHigh[csr - Csr.Pmpaddr0];
       }
-      // mvendorid, marchid, mimpid, mconfigptr, hpm counters and events read as zero.
+      // mvendorid, marchid, mimpid, mconfigptr, tdata3, hpm counters and events read as zero.
       return;
   }
 }
@@ -143,7 +169,7 @@ export function writeCsr(hart: Hart, csr: number, lo: number, hi: number): numbe
     case Csr.Satp: {
       const mode = hi >>> 28;
       // WARL: a mode we do not implement leaves satp unchanged (Linux probes Sv57 and Sv48 this way).
-      if (mode !== 0 && mode !== 8 && mode !== 9) return CsrWriteEffect.None;
+      if (mode !== 0 && mode !== 8 && mode !== 9 && !(mode === 10 && hart.cpu.sv57)) return CsrWriteEffect.None;
       hart.satpLo = lo;
       hart.satpHi = hi;
       return CsrWriteEffect.FlushTranslation;
@@ -152,7 +178,32 @@ export function writeCsr(hart: Hart, csr: number, lo: number, hi: number): numbe
     case Csr.Medeleg: hart.medeleg = lo & DELEGABLE_EXCEPTIONS; return CsrWriteEffect.None;
     case Csr.Mideleg: hart.mideleg = lo & DELEGABLE_INTERRUPTS; return CsrWriteEffect.InterruptsChanged;
     case Csr.Mie: hart.mie = lo & INTERRUPT_ENABLE_MASK; return CsrWriteEffect.InterruptsChanged;
-    case Csr.Mip: hart.mipSoftware = (hart.mipSoftware & ~MIP_WRITABLE) | (lo & MIP_WRITABLE); return CsrWriteEffect.InterruptsChanged;
+    case Csr.Mip: {
+      // With Sstc enabled (menvcfg.STCE), STIP follows stimecmp and is read-only here.
+      const writable = supervisorTimerCompareEnabled(hart) ? MIP_WRITABLE & ~STIP : MIP_WRITABLE;
+      hart.mipSoftware = (hart.mipSoftware & ~writable) | (lo & writable);
+      return CsrWriteEffect.InterruptsChanged;
+    }
+    case Csr.Menvcfg: {
+      const high = (hart.menvcfgHi & ~MENVCFG_WRITABLE_HIGH) | (hi & MENVCFG_WRITABLE_HIGH);
+      hart.menvcfgLo = (hart.menvcfgLo & ~MENVCFG_WRITABLE_LOW) | (lo & MENVCFG_WRITABLE_LOW);
+      hart.menvcfgHi = high;
+      // STIP now comes from the comparator alone: a value M-mode software left in it goes.
+      if (supervisorTimerCompareEnabled(hart)) hart.mipSoftware &= ~STIP;
+      // PBMTE changes translation; STCE changes STIP.
+      return CsrWriteEffect.FlushTranslation | CsrWriteEffect.InterruptsChanged;
+    }
+    case Csr.Senvcfg: hart.senvcfg = (hart.senvcfg & ~SENVCFG_WRITABLE) | (lo & SENVCFG_WRITABLE); return CsrWriteEffect.None;
+    case Csr.Stimecmp:
+      hart.stimecmpLo = lo;
+      hart.stimecmpHi = hi;
+      hart.stimecmp = toDouble(lo, hi);
+      hart.stimecmpWritten = true;
+      return CsrWriteEffect.InterruptsChanged;
+    case Csr.Tselect: hart.triggers.select(lo, hi); return CsrWriteEffect.None;
+    // A trigger's pages must leave the TLBs (or may enter them again).
+    case Csr.Tdata1: hart.triggers.writeControl(lo, hi); return CsrWriteEffect.FlushTranslation;
+    case Csr.Tdata2: hart.triggers.writeAddress(lo, hi); return CsrWriteEffect.FlushTranslation;
     case Csr.Mtvec: if ((lo & 3) < 2) { hart.mtvecLo = lo; hart.mtvecHi = hi; } return CsrWriteEffect.None;
     case Csr.Mcounteren: hart.mcounteren = lo & 7; return CsrWriteEffect.None;
     case Csr.Mcountinhibit: hart.mcountinhibit = lo & ~2; return CsrWriteEffect.None;
@@ -174,6 +225,12 @@ export function writeCsr(hart: Hart, csr: number, lo: number, hi: number): numbe
       }
       return CsrWriteEffect.None;
   }
+}
+
+const STIP = 1 << InterruptCause.SupervisorTimer;
+
+function supervisorTimerCompareEnabled(hart: Hart): boolean {
+  return hart.cpu.sstc && (hart.menvcfgHi & MENVCFG_HIGH_STCE) !== 0;
 }
 
 function writeMstatus(hart: Hart, value: number): number {

@@ -4,7 +4,7 @@
 // trap and privilege change as it happens.
 
 import {
-  Csr, ExceptionCause, Mstatus, Privilege,
+  Csr, ExceptionCause, MENVCFG_HIGH_STCE, Mstatus, Privilege,
 } from '../cpu/csr-numbers';
 import { SINK_REGISTER, type Hart } from '../cpu/hart';
 import type { SensitiveInstructionHandler } from '../cpu/interpreter';
@@ -286,14 +286,17 @@ export class Monitor implements SensitiveInstructionHandler {
     advance(hart, length);
   }
 
-  /** Existence, privilege, read-only, TVM, counter-enable and FS rules. */
+  /** Existence, privilege, read-only, TVM, counter-enable, Sstc and FS rules. */
   private csrAccessible(hart: Hart, csr: number, writes: boolean): boolean {
-    if (!csrExists(csr)) return false;
+    if (!csrExists(csr, hart.cpu)) return false;
     const privilege = hart.privilege;
     if (privilege < csrMinimumPrivilege(csr)) return false;
     if (writes && csrReadOnly(csr)) return false;
     if (csr === Csr.Satp && privilege === Privilege.Supervisor && (hart.mstatus & Mstatus.TVM) !== 0) return false;
     if (csr <= Csr.Fcsr && hart.floatDisabled) return false;
+    // Below M, stimecmp needs mcounteren.TM and menvcfg.STCE (Sstc).
+    if (csr === Csr.Stimecmp && privilege < Privilege.Machine &&
+      ((hart.mcounteren & 2) === 0 || (hart.menvcfgHi & MENVCFG_HIGH_STCE) === 0)) return false;
     if (csr >= Csr.Cycle && csr <= Csr.HpmCounter31) {
       const bit = 1 << (csr - Csr.Cycle);
       if (privilege < Privilege.Machine && (hart.mcounteren & bit) === 0) return false;

@@ -12,6 +12,7 @@ import { ETHERNET_HEADER_LENGTH } from './packet';
 
 /** The largest UDP payload over IPv4. */
 export const DGRAM_MAXIMUM_FRAME = 65507;
+const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export interface InetAddress {
   host: string;
@@ -47,6 +48,12 @@ export class DgramNetwork implements NetBackend {
       this.socket.once('error', (error) => reject(new BridgeError(`${this.description}: cannot bind: ${error.message}`)));
       this.socket.bind({ address: options.local.host, port: options.local.port }, () => {
         this.bound = true;
+        // A burst of frames must not overflow a small default receive buffer (the kernel may cap this).
+        try {
+          this.socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
+        } catch {
+          // Keep the system's size.
+        }
         this.localPort = this.socket.address().port;
         this.socket.on('error', () => this.counters.drop('link-down', 'dgram-socket-error'));
         resolve();

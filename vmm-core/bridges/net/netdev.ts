@@ -64,11 +64,12 @@ function checkAddress(text: string, what: string, value: string): string {
 
 /** hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport */
 export function parseHostForward(text: string, value: string): HostForward {
-  const match = /^(?:(tcp|udp):)?([^:]*):([^-]*)-([^:]*):(.*)$/.exec(value);
+  // As QEMU: the protocol field is always there but may be empty (tcp).
+  const match = /^(tcp|udp|):([^:]*):([^-]*)-([^:]*):(.*)$/.exec(value);
   if (!match) fail(text, `hostfwd=${value}: expected [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport`);
   const [, protocol, hostAddress, hostPort, guestAddress, guestPort] = match;
   return {
-    protocol: (protocol ?? 'tcp') as 'tcp' | 'udp',
+    protocol: protocol === 'udp' ? 'udp' : 'tcp',
     // QEMU listens on every interface when the address is empty; Ringside on loopback only.
     hostAddress: hostAddress === '' ? '127.0.0.1' : checkAddress(text, 'hostfwd host address', hostAddress),
     hostPort: parsePort(text, 'hostfwd host port', hostPort, true),

@@ -34,6 +34,8 @@ export class PcapCapture implements NetBackend {
   private bufferedBytes = 0;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
+  /** Set while the guest handles a frame: its record may still be taken back. */
+  private holdFlush = false;
   /** Frames written, both directions. */
   framesCaptured = 0;
 
@@ -67,10 +69,23 @@ export class PcapCapture implements NetBackend {
       this.inner.setReceiver(null);
       return;
     }
-    // Only frames the guest took are recorded, so a frame offered twice appears once.
+    // Recorded before the guest sees it (anything it sends in answer comes after), and taken
+    // back if the guest had no room, so a frame offered twice appears once.
     this.inner.setReceiver((frame) => {
-      const accepted = receiver(frame);
-      if (accepted) this.record(frame);
+      const position = this.buffered.length;
+      this.record(frame);
+      this.holdFlush = true;
+      let accepted = false;
+      try {
+        accepted = receiver(frame);
+      } finally {
+        this.holdFlush = false;
+        if (!accepted && this.buffered.length > position && this.buffered[position].length === RECORD_HEADER_LENGTH + Math.min(frame.length, this.snapLength)) {
+          this.bufferedBytes -= this.buffered[position].length;
+          this.buffered.splice(position, 1);
+          this.framesCaptured--;
+        }
+      }
       return accepted;
     });
   }
@@ -115,7 +130,7 @@ export class PcapCapture implements NetBackend {
     this.buffered.push(record);
     this.bufferedBytes += record.length;
     this.framesCaptured++;
-    if (this.bufferedBytes >= FLUSH_BYTES) this.flush();
+    if (this.bufferedBytes >= FLUSH_BYTES && !this.holdFlush) this.flush();
     else if (this.flushTimer === undefined) {
       this.flushTimer = setTimeout(() => this.flush(), FLUSH_INTERVAL_MS);
       this.flushTimer.unref();

@@ -5,6 +5,7 @@
 // a QEMU machine or passt.
 
 import * as net from 'node:net';
+import { lstatSync, unlinkSync } from 'node:fs';
 import { BridgeError, type NetBackend } from '../types';
 import { NetCounters, type NetCountersSnapshot } from './counters';
 import { ETHERNET_HEADER_LENGTH } from './packet';
@@ -158,6 +159,16 @@ export class StreamNetwork implements NetBackend {
   }
 
   private listen(): Promise<void> {
+    const address = this.options.address;
+    if (address.type === 'unix' && !address.path.startsWith('\0')) {
+      // A socket file left by a previous run would make listen() fail; QEMU removes it too.
+      // Only a socket is removed, never a regular file someone named by mistake.
+      try {
+        if (lstatSync(address.path).isSocket()) unlinkSync(address.path);
+      } catch {
+        // Not there: nothing to remove.
+      }
+    }
     const server = net.createServer((socket) => this.accept(socket));
     this.server = server;
     return new Promise<void>((resolve, reject) => {

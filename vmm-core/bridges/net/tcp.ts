@@ -47,6 +47,8 @@ export interface TcpLink {
   readonly tuning: TcpTuning;
   /** Sends an IPv4 frame from ipv4Frame() to a guest address (the network fills in the MAC). */
   sendToGuest(frame: Uint8Array, guestAddress: number): void;
+  /** ICMP destination unreachable (code 0 net, 1 host) quoting `quoted` (an IPv4 header + 8 bytes). */
+  sendUnreachable(quoted: Uint8Array, code: number): void;
   readonly gatewayMac: Uint8Array;
   nextIdentification(): number;
   /** Asks for flushAcknowledgment() before frames next go to the guest. */
@@ -135,6 +137,7 @@ export class TcpConnection {
   private outOfOrderBytes = 0;
   private acknowledgmentOwed = false;
 
+  private synPacket: Uint8Array | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerKind: TimerKind | undefined;
   private timerDeadline = 0;
@@ -178,7 +181,7 @@ export class TcpConnection {
   }
 
   private finSent(): boolean {
-    return this.hostEnded && seqGt(this.sendMaximum, this.dataEnd());
+    return this.hostEnded && (this.finAcknowledged || seqGt(this.sendMaximum, this.dataEnd()));
   }
 
   // ---- Opening ----
@@ -189,6 +192,9 @@ export class TcpConnection {
    */
   startOutbound(syn: TcpSegment, socket: Socket): void {
     this.receiveFromSyn(syn);
+    // The SYN's IPv4 header and first 8 TCP bytes, quoted in an ICMP error if the connect fails.
+    const ipHeaderLength = (syn.frame[14] & 0x0f) * 4;
+    this.synPacket = syn.frame.slice(14, 14 + ipHeaderLength + 8);
     this.attachSocket(socket);
     socket.pause();
     this.socketPaused = true;
@@ -292,10 +298,13 @@ export class TcpConnection {
   }
 
   private refuse(code: string | undefined): void {
-    // QEMU's slirp answers a refused connect with RST and other failures with ICMP unreachable;
-    // the RST is what makes `connect()` in the guest fail at once, so it is used for every failure.
-    void code;
-    this.sendSegment(TCP_RST | TCP_ACK, 0, this.receiveNext, 0, undefined);
+    // As QEMU's slirp: a refused connect is answered with RST (the guest's connect() fails with
+    // ECONNREFUSED), any other failure with ICMP unreachable (EHOSTUNREACH / ENETUNREACH).
+    if (code === undefined || code === 'ECONNREFUSED' || !this.synPacket) {
+      this.sendSegment(TCP_RST | TCP_ACK, 0, this.receiveNext, 0, undefined);
+    } else {
+      this.link.sendUnreachable(this.synPacket, code === 'ENETUNREACH' ? 0 : 1);
+    }
     this.finish();
   }
 
@@ -534,8 +543,9 @@ export class TcpConnection {
     }
     this.deliverToHost(segment.frame.subarray(start, start + length));
     if (fin) this.receiveFin();
-    this.drainOutOfOrder();
-    this.owe();
+    else this.drainOutOfOrder();
+    // A FIN was acknowledged at once; data is acknowledged once per delivery round.
+    if (!this.finReceived) this.owe();
   }
 
   private holdOutOfOrder(sequence: number, data: Uint8Array, fin: boolean): void {

@@ -81,8 +81,9 @@ export interface UserNetworkCounters extends NetCountersSnapshot {
 const DEFAULT_TCP_TUNING: TcpTuning = {
   minimumRetransmitMs: 200,
   initialRetransmitMs: 1000,
-  maximumRetransmitMs: 60_000,
-  maximumRetransmissions: 12,
+  // Close to Linux's bounds: a guest stopped in the debugger keeps its connections for about 13 minutes.
+  maximumRetransmitMs: 120_000,
+  maximumRetransmissions: 15,
   maximumSynRetransmissions: 5,
   connectTimeoutMs: 30_000,
   timeWaitMs: 2_000,
@@ -91,6 +92,9 @@ const DEFAULT_TCP_TUNING: TcpTuning = {
 
 /** Frames held per address while its MAC is looked up with ARP. */
 const ARP_PENDING_FRAMES = 32;
+/** Addresses looked up at once, and neighbours remembered: a guest sending from random addresses cannot grow them. */
+const ARP_PENDING_ADDRESSES = 64;
+const NEIGHBOURS = 256;
 const ARP_RETRY_MS = 500;
 const ARP_ATTEMPTS = 4;
 
@@ -229,6 +233,7 @@ export class UserNetwork implements NetBackend {
       tuning: this.tuning,
       gatewayMac: this.gatewayMac,
       sendToGuest: (frame, guestAddress) => this.sendToGuest(frame, guestAddress),
+      sendUnreachable: (quoted, code) => this.sendUnreachable(quoted, code),
       nextIdentification: () => this.nextIdentification(),
       acknowledgmentPending(connection) {
         self.acknowledgmentsOwed.add(connection);
@@ -377,7 +382,14 @@ export class UserNetwork implements NetBackend {
   private learn(address: number, mac: Uint8Array): void {
     if (!this.guestAddressValid(address) || isMulticastMac(mac) || mac.every((byte) => byte === 0)) return;
     const known = this.neighbours.get(address);
-    if (!known || !equalBytes(known, mac)) this.neighbours.set(address, mac.slice(0, 6));
+    if (!known || !equalBytes(known, mac)) {
+      if (!known && this.neighbours.size >= NEIGHBOURS) {
+        // Forget the oldest (maps keep insertion order).
+        const [oldest] = this.neighbours.keys();
+        this.neighbours.delete(oldest);
+      }
+      this.neighbours.set(address, mac.slice(0, 6));
+    }
     const pending = this.resolving.get(address);
     if (pending) {
       clearTimeout(pending.timer);
@@ -725,6 +737,27 @@ export class UserNetwork implements NetBackend {
     connection.startOutbound(segment, socket);
   }
 
+  /** ICMP destination unreachable from the gateway about `quoted` (a guest packet's IPv4 header and 8 bytes). */
+  private sendUnreachable(quoted: Uint8Array, code: number): void {
+    if (quoted.length < 28) return;
+    const destination = readU32(quoted, 12);
+    if (!this.guestAddressValid(destination)) return;
+    const frame = ipv4Frame(this.gatewayMac, {
+      source: this.hostAddress,
+      destination,
+      protocol: IP_PROTOCOL_ICMP,
+      identification: this.nextIdentification(),
+      ttl: 255,
+      typeOfService: 0xc0,
+    }, 8 + quoted.length);
+    const icmp = IPV4_PAYLOAD_OFFSET;
+    frame[icmp] = 3;
+    frame[icmp + 1] = code;
+    frame.set(quoted, icmp + 8);
+    writeU16(frame, icmp + 2, internetChecksum(frame, icmp, icmp + 8 + quoted.length));
+    this.sendToGuest(frame, destination);
+  }
+
   /** RFC 793's reset for a segment that belongs to no connection. */
   private sendReset(packet: Ipv4Packet, sourcePort: number, destinationPort: number, segment: TcpSegment): void {
     let flags = TCP_RST;
@@ -851,6 +884,10 @@ export class UserNetwork implements NetBackend {
       return;
     }
     let pending = this.resolving.get(destination);
+    if (!pending && this.resolving.size >= ARP_PENDING_ADDRESSES) {
+      this.counters.drop('queue-full', 'arp-pending-full');
+      return;
+    }
     if (!pending) {
       pending = { frames: [], attempts: 0, timer: undefined };
       this.resolving.set(destination, pending);
