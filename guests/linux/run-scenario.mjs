@@ -5,6 +5,7 @@
 //   node guests/linux/run-scenario.mjs --emulator qemu|ringside --scenario NAME
 //        [--smp N] [--bios opensbi|builtin] [--transport modern|legacy] [--timeout SECONDS]
 //        [--ringside PATH/TO/cli.js] [--verbose] [--keep] [--icount]
+//   (--transport legacy: virtio-mmio version 1, QEMU 7.2's default; --icount: one instruction = 1 ns)
 //   node guests/linux/run-scenario.mjs --list
 //
 // The kernel, initramfs and disk template come from guests/linux/build.sh's cache
@@ -78,6 +79,8 @@ function qemuCommand(vm, opts, work) {
 function ringsideCommand(vm, opts, work) {
   const args = [opts.ringside, 'run', '--kernel', vm.kernel, '--bios', opts.bios === 'builtin' ? 'builtin' : FW_JUMP,
     '--mem', MEM, '--smp', String(vm.smp), '--timeout', String(opts.timeout)];
+  if (opts.transport === 'legacy') args.push('--global', 'virtio-mmio.force-legacy=on');
+  if (opts.icount) args.push('--icount', 'shift=0');
   if (vm.initrd) args.push('--initrd', vm.initrd);
   if (vm.append) args.push('--append', vm.append);
   // Ringside's virtio console shares the --serial backend with the 16550 (its output joins
@@ -493,7 +496,6 @@ function parseArgs(argv) {
   if (opts.scenario !== 'all' && !SCENARIOS[opts.scenario]) throw new UsageError(`unknown scenario ${opts.scenario} (have: ${Object.keys(SCENARIOS).join(', ')}, or all)`);
   if (!['opensbi', 'builtin'].includes(opts.bios)) throw new UsageError(`--bios must be opensbi or builtin, not ${opts.bios}`);
   if (!['modern', 'legacy'].includes(opts.transport)) throw new UsageError(`--transport must be modern or legacy, not ${opts.transport}`);
-  if (opts.emulator === 'ringside' && opts.transport === 'legacy') throw new UsageError('--transport legacy is a QEMU option (Ringside is modern)');
   if (opts.emulator === 'qemu' && opts.bios === 'builtin') throw new UsageError('QEMU has no built-in SBI: use --bios opensbi with --emulator qemu');
   if (opts.smp !== undefined && (!Number.isInteger(opts.smp) || opts.smp < 1 || opts.smp > 8)) throw new UsageError('--smp must be 1..8');
   if (opts.scenario !== 'all') opts.smp ??= SCENARIOS[opts.scenario].defaultSmp ?? 1;
@@ -557,7 +559,7 @@ export async function runScenario(opts) {
   }).join(' ');
   const result = {
     ok: !error, scenario: opts.scenario, emulator: opts.emulator, smp: opts.smp, bios: opts.bios,
-    transport: opts.emulator === 'qemu' ? opts.transport : 'modern', wall, timing, notes: ctx.notes,
+    transport: opts.transport, wall, timing, notes: ctx.notes,
     error: error ? error.message : undefined, usage: error instanceof UsageError, work,
     logs: vms.map((vm) => vm.logFile),
   };
