@@ -7,6 +7,7 @@
 //        [--ringside PATH/TO/cli.js] [--verbose] [--keep] [--icount]
 //   (--transport legacy: virtio-mmio version 1, QEMU 7.2's default; --icount: one instruction = 1 ns)
 //   node guests/linux/run-scenario.mjs --list
+//   node guests/linux/run-scenario.mjs --emulator qemu|ringside --scenario all   (every one, a summary)
 //
 // The kernel, initramfs and disk template come from guests/linux/build.sh's cache
 // (${RINGSIDE_LINUX_DIR:-~/.cache/ringside/linux-6.1}). Helper servers (HTTP, forwarded
@@ -576,7 +577,8 @@ async function main() {
     process.exit(2);
   }
   if (opts.help) {
-    console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 15).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+    const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
+    console.log(lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
     return;
   }
   if (opts.list) {
