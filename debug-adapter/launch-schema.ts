@@ -145,6 +145,10 @@ export interface LaunchAttributes extends CommonAttributes {
   readonly icountShift?: number;
   readonly idle?: 'pace' | 'skip';
   readonly cpu?: string;
+  readonly drives?: readonly string[];
+  readonly netdevs?: readonly string[];
+  readonly devices?: readonly string[];
+  readonly virtioLegacy?: boolean;
   readonly stopOnEntry?: boolean;
   readonly serial?: string;
 }

@@ -15,6 +15,9 @@ import { csrLayout } from '../vmm-core/isa/csr-fields';
 import { INTEGER_REGISTER_NAMES, parseIntegerRegister } from '../vmm-core/isa/registers';
 import { type ImageFile, parseMemorySize } from '../vmm-core/machine/config';
 import { Machine, type MachineExit } from '../vmm-core/machine/machine';
+import {
+  openVirtioDevices, type OpenedDevices, parseDeviceOption, parseDriveOption, parseNetdevSpec, type VirtioDeviceSpec,
+} from '../vmm-core/machine/device-options';
 import { HartState } from '../vmm-core/monitor/sbi';
 import { AttachProxy } from './attach';
 import { BreakpointError, Breakpoints, dataBreakpointId, type ExpressionService } from './breakpoints';
@@ -101,6 +104,11 @@ export class RingsideSession extends LoggingDebugSession {
   private interruptsDuringStep = false;
   private addressSpace: AddressSpace = 'virtual';
   private serial: SerialMode = { kind: 'output' };
+  /** The machine this session launched (not one it attached to): released with the session. */
+  private ownedMachine: Machine | undefined;
+  /** A launch is opening devices (asynchronously): a second launch is refused. */
+  private launching = false;
+  private restoreInputHook: (() => void) | undefined;
   private readonly serialDecoder = new TextDecoder('utf-8');
   private serialBytes: number[] = [];
   private removeConsoleListener: (() => void) | undefined;
@@ -202,8 +210,8 @@ export class RingsideSession extends LoggingDebugSession {
   }
 
   protected override launchRequest(response: DebugProtocol.LaunchResponse, args: DebugProtocol.LaunchRequestArguments): void {
-    this.respond(response, () => {
-      if (this.state !== undefined) throw new RequestError('this session already has a machine');
+    this.respond(response, async () => {
+      if (this.state !== undefined || this.launching) throw new RequestError('this session already has a machine');
       const attributes = validateLaunchAttributes(args);
       const cwd = attributes.cwd ?? process.cwd();
       const resolve = (path: string) => (isAbsolute(path) ? path : resolvePath(cwd, path));
@@ -217,7 +225,33 @@ export class RingsideSession extends LoggingDebugSession {
       const kernel = readImage(attributes.program, 'program');
       const bios = attributes.bios === undefined || attributes.bios === 'none' || attributes.bios === 'builtin'
         ? (attributes.bios ?? 'none') as 'none' | 'builtin' : readImage(attributes.bios, 'bios');
-      const serial = this.openSerial(attributes.serial ?? 'output', resolve);
+      let specs: VirtioDeviceSpec[];
+      try {
+        specs = [
+          ...(attributes.drives ?? []).map((text): VirtioDeviceSpec => ({ kind: 'block', drive: parseDriveOption(text) })),
+          ...(attributes.netdevs ?? []).map((text): VirtioDeviceSpec => ({ kind: 'net', netdev: parseNetdevSpec(text) })),
+          ...(attributes.devices ?? []).map((text) => parseDeviceOption(text)),
+        ];
+      } catch (error) {
+        throw new RequestError(`invalid launch configuration: ${(error as Error).message}`);
+      }
+      // Disks are opened and locked, sockets set up, before the machine exists.
+      let opened: OpenedDevices;
+      this.launching = true;
+      try {
+        opened = await openVirtioDevices(specs, cwd);
+      } catch (error) {
+        throw new RequestError(`cannot open a device: ${(error as Error).message}`);
+      } finally {
+        this.launching = false;
+      }
+      let serial: SerialMode;
+      try {
+        serial = this.openSerial(attributes.serial ?? 'output', resolve);
+      } catch (error) {
+        opened.close();
+        throw error;
+      }
       let machine: Machine;
       try {
         machine = new Machine({
@@ -231,11 +265,14 @@ export class RingsideSession extends LoggingDebugSession {
           icountShift: attributes.icountShift,
           idle: attributes.idle,
           cpu: attributes.cpu,
+          virtioDevices: opened.devices,
+          virtioLegacy: attributes.virtioLegacy,
           consoleOutput: (byte) => this.onConsoleByte(byte),
         });
         // A debug session can always type into the guest (ringside/serialInput): waiting for input is never a deadlock.
         machine.externalInputPossible = () => true;
       } catch (error) {
+        opened.close();
         if (serial.kind === 'file') closeSync(serial.descriptor);
         throw new RequestError(`cannot boot '${attributes.program}': ${(error as Error).message}`);
       }
@@ -246,10 +283,12 @@ export class RingsideSession extends LoggingDebugSession {
           ...(typeof bios === 'object' ? [{ path: bios.fileName, bytes: bios.bytes, required: false, privilege: 'M' as const }] : []),
         ]);
       } catch (error) {
+        machine.close();
         if (serial.kind === 'file') closeSync(serial.descriptor);
         throw error;
       }
       this.serial = serial;
+      this.ownedMachine = machine;
       this.stopOnEntry = attributes.stopOnEntry ?? false;
       this.setUp(machine, new Debugger(machine), symbols, attributes, false);
       this.sendResponse(response);
@@ -374,6 +413,12 @@ export class RingsideSession extends LoggingDebugSession {
       },
     };
     const loop = new RunLoop(debug, policy);
+    // Network frames arriving during an idle wait wake this session's pacer (an attached CLI's hook comes back on release).
+    const previousInputHook = machine.beforeExternalInput;
+    this.restoreInputHook = () => {
+      machine.beforeExternalInput = previousInputHook;
+    };
+    machine.beforeExternalInput = () => loop.pacer.beforeExternalInput();
     const stepper = new Stepper(target, loop, policy, () => this.state?.symbols, () => this.interruptsDuringStep);
     this.state = { machine, target, breakpoints, loop, stepper, symbols, attached };
     this.focusHart = Math.max(0, machine.harts.findIndex((_, id) => machine.hartStates[id] === HartState.Started));
@@ -1467,6 +1512,11 @@ export class RingsideSession extends LoggingDebugSession {
   }
 
   private release(terminateDebuggee: boolean): void {
+    // A launched machine's disks are flushed and unlocked and its sockets closed.
+    this.ownedMachine?.close();
+    this.ownedMachine = undefined;
+    this.restoreInputHook?.();
+    this.restoreInputHook = undefined;
     if (this.serial.kind === 'file') {
       closeSync(this.serial.descriptor);
       this.serial = { kind: 'none' };

@@ -5,8 +5,14 @@
 // memory/, devices/, machine/ (config, loaders, device tree, the run loop), debug/
 // (breakpoints, stepping), cli/.
 
-export { Machine, MachineError, type MachineExit, type RunResult, type LoadedImage, type BootMode } from './machine/machine';
-export { type MachineConfig, type ImageFile, ConfigError, MACHINE_OPTIONS_SCHEMA, parseMemorySize } from './machine/config';
+export { Machine, MachineError, type MachineExit, type RunResult, type LoadedImage, type BootMode, type VirtioSlot, type ConsoleInputTarget } from './machine/machine';
+export { type MachineConfig, type ImageFile, type VirtioDeviceConfig, type IdleMode, ConfigError, MACHINE_OPTIONS_SCHEMA, parseMemorySize } from './machine/config';
+export { IdlePacer } from './machine/pacing';
+export {
+  parseDriveOption, parseNetdevSpec, parseDeviceOption, parseGlobalOption, openVirtioDevices,
+  type DriveSpec, type NetdevSpec, type DeviceSpec, type VirtioDeviceSpec, type OpenedDevices,
+} from './machine/device-options';
+export * from './bridges/index';
 export { parseCpuModel, CpuModelError, CPU_FEATURES, DEFAULT_CPU_MODEL, type CpuModel, type CpuFeature } from './cpu/cpu-model';
 export { Debugger, walkForDebugger, type StopReason, type EventBreakpointSpec, type WatchpointSpec, type CodeBreakpointSpec } from './debug/debugger';
 export type { DebugHost, DebugServer, DebugServerModule } from './debug/remote';

@@ -233,6 +233,8 @@ export interface TcpOptions {
   mss?: number;
   /** Send Linux's SYN options (SACK permitted, timestamps, window scale) besides the MSS. */
   linuxOptions?: boolean;
+  /** This side's initial sequence number (default 0x10000000). */
+  initialSequence?: number;
 }
 
 /** A segment the guest received, with the window it had advertised before (for window checks). */
@@ -290,6 +292,7 @@ export class TestTcpConnection {
   ) {
     this.key = `${localPort}>${remoteAddress}:${remotePort}`;
     this.receiveBuffer = options.receiveBuffer ?? 65535;
+    this.initialSequence = (options.initialSequence ?? 0x10000000) >>> 0;
     this.autoRead = options.autoRead ?? true;
     this.established = new Promise((resolve, reject) => {
       this.resolveEstablished = resolve;

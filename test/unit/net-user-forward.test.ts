@@ -8,7 +8,7 @@ import * as dgram from 'node:dgram';
 import { spawnSync } from 'node:child_process';
 import { UserNetwork, type UserNetworkOptions } from '../../vmm-core/bridges/net/user-network';
 import { TestGuest } from '../support/net-guest';
-import { reassembleUdp } from '../support/net-frames';
+import { ethernet, ipv4, reassembleUdp, udp } from '../support/net-frames';
 
 async function setup(options: UserNetworkOptions = {}) {
   const network = new UserNetwork({ dnsUpstream: null, ...options });
@@ -134,6 +134,46 @@ test('UDP: a datagram to 10.0.2.2 reaches the host\'s loopback and the reply com
     const datagram = reassembleUdp(guest.received.slice(before).filter((f) => f.ipv4?.protocol === 17));
     assert.equal(Buffer.from(datagram!).toString(), `echo:${big.toString()}`);
     assert.equal(network.counterSnapshot().udpBindingsOpen, 1);
+  } finally {
+    network.close();
+    echo.close();
+  }
+});
+
+test('a UDP datagram the guest sent in fragments, out of order, is reassembled; overlaps and stragglers are dropped', { timeout: 30_000 }, async () => {
+  const echo = dgram.createSocket('udp4');
+  const arrived: Buffer[] = [];
+  echo.on('message', (message, remote) => {
+    arrived.push(message);
+    echo.send(message.subarray(0, 16), remote.port, remote.address);
+  });
+  await new Promise<void>((resolve) => echo.bind(0, '127.0.0.1', resolve));
+  const { network, guest } = await setup({ fragmentTimeoutMs: 100, sweepIntervalMs: 20 });
+  try {
+    const data = new Uint8Array(3500).map((_, i) => (i * 13) & 0xff);
+    const datagram = udp('10.0.2.15', '10.0.2.2', 6000, echo.address().port, data);
+    const piece = (offset: number, length: number, more: boolean, identification: number) => {
+      const packet = ipv4({ source: '10.0.2.15', destination: '10.0.2.2', protocol: 17, payload: datagram.subarray(offset, offset + length), identification, fragment: (more ? 0x2000 : 0) | (offset / 8) });
+      network.send(ethernet(guest.gatewayMac!, guest.mac, 0x0800, packet));
+    };
+    const reply = guest.waitFor((frame) => frame.udp?.destinationPort === 6000, 'the echo of the reassembled datagram');
+    piece(2960, datagram.length - 2960, false, 100);
+    piece(1480, 1480, true, 100);
+    piece(1480, 1480, true, 100); // an exact duplicate: ignored
+    piece(0, 1480, true, 100);
+    await reply;
+    assert.equal(arrived.length, 1);
+    assert.deepEqual(new Uint8Array(arrived[0]), data);
+    // Pieces that overlap without being exact duplicates: the datagram is dropped.
+    piece(0, 1480, true, 101);
+    const overlapping = datagram.slice();
+    overlapping[1500] ^= 0xff;
+    network.send(ethernet(guest.gatewayMac!, guest.mac, 0x0800, ipv4({ source: '10.0.2.15', destination: '10.0.2.2', protocol: 17, payload: overlapping.subarray(1472, 2960), identification: 101, fragment: 0x2000 | (1472 / 8) })));
+    assert.equal(network.counterSnapshot().dropDetails['ipv4-fragment-overlap'], 1);
+    // A first piece whose rest never comes expires.
+    piece(0, 1480, true, 102);
+    await waitUntil(() => network.counterSnapshot().dropDetails['ipv4-fragment-timeout'] === 1, 'the straggler to expire');
+    assert.equal(arrived.length, 1);
   } finally {
     network.close();
     echo.close();

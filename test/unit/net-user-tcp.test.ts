@@ -104,7 +104,7 @@ test('a small receive window is never overrun, and the transfer completes as the
     while (total < data.length) {
       await waitUntil(() => connection.unreadLength > 0 || connection.finReceived, 'data');
       // Let the window fill completely now and then, so the NAT meets a zero window.
-      await new Promise((resolve) => setTimeout(resolve, total % 30000 < 3000 ? 30 : 0));
+      if (total % 30000 < 3000) await waitUntil(() => connection.unreadLength >= Math.min(3000, data.length - total), 'a full window');
       if (connection.unreadLength >= 3000) sawFullWindow = true;
       const piece = connection.read(1000);
       chunks.push(piece);
@@ -167,6 +167,39 @@ test('a guest uploads 1 MiB to a host server, which hashes it and answers', { ti
     assert.equal(Buffer.from(connection.receivedData()).toString(), `${MiB} ${sha(data)}`);
     assert.ok(connection.allAcknowledged);
     assert.equal(network.counterSnapshot().tcpBytesToHost, MiB);
+  } finally {
+    network.close();
+    server.close();
+  }
+});
+
+test('sequence numbers wrap past 2^32 in both directions without a hitch', { timeout: 60_000 }, async () => {
+  // The NAT's first initial sequence number is one LCG step from its seed: solve for a seed
+  // that puts it 3000 bytes below the wrap. 1664525 * 4276115653 = 1 (mod 2^32).
+  const wanted = 0xffffffff - 3000;
+  const seed = Number((BigInt(wanted - 1013904223 >>> 0) * 4276115653n) & 0xffffffffn);
+  const download = pattern(300_000, 21);
+  const server = net.createServer((socket) => {
+    const hash = createHash('sha256');
+    socket.on('data', (chunk) => hash.update(chunk));
+    socket.on('end', () => {
+      socket.write(download);
+      socket.end(`|${hash.digest('hex')}`);
+    });
+  });
+  const port = await listen(server);
+  const { network, guest } = await setup({ sequenceSeed: seed });
+  try {
+    const upload = pattern(300_000, 22);
+    const connection = await guest.connect('10.0.2.2', port, { initialSequence: 0xffffffff - 5000 });
+    const synAck = guest.received.find((frame) => frame.tcp && frame.tcp.flags === (SYN | ACK))!;
+    assert.equal(synAck.tcp!.sequence, wanted, 'the NAT started just below the wrap');
+    connection.write(upload);
+    connection.close();
+    await connection.whenFinished(30_000);
+    const received = Buffer.from(connection.receivedData());
+    assert.equal(sha(received.subarray(0, download.length)), sha(download));
+    assert.equal(received.subarray(download.length).toString(), `|${sha(upload)}`);
   } finally {
     network.close();
     server.close();

@@ -111,6 +111,29 @@ export const MACHINE_OPTIONS_SCHEMA = {
       type: 'string', enum: ['pace', 'skip'], default: 'pace',
       description: "When every hart waits: 'pace' sleeps until the next timer event is due in wall time or input arrives (an idle guest costs no CPU, sleep 3 takes 3 s); 'skip' jumps to the next timer event at once (fast headless runs).",
     },
+    drives: {
+      type: 'array',
+      items: { type: 'string', pattern: '(^|,)file=' },
+      default: [],
+      description: "virtio-blk disks in QEMU's -drive syntax, as `ringside run --drive`: 'file=PATH[,format=raw|qcow2][,readonly=on][,snapshot=on][,serial=ID][,slot=N]'. Relative paths are resolved against cwd.",
+    },
+    netdevs: {
+      type: 'array',
+      items: { type: 'string', pattern: '^(user|stream|dgram)(,|$)' },
+      default: [],
+      description: "virtio-net cards, each on a network in QEMU's -netdev syntax, as `ringside run --netdev`: 'user[,hostfwd=tcp:127.0.0.1:HOSTPORT-:GUESTPORT][,restrict=on]', 'stream,…' or 'dgram,…'; plus mac=, slot=, link=on|off, pcap=FILE.",
+    },
+    devices: {
+      type: 'array',
+      items: { type: 'string', pattern: '^(virtio-rng|virtio-rng-device|virtio-console|virtconsole|virtio-serial-device)(,|$)' },
+      default: [],
+      description: "Other virtio devices, as `ringside run --device`: 'virtio-rng[,seed=TEXT|,source=host][,slot=N]', 'virtio-console[,slot=N]'. Devices without slot= fill the virtio-mmio slots from the top: drives first, then netdevs, then these.",
+    },
+    virtioLegacy: {
+      type: 'boolean',
+      default: false,
+      description: 'The legacy (version 1) virtio-mmio interface, as QEMU 7.2\'s default (`--global virtio-mmio.force-legacy=on`); the modern interface (version 2) otherwise.',
+    },
     cpu: {
       type: 'string',
       default: DEFAULT_CPU_MODEL_NAME,

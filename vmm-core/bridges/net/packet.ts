@@ -109,10 +109,6 @@ export function isMulticastMac(mac: Uint8Array, offset = 0): boolean {
   return (mac[offset] & 1) === 1;
 }
 
-export function isMulticastOrBroadcastIpv4(address: number): boolean {
-  return address >>> 28 === 0xe || address === IPV4_BROADCAST;
-}
-
 /** A valid IPv4 packet inside a frame; offsets index the frame. */
 export interface Ipv4Packet {
   readonly frame: Uint8Array;
@@ -128,6 +124,8 @@ export interface Ipv4Packet {
   readonly typeOfService: number;
   readonly payloadOffset: number;
   readonly payloadLength: number;
+  /** More-fragments set or a non-zero fragment offset: a piece of a larger datagram. */
+  readonly isFragment: boolean;
 }
 
 /**
@@ -146,8 +144,6 @@ export function parseIpv4Frame(frame: Uint8Array): Ipv4Packet | string {
   if (start + totalLength > frame.length) return 'ipv4-truncated';
   if (onesComplementSum(frame, start, start + headerLength) !== 0xffff) return 'ipv4-bad-checksum';
   const fragment = readU16(frame, start + 6);
-  // More-fragments set or a non-zero offset: a fragment (reassembly is not implemented).
-  if ((fragment & 0x3fff) !== 0) return 'ipv4-fragment';
   return {
     frame,
     sourceMac: frame.subarray(6, 12),
@@ -161,6 +157,7 @@ export function parseIpv4Frame(frame: Uint8Array): Ipv4Packet | string {
     typeOfService: frame[start + 1],
     payloadOffset: start + headerLength,
     payloadLength: totalLength - headerLength,
+    isFragment: (fragment & 0x3fff) !== 0,
   };
 }
 
@@ -217,12 +214,6 @@ export function fillTransportChecksum(frame: Uint8Array, checksumOffsetInSegment
   let checksum = internetChecksum(frame, start, start + segmentLength, initial);
   if (protocol === IP_PROTOCOL_UDP && checksum === 0) checksum = 0xffff;
   writeU16(frame, start + checksumOffsetInSegment, checksum);
-}
-
-/** True when the TCP or UDP checksum of a received packet is right. */
-export function transportChecksumValid(packet: Ipv4Packet): boolean {
-  const initial = pseudoHeaderSum(packet.source, packet.destination, packet.protocol, packet.payloadLength);
-  return onesComplementSum(packet.frame, packet.payloadOffset, packet.payloadOffset + packet.payloadLength, initial) === 0xffff;
 }
 
 /**

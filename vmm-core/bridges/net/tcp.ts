@@ -267,13 +267,12 @@ export class TcpConnection {
       this.refuse('ECONNREFUSED');
       return;
     }
-    // Closed without an error: both directions ended normally (end/'end'); anything the guest
-    // still sends has nowhere to go, so the connection is reset if it is not finished.
-    if (!(this.hostEnded && this.finReceived)) {
-      if (!this.hostEnded) {
-        this.hostEnded = true;
-        this.output();
-      }
+    // Closed without an error. If the host's end was never seen, treat the close as one (the
+    // guest gets a FIN after the buffered bytes); data the guest sends from now on has nowhere
+    // to go and resets the connection (deliverToHost).
+    if (!this.hostEnded) {
+      this.hostEnded = true;
+      this.output();
     }
   }
 
@@ -301,7 +300,7 @@ export class TcpConnection {
     // As QEMU's slirp: a refused connect is answered with RST (the guest's connect() fails with
     // ECONNREFUSED), any other failure with ICMP unreachable (EHOSTUNREACH / ENETUNREACH).
     if (code === undefined || code === 'ECONNREFUSED' || !this.synPacket) {
-      this.sendSegment(TCP_RST | TCP_ACK, 0, this.receiveNext, 0, undefined);
+      this.sendSegment(TCP_RST | TCP_ACK, 0, this.receiveNext, 0);
     } else {
       this.link.sendUnreachable(this.synPacket, code === 'ENETUNREACH' ? 0 : 1);
     }
@@ -326,7 +325,7 @@ export class TcpConnection {
         return;
       case 'time-wait':
         // A retransmitted FIN: acknowledge it again.
-        if (flags & TCP_FIN) this.sendSegment(TCP_ACK, this.sendNext, this.receiveNext, this.receiveWindow(), undefined);
+        if (flags & TCP_FIN) this.sendSegment(TCP_ACK, this.sendNext, this.receiveNext, this.receiveWindow());
         return;
       default:
         break;
@@ -356,7 +355,7 @@ export class TcpConnection {
     if (!(flags & TCP_ACK)) return;
     if (this.state === 'syn-received') {
       if (!seqGt(segment.acknowledgment, this.sendUnacknowledged) || seqGt(segment.acknowledgment, this.sendMaximum)) {
-        this.sendSegment(TCP_RST, segment.acknowledgment, 0, 0, undefined);
+        this.sendSegment(TCP_RST, segment.acknowledgment, 0, 0);
         return;
       }
       // The acknowledgment of our SYN: the SYN's sequence number is not data.
@@ -375,7 +374,7 @@ export class TcpConnection {
     const flags = segment.flags;
     const ackValid = (flags & TCP_ACK) !== 0 && segment.acknowledgment === seqAdd(this.initialSendSequence, 1);
     if ((flags & TCP_ACK) && !ackValid) {
-      if (!(flags & TCP_RST)) this.sendSegment(TCP_RST, segment.acknowledgment, 0, 0, undefined);
+      if (!(flags & TCP_RST)) this.sendSegment(TCP_RST, segment.acknowledgment, 0, 0);
       return;
     }
     if (flags & TCP_RST) {
@@ -615,12 +614,12 @@ export class TcpConnection {
 
   private sendAcknowledgment(): void {
     if (this.state === 'closed') return;
-    this.sendSegment(TCP_ACK, this.sendNext, this.receiveNext, this.receiveWindow(), undefined);
+    this.sendSegment(TCP_ACK, this.sendNext, this.receiveNext, this.receiveWindow());
   }
 
   private sendSynchronize(): void {
     const flags = this.state === 'syn-sent' ? TCP_SYN : TCP_SYN | TCP_ACK;
-    this.sendSegment(flags, this.initialSendSequence, flags & TCP_ACK ? this.receiveNext : 0, this.receiveWindow(), undefined, true);
+    this.sendSegment(flags, this.initialSendSequence, flags & TCP_ACK ? this.receiveNext : 0, this.receiveWindow(), true);
     this.sendNext = seqAdd(this.initialSendSequence, 1);
     this.sendMaximum = this.sendNext;
     if (this.retransmissions === 0) {
@@ -655,7 +654,7 @@ export class TcpConnection {
     }
     // The FIN goes once every byte before it was sent; it needs no window space.
     if (this.hostEnded && this.sendNext === dataEnd && !this.finAcknowledged) {
-      this.sendSegment(TCP_FIN | TCP_ACK, this.sendNext, this.receiveNext, this.receiveWindow(), undefined);
+      this.sendSegment(TCP_FIN | TCP_ACK, this.sendNext, this.receiveNext, this.receiveWindow());
       this.sendNext = seqAdd(this.sendNext, 1);
       if (seqGt(this.sendNext, this.sendMaximum)) this.sendMaximum = this.sendNext;
     }
@@ -678,7 +677,7 @@ export class TcpConnection {
     if (length > 0) {
       this.sendData(this.sendUnacknowledged, length, length === this.sendBuffer.length);
     } else if (this.finSent() && !this.finAcknowledged) {
-      this.sendSegment(TCP_FIN | TCP_ACK, this.sendUnacknowledged, this.receiveNext, this.receiveWindow(), undefined);
+      this.sendSegment(TCP_FIN | TCP_ACK, this.sendUnacknowledged, this.receiveNext, this.receiveWindow());
     }
     // Karn: a retransmitted segment gives no RTT sample.
     this.timedSequence = undefined;
@@ -715,9 +714,9 @@ export class TcpConnection {
     return frame;
   }
 
-  private sendSegment(flags: number, sequence: number, acknowledgment: number, window: number, data: Uint8Array | undefined, withMss = false): void {
-    const frame = this.segmentFrame(flags, sequence, acknowledgment, window, data?.length ?? 0, withMss);
-    if (data) frame.set(data, IPV4_PAYLOAD_OFFSET + TCP_HEADER_LENGTH + (withMss ? 4 : 0));
+  /** A segment without data (SYN, ACK, FIN, RST); data goes through sendData(). */
+  private sendSegment(flags: number, sequence: number, acknowledgment: number, window: number, withMss = false): void {
+    const frame = this.segmentFrame(flags, sequence, acknowledgment, window, 0, withMss);
     fillTransportChecksum(frame, 16);
     this.link.sendToGuest(frame, this.endpoints.guestAddress);
   }
@@ -762,7 +761,7 @@ export class TcpConnection {
       case 'persist':
         // Zero-window probe: an ACK one below the edge makes the guest state its window.
         if (this.sendWindow === 0 && this.sendBuffer.length > seqDiff(this.sendNext, this.sendUnacknowledged)) {
-          this.sendSegment(TCP_ACK, seqAdd(this.sendUnacknowledged, -1), this.receiveNext, this.receiveWindow(), undefined);
+          this.sendSegment(TCP_ACK, seqAdd(this.sendUnacknowledged, -1), this.receiveNext, this.receiveWindow());
           this.persistBackoff = Math.min(this.persistBackoff * 2, 64);
           this.arm('persist', Math.min(this.link.tuning.maximumRetransmitMs, this.retransmitTimeout * this.persistBackoff));
         } else {
@@ -811,7 +810,7 @@ export class TcpConnection {
         this.sendData(this.sendUnacknowledged, length, length === this.sendBuffer.length);
         this.sendNext = seqAdd(this.sendUnacknowledged, length);
       } else if (this.hostEnded && !this.finAcknowledged) {
-        this.sendSegment(TCP_FIN | TCP_ACK, this.sendUnacknowledged, this.receiveNext, this.receiveWindow(), undefined);
+        this.sendSegment(TCP_FIN | TCP_ACK, this.sendUnacknowledged, this.receiveNext, this.receiveWindow());
         this.sendNext = seqAdd(this.sendUnacknowledged, 1);
       }
     }
@@ -832,7 +831,7 @@ export class TcpConnection {
   abort(notifyGuest: boolean): void {
     if (this.state === 'closed') return;
     if (notifyGuest && this.state !== 'host-connecting' && this.state !== 'time-wait') {
-      this.sendSegment(TCP_RST | TCP_ACK, this.sendNext, this.receiveNext, 0, undefined);
+      this.sendSegment(TCP_RST | TCP_ACK, this.sendNext, this.receiveNext, 0);
     }
     this.releaseSocket(true);
     this.finish();

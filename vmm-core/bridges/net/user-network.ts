@@ -9,6 +9,7 @@ import { BridgeError, type NetBackend } from '../types';
 import { NetCounters, type NetCountersSnapshot } from './counters';
 import { FrameOutbox } from './frame-outbox';
 import { DhcpServer, DHCP_CLIENT_PORT, DHCP_SERVER_PORT } from './dhcp';
+import { Ipv4Reassembly, REASSEMBLY_TIMEOUT_MS } from './reassembly';
 import { DnsRelay, DNS_PORT, hostNameserver, parseDnsQuery, parseNameserver, type NameserverAddress } from './dns';
 import { TcpConnection, tcpKey, type TcpLink, type TcpSegment, type TcpTuning } from './tcp';
 import {
@@ -57,8 +58,10 @@ export interface UserNetworkOptions {
   maximumUdpBindings?: number;
   /** A UDP binding unused this long is closed (slirp: 240 s). */
   udpIdleTimeoutMs?: number;
-  /** How often idle bindings are looked for. */
+  /** How often idle bindings and stale fragments are looked for. */
   sweepIntervalMs?: number;
+  /** A datagram whose fragments are not all in after this long is dropped (default 15 s). */
+  fragmentTimeoutMs?: number;
   /** Frames waiting for the guest, at most. */
   maximumQueuedFrames?: number;
   tcp?: Partial<TcpTuning>;
@@ -176,12 +179,14 @@ export class UserNetwork implements NetBackend {
   private readonly resolving = new Map<number, PendingResolution>();
   private readonly tcpConnections = new Map<string, TcpConnection>();
   private readonly acknowledgmentsOwed = new Set<TcpConnection>();
+  private readonly reassembly = new Ipv4Reassembly();
   private readonly udpBindings = new Map<string, UdpBinding>();
   private readonly forwards: ListeningForward[] = [];
   private readonly udpForwardSessions = new Map<string, UdpForwardSession>();
   private readonly maximumTcpConnections: number;
   private readonly maximumUdpBindings: number;
   private readonly udpIdleTimeoutMs: number;
+  private readonly fragmentTimeoutMs: number;
   private readonly sweepTimer: ReturnType<typeof setInterval>;
   private identification = 0;
   private sequenceState: number;
@@ -192,6 +197,8 @@ export class UserNetwork implements NetBackend {
   private udpBytesToHost = 0;
   private udpBytesFromHost = 0;
   private dnsQueries = 0;
+  /** The last exception caught in send(), for debugging (always a bug in the NAT; counted as internal-error). */
+  lastInternalError: unknown;
 
   constructor(options: UserNetworkOptions = {}) {
     const network = parseNetwork(options.network ?? '10.0.2.0/24');
@@ -209,6 +216,7 @@ export class UserNetwork implements NetBackend {
     this.maximumTcpConnections = options.maximumTcpConnections ?? 512;
     this.maximumUdpBindings = options.maximumUdpBindings ?? 256;
     this.udpIdleTimeoutMs = options.udpIdleTimeoutMs ?? 240_000;
+    this.fragmentTimeoutMs = options.fragmentTimeoutMs ?? REASSEMBLY_TIMEOUT_MS;
     this.sequenceState = (options.sequenceSeed ?? 0x5eed) >>> 0;
     const upstreamText = options.dnsUpstream === null ? undefined : options.dnsUpstream ?? hostNameserver();
     this.dnsUpstream = upstreamText === undefined ? undefined : parseNameserver(upstreamText);
@@ -328,8 +336,6 @@ export class UserNetwork implements NetBackend {
     }
   }
 
-  /** The last exception caught in send(), for debugging (always a bug in the NAT). */
-  lastInternalError: unknown;
 
   close(): void {
     if (this.closed) return;
@@ -350,6 +356,7 @@ export class UserNetwork implements NetBackend {
     this.udpForwardSessions.clear();
     for (const pending of this.resolving.values()) clearTimeout(pending.timer);
     this.resolving.clear();
+    this.reassembly.clear();
     this.dns.close();
   }
 
@@ -437,12 +444,25 @@ export class UserNetwork implements NetBackend {
   }
 
   private ipv4Input(frame: Uint8Array): void {
-    const packet = parseIpv4Frame(frame);
+    let packet = parseIpv4Frame(frame);
     if (typeof packet === 'string') {
-      this.counters.drop(packet === 'ipv4-fragment' ? 'policy' : 'malformed', packet);
+      this.counters.drop('malformed', packet);
       return;
     }
     this.learn(packet.source, packet.sourceMac);
+    if (packet.isFragment) {
+      const whole = this.reassembly.add(packet, performance.now());
+      if (whole === undefined) return;
+      if (typeof whole === 'string') {
+        this.counters.drop(whole === 'ipv4-fragment-too-many-datagrams' ? 'queue-full' : 'malformed', whole);
+        return;
+      }
+      packet = parseIpv4Frame(whole);
+      if (typeof packet === 'string') {
+        this.counters.drop('malformed', packet);
+        return;
+      }
+    }
     switch (packet.protocol) {
       case IP_PROTOCOL_ICMP:
         this.icmpInput(packet);
@@ -934,6 +954,8 @@ export class UserNetwork implements NetBackend {
 
   private sweep(): void {
     const now = performance.now();
+    const expired = this.reassembly.expire(now, this.fragmentTimeoutMs);
+    for (let i = 0; i < expired; i++) this.counters.drop('malformed', 'ipv4-fragment-timeout');
     for (const [key, binding] of this.udpBindings) {
       if (now - binding.lastActivity >= this.udpIdleTimeoutMs) {
         binding.socket.close();
