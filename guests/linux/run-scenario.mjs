@@ -4,7 +4,7 @@
 //
 //   node guests/linux/run-scenario.mjs --emulator qemu|ringside --scenario NAME
 //        [--smp N] [--bios opensbi|builtin] [--transport modern|legacy] [--timeout SECONDS]
-//        [--ringside PATH/TO/cli.js] [--verbose] [--keep] [--icount]
+//        [--ringside PATH/TO/cli.js] [--verbose] [--keep] [--log-dir DIR] [--icount]
 //   (--transport legacy: virtio-mmio version 1, QEMU 7.2's default; --icount: one instruction = 1 ns)
 //   node guests/linux/run-scenario.mjs --list
 //   node guests/linux/run-scenario.mjs --emulator qemu|ringside --scenario all   (every one, a summary)
@@ -15,7 +15,7 @@
 // a failed check, 2 on bad usage or missing prerequisites.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, truncateSync, openSync, closeSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, truncateSync, openSync, closeSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect, createServer as createTcpServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -485,6 +485,7 @@ function parseArgs(argv) {
       case '--ringside': opts.ringside = resolve(value()); break;
       case '--verbose': opts.verbose = true; break;
       case '--keep': opts.keep = true; break;
+      case '--log-dir': opts.logDir = resolve(value()); break;
       case '--icount': opts.icount = true; break;
       case '--list': opts.list = true; break;
       case '--help': case '-h': opts.help = true; break;
@@ -546,6 +547,10 @@ export async function runScenario(opts) {
     await Promise.all(vms.map((vm) => vm.exit));
     for (const c of ctx.cleanups) c();
     for (const vm of vms) vm.saveLog();
+    if (opts.logDir) {
+      mkdirSync(opts.logDir, { recursive: true });
+      for (const vm of vms) copyFileSync(vm.logFile, join(opts.logDir, `${opts.scenario}-${vm.name}.log`));
+    }
   }
   const wall = (performance.now() - started) / 1000;
   const timing = vms.map((vm) => {

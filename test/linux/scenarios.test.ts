@@ -7,8 +7,8 @@
 
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 
@@ -45,9 +45,9 @@ const VARIANTS: Variant[] = [
   { scenario: 'uboot', bios: 'builtin' },
 ];
 
-function runHarness(variant: Variant): Promise<{ code: number | null; output: string }> {
+function runHarness(variant: Variant, extra: string[] = []): Promise<{ code: number | null; output: string }> {
   const args = [HARNESS, '--emulator', 'ringside', '--scenario', variant.scenario, '--bios', variant.bios,
-    '--timeout', String(SCENARIO_SECONDS)];
+    '--timeout', String(SCENARIO_SECONDS), ...extra];
   if (variant.smp !== undefined) args.push('--smp', String(variant.smp));
   if (variant.legacy === true) args.push('--transport', 'legacy');
   return new Promise((resolve) => {
@@ -80,4 +80,23 @@ describe('Linux guests on Ringside (guests/linux)', () => {
       assert.match(output, new RegExp(`^PASS ${variant.scenario} on ringside`, 'm'), output);
     });
   }
+
+  test('two runs of the boot scenario print the same console, kernel timestamps included', { timeout: 2 * (SCENARIO_SECONDS + 120) * 1000 }, async () => {
+    assert.ok(existsSync(join(CACHE, 'Image')), `no Linux guest in ${CACHE}: run bash guests/linux/build.sh`);
+    const logs: string[] = [];
+    for (let run = 0; run < 2; run++) {
+      const logDir = mkdtempSync(join(tmpdir(), 'ringside-linux-determinism-'));
+      try {
+        const { code, output } = await runHarness({ scenario: 'boot', bios: 'builtin' }, ['--log-dir', logDir]);
+        assert.equal(code, 0, output);
+        // the first line is the command line; the rest is everything the guest printed
+        logs.push(readFileSync(join(logDir, 'boot-vm.log'), 'latin1').split('\n').slice(1).join('\n'));
+      } finally {
+        rmSync(logDir, { recursive: true, force: true });
+      }
+    }
+    assert.match(logs[0], /\[ *\d+\.\d{6}\] Run \/init as init process/);
+    assert.match(logs[0], /SCENARIO boot OK/);
+    assert.equal(logs[1], logs[0]);
+  });
 });
