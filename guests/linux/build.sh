@@ -32,6 +32,9 @@ die() { printf 'guests/linux/build.sh: %s\n' "$*" >&2; exit 1; }
 elapsed() { echo "$(( $(date +%s) - $1 ))s"; }
 
 STEPS=("$@")
+# Named steps always run their own incremental make (for edits inside the cached sources);
+# a plain run trusts outputs that are newer than their configuration.
+EXPLICIT=$#
 [ ${#STEPS[@]} -eq 0 ] && STEPS=(kernel busybox initramfs disk)
 want() { local s; for s in "${STEPS[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 for s in "${STEPS[@]}"; do
@@ -99,6 +102,10 @@ build_kernel() {
   if [ ${#bad[@]} -gt 0 ]; then
     die "kernel .config lacks lines of kernel.config: $(printf '\n  %s' "${bad[@]}")"
   fi
+  if [ "$EXPLICIT" = 0 ] && [ "$OUT/Image" -nt "$KBUILD/.config" ] && [ "$OUT/vmlinux" -nt "$KBUILD/.config" ]; then
+    say "kernel: up to date ($OUT/Image; 'build.sh kernel' runs make anyway)"
+    return 0
+  fi
   say "kernel: make -j$JOBS Image vmlinux (incremental)"
   "${kmake[@]}" -j"$JOBS" Image vmlinux
   link "$KBUILD/arch/riscv/boot/Image" "$OUT/Image"
@@ -161,6 +168,10 @@ build_busybox() {
     case $line in CONFIG_*=*) grep -qxF "$line" "$BBSRC/.config" || bad+=("$line");; esac
   done < "$HERE/busybox.config"
   [ ${#bad[@]} -eq 0 ] || die "busybox .config lacks lines of busybox.config: $(printf '\n  %s' "${bad[@]}")"
+  if [ "$EXPLICIT" = 0 ] && [ "$BBSRC/busybox" -nt "$BBSRC/.config" ] && [ "$BBSRC/busybox.links" -nt "$BBSRC/.config" ]; then
+    say "busybox: up to date ($BBSRC/busybox; 'build.sh busybox' runs make anyway)"
+    return 0
+  fi
   say "busybox: make -j$JOBS (static, riscv64, incremental)"
   "${bbmake[@]}" -j"$JOBS" busybox busybox.links > "$OUT/busybox-build.log" 2>&1 \
     || { tail -40 "$OUT/busybox-build.log" >&2; die "busybox did not build (log: $OUT/busybox-build.log)"; }
