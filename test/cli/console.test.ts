@@ -160,7 +160,7 @@ describe('console on pipes and files', () => {
     const run = onPipes(['--kernel', 'guests/bin/demo.elf', '--serial', `file:${path}`]);
     assert.equal(await run.exited, 0, run.stderr);
     assert.equal(run.output, '');
-    assert.match(readFileSync(path, 'latin1'), /demo: 49 context switches; powering off/);
+    assert.match(readFileSync(path, 'latin1'), /demo: [0-9]+ context switches; powering off/);
     const none = onPipes(['--kernel', 'guests/bin/demo.elf', '--serial', 'none']);
     assert.equal(await none.exited, 0, none.stderr);
     assert.equal(none.output, '');

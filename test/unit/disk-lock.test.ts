@@ -152,7 +152,7 @@ test('the same process opening an image twice for writing is refused too', () =>
   }
 });
 
-test('stale lock records (dead process, or a pid now used by another process) are ignored and removed', () => {
+test('stale lock records (dead process, or a pid now used by another process) are ignored and removed, for any image', async () => {
   const dir = temporaryDirectory('lock');
   try {
     const path = join(dir.path, 'stale.img');
@@ -164,11 +164,17 @@ test('stale lock records (dead process, or a pid now used by another process) ar
     assert.equal(finished.status, 0);
     const dead = join(LOCK_RECORDS, `${key}.w.${finished.pid}.1.0`);
     const reused = join(LOCK_RECORDS, `${key}.w.${process.ppid}.1.0`); // alive, but started at another time
-    writeFileSync(dead, 'x');
-    writeFileSync(reused, 'x');
+    const otherImage = join(LOCK_RECORDS, `1-2.r.${finished.pid}.1.0`);
+    for (const record of [dead, reused, otherImage]) writeFileSync(record, 'x');
     openDiskImage({ path }).close();
     assert.ok(!existsSync(dead) && !existsSync(reused), 'the stale records were removed');
+    assert.ok(!existsSync(otherImage), "another image's stale record was swept too");
     assert.ok(!readdirSync(LOCK_RECORDS).some((name) => name.startsWith(`${key}.`)), 'no record is left behind after close');
+    // A process that exits without closing its image leaves no record either.
+    const held = await holder({ path });
+    assert.ok(readdirSync(LOCK_RECORDS).some((name) => name.startsWith(`${key}.w.${held.child.pid}.`)));
+    await held.end();
+    assert.ok(!readdirSync(LOCK_RECORDS).some((name) => name.startsWith(`${key}.`)), 'the exiting process removed its record');
   } finally {
     dir.remove();
   }

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { buildSync } from 'esbuild';
 import { join } from 'node:path';
 import { buildQcow2Image, openDiskImage } from '../../vmm-core/bridges/disk';
 import { BridgeError } from '../../vmm-core/bridges/types';
@@ -9,11 +10,21 @@ import { pattern, temporaryDirectory } from '../disk/support';
 
 const isRoot = process.getuid?.() === 0;
 
-/** Opens an image in a child process as an unprivileged user (root ignores permissions), or here. */
-function tryOpenUnprivileged(options: object): { ok: boolean; bridgeError?: boolean; message?: string; readOnly?: boolean; writeError?: string | null } {
-  const script = join(__dirname, '../disk/try-open.ts');
-  const result = spawnSync(process.execPath, ['--import', 'tsx', script, JSON.stringify(options)], {
+/**
+ * Opens an image in a child process as an unprivileged user (root ignores permissions), or as
+ * ourselves when we are not root. The child runs a bundle placed in `dir`, so it needs no access
+ * to the checkout (which an unprivileged user may not be able to read).
+ */
+function tryOpenUnprivileged(dir: string, options: object): { ok: boolean; bridgeError?: boolean; message?: string; readOnly?: boolean; writeError?: string | null } {
+  const bundle = join(dir, 'try-open.cjs');
+  if (!existsSync(bundle)) {
+    buildSync({ entryPoints: [join(__dirname, '../disk/try-open.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'error' });
+    chmodSync(dir, 0o755);
+    chmodSync(bundle, 0o644);
+  }
+  const result = spawnSync(process.execPath, [bundle, JSON.stringify(options)], {
     encoding: 'utf8',
+    cwd: dir,
     ...(isRoot ? { uid: 65534, gid: 65534 } : {}),
   });
   assert.equal(result.status, 0, result.stderr);
@@ -92,11 +103,11 @@ test('raw image read-only: opened without write access, writes refused, file unc
     // Opened O_RDONLY: a user without write permission can open it read-only, not read-write.
     chmodSync(dir.path, 0o755);
     chmodSync(path, 0o444);
-    const readOnly = tryOpenUnprivileged({ path, readOnly: true });
+    const readOnly = tryOpenUnprivileged(dir.path, { path, readOnly: true });
     assert.equal(readOnly.ok, true, readOnly.message);
     assert.equal(readOnly.readOnly, true);
     assert.match(readOnly.writeError ?? '', /read-only/);
-    const readWrite = tryOpenUnprivileged({ path });
+    const readWrite = tryOpenUnprivileged(dir.path, { path });
     assert.equal(readWrite.ok, false);
     assert.equal(readWrite.bridgeError, true);
     assert.match(readWrite.message ?? '', /ro\.img: cannot be opened for writing \(permission denied\); open it read-only/);
@@ -144,7 +155,7 @@ test('opening: missing file, directory, unreadable file and bad options are one 
     expectBridgeError(() => openDiskImage({ path, format: 'vmdk' as 'raw' }), /format 'vmdk' is not supported/);
     chmodSync(dir.path, 0o755);
     chmodSync(path, 0o000);
-    const result = tryOpenUnprivileged({ path, readOnly: true });
+    const result = tryOpenUnprivileged(dir.path, { path, readOnly: true });
     assert.equal(result.ok, false);
     assert.equal(result.bridgeError, true);
     assert.match(result.message ?? '', /secret\.img: permission denied/);

@@ -15,11 +15,12 @@ export const TIMEBASE_FREQUENCY = 10_000_000;
 export const NANOSECONDS_PER_TICK = 1_000_000_000 / TIMEBASE_FREQUENCY;
 /**
  * Virtual time is instruction-counted, as QEMU's `-icount shift=N`: each retired instruction
- * takes 2^N ns. The default makes a guest second about a wall second at the interpreter's
- * ~80–100 M instructions per second on busy-waiting code (2^3 = 8 ns: 0.65–0.8 guest s per wall s);
- * revisit when execution gets faster (see docs/machine.md).
+ * takes 2^N ns. The default makes a guest second about a wall second on the interpreter as
+ * guests use it: boot loaders polling the timer and UART and trap-heavy kernels retire 25–60 M
+ * instructions per second (16 ns each: 0.4–1.0 guest s per wall s), plain compute ~100 M (1.6).
+ * Revisit when execution gets faster (docs/cli.md, Time).
  */
-export const DEFAULT_ICOUNT_SHIFT = 3;
+export const DEFAULT_ICOUNT_SHIFT = 4;
 export const MAX_ICOUNT_SHIFT = 10;
 
 export interface DeviceRegion {

@@ -59,7 +59,7 @@ export function hostLocksOn(device: bigint, inode: bigint): HostLock[] {
     const fields = line.trim().split(/\s+/);
     if (fields.length < 8 || fields[1] === '->') continue; // "->" lines are waiters, not holders
     const id = fields[5].split(':');
-    if (id.length !== 3) continue;
+    if (id.length !== 3 || !/^\d+$/.test(id[2])) continue;
     if (parseInt(id[0], 16) !== major || parseInt(id[1], 16) !== minor || BigInt(id[2]) !== inode) continue;
     locks.push({
       kind: fields[1],
@@ -155,13 +155,30 @@ interface Record {
   startTime: string;
 }
 
-function parseRecord(key: string, file: string): Record | null {
-  if (!file.startsWith(`${key}.`)) return null;
-  const parts = file.slice(key.length + 1).split('.');
-  if (parts.length !== 4 || (parts[0] !== 'r' && parts[0] !== 'w')) return null;
-  const pid = Number(parts[1]);
+/** "<dev>-<ino>.<r|w>.<pid>.<start time>.<n>", or null for anything else. */
+function parseRecord(file: string): (Record & { key: string }) | null {
+  const parts = file.split('.');
+  if (parts.length !== 5 || (parts[1] !== 'r' && parts[1] !== 'w')) return null;
+  const pid = Number(parts[2]);
   if (!Number.isSafeInteger(pid) || pid <= 0) return null;
-  return { file, mode: parts[0], pid, startTime: parts[2] };
+  return { file, key: parts[0], mode: parts[1], pid, startTime: parts[3] };
+}
+
+/** Records this process holds, removed if it exits without closing its images. */
+const ownRecords = new Set<string>();
+let exitHookInstalled = false;
+function removeOwnRecordsAtExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const path of ownRecords) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // already gone
+      }
+    }
+  });
 }
 
 /**
@@ -188,7 +205,10 @@ export function lockImage(image: ImageFile, mode: LockMode): ImageLock {
   } catch (error) {
     throw new BridgeError(`${image.path}: cannot write the lock record ${ownPath}: ${(error as Error).message}`);
   }
+  ownRecords.add(ownPath);
+  removeOwnRecordsAtExit();
   const removeOwn = () => {
+    ownRecords.delete(ownPath);
     try {
       unlinkSync(ownPath);
     } catch {
@@ -198,8 +218,9 @@ export function lockImage(image: ImageFile, mode: LockMode): ImageLock {
   try {
     for (const file of readdirSync(directory)) {
       if (file === ownName) continue;
-      const record = parseRecord(key, file);
+      const record = parseRecord(file);
       if (!record) continue;
+      // Stale records of any image are swept while we are here: SIGKILLed holders leave them.
       if (!processAlive(record.pid, record.startTime)) {
         try {
           unlinkSync(join(directory, file));
@@ -208,6 +229,7 @@ export function lockImage(image: ImageFile, mode: LockMode): ImageLock {
         }
         continue;
       }
+      if (record.key !== key) continue;
       if (mode === 'exclusive' || record.mode === 'w') {
         const who = record.pid === process.pid ? 'this Ringside process already has it open' : `Ringside process ${record.pid} has it open`;
         throw inUse(`${who} ${record.mode === 'w' ? 'for writing' : 'read-only'}`);

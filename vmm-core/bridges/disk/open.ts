@@ -97,15 +97,15 @@ function openChainLink(path: string, format: DiskFormat | undefined, readOnly: b
   }
 }
 
-function openBacking(image: ImageFile, name: string, formatName_: string | null, chain: string[], depth: number): Opened {
+function openBacking(image: ImageFile, name: string, declaredFormat: string | null, chain: string[], depth: number): Opened {
   if (PROTOCOL_NAME.test(name)) throw new BridgeError(`${image.path}: its backing file '${name}' names a protocol, which is not supported (only plain files)`);
   const plain = name.startsWith('file:') ? name.slice(5) : name;
   // As QEMU does: a relative backing name is relative to the directory of the image naming it.
   const path = isAbsolute(plain) ? plain : join(dirname(image.path), plain);
   let format: DiskFormat | undefined;
-  if (formatName_ !== null) {
-    if (formatName_ !== 'raw' && formatName_ !== 'qcow2') throw new BridgeError(`${image.path}: its backing file '${name}' has format '${formatName_}', which is not supported (raw or qcow2)`);
-    format = formatName_;
+  if (declaredFormat !== null) {
+    if (declaredFormat !== 'raw' && declaredFormat !== 'qcow2') throw new BridgeError(`${image.path}: its backing file '${name}' has format '${declaredFormat}', which is not supported (raw or qcow2)`);
+    format = declaredFormat;
   }
   try {
     return openChainLink(path, format, true, chain, depth);

@@ -260,11 +260,16 @@ export class Qcow2Image implements BlockBackend {
     const clusterSize = this.clusterSize;
     let position = start;
     const end = start + byteCount;
+    const tableSpan = clusterSize * this.l2Entries;
     while (position < end) {
       const guestCluster = Math.floor(position / clusterSize);
+      if (!this.backing && this.l2TableOffset(Math.floor(guestCluster / this.l2Entries)) === 0) {
+        position = Math.min(end, (Math.floor(position / tableSpan) + 1) * tableSpan); // no table, no backing: zeros already
+        continue;
+      }
       const within = position - guestCluster * clusterSize;
       const length = Math.min(clusterSize - within, end - position);
-      if (length === clusterSize) this.zeroCluster_(guestCluster, mayUnmap);
+      if (length === clusterSize) this.zeroWholeCluster(guestCluster, mayUnmap);
       else this.writeCluster(guestCluster, within, this.zeros().subarray(0, length));
       position += length;
       if (this.l2Cache.size + this.refcountCache.size > 2 * this.maxCachedClusters) this.trimCaches();
@@ -379,6 +384,10 @@ export class Qcow2Image implements BlockBackend {
     const first = Math.floor(start / this.clusterSize);
     const last = Math.floor((start + length - 1) / this.clusterSize);
     for (let cluster = first; cluster <= last; cluster++) {
+      if (this.l2TableOffset(Math.floor(cluster / this.l2Entries)) === 0) {
+        cluster = (Math.floor(cluster / this.l2Entries) + 1) * this.l2Entries - 1; // nothing under this L1 entry
+        continue;
+      }
       let tableExclusive = false;
       if (forWrite) {
         const l1Index = Math.floor(cluster / this.l2Entries);
@@ -669,7 +678,7 @@ export class Qcow2Image implements BlockBackend {
   }
 
   /** Makes a whole guest cluster read as zeros. */
-  private zeroCluster_(guestCluster: number, mayUnmap: boolean): void {
+  private zeroWholeCluster(guestCluster: number, mayUnmap: boolean): void {
     const l1Index = Math.floor(guestCluster / this.l2Entries);
     if (!this.backing && this.l2TableOffset(l1Index) === 0) return; // unallocated, no backing: zeros already
     this.lookup(guestCluster);
