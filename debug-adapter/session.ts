@@ -249,7 +249,7 @@ export class RingsideSession extends LoggingDebugSession {
       try {
         serial = this.openSerial(attributes.serial ?? 'output', resolve);
       } catch (error) {
-        opened.close();
+        opened.discard();
         throw error;
       }
       let machine: Machine;
@@ -272,7 +272,7 @@ export class RingsideSession extends LoggingDebugSession {
         // A debug session can always type into the guest (ringside/serialInput): waiting for input is never a deadlock.
         machine.externalInputPossible = () => true;
       } catch (error) {
-        opened.close();
+        opened.discard();
         if (serial.kind === 'file') closeSync(serial.descriptor);
         throw new RequestError(`cannot boot '${attributes.program}': ${(error as Error).message}`);
       }
@@ -283,7 +283,7 @@ export class RingsideSession extends LoggingDebugSession {
           ...(typeof bios === 'object' ? [{ path: bios.fileName, bytes: bios.bytes, required: false, privilege: 'M' as const }] : []),
         ]);
       } catch (error) {
-        machine.close();
+        opened.discard();
         if (serial.kind === 'file') closeSync(serial.descriptor);
         throw error;
       }

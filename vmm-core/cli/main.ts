@@ -541,8 +541,7 @@ async function runCommand(args: readonly string[]): Promise<number> {
   const initrd = options.initrd !== undefined ? readImage(options.initrd, 'initrd') : undefined;
   const dtb = options.dtb !== undefined ? readImage(options.dtb, 'device tree') : undefined;
   // Disks are opened (and locked) and sockets set up before the machine exists; anything that
-  // fails afterwards closes them again and removes capture files this run created.
-  const newCaptures = options.virtio.flatMap((spec) => (spec.kind === 'net' && spec.netdev.pcap !== undefined && !existsSync(spec.netdev.pcap) ? [spec.netdev.pcap] : []));
+  // fails before the run starts closes them again and removes capture files this run created.
   let opened: OpenedDevices;
   try {
     opened = await openVirtioDevices(options.virtio);
@@ -571,12 +570,15 @@ async function runCommand(args: readonly string[]): Promise<number> {
       },
     });
   } catch (error) {
-    opened.close();
-    for (const path of newCaptures) rmSync(path, { force: true });
+    opened.discard();
     throw error;
   }
   try {
     return await runMachine(options, machine, flushConsole, (backend) => (serialConsole = backend), bios);
+  } catch (error) {
+    // A bad console or trace file is found before anything runs: leave no capture behind either.
+    if (error instanceof UsageError) for (const path of opened.createdFiles) rmSync(path, { force: true });
+    throw error;
   } finally {
     machine.close();
   }

@@ -3,6 +3,7 @@
 // (the CLI and launch.json both use these strings), then opened into backends for the machine.
 // One clear error names the option and what is wrong with it.
 
+import { existsSync, rmSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { openDiskImage } from '../bridges/disk/index';
 import { DEFAULT_ENTROPY_SEED, HostEntropySource, SeededEntropySource } from '../bridges/entropy';
@@ -193,7 +194,11 @@ export type VirtioDeviceSpec =
 /** The opened devices and a way to release their host side if the machine never takes them. */
 export interface OpenedDevices {
   readonly devices: VirtioDeviceConfig[];
+  /** Files the devices created (packet captures that did not exist before). */
+  readonly createdFiles: readonly string[];
   close(): void;
+  /** Closes everything and removes the files the devices created (the run never started). */
+  discard(): void;
 }
 
 /**
@@ -203,7 +208,12 @@ export interface OpenedDevices {
  */
 export async function openVirtioDevices(specs: readonly VirtioDeviceSpec[], cwd: string = process.cwd()): Promise<OpenedDevices> {
   const devices: VirtioDeviceConfig[] = [];
+  const createdFiles: string[] = [];
   const closers: Array<() => void> = [];
+  const discard = (): void => {
+    closeAll();
+    for (const file of createdFiles.splice(0)) rmSync(file, { force: true });
+  };
   const closeAll = (): void => {
     for (const close of closers.splice(0).reverse()) {
       try {
@@ -225,7 +235,10 @@ export async function openVirtioDevices(specs: readonly VirtioDeviceSpec[], cwd:
         }
         case 'net': {
           const { netdev } = spec;
-          const backend = await openNetBackend(netdev.config, { pcap: netdev.pcap !== undefined ? resolvePath(cwd, netdev.pcap) : undefined });
+          const pcap = netdev.pcap !== undefined ? resolvePath(cwd, netdev.pcap) : undefined;
+          const isNew = pcap !== undefined && !existsSync(pcap);
+          const backend = await openNetBackend(netdev.config, { pcap });
+          if (isNew) createdFiles.push(pcap);
           closers.push(() => backend.close());
           devices.push({ kind: 'net', backend, mac: netdev.mac, slot: netdev.slot, linkUp: netdev.linkUp });
           break;
@@ -243,8 +256,8 @@ export async function openVirtioDevices(specs: readonly VirtioDeviceSpec[], cwd:
       }
     }
   } catch (error) {
-    closeAll();
+    discard();
     throw error;
   }
-  return { devices, close: closeAll };
+  return { devices, createdFiles, close: closeAll, discard };
 }
