@@ -24,7 +24,7 @@ const option = (name, fallback) => {
 const ROUNDS = option('--rounds', 1);
 const DISK_MIB = option('--disk-mib', 32);
 const HTTP_MIB = option('--http-mib', 16);
-const IDLE_SECONDS = option('--idle-seconds', 5);
+const IDLE_SECONDS = option('--idle-seconds', 10);
 const CLOCK_TICKS = 100;
 
 for (const file of ['Image', 'initramfs.cpio']) {
@@ -110,7 +110,7 @@ async function measure(emulator, work, httpPort) {
     const init = (await vm.waitFor('RINGSIDE-INIT'), vm.seconds());
     const shell = (await vm.waitFor('ringside# '), vm.seconds());
     // Let the boot's last timers fire, then watch the idle shell.
-    await sleep(1000);
+    await sleep(3000);
     const cpuBefore = cpuSeconds(vm.child.pid);
     const wallBefore = performance.now();
     await sleep(IDLE_SECONDS * 1000);

@@ -179,15 +179,7 @@ export class VirtioBlockDevice implements VirtioDevice {
   processQueue(queueIndex: number): void {
     const context = this.context;
     if (!context || queueIndex !== 0) return;
-    const queue = context.queue(0);
-    // Bounded: at most one pass over the ring per notification, even if a request's data
-    // overwrote the avail ring.
-    for (let budget = queue.size; budget > 0; budget--) {
-      const chain = queue.pop();
-      if (!chain) break;
-      const written = this.serve(context, chain);
-      queue.pushUsed(chain.head, written);
-    }
+    context.queue(0).serveAvailable((chain) => this.serve(context, chain));
     context.notifyUsed(0);
   }
 

@@ -131,10 +131,7 @@ export class VirtioConsoleDevice implements VirtioDevice {
   }
 
   private transmit(context: VirtioDeviceContext): void {
-    const queue = context.queue(CONSOLE_TRANSMIT_QUEUE);
-    for (let budget = queue.size; budget > 0; budget--) {
-      const chain = queue.pop();
-      if (!chain) break;
+    context.queue(CONSOLE_TRANSMIT_QUEUE).serveAvailable((chain) => {
       for (let offset = 0; offset < chain.readableLength; offset += OUTPUT_CHUNK) {
         const bytes = chain.readAll(context.memory, offset, OUTPUT_CHUNK);
         this.counters.bytesOut += bytes.length;
@@ -145,22 +142,19 @@ export class VirtioConsoleDevice implements VirtioDevice {
           context.log(`virtio-console: output failed: ${error instanceof Error ? error.message : String(error)}`);
         }
       }
-      queue.pushUsed(chain.head, 0);
-    }
+      return 0;
+    });
     context.notifyUsed(CONSOLE_TRANSMIT_QUEUE);
   }
 
   private deliverInput(context: VirtioDeviceContext): void {
     const queue = context.queue(CONSOLE_RECEIVE_QUEUE);
     if (!queue.ready) return;
-    for (let budget = queue.size; budget > 0 && this.inputCount > 0; budget--) {
-      const chain = queue.pop();
-      if (!chain) break;
-      const bytes = this.takeInput(chain.writableLength);
-      const written = chain.write(context.memory, 0, bytes);
+    queue.serveAvailable((chain) => {
+      const written = chain.write(context.memory, 0, this.takeInput(chain.writableLength));
       this.counters.bytesIn += written;
-      queue.pushUsed(chain.head, written);
-    }
+      return written;
+    }, () => this.inputCount > 0);
     context.notifyUsed(CONSOLE_RECEIVE_QUEUE);
   }
 

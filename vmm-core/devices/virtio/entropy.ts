@@ -56,19 +56,14 @@ export class VirtioEntropyDevice implements VirtioDevice {
   processQueue(queueIndex: number): void {
     const context = this.context;
     if (!context || queueIndex !== 0) return;
-    const queue = context.queue(0);
-    for (let budget = queue.size; budget > 0; budget--) {
-      const chain = queue.pop();
-      if (!chain) break;
+    context.queue(0).serveAvailable((chain) => {
       this.counters.requests++;
       const bytes = new Uint8Array(Math.min(chain.writableLength, ENTROPY_MAX_REQUEST_BYTES));
-      let written = 0;
-      if (this.fill(context, bytes)) {
-        written = chain.write(context.memory, 0, bytes);
-        this.counters.bytes += written;
-      }
-      queue.pushUsed(chain.head, written);
-    }
+      if (!this.fill(context, bytes)) return 0;
+      const written = chain.write(context.memory, 0, bytes);
+      this.counters.bytes += written;
+      return written;
+    });
     context.notifyUsed(0);
   }
 

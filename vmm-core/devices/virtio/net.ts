@@ -166,14 +166,11 @@ export class VirtioNetDevice implements VirtioDevice {
   }
 
   private transmit(context: VirtioDeviceContext): void {
-    const queue = context.queue(NET_TRANSMIT_QUEUE);
     const headerSize = this.headerSize(context);
-    for (let budget = queue.size; budget > 0; budget--) {
-      const chain = queue.pop();
-      if (!chain) break;
+    context.queue(NET_TRANSMIT_QUEUE).serveAvailable((chain) => {
       this.transmitChain(context, chain, headerSize);
-      queue.pushUsed(chain.head, 0);
-    }
+      return 0;
+    });
     context.notifyUsed(NET_TRANSMIT_QUEUE);
   }
 

@@ -299,6 +299,20 @@ export class VirtQueue {
   }
 
   /** Returns a chain to the driver: the used element first, then the used index. */
+  /**
+   * Serves the buffers the driver has made available: each chain goes to `serve`, which returns
+   * how many bytes it wrote into the chain, and is then returned as used. Bounded to one pass
+   * over the ring per call (a request whose data overwrites the avail ring cannot loop), and
+   * stops early when `more` says there is nothing left to give (receive queues).
+   */
+  serveAvailable(serve: (chain: DescriptorChain) => number, more: () => boolean = () => true): void {
+    for (let budget = this.size; budget > 0 && more(); budget--) {
+      const chain = this.pop();
+      if (!chain) break;
+      this.pushUsed(chain.head, serve(chain));
+    }
+  }
+
   pushUsed(head: number, writtenLength: number): void {
     const slot = this.usedIndex % this.size;
     const element = this.usedRing + 4 + 8 * slot;
