@@ -84,7 +84,77 @@ export interface DeviceState {
     readonly interruptEnabled: boolean;
   };
   readonly finisher: { readonly exit: MachineExit | null };
+  /** The virtio devices in their slots, with what the driver negotiated and what has moved. */
+  readonly virtio: readonly VirtioSlotState[];
   readonly htif?: { readonly tohost: number; readonly fromhost?: number; readonly exitCode?: number };
+}
+
+export interface VirtioQueueView {
+  readonly index: number;
+  readonly size: number;
+  readonly ready: boolean;
+  /** Requests the device has taken (avail index it has reached) and returned (used index). */
+  readonly availConsumed: number;
+  readonly used: number;
+  readonly descriptorTable: string;
+}
+
+export interface VirtioSlotState {
+  readonly slot: number;
+  readonly base: number;
+  readonly irq: number;
+  /** virtio-blk, virtio-net, virtio-rng, virtio-console. */
+  readonly type: string;
+  /** The host side: "raw disk.img", "user-mode network 10.0.2.0/24", … */
+  readonly backend?: string;
+  readonly transportVersion: 1 | 2;
+  /** Status bits by name, e.g. ACKNOWLEDGE DRIVER FEATURES_OK DRIVER_OK. */
+  readonly status: readonly string[];
+  /** Features the driver and device agreed on, as hex. */
+  readonly negotiatedFeatures: string;
+  readonly needsResetReason: string | null;
+  readonly interruptStatus: number;
+  readonly queues: readonly VirtioQueueView[];
+  /** Transport counters (notifies, interrupts, errors, resets) and the device's own (requests, bytes, drops). */
+  readonly counters: Readonly<Record<string, number>>;
+  /** Network cards: MAC and cable state. */
+  readonly mac?: string;
+  readonly linkUp?: boolean;
+  readonly readOnly?: boolean;
+}
+
+const VIRTIO_STATUS_BITS: ReadonlyArray<[number, string]> = [
+  [1, 'ACKNOWLEDGE'], [2, 'DRIVER'], [8, 'FEATURES_OK'], [4, 'DRIVER_OK'], [0x40, 'NEEDS_RESET'], [0x80, 'FAILED'],
+];
+
+function virtioSlots(machine: Machine): VirtioSlotState[] {
+  return machine.virtioSlots.map((slot) => {
+    const state = slot.transport.saveState();
+    const device = slot.device as unknown as { counters?: Record<string, number>; backend?: { description: string }; mac?: Uint8Array; linkUp?: boolean; readOnly?: boolean };
+    const counters: Record<string, number> = { ...state.counters };
+    for (const [name, value] of Object.entries(device.counters ?? {})) if (typeof value === 'number') counters[name] = value;
+    const [low, high] = state.negotiatedFeatures;
+    return {
+      slot: slot.slot,
+      base: slot.base,
+      irq: slot.irq,
+      type: slot.device.typeName,
+      ...(device.backend !== undefined ? { backend: device.backend.description } : {}),
+      transportVersion: state.version,
+      status: VIRTIO_STATUS_BITS.filter(([bit]) => (state.status & bit) !== 0).map(([, name]) => name),
+      negotiatedFeatures: `0x${((BigInt(high >>> 0) << 32n) | BigInt(low >>> 0)).toString(16)}`,
+      needsResetReason: state.needsResetReason,
+      interruptStatus: state.interruptStatus,
+      queues: state.queues.map((queue, index) => ({
+        index, size: queue.size, ready: queue.ready, availConsumed: queue.lastAvailIndex, used: queue.usedIndex,
+        descriptorTable: `0x${queue.descriptorTable.toString(16)}`,
+      })),
+      counters,
+      ...(device.mac !== undefined ? { mac: Array.from(device.mac, (byte) => byte.toString(16).padStart(2, '0')).join(':') } : {}),
+      ...(device.linkUp !== undefined ? { linkUp: device.linkUp } : {}),
+      ...(slot.kind === 'block' && device.readOnly !== undefined ? { readOnly: device.readOnly } : {}),
+    };
+  });
 }
 
 const NEVER = (1n << 64n) - 1n;
@@ -164,6 +234,7 @@ export function deviceState(machine: Machine): DeviceState {
       interruptPending: alarm.interruptPending, interruptEnabled: alarm.interruptEnabled,
     },
     finisher: { exit: machine.exit },
+    virtio: virtioSlots(machine),
     ...(htif === null ? {} : {
       htif: {
         tohost: htif.addresses.tohost,

@@ -10,12 +10,14 @@ import { InterruptBit, type HartInterruptPins } from '../../vmm-core/devices/dev
 import { GoldfishRtc } from '../../vmm-core/devices/goldfish-rtc';
 import { Plic } from '../../vmm-core/devices/plic';
 import { Uart16550 } from '../../vmm-core/devices/uart16550';
+import { MemoryDisk } from '../../vmm-core/bridges/disk/index';
+import { RecordingNetBackend } from '../support/virtio-backends';
 import { Privilege } from '../../vmm-core/cpu/csr-numbers';
 import { CLINT, PLIC, RTC, UART0, UART0_IRQ } from '../../vmm-core/machine/layout';
 import { deviceState, hartSummary } from '../../debug-adapter/state/devices';
 import { readFileSync } from 'node:fs';
 import { Machine } from '../../vmm-core/machine/machine';
-import { createMachine } from '../support/assemble';
+import { createMachine, ProgramBuilder } from '../support/assemble';
 
 const noPins: HartInterruptPins = { setInterruptPending: () => {} };
 
@@ -202,5 +204,28 @@ describe('hartSummary', () => {
     assert.deepEqual(second.pendingInterrupts, ['MSIP', 'SEIP']);
     assert.deepEqual(second.enabledPendingInterrupts, ['SEIP']);
     assert.doesNotThrow(() => JSON.stringify(hartSummary(machine)));
+  });
+});
+
+describe('virtio devices in the device state', () => {
+  it('type, host side, negotiated state and counters per slot', () => {
+    const machine = createMachine({
+      program: new ProgramBuilder().label('loop').emit('jal', { rd: 0 }, 'loop'),
+      virtioDevices: [{ kind: 'block', backend: new MemoryDisk(1 << 20, { readOnly: true }) }, { kind: 'net', backend: new RecordingNetBackend(), linkUp: false }],
+    });
+    const virtio = deviceState(machine).virtio;
+    assert.deepEqual(virtio.map((slot) => [slot.slot, slot.irq, slot.type]), [[6, 7, 'virtio-net'], [7, 8, 'virtio-blk']]);
+    const [net, block] = virtio;
+    assert.equal(block.readOnly, true);
+    assert.match(block.backend ?? '', /memory/);
+    assert.equal(net.mac, '52:54:00:12:34:56');
+    assert.equal(net.linkUp, false);
+    assert.deepEqual(block.status, [], 'no driver yet');
+    assert.equal(block.transportVersion, 2);
+    assert.equal(block.counters.notifies, 0);
+    assert.equal(block.counters.requests, 0);
+    // A driver's first steps show up: ACKNOWLEDGE | DRIVER.
+    machine.bus.write(block.base + 0x70, 4, 3);
+    assert.deepEqual(deviceState(machine).virtio[1].status, ['ACKNOWLEDGE', 'DRIVER']);
   });
 });
