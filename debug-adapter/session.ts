@@ -1401,8 +1401,26 @@ export class RingsideSession extends LoggingDebugSession {
         this.sendResponse(response);
         this.end();
         return;
+      case 'networkLink': {
+        // Plugging or pulling the cable: the guest's driver sees the link status change (a config interrupt).
+        if (typeof args.up !== 'boolean') throw new RequestError("ringside/vm networkLink needs 'up': true or false");
+        const cards = state.machine.virtioSlots.filter((slot) => slot.kind === 'net');
+        if (cards.length === 0) throw new RequestError('this machine has no network card');
+        const index = args.card;
+        if (index !== undefined && (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= cards.length)) {
+          throw new RequestError(`card must be 0..${cards.length - 1}, got ${JSON.stringify(index)}`);
+        }
+        state.machine.setNetworkLink(args.up, index);
+        response.body = { running: this.running, cards: cards.length, up: args.up };
+        this.sendResponse(response);
+        return;
+      }
+      case 'syncDisks':
+        response.body = { running: this.running, disks: state.machine.syncDisks() };
+        this.sendResponse(response);
+        return;
       default:
-        throw new RequestError(`ringside/vm: action must be 'pause', 'reset' or 'powerOff', got ${JSON.stringify(args.action)}`);
+        throw new RequestError(`ringside/vm: action must be 'pause', 'reset', 'powerOff', 'networkLink' or 'syncDisks', got ${JSON.stringify(args.action)}`);
     }
   }
 

@@ -60,3 +60,34 @@ test('bad device attributes: one clear error each, and a later good launch works
     await session.close();
   }
 });
+
+test('VM controls: pull and plug a network cable, sync disks; one clear error without a card', { timeout: 60_000 }, async () => {
+  const disk = vkernelDisk('controls.img');
+  const session = await openSession();
+  try {
+    await session.launch({ program: 'guests/bin/demo.elf', stopOnEntry: true, netdevs: ['user', 'user,link=off'], drives: [`file=${disk},format=raw`] });
+    await session.stopped();
+    const links = async () => ((await session.request('ringside/deviceState', { device: 'virtio' })).body as {
+      virtio: Array<{ type: string; linkUp?: boolean }>;
+    }).virtio.filter((slot) => slot.type === 'virtio-net').map((slot) => slot.linkUp);
+    // Slots are listed from the bottom: the second card (link=off) sits below the first.
+    assert.deepEqual(await links(), [false, true]);
+    await session.request('ringside/vm', { action: 'networkLink', up: false, card: 0 });
+    assert.deepEqual(await links(), [false, false]);
+    await session.request('ringside/vm', { action: 'networkLink', up: true });
+    assert.deepEqual(await links(), [true, true]);
+    await assert.rejects(session.request('ringside/vm', { action: 'networkLink', up: true, card: 2 }), /card must be 0\.\.1, got 2/);
+    await assert.rejects(session.request('ringside/vm', { action: 'networkLink' }), /needs 'up'/);
+    assert.equal(((await session.request('ringside/vm', { action: 'syncDisks' })).body as { disks: number }).disks, 1);
+  } finally {
+    await session.close();
+  }
+  const session2 = await openSession();
+  try {
+    await session2.launch({ program: 'guests/bin/demo.elf', stopOnEntry: true });
+    await session2.stopped();
+    await assert.rejects(session2.request('ringside/vm', { action: 'networkLink', up: false }), /no network card/);
+  } finally {
+    await session2.close();
+  }
+});

@@ -120,7 +120,7 @@ test('malformed requests, unknown filters and unknown commands get error respons
     await expectError(session.request('disassemble', { memoryReference: '0x80000000', instructionCount: -1 }), /instructionCount must be an integer/);
     await expectError(session.client.setBreakpointsRequest({ source: {} } as DebugProtocol.SetBreakpointsArguments), /needs source.path/);
     await expectError(session.request('ringside/nothing', {}), /unknown request 'ringside\/nothing'/);
-    await expectError(session.request('ringside/vm', { action: 'explode' }), /action must be 'pause', 'reset' or 'powerOff'/);
+    await expectError(session.request('ringside/vm', { action: 'explode' }), /action must be 'pause', 'reset', 'powerOff', 'networkLink' or 'syncDisks'/);
     await expectError(session.client.nextRequest({ threadId: 1, granularity: 'paragraph' as DebugProtocol.SteppingGranularity }), /granularity must be/);
     // Still usable: a step and a stack trace work.
     await session.client.stepInRequest({ threadId: 1, granularity: 'instruction' });

@@ -128,6 +128,8 @@ export class Machine implements MachineClock, HartInterruptPins {
   consoleInputTarget: ConsoleInputTarget = 'auto';
   private lastConsoleWriter: 'serial' | 'virtio' = 'serial';
   private virtioConsole: VirtioConsoleDevice | null = null;
+  /** The network cards in the order they were configured (not slot order). */
+  private readonly networkCards: VirtioNetDevice[] = [];
   readonly bootMode: BootMode;
   readonly images: LoadedImage[] = [];
   htif: Htif | null = null;
@@ -310,7 +312,9 @@ export class Machine implements MachineClock, HartInterruptPins {
           }),
           close: () => backend.close(),
         };
-        return new VirtioNetDevice({ backend: announced, mac: wanted.mac ?? defaultMac(index), linkUp: wanted.linkUp });
+        const card = new VirtioNetDevice({ backend: announced, mac: wanted.mac ?? defaultMac(index), linkUp: wanted.linkUp });
+        this.networkCards[index] = card;
+        return card;
       }
       case 'entropy': return new VirtioEntropyDevice({ source: wanted.source });
       case 'console': {
@@ -326,11 +330,10 @@ export class Machine implements MachineClock, HartInterruptPins {
     }
   }
 
-  /** The network devices in slot order of creation; `index` picks one (default: all). */
+  /** Plugs or pulls the cable of network card `index` (in the order they were configured), or of all. */
   setNetworkLink(up: boolean, index?: number): void {
-    const nets = this.virtioSlots.filter((slot) => slot.kind === 'net');
-    for (const [position, slot] of nets.entries()) {
-      if (index === undefined || index === position) (slot.device as VirtioNetDevice).setLinkUp(up);
+    for (const [position, card] of this.networkCards.entries()) {
+      if (index === undefined || index === position) card.setLinkUp(up);
     }
   }
 
