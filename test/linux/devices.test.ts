@@ -62,3 +62,46 @@ test('--netdev user --pcap: the capture holds the guest\'s DHCP exchange and pin
   assert.equal(lines.filter((line) => line.split('\t')[1] === '8').length, 2, 'two echo requests');
   assert.equal(lines.filter((line) => line.split('\t')[1] === '0').length, 2, 'two echo replies');
 });
+
+test('Ctrl-A n on a terminal pulls the cable: Linux sees eth0 lose its carrier, and get it back', { timeout: 600_000 }, async () => {
+  assert.ok(existsSync(join(CACHE, 'Image')), `no Linux guest in ${CACHE}: run bash guests/linux/build.sh`);
+  // util-linux `script` gives the CLI a pseudo-terminal, so the Ctrl-A escape is live.
+  const command = `node ${CLI} run --bios builtin --kernel ${join(CACHE, 'Image')} --initrd ${join(CACHE, 'initramfs.cpio')} ` +
+    `--append 'console=ttyS0 ringside.scenario=shell quiet' --netdev user --timeout 500; echo EXIT=$?`;
+  const vm = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  vm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('latin1')));
+  const exited = new Promise<number | null>((resolve) => vm.on('exit', resolve));
+  const waitFor = async (pattern: RegExp, from = 0) => {
+    const deadline = Date.now() + 400_000;
+    while (!pattern.test(output.slice(from))) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${output.slice(-3000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const carrier = async (): Promise<string> => {
+    const from = output.length;
+    vm.stdin.write('echo CARRIER=$(cat /sys/class/net/eth0/carrier)\r');
+    await waitFor(/CARRIER=([01])\r*\n/, from);
+    return /CARRIER=([01])\r*\n/.exec(output.slice(from))![1];
+  };
+  try {
+    await waitFor(/ringside# /);
+    vm.stdin.write('ip link set eth0 up\r');
+    assert.equal(await carrier(), '1');
+    let from = output.length;
+    vm.stdin.write('\x01n');
+    await waitFor(/network cable pulled out/, from);
+    assert.equal(await carrier(), '0');
+    from = output.length;
+    vm.stdin.write('\x01n');
+    await waitFor(/network cable plugged in/, from);
+    assert.equal(await carrier(), '1');
+    vm.stdin.write('\x01x');
+    await waitFor(/EXIT=3/);
+  } finally {
+    vm.stdin.end();
+    vm.kill();
+    await exited;
+  }
+});

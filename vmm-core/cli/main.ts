@@ -612,6 +612,11 @@ async function runMachine(
         },
         status: () => machineStatus(machine),
         switchConsole: () => machine.switchConsoleInput(),
+        toggleNetworkLink: () => {
+          const up = !machine.networkLinkUp;
+          if (!machine.setNetworkLink(up)) return 'ringside: no network card';
+          return `ringside: network cable ${up ? 'plugged in' : 'pulled out'}`;
+        },
         syncDisks: () => {
           const disks = machine.syncDisks();
           return disks === 0 ? 'ringside: no disks' : `ringside: ${disks} disk${disks === 1 ? '' : 's'} synced to stable storage`;

@@ -330,11 +330,20 @@ export class Machine implements MachineClock, HartInterruptPins {
     }
   }
 
-  /** Plugs or pulls the cable of network card `index` (in the order they were configured), or of all. */
-  setNetworkLink(up: boolean, index?: number): void {
+  /** Plugs or pulls the cable of network card `index` (in the order they were configured), or of all; false when there is none. */
+  setNetworkLink(up: boolean, index?: number): boolean {
+    let changed = false;
     for (const [position, card] of this.networkCards.entries()) {
-      if (index === undefined || index === position) card.setLinkUp(up);
+      if (index !== undefined && index !== position) continue;
+      card.setLinkUp(up);
+      changed = true;
     }
+    return changed;
+  }
+
+  /** True when some network card's cable is plugged in. */
+  get networkLinkUp(): boolean {
+    return this.networkCards.some((card) => card.linkUp);
   }
 
   /** Flushes every disk to stable storage; returns how many there were. */

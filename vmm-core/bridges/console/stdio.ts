@@ -19,6 +19,8 @@ export interface ConsoleEscapeHandlers {
   syncDisks?(): string;
   /** Ctrl-A i: one line of machine status (pc, privilege, instructions, time). */
   status?(): string;
+  /** Ctrl-A n: pull the network cable, or plug it back in. */
+  toggleNetworkLink?(): string;
 }
 
 export const ESCAPE_HELP = [
@@ -27,6 +29,7 @@ export const ESCAPE_HELP = [
   'Ctrl-A c    switch input between the serial port and the virtio console',
   'Ctrl-A s    sync disk images to stable storage',
   'Ctrl-A i    show machine status',
+  'Ctrl-A n    pull the network cable out, or plug it back in',
   'Ctrl-A Ctrl-A  send Ctrl-A to the guest',
 ];
 
@@ -164,6 +167,9 @@ export class StdioConsole implements ConsoleBackend {
         return;
       case 'i':
         this.message(handlers?.status?.() ?? 'ringside: no status');
+        return;
+      case 'n':
+        this.message(handlers?.toggleNetworkLink?.() ?? 'ringside: no network card');
         return;
       default:
         // Unknown commands are ignored, as QEMU does.
