@@ -39,6 +39,9 @@ const ALIASES: Readonly<Record<string, CpuFeature>> = { debug: 'sdtrig' };
 
 export const DEFAULT_CPU_MODEL_NAME = 'rv64';
 
+/** QEMU 7.2's default `pmu-num`: mhpmcounter3..18 exist (OpenSBI reports "MHPM Count: 16"). */
+const QEMU_PMU_COUNTERS = 16;
+
 /** misa bits 25:0 of every model: I M A F D C, and S and U. */
 const MISA_LETTERS = 'imafdcsu';
 
@@ -65,6 +68,15 @@ export interface CpuModel {
   readonly sv57: boolean;
   readonly svpbmt: boolean;
   readonly svnapot: boolean;
+  /**
+   * Programmable performance counters, mhpmcounter3 onwards (QEMU's `pmu-num`). QEMU 7.2's rv64
+   * has 16 (mhpmcounter3..18, which hold what is written; the ones above raise an
+   * illegal-instruction exception), its mhpmevent3..31 hold what is written and its
+   * mcounteren/scounteren keep all 32 bits. No event makes a counter count here. 0 (plain
+   * RV64GC): every hpm counter and event reads as zero and ignores writes, and only the CY, TM
+   * and IR bits of mcounteren/scounteren are writable.
+   */
+  readonly hpmCounters: number;
 }
 
 export class CpuModelError extends Error {
@@ -145,6 +157,7 @@ function buildModel(base: CpuModelBase, features: ReadonlySet<CpuFeature>): CpuM
     sv57: has('sv57'),
     svpbmt: has('svpbmt'),
     svnapot: has('svnapot'),
+    hpmCounters: base === 'rv64' ? QEMU_PMU_COUNTERS : 0,
   };
 }
 

@@ -54,6 +54,11 @@ export class Hart {
   mcounteren = 0;
   scounteren = 0;
   mcountinhibit = 0;
+  /** mhpmcounter3..31 and mhpmevent3..31 (index 0 is number 3) as written; see CpuModel.hpmCounters. */
+  readonly hpmCounterLo = new Int32Array(29);
+  readonly hpmCounterHi = new Int32Array(29);
+  readonly hpmEventLo = new Int32Array(29);
+  readonly hpmEventHi = new Int32Array(29);
   floatFlags = 0;
   floatRoundingMode = 0;
   readonly pmp = new PhysicalMemoryProtection();
@@ -75,6 +80,14 @@ export class Hart {
   instructionsRetired = 0;
   /** Traps taken (exceptions and interrupts): an instruction that traps does not retire, so tools count these apart. */
   trapsTaken = 0;
+  /**
+   * Instructions that started and raised an exception (ecall, ebreak, illegal instruction,
+   * load/store faults; not fetch faults, which happen before an instruction starts). They do
+   * not retire (minstret leaves them out, as the spec says), but each takes its time like a
+   * retired one: QEMU's icount charges every instruction that started, so ecalls to firmware
+   * would otherwise leave Ringside's clock behind QEMU's.
+   */
+  instructionsTrapped = 0;
   /** Virtual time spent waiting in wfi, in ns. */
   idleNanoseconds = 0;
   /** Virtual ns one retired instruction takes: 2^shift (QEMU's `-icount shift=N`), set by the machine. */
@@ -113,6 +126,10 @@ export class Hart {
     this.mscratchLo = this.mscratchHi = this.sscratchLo = this.sscratchHi = 0;
     this.satpLo = this.satpHi = 0;
     this.mcounteren = this.scounteren = this.mcountinhibit = 0;
+    this.hpmCounterLo.fill(0);
+    this.hpmCounterHi.fill(0);
+    this.hpmEventLo.fill(0);
+    this.hpmEventHi.fill(0);
     this.floatFlags = this.floatRoundingMode = 0;
     this.pmp.reset();
     this.menvcfgLo = this.menvcfgHi = this.senvcfg = 0;
@@ -150,9 +167,12 @@ export class Hart {
     this.pcHi = Number((value >> 32n) & 0xffffffffn) | 0;
   }
 
-  /** The hart's virtual time in ns (each retired instruction takes 2^shift ns); also mcycle. */
+  /**
+   * The hart's virtual time in ns: each instruction that retired or raised an exception takes
+   * 2^shift ns, plus the time skipped while idle; also mcycle.
+   */
   get virtualNanoseconds(): number {
-    return this.instructionsRetired * this.nanosecondsPerInstruction + this.idleNanoseconds;
+    return (this.instructionsRetired + this.instructionsTrapped) * this.nanosecondsPerInstruction + this.idleNanoseconds;
   }
 
   /** Effective mip: software-set bits plus device lines. */

@@ -597,6 +597,7 @@ export class Machine implements MachineClock, HartInterruptPins {
     for (const hart of this.harts) {
       hart.reset(entry | 0, entry < 0 ? -1 : 0);
       hart.instructionsRetired = 0;
+      hart.instructionsTrapped = 0;
       hart.trapsTaken = 0;
       hart.idleNanoseconds = 0;
       hart.registers[20] = hart.hartId; // a0

@@ -25,8 +25,9 @@ const split = (value: number) => {
  * optional feature on, which is what tools listing CSRs want).
  */
 export function csrExists(csr: number, cpu: CpuModel = FULL_CPU_MODEL): boolean {
-  if (csr >= Csr.HpmCounter3 && csr <= Csr.HpmCounter31) return true;
-  if (csr >= Csr.MhpmCounter3 && csr <= Csr.MhpmCounter31) return true;
+  // With programmable counters (QEMU's pmu-num), those above them do not exist; without, all read zero.
+  if (csr >= Csr.HpmCounter3 && csr <= Csr.HpmCounter31) return cpu.hpmCounters === 0 || csr - Csr.HpmCounter3 < cpu.hpmCounters;
+  if (csr >= Csr.MhpmCounter3 && csr <= Csr.MhpmCounter31) return cpu.hpmCounters === 0 || csr - Csr.MhpmCounter3 < cpu.hpmCounters;
   if (csr >= Csr.MhpmEvent3 && csr <= Csr.MhpmEvent31) return true;
   if (csr >= Csr.Pmpaddr0 && csr <= Csr.Pmpaddr15) return true;
   switch (csr) {
@@ -116,8 +117,19 @@ export function readCsr(hart: Hart, csr: number, mtime: number, insideInstructio
       if (csr >= Csr.Pmpaddr0 && csr <= Csr.Pmpaddr15) {
         csrValue.lo = hart.pmp.addressLow[csr - Csr.Pmpaddr0];
         csrValue.hi = hart.pmp.addressHigh[csr - Csr.Pmpaddr0];
+      } else if (hart.cpu.hpmCounters > 0) {
+        // Counters and events hold what was written (csrExists has ruled out missing counters).
+        const counter = csr >= Csr.MhpmCounter3 && csr <= Csr.MhpmCounter31 ? csr - Csr.MhpmCounter3
+          : csr >= Csr.HpmCounter3 && csr <= Csr.HpmCounter31 ? csr - Csr.HpmCounter3 : -1;
+        if (counter >= 0) {
+          csrValue.lo = hart.hpmCounterLo[counter];
+          csrValue.hi = hart.hpmCounterHi[counter];
+        } else if (csr >= Csr.MhpmEvent3 && csr <= Csr.MhpmEvent31) {
+          csrValue.lo = hart.hpmEventLo[csr - Csr.MhpmEvent3];
+          csrValue.hi = hart.hpmEventHi[csr - Csr.MhpmEvent3];
+        }
       }
-      // mvendorid, marchid, mimpid, mconfigptr, tdata3, hpm counters and events read as zero.
+      // mvendorid, marchid, mimpid, mconfigptr, tdata3 (and without programmable counters, hpm counters and events) read as zero.
       return;
   }
 }
@@ -161,7 +173,7 @@ export function writeCsr(hart: Hart, csr: number, lo: number, hi: number): numbe
       return CsrWriteEffect.InterruptsChanged;
     }
     case Csr.Stvec: if ((lo & 3) < 2) { hart.stvecLo = lo; hart.stvecHi = hi; } return CsrWriteEffect.None;
-    case Csr.Scounteren: hart.scounteren = lo & 7; return CsrWriteEffect.None;
+    case Csr.Scounteren: hart.scounteren = lo & counterEnableMask(hart); return CsrWriteEffect.None;
     case Csr.Sscratch: hart.sscratchLo = lo; hart.sscratchHi = hi; return CsrWriteEffect.None;
     case Csr.Sepc: hart.sepcLo = lo & ~1; hart.sepcHi = hi; return CsrWriteEffect.None;
     case Csr.Scause: hart.scauseLo = lo; hart.scauseHi = hi; return CsrWriteEffect.None;
@@ -205,7 +217,7 @@ export function writeCsr(hart: Hart, csr: number, lo: number, hi: number): numbe
     case Csr.Tdata1: hart.triggers.writeControl(lo, hi); return CsrWriteEffect.FlushTranslation;
     case Csr.Tdata2: hart.triggers.writeAddress(lo, hi); return CsrWriteEffect.FlushTranslation;
     case Csr.Mtvec: if ((lo & 3) < 2) { hart.mtvecLo = lo; hart.mtvecHi = hi; } return CsrWriteEffect.None;
-    case Csr.Mcounteren: hart.mcounteren = lo & 7; return CsrWriteEffect.None;
+    case Csr.Mcounteren: hart.mcounteren = lo & counterEnableMask(hart); return CsrWriteEffect.None;
     case Csr.Mcountinhibit: hart.mcountinhibit = lo & ~2; return CsrWriteEffect.None;
     case Csr.Mscratch: hart.mscratchLo = lo; hart.mscratchHi = hi; return CsrWriteEffect.None;
     case Csr.Mepc: hart.mepcLo = lo & ~1; hart.mepcHi = hi; return CsrWriteEffect.None;
@@ -223,11 +235,25 @@ export function writeCsr(hart: Hart, csr: number, lo: number, hi: number): numbe
         hart.pmp.rebuild();
         return CsrWriteEffect.FlushTranslation;
       }
+      if (hart.cpu.hpmCounters > 0) {
+        if (csr >= Csr.MhpmCounter3 && csr <= Csr.MhpmCounter31) {
+          hart.hpmCounterLo[csr - Csr.MhpmCounter3] = lo;
+          hart.hpmCounterHi[csr - Csr.MhpmCounter3] = hi;
+        } else if (csr >= Csr.MhpmEvent3 && csr <= Csr.MhpmEvent31) {
+          hart.hpmEventLo[csr - Csr.MhpmEvent3] = lo;
+          hart.hpmEventHi[csr - Csr.MhpmEvent3] = hi;
+        }
+      }
       return CsrWriteEffect.None;
   }
 }
 
 const STIP = 1 << InterruptCause.SupervisorTimer;
+
+/** mcounteren/scounteren: QEMU 7.2 keeps all 32 bits; plain RV64GC only CY, TM and IR. */
+function counterEnableMask(hart: Hart): number {
+  return hart.cpu.hpmCounters > 0 ? -1 : 7;
+}
 
 function supervisorTimerCompareEnabled(hart: Hart): boolean {
   return hart.cpu.sstc && (hart.menvcfgHi & MENVCFG_HIGH_STCE) !== 0;

@@ -134,6 +134,11 @@ export class Monitor implements SensitiveInstructionHandler {
     }
     hart.privilege = to;
     hart.trapsTaken++;
+    // The instruction that raised an exception takes its time, as in QEMU's icount; a fetch
+    // fault comes before any instruction started.
+    if (!interrupt && code !== ExceptionCause.InstructionAccessFault && code !== ExceptionCause.InstructionPageFault) {
+      hart.instructionsTrapped++;
+    }
     hart.waitingForInterrupt = false;
     hart.reservationAddress = -1;
     hart.exitRequested = true;

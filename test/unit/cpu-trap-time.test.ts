@@ -1,0 +1,74 @@
+// Virtual time of instructions that trap. QEMU 7.2's -icount charges every instruction that
+// started, also one that raises an exception (a bare-metal loop of 100,000 ecalls on
+// qemu-system-riscv64 -icount shift=0 takes 100,000 ns more than the same loop's retired
+// instructions). Ringside's clock does the same, so mtime stays in step with QEMU's across
+// ecalls to firmware: the lockstep comparison of Linux's boot (scripts/lockstep-linux.mjs)
+// found QEMU's clock ~1.5 µs ahead after the early console's SBI calls, which changed the
+// scheduler's load-tracking paths. minstret still counts retired instructions only (the
+// spec: an ecall does not retire), and a fetch fault, before any instruction starts, takes
+// no time.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { Csr } from '../../vmm-core/cpu/csr-numbers';
+import type { Machine } from '../../vmm-core/machine/machine';
+import { createMachine, ProgramBuilder, X } from '../support/assemble';
+
+const FINISHER = 0x10_0000n;
+const TRAPS = 10;
+
+/**
+ * Reads mcycle (virtual ns with shift 0) and minstret around `body`, with an M-mode handler
+ * that skips the trapping instruction (or, for a fetch fault, returns to `resume`).
+ */
+function measure(body: (program: ProgramBuilder) => ProgramBuilder): { cycles: bigint; retired: bigint } {
+  let program = new ProgramBuilder()
+    .la(X.t0, 'handler').csrw(Csr.Mtvec, X.t0)
+    .csrr(X.s0, Csr.Mcycle).csrr(X.s1, Csr.Minstret);
+  program = body(program)
+    .label('resume')
+    .csrr(X.s2, Csr.Mcycle).csrr(X.s3, Csr.Minstret)
+    .li(X.t0, FINISHER).li(X.t1, 0x5555n).emit('sw', { rs2: X.t1, rs1: X.t0, imm: 0 })
+    .label('spin').emit('jal', { rd: 0 }, 'spin')
+    .label('handler')
+    // A fetch fault (mcause 1) resumes at 'resume'; anything else skips the 4-byte instruction.
+    .csrr(X.t2, Csr.Mcause).emit('addi', { rd: X.t3, rs1: 0, imm: 1 }).emit('beq', { rs1: X.t2, rs2: X.t3 }, 'fetchFault')
+    .csrr(X.t2, Csr.Mepc).emit('addi', { rd: X.t2, rs1: X.t2, imm: 4 }).csrw(Csr.Mepc, X.t2).emit('mret')
+    .label('fetchFault')
+    .la(X.t2, 'resume').csrw(Csr.Mepc, X.t2).emit('mret');
+  const machine: Machine = createMachine({ program });
+  const result = machine.run(1_000_000);
+  assert.ok(result.kind === 'exit' && result.exit.kind === 'pass', JSON.stringify(result));
+  const value = (index: number) => BigInt.asUintN(64, machine.harts[0].readRegister(index));
+  return { cycles: value(X.s2) - value(X.s0), retired: value(X.s3) - value(X.s1) };
+}
+
+const repeat = (program: ProgramBuilder, times: number, add: (program: ProgramBuilder) => ProgramBuilder): ProgramBuilder => {
+  for (let i = 0; i < times; i++) program = add(program);
+  return program;
+};
+
+describe('virtual time of trapping instructions (QEMU icount)', () => {
+  it('without traps, mcycle and minstret advance together', () => {
+    const { cycles, retired } = measure((program) => repeat(program, TRAPS, (p) => p.emit('addi', { rd: X.a0, rs1: X.a0, imm: 1 })));
+    assert.equal(cycles, retired);
+  });
+
+  it('each ecall takes 1 ns of virtual time but does not retire', () => {
+    const { cycles, retired } = measure((program) => repeat(program, TRAPS, (p) => p.emit('ecall')));
+    assert.equal(cycles - retired, BigInt(TRAPS));
+  });
+
+  it('so do illegal instructions and load access faults', () => {
+    const illegal = measure((program) => repeat(program, TRAPS, (p) => p.csrr(X.a0, 0x7ff)));
+    assert.equal(illegal.cycles - illegal.retired, BigInt(TRAPS));
+    const faults = measure((program) => repeat(program.li(X.a1, 0x10n), TRAPS, (p) => p.emit('ld', { rd: X.a0, rs1: X.a1, imm: 0 })));
+    assert.equal(faults.cycles - faults.retired, BigInt(TRAPS));
+  });
+
+  it('a fetch fault takes none: no instruction started', () => {
+    const { cycles, retired } = measure((program) => program.li(X.a1, 0x10n).emit('jalr', { rd: 0, rs1: X.a1, imm: 0 }));
+    assert.equal(cycles, retired);
+  });
+});
