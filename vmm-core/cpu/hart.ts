@@ -81,11 +81,13 @@ export class Hart {
   /** Traps taken (exceptions and interrupts): an instruction that traps does not retire, so tools count these apart. */
   trapsTaken = 0;
   /**
-   * Instructions that started and raised an exception (ecall, ebreak, illegal instruction,
-   * load/store faults; not fetch faults, which happen before an instruction starts). They do
-   * not retire (minstret leaves them out, as the spec says), but each takes its time like a
-   * retired one: QEMU's icount charges every instruction that started, so ecalls to firmware
-   * would otherwise leave Ringside's clock behind QEMU's.
+   * Instructions that raised ecall, ebreak or an illegal-instruction exception at decode (an
+   * unknown opcode, an extension or FS off). They do not retire (minstret leaves them out, as
+   * the spec says), but each takes its time like a retired one, as in QEMU 7.2's -icount:
+   * QEMU's translator raises these and charges the instruction, so ecalls to firmware would
+   * otherwise leave Ringside's clock behind QEMU's. Exceptions QEMU raises while an instruction
+   * runs (load/store faults, CSR and privilege checks, triggers) restore its count, and here
+   * they take no time either; nor do fetch faults and interrupts.
    */
   instructionsTrapped = 0;
   /** Virtual time spent waiting in wfi, in ns. */
@@ -168,8 +170,9 @@ export class Hart {
   }
 
   /**
-   * The hart's virtual time in ns: each instruction that retired or raised an exception takes
-   * 2^shift ns, plus the time skipped while idle; also mcycle.
+   * The hart's virtual time in ns: each instruction that retired (or raised one of the
+   * exceptions of instructionsTrapped) takes 2^shift ns, plus the time skipped while idle;
+   * also mcycle.
    */
   get virtualNanoseconds(): number {
     return (this.instructionsRetired + this.instructionsTrapped) * this.nanosecondsPerInstruction + this.idleNanoseconds;

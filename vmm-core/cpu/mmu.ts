@@ -199,13 +199,8 @@ export class Mmu {
     // An execute trigger comes before translation (the highest-priority exception); the
     // debugger's own breakpoint at the same pc stops first, and resuming takes the trigger.
     if (triggers.executeArmed && triggers.matchesExecute(pcLo, pcHi, this.hart.privilege)) {
-      if (breakpoints === null || !breakpoints.shouldStop(this.hart)) {
-        this.raiseTriggerBreakpoint();
-        // No instruction started, so none takes time (the trap counted one, as for any exception).
-        this.hart.instructionsTrapped--;
-      } else {
-        this.hart.exitRequested = true;
-      }
+      if (breakpoints === null || !breakpoints.shouldStop(this.hart)) this.raiseTriggerBreakpoint();
+      else this.hart.exitRequested = true;
       this.faulted = true;
       return 0;
     }

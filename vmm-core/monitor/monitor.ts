@@ -68,7 +68,16 @@ export class Monitor implements SensitiveInstructionHandler {
     this.deliverTrap(hart, false, cause, tvalLo, tvalHi);
   }
 
+  /**
+   * An instruction that does not decode, or whose extension (or FS) is off. QEMU's translator
+   * raises these, and its icount charges the instruction: so does our virtual time.
+   */
   illegalInstruction(hart: Hart, raw: number): void {
+    hart.instructionsTrapped++;
+    this.deliverIllegalInstruction(hart, raw);
+  }
+
+  private deliverIllegalInstruction(hart: Hart, raw: number): void {
     this.exits.countIndex(ExitIndex.IllegalInstruction);
     this.deliverTrap(hart, false, ExceptionCause.IllegalInstruction, raw, 0);
   }
@@ -134,11 +143,6 @@ export class Monitor implements SensitiveInstructionHandler {
     }
     hart.privilege = to;
     hart.trapsTaken++;
-    // The instruction that raised an exception takes its time, as in QEMU's icount; a fetch
-    // fault comes before any instruction started.
-    if (!interrupt && code !== ExceptionCause.InstructionAccessFault && code !== ExceptionCause.InstructionPageFault) {
-      hart.instructionsTrapped++;
-    }
     hart.waitingForInterrupt = false;
     hart.reservationAddress = -1;
     hart.exitRequested = true;
@@ -250,12 +254,15 @@ export class Monitor implements SensitiveInstructionHandler {
     const cause = hart.privilege === Privilege.User ? ExceptionCause.EnvironmentCallFromUser
       : hart.privilege === Privilege.Supervisor ? ExceptionCause.EnvironmentCallFromSupervisor
         : ExceptionCause.EnvironmentCallFromMachine;
+    // Raised by QEMU's translator: its icount charges the ecall (see Hart.instructionsTrapped).
+    hart.instructionsTrapped++;
     this.deliverTrap(hart, false, cause, 0, 0);
   }
 
   ebreak(hart: Hart): void {
     this.exits.countIndex(ExitIndex.Ebreak);
-    // QEMU 7.2 leaves mtval 0 for ebreak.
+    // QEMU 7.2 leaves mtval 0 for ebreak, and its icount charges the instruction.
+    hart.instructionsTrapped++;
     this.deliverTrap(hart, false, ExceptionCause.Breakpoint, 0, 0);
   }
 
@@ -316,10 +323,14 @@ export class Monitor implements SensitiveInstructionHandler {
     return ((csr << 20) | (rs1 << 15) | (funct3 << 12) | ((rd === SINK_REGISTER ? 0 : rd) << 7) | 0x73) | 0;
   }
 
-  /** The instruction in flight turned out to be illegal: undo its retirement and trap. */
+  /**
+   * The instruction in flight turned out to be illegal (a CSR or privilege check while it
+   * runs): undo its retirement and trap. QEMU makes these checks in helpers that restore its
+   * icount, so the instruction takes no time either.
+   */
   private illegalCurrent(hart: Hart, raw: number): void {
     hart.instructionsRetired--;
-    this.illegalInstruction(hart, raw);
+    this.deliverIllegalInstruction(hart, raw);
   }
 }
 
