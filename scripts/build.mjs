@@ -3,11 +3,16 @@ import { build } from 'esbuild';
 import { existsSync, statSync, readdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 
+// An entry whose source does not exist (yet) is left out. `vscode` is provided by the editor.
 const entries = [
   { in: 'vmm-core/cli/main.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node' },
   { in: 'vmm-core/index.ts', out: 'dist/vmm-core.js' },
   { in: 'debug-adapter/main.ts', out: 'dist/debugAdapter.js' },
-];
+  { in: 'debug-adapter/worker/adapter-worker.ts', out: 'dist/adapterWorker.js' },
+  { in: 'language-server/main.ts', out: 'dist/languageServer.js' },
+  { in: 'extension/extension.ts', out: 'dist/extension.js', external: ['vscode'] },
+].filter((entry) => existsSync(entry.in));
+const sourceFolders = ['vmm-core', 'debug-adapter', 'language-server', 'extension'].filter((folder) => existsSync(folder));
 
 function newestSource(dir) {
   let newest = 0;
@@ -22,7 +27,7 @@ function newestSource(dir) {
 const ifNeeded = process.argv.includes('--if-needed');
 if (ifNeeded && entries.every((e) => existsSync(e.out))) {
   const oldestOutput = Math.min(...entries.map((e) => statSync(e.out).mtimeMs));
-  if (Math.max(newestSource('vmm-core'), newestSource('debug-adapter')) < oldestOutput) process.exit(0);
+  if (Math.max(...sourceFolders.map(newestSource)) < oldestOutput) process.exit(0);
 }
 
 for (const entry of entries) {
@@ -35,6 +40,7 @@ for (const entry of entries) {
     format: 'cjs',
     sourcemap: true,
     banner: entry.banner ? { js: entry.banner } : undefined,
+    external: entry.external,
     logLevel: 'warning',
   });
   if (entry.banner) chmodSync(entry.out, 0o755);
