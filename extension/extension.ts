@@ -3,18 +3,11 @@
 // commands, the console terminal, the views and the language client. It depends on
 // debug-adapter and vmm-core, never the other way.
 
-import { join } from 'node:path';
-import * as vscode from 'vscode';
-
-/** Starts the debug adapter as a separate Node process (dist/debugAdapter.js beside this bundle). */
-class AdapterProcessFactory implements vscode.DebugAdapterDescriptorFactory {
-  createDebugAdapterDescriptor(): vscode.DebugAdapterDescriptor {
-    return new vscode.DebugAdapterExecutable(process.execPath, [join(__dirname, 'debugAdapter.js')]);
-  }
-}
+import type * as vscode from 'vscode';
+import { registerAdapterFactory } from './adapter-factory';
 
 export function activate(context: vscode.ExtensionContext): void {
-  context.subscriptions.push(vscode.debug.registerDebugAdapterDescriptorFactory('ringside', new AdapterProcessFactory()));
+  registerAdapterFactory(context);
 }
 
 export function deactivate(): void {}
