@@ -1,0 +1,171 @@
+// End to end in a real VS Code (code-server 4.100.3 + headless chromium): a person opens a
+// folder with the demo kernel and its sources and a launch.json, presses F5 and is stopped on
+// entry; reads a register in the Variables view; clicks the gutter of kernel.c for a breakpoint;
+// ticks the `Ring: U → S` filter in the Breakpoints view; continues to the system call's trap
+// and then to the C breakpoint; steps with F10; stops. Screenshots and timings: test-artifacts/ui/.
+
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseElf } from '../../vmm-core/machine/elf';
+import { ROOT } from '../../scripts/code-shim.js';
+import { ARTIFACTS, Workbench, since } from './workbench';
+
+const WORKSPACE = join(ARTIFACTS, 'workspace');
+const KERNEL_C = 'guests/demo/kernel.c';
+const BREAKPOINT_TEXT = 'f->sepc += 4;';
+
+/** A folder as a person would have it: the kernel ELF, its sources (DWARF paths are relative), a launch.json. */
+function makeWorkspace(): void {
+  rmSync(WORKSPACE, { recursive: true, force: true });
+  mkdirSync(join(WORKSPACE, '.vscode'), { recursive: true });
+  cpSync(join(ROOT, 'guests/bin/demo.elf'), join(WORKSPACE, 'demo.elf'));
+  cpSync(join(ROOT, 'guests/demo'), join(WORKSPACE, 'guests/demo'), { recursive: true });
+  writeFileSync(join(WORKSPACE, '.vscode/launch.json'), `${JSON.stringify({
+    version: '0.2.0',
+    configurations: [{
+      type: 'ringside', request: 'launch', name: 'Demo kernel', program: '${workspaceFolder}/demo.elf',
+      cwd: '${workspaceFolder}', stopOnEntry: true,
+    }],
+  }, null, 2)}\n`);
+}
+
+function lineOf(file: string, text: string): number {
+  const index = readFileSync(join(WORKSPACE, file), 'utf8').split('\n').findIndex((line) => line.includes(text));
+  assert.ok(index >= 0, `no '${text}' in ${file}`);
+  return index + 1;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+describe('debugging the demo kernel in the VS Code UI', { timeout: 240_000 }, () => {
+  let workbench: Workbench;
+  const breakpointLine = (): number => lineOf(KERNEL_C, BREAKPOINT_TEXT);
+  /** A test whose failure leaves a screenshot of the workbench as it was. */
+  const step = (name: string, body: () => Promise<void>): void => {
+    it(name, async () => {
+      try {
+        await body();
+      } catch (error) {
+        await workbench?.screenshot('failed').catch(() => {});
+        throw error;
+      }
+    });
+  };
+
+  before(async () => {
+    makeWorkspace();
+    workbench = await Workbench.open({ folder: WORKSPACE, extensionDevelopmentPath: ROOT });
+  });
+
+  after(async () => {
+    if (workbench !== undefined) await workbench.close();
+  });
+
+  step('F5 starts the launch.json configuration and stops on entry', async () => {
+    const { page } = workbench;
+    // The Run and Debug view offers the configuration once the extension host knows the debugger.
+    await page.keyboard.press('Control+Shift+D');
+    await page.locator('.start-debug-action-item option', { hasText: 'Demo kernel' }).waitFor({ state: 'attached' });
+    const start = performance.now();
+    await page.keyboard.press('F5');
+    await page.locator('.debug-toolbar').waitFor();
+    await workbench.callStackFrames().filter({ hasText: '_start' }).first().waitFor();
+    workbench.timings.f5ToStoppedMs = since(start);
+
+    await workbench.callStackState().filter({ hasText: 'Entry point' }).waitFor();
+    await page.locator('.tabs-container .tab.active', { hasText: 'start.S' }).waitFor();
+    await workbench.screenshot('stopped-on-entry');
+  });
+
+  step('shows the pc in the Variables view\'s Registers scope', async () => {
+    const { page } = workbench;
+    await page.locator('.debug-variables .monaco-list-row[aria-label="Scope Registers"]').click();
+    const entry = parseElf(readFileSync(join(WORKSPACE, 'demo.elf'))).entry;
+    assert.match(await workbench.variableValue('pc'), /^0x[0-9a-f]{16}$/);
+    assert.equal(BigInt(await workbench.variableValue('pc')), BigInt(entry));
+    assert.equal(await workbench.variableValue('privilege'), 'M (machine)');
+    await workbench.screenshot('registers');
+  });
+
+  step('sets a breakpoint by clicking the gutter of kernel.c', async () => {
+    const { page } = workbench;
+    const line = breakpointLine();
+    await workbench.openFile(KERNEL_C, line);
+    const number = workbench.lineNumber(line);
+    await number.waitFor();
+    const box = await number.boundingBox();
+    assert.ok(box, 'the line number has no box');
+    // The glyph margin (where breakpoints show) is left of the line numbers.
+    await page.mouse.click(box.x - 8, box.y + box.height / 2);
+    await page.locator('.editor-group-container.active .codicon-debug-breakpoint').first().waitFor();
+    // Source breakpoints are listed after the 36 ring and trap filters: go to the list's end.
+    await workbench.breakpointRow('Ring: U → S').locator('.name').click();
+    await page.keyboard.press('End');
+    const row = workbench.breakpointRow('kernel.c');
+    await row.waitFor();
+    assert.equal((await row.locator('.line-number').textContent())?.trim(), String(line));
+    await workbench.screenshot('breakpoints-view');
+    await page.keyboard.press('Home');
+    await workbench.screenshot('gutter-breakpoint');
+  });
+
+  step('ticks the Ring: U → S filter in the Breakpoints view', async () => {
+    const row = workbench.breakpointRow('Ring: U → S');
+    await row.locator('input[type=checkbox]').click();
+    await workbench.page.locator('.debug-breakpoints .monaco-list-row[aria-label="Ring: U → S"][aria-checked="true"]').waitFor();
+    await workbench.screenshot('u-to-s-ticked');
+  });
+
+  step('continues to the first U → S trap', async () => {
+    const { page } = workbench;
+    await workbench.watchStops();
+    workbench.timings.filterContinueToStoppedMs = await workbench.pressUntilStopped('F5');
+    await workbench.callStackFrames().first().filter({ hasText: 's_trap_entry' }).waitFor();
+    const widget = page.locator('.exception-widget');
+    await widget.waitFor();
+    assert.match((await widget.textContent()) ?? '', /U → S by (exception|interrupt) \d+/);
+    // The Variables view follows the stop: S-mode now, the pc at the trap entry.
+    await workbench.eventuallyVariable('privilege', 'S (supervisor)');
+    await workbench.screenshot('stopped-on-u-to-s');
+  });
+
+  step('continues to the C breakpoint once the filter is unticked', async () => {
+    const { page } = workbench;
+    await workbench.breakpointRow('Ring: U → S').locator('input[type=checkbox]').click();
+    await page.locator('.debug-breakpoints .monaco-list-row[aria-label="Ring: U → S"][aria-checked="false"]').waitFor();
+    workbench.timings.breakpointContinueToStoppedMs = await workbench.pressUntilStopped('F5');
+    await workbench.callStackFrames().first().filter({ hasText: 'syscall' }).waitFor();
+    await page.locator('.tabs-container .tab.active', { hasText: 'kernel.c' }).waitFor();
+    const frameLine = await workbench.callStackFrames().first().locator('.line-number').textContent();
+    assert.equal(frameLine?.split(':')[0], String(breakpointLine()));
+    // The stop names the breakpoint's address; the Variables view's pc must be that address.
+    const state = (await workbench.callStackState().textContent()) ?? '';
+    const address = /Breakpoint at (0x[0-9a-f]+)/.exec(state)?.[1];
+    assert.ok(address, `call stack state '${state}'`);
+    await workbench.eventuallyVariable('pc', (value) => BigInt(value) === BigInt(address));
+    await workbench.screenshot('stopped-at-c-breakpoint');
+  });
+
+  step('steps over with F10 (20 steps)', async () => {
+    const steps: number[] = [];
+    for (let i = 0; i < 20; i++) steps.push(await workbench.pressUntilTopFrameMoves('F10'));
+    workbench.timings.stepOverMs = steps;
+    workbench.timings.stepOverMedianMs = median(steps);
+    await workbench.callStackFrames().first().waitFor();
+    await workbench.screenshot('after-steps');
+  });
+
+  step('Shift+F5 ends the session', async () => {
+    const { page } = workbench;
+    await page.keyboard.press('Shift+F5');
+    await page.locator('.debug-toolbar').waitFor({ state: 'hidden' });
+    await workbench.callStackFrames().first().waitFor({ state: 'detached' });
+    await workbench.screenshot('session-ended');
+  });
+});

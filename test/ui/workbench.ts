@@ -1,0 +1,194 @@
+// Driving a real VS Code workbench (code-server 4.100.3 in headless Debian chromium, started by
+// scripts/code-shim.js) the way a person does: keys, clicks, what the views show. Screenshots
+// and timings go to test-artifacts/ui/ (gitignored); timings are recorded, never asserted.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { ROOT, launchChromium, startCodeServer, workbenchUrl, type RunningCodeServer } from '../../scripts/code-shim.js';
+
+export const ARTIFACTS = join(ROOT, 'test-artifacts/ui');
+
+/** Milliseconds since `start` (performance clock). */
+export function since(start: number): number {
+  return Math.round((performance.now() - start) * 10) / 10;
+}
+
+export interface WorkbenchOptions {
+  /** Folder to open. */
+  folder: string;
+  /** Load the extension from this folder (as "Extension Development Host") instead of an installed one. */
+  extensionDevelopmentPath?: string;
+  /** Before the window opens: e.g. install a .vsix into the run folder's extensions. */
+  prepare?: (runFolder: string) => void;
+}
+
+export class Workbench {
+  readonly timings: Record<string, number | number[]> = {};
+  private screenshotCount = 0;
+
+  private constructor(readonly server: RunningCodeServer, readonly browser: Browser, readonly page: Page) {}
+
+  static async open(options: WorkbenchOptions): Promise<Workbench> {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const server = await startCodeServer();
+    let browser: Browser | undefined;
+    try {
+      options.prepare?.(server.folder);
+      browser = await launchChromium(server.folder);
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      page.setDefaultTimeout(30_000);
+      const workbench = new Workbench(server, browser, page);
+      const start = performance.now();
+      await page.goto(workbenchUrl(server.origin, {
+        folder: options.folder,
+        extensionDevelopmentPaths: options.extensionDevelopmentPath === undefined ? [] : [options.extensionDevelopmentPath],
+      }));
+      await page.locator('.monaco-workbench').waitFor();
+      await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor();
+      workbench.timings.workbenchMs = since(start);
+      return workbench;
+    } catch (error) {
+      await browser?.close().catch(() => {});
+      server.stop();
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    writeFileSync(join(ARTIFACTS, 'timings.json'), `${JSON.stringify(this.timings, null, 2)}\n`);
+    await this.browser.close().catch(() => {});
+    this.server.stop();
+  }
+
+  /** Saves a numbered screenshot into test-artifacts/ui/. */
+  async screenshot(name: string): Promise<string> {
+    this.screenshotCount += 1;
+    const path = join(ARTIFACTS, `${String(this.screenshotCount).padStart(2, '0')}-${name}.png`);
+    await this.page.screenshot({ path });
+    return path;
+  }
+
+  /** Runs a command by its title from the command palette (F1). */
+  async runCommand(title: string): Promise<void> {
+    await this.page.keyboard.press('F1');
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill(`>${title}`);
+    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
+    await this.page.keyboard.press('Enter');
+  }
+
+  /** Opens a workspace file by name through Quick Open (Ctrl+P) and moves the cursor to `line`. */
+  async openFile(relativePath: string, line?: number): Promise<void> {
+    await this.page.keyboard.press('Control+P');
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill(relativePath);
+    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: relativePath.split('/').pop()! }).first().waitFor();
+    await this.page.keyboard.press('Enter');
+    const fileName = relativePath.split('/').pop()!;
+    await this.page.locator('.tabs-container .tab.active', { hasText: fileName }).waitFor();
+    if (line !== undefined) {
+      await this.page.keyboard.press('Control+G');
+      await input.waitFor();
+      await input.fill(`:${line}`);
+      await this.page.keyboard.press('Enter');
+    }
+  }
+
+  /** The row of the Breakpoints view that shows `label` (an exception filter or a breakpoint). */
+  breakpointRow(label: string | RegExp): Locator {
+    return this.page.locator('.debug-breakpoints .monaco-list-row', { hasText: label });
+  }
+
+  /** The line-number cell of `line` in the active editor. */
+  lineNumber(line: number): Locator {
+    return this.page.locator('.editor-group-container.active .margin-view-overlays .line-numbers', { hasText: new RegExp(`^${line}$`) });
+  }
+
+  /** The Variables view row of the variable `name` (rows are labelled "NAME, value VALUE"). */
+  variableRow(name: string): Locator {
+    return this.page.locator(`.debug-variables .monaco-list-row[aria-label^="${name}, value "]`);
+  }
+
+  /** The value the Variables view shows for `name` (its scope must be expanded). */
+  async variableValue(name: string): Promise<string> {
+    const row = this.variableRow(name).first();
+    await row.waitFor();
+    return ((await row.getAttribute('aria-label')) ?? '').slice(`${name}, value `.length);
+  }
+
+  /** Waits until the Variables view shows `name` with a value equal to `expected` or accepted by it. */
+  async eventuallyVariable(name: string, expected: string | ((value: string) => boolean), timeoutMs = 10_000): Promise<string> {
+    const accepts = typeof expected === 'string' ? (value: string) => value === expected : expected;
+    const deadline = Date.now() + timeoutMs;
+    let value = '';
+    for (;;) {
+      value = await this.variableValue(name);
+      if (accepts(value)) return value;
+      if (Date.now() > deadline) throw new Error(`Variables view: ${name} = ${value}, still not ${typeof expected === 'string' ? expected : 'the expected value'} after ${timeoutMs} ms`);
+      await this.page.waitForTimeout(50);
+    }
+  }
+
+  /** The Call Stack view's header message ("Entry point", "Breakpoint at 0x…", "Paused on step"). */
+  callStackState(): Locator {
+    return this.page.locator('.call-stack-state-message');
+  }
+
+  /** The top row of the Call Stack view (the focused thread's top frame). */
+  callStackFrames(): Locator {
+    return this.page.locator('.debug-call-stack .monaco-list-row .stack-frame');
+  }
+
+  /**
+   * Records, inside the page, each time the debug toolbar's first button turns back into
+   * "Continue" (the session stopped) after showing "Pause" (it ran), with performance.now().
+   * (Page scripts are strings: this project's TypeScript has no DOM library.)
+   */
+  async watchStops(): Promise<void> {
+    await this.page.evaluate(`(() => {
+      window.ringsideStops = [];
+      window.ringsideRunning = false;
+      const check = () => {
+        const toolbar = document.querySelector('.debug-toolbar');
+        if (toolbar === null) return;
+        if (toolbar.querySelector('.codicon-debug-pause') !== null) window.ringsideRunning = true;
+        else if (window.ringsideRunning && toolbar.querySelector('.codicon-debug-continue') !== null) {
+          window.ringsideRunning = false;
+          window.ringsideStops.push(performance.now());
+        }
+      };
+      new MutationObserver(check).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['class'] });
+    })()`);
+  }
+
+  /**
+   * Presses `key` (a step) and resolves with the page-side milliseconds until the Call Stack
+   * view's top frame shows another function or line than before.
+   */
+  async pressUntilTopFrameMoves(key: string, timeoutMs = 30_000): Promise<number> {
+    const topFrame = `(() => { const frame = document.querySelector('.debug-call-stack .monaco-list-row .stack-frame'); return frame === null ? '' : frame.textContent; })()`;
+    await this.page.evaluate(`(window.ringsidePressed = performance.now(), window.ringsideTopFrame = ${topFrame}, window.ringsideMoved = undefined, (() => {
+      const observer = new MutationObserver(() => {
+        const now = ${topFrame};
+        if (now !== '' && now !== window.ringsideTopFrame) { window.ringsideMoved = performance.now(); observer.disconnect(); }
+      });
+      observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+    })())`);
+    await this.page.keyboard.press(key);
+    await this.page.waitForFunction('window.ringsideMoved !== undefined', undefined, { timeout: timeoutMs, polling: 'raf' });
+    const elapsed = await this.page.evaluate('window.ringsideMoved - window.ringsidePressed') as number;
+    return Math.round(elapsed * 10) / 10;
+  }
+
+  /** Presses `key` and resolves with the page-side milliseconds from the press to the next stop. */
+  async pressUntilStopped(key: string, timeoutMs = 30_000): Promise<number> {
+    const before = await this.page.evaluate('(window.ringsidePressed = performance.now(), window.ringsideStops.length)') as number;
+    await this.page.keyboard.press(key);
+    await this.page.waitForFunction(`window.ringsideStops.length > ${before}`, undefined, { timeout: timeoutMs, polling: 'raf' });
+    const elapsed = await this.page.evaluate('window.ringsideStops[window.ringsideStops.length - 1] - window.ringsidePressed') as number;
+    return Math.round(elapsed * 10) / 10;
+  }
+}
