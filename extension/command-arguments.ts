@@ -91,6 +91,7 @@ export function parseTranslateArgument(value: unknown): TranslateArgument | unde
     if (inner === undefined) throw new CommandArgumentError("ringside.translateAddress: { address } is required");
     const { satp, access, privilege } = value;
     if (satp !== undefined && typeof satp !== 'string' && typeof satp !== 'number') throw new CommandArgumentError('ringside.translateAddress: satp must be a number or a string');
+    if (typeof satp === 'number' && !Number.isSafeInteger(satp)) throw new CommandArgumentError('ringside.translateAddress: satp is too large for a number: pass it as a hex string');
     if (access !== undefined && access !== 'read' && access !== 'write' && access !== 'execute') throw new CommandArgumentError("ringside.translateAddress: access must be 'read', 'write' or 'execute'");
     if (privilege !== undefined && privilege !== 'U' && privilege !== 'S' && privilege !== 'M') throw new CommandArgumentError("ringside.translateAddress: privilege must be 'U', 'S' or 'M'");
     return {
