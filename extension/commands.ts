@@ -12,16 +12,11 @@ import {
   addressInputProblem, CommandArgumentError, defaultCaptureFileName, normalizeAddressInput, parseCaptureArgument, parseDiskArgument,
   parseSlotArgument, parseTranslateArgument,
 } from './command-arguments';
+import type { CommandId } from './command-ids';
 import { demoConfiguration } from './configuration';
 import type { GuestConsoles } from './console-terminal';
 import { formatExitStatistics, formatTranslation, machineEventLine } from './reports';
 
-export const COMMAND_IDS = [
-  'ringside.runDemo', 'ringside.pause', 'ringside.resume', 'ringside.reset', 'ringside.powerOff', 'ringside.attachDisk',
-  'ringside.detachDisk', 'ringside.plugNetwork', 'ringside.unplugNetwork', 'ringside.startCapture', 'ringside.stopCapture',
-  'ringside.showExitStatistics', 'ringside.translateAddress', 'ringside.openConsole',
-] as const;
-export type CommandId = (typeof COMMAND_IDS)[number];
 
 export const NO_SESSION_MESSAGE = 'Ringside: no Ringside debug session is running. Start one with F5 or "Ringside: Run the Demo Kernel".';
 
