@@ -194,6 +194,68 @@ export function parseAddressAttribute(value: number | string | undefined): bigin
   return negative ? -magnitude : magnitude;
 }
 
+/** A launch.json configuration as a user sees it (strings may hold `${workspaceFolder}`). */
+export type LaunchJsonConfiguration = Readonly<Record<string, unknown>> & { readonly type: 'ringside'; readonly request: 'launch' | 'attach'; readonly name: string };
+
+export interface ConfigurationSnippet {
+  readonly label: string;
+  readonly description: string;
+  readonly configuration: LaunchJsonConfiguration;
+}
+
+/** What `launch.json` starts with when it is created for a `ringside` folder. */
+export const BARE_KERNEL_CONFIGURATION: LaunchJsonConfiguration = {
+  type: 'ringside', request: 'launch', name: 'Ringside: boot kernel',
+  program: '${workspaceFolder}/kernel.elf', bios: 'none', stopOnEntry: true, serial: 'terminal', cwd: '${workspaceFolder}',
+};
+
+/** The snippets "Add Configuration..." offers; each body is checked against the schema by a test. */
+export const CONFIGURATION_SNIPPETS: readonly ConfigurationSnippet[] = [
+  {
+    label: 'Ringside: bare-metal kernel',
+    description: 'An RV64 ELF entered in M-mode at its entry point (xv6, teaching kernels), stopped on its first instruction.',
+    configuration: BARE_KERNEL_CONFIGURATION,
+  },
+  {
+    label: 'Ringside: OpenSBI + kernel',
+    description: 'OpenSBI (fw_jump.elf) in M-mode at 0x80000000, the kernel in S-mode at 0x80200000; firmware symbols are loaded for M-mode.',
+    configuration: {
+      type: 'ringside', request: 'launch', name: 'Ringside: OpenSBI + kernel',
+      program: '${workspaceFolder}/kernel.elf', bios: '${workspaceFolder}/fw_jump.elf', memory: '128M', serial: 'terminal', cwd: '${workspaceFolder}',
+    },
+  },
+  {
+    label: 'Ringside: Linux with initrd and disk',
+    description: 'Linux (arch/riscv/boot/Image) on the built-in SBI with an initramfs and a virtio disk; symbols from vmlinux.',
+    configuration: {
+      type: 'ringside', request: 'launch', name: 'Ringside: Linux',
+      program: '${workspaceFolder}/arch/riscv/boot/Image', bios: 'builtin', memory: '256M',
+      initrd: '${workspaceFolder}/rootfs.cpio.gz', append: 'console=ttyS0 earlycon=sbi root=/dev/vda rw',
+      drives: ['file=${workspaceFolder}/disk.img,format=raw'],
+      symbolFiles: [{ path: '${workspaceFolder}/vmlinux', privilege: 'S' }],
+      serial: 'terminal', cwd: '${workspaceFolder}',
+    },
+  },
+  {
+    label: 'Ringside: attach to ringside run --debug-port',
+    description: 'Debug a machine started with `ringside run --kernel K --debug-port 4711`.',
+    configuration: {
+      type: 'ringside', request: 'attach', name: 'Ringside: attach', port: 4711, stopOnAttach: true, cwd: '${workspaceFolder}',
+    },
+  },
+];
+
+/**
+ * A snippet body as package.json wants it: a string holding `${...}` is written `^"..."` with
+ * the `$` escaped, so the variable reaches launch.json instead of being a snippet placeholder.
+ */
+function snippetBody(value: unknown): unknown {
+  if (typeof value === 'string') return value.includes('${') ? `^${JSON.stringify(value).replace(/\$\{/g, '\\${')}` : value;
+  if (Array.isArray(value)) return value.map(snippetBody);
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, snippetBody(inner)]));
+  return value;
+}
+
 /** The `contributes.debuggers` entry of package.json (generated from this file). */
 export function debuggerContribution(): Record<string, unknown> {
   return {
@@ -203,26 +265,11 @@ export function debuggerContribution(): Record<string, unknown> {
     runtime: 'node',
     languages: ['c', 'cpp', 'asm', 'riscv'],
     configurationAttributes: { launch: LAUNCH_SCHEMA, attach: ATTACH_SCHEMA },
-    initialConfigurations: [
-      {
-        type: 'ringside', request: 'launch', name: 'Ringside: boot kernel',
-        program: '${workspaceFolder}/kernel.elf', bios: 'none', stopOnEntry: true, cwd: '${workspaceFolder}',
-      },
-    ],
-    configurationSnippets: [
-      {
-        label: 'Ringside: launch a kernel',
-        description: 'Boot a kernel ELF on the emulated RISC-V machine and debug it.',
-        body: {
-          type: 'ringside', request: 'launch', name: 'Ringside: boot kernel', program: '^"\\${workspaceFolder}/kernel.elf"', bios: 'none',
-          stopOnEntry: true, cwd: '^"\\${workspaceFolder}"',
-        },
-      },
-      {
-        label: 'Ringside: attach to ringside run --debug-port',
-        description: 'Debug a machine started with `ringside run --debug-port PORT`.',
-        body: { type: 'ringside', request: 'attach', name: 'Ringside: attach', port: 4711, cwd: '^"\\${workspaceFolder}"' },
-      },
-    ],
+    initialConfigurations: [BARE_KERNEL_CONFIGURATION],
+    configurationSnippets: CONFIGURATION_SNIPPETS.map((snippet) => ({
+      label: snippet.label,
+      description: snippet.description,
+      body: snippetBody(snippet.configuration),
+    })),
   };
 }

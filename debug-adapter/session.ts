@@ -41,6 +41,7 @@ import {
   type ControlRegister,
 } from './state/registers';
 import { deviceState } from './state/devices';
+import { attachDisk, detachDisk, packetCapture, VmControlError } from './vm-controls';
 import { translateAddress } from './state/translate';
 import { type AddressContext, type SymbolBinding, SymbolSet } from './symbol-set';
 import { loadSymbolFile } from './symbols/symbol-file';
@@ -112,6 +113,9 @@ export class RingsideSession extends LoggingDebugSession {
   private readonly serialDecoder = new TextDecoder('utf-8');
   private serialBytes: number[] = [];
   private removeConsoleListener: (() => void) | undefined;
+  private removeGuestResetListener: (() => void) | undefined;
+  /** Where relative paths of run-time requests (a disk to attach, a capture file) are resolved. */
+  private workingDirectory = process.cwd();
   /** Capabilities the client announced in initialize. */
   private clientCapabilities: DebugProtocol.InitializeRequestArguments | undefined;
   private pendingCheckCountdown = 0;
@@ -145,7 +149,7 @@ export class RingsideSession extends LoggingDebugSession {
   private respond<R extends DebugProtocol.Response>(response: R, work: () => void | Promise<void>): void {
     const fail = (error: unknown) => {
       const known = error instanceof RequestError || error instanceof AttributeError || error instanceof BreakpointError ||
-        error instanceof ExpressionError || error instanceof RegisterError || error instanceof StepError;
+        error instanceof ExpressionError || error instanceof RegisterError || error instanceof StepError || error instanceof VmControlError;
       const message = error instanceof Error ? error.message : String(error);
       this.sendErrorResponse(response, known ? 2001 : 2002, known ? message : `internal error: ${message}`.replace(/[{}]/g, ''));
     };
@@ -388,6 +392,9 @@ export class RingsideSession extends LoggingDebugSession {
   private setUp(machine: Machine, debug: Debugger, symbols: SymbolSet | undefined, attributes: LaunchAttributes | AttachAttributes, attached: boolean): void {
     this.interruptsDuringStep = attributes.interruptsDuringStep ?? false;
     this.addressSpace = attributes.addressSpace ?? 'virtual';
+    this.workingDirectory = attributes.cwd ?? process.cwd();
+    // A terminal showing the guest console draws a line where the guest rebooted.
+    this.removeGuestResetListener = machine.onGuestReset(() => this.sendEvent({ seq: 0, type: 'event', event: 'ringside/machineReset', body: { by: 'guest' } }));
     const target = new Target(machine, debug);
     const expressions: ExpressionService = {
       check: (expression) => void parseExpression(expression),
@@ -1343,9 +1350,17 @@ export class RingsideSession extends LoggingDebugSession {
         case 'ringside/exitStatistics': return this.exitStatisticsRequest(response);
         case 'ringside/serialInput': return this.serialInputRequest(response, parameters);
         case 'ringside/setAddressSpace': return this.setAddressSpaceRequest(response, parameters);
+        case 'ringside/attachDisk': return this.answer(response, attachDisk(this.loaded().machine, parameters, this.workingDirectory));
+        case 'ringside/detachDisk': return this.answer(response, detachDisk(this.loaded().machine, parameters));
+        case 'ringside/packetCapture': return this.answer(response, packetCapture(this.loaded().machine, parameters, this.workingDirectory));
         default: throw new RequestError(`unknown request '${command}'`);
       }
     });
+  }
+
+  private answer(response: DebugProtocol.Response, body: object): void {
+    response.body = body;
+    this.sendResponse(response);
   }
 
   private translateRequest(response: DebugProtocol.Response, args: Record<string, unknown>): void {
@@ -1393,6 +1408,7 @@ export class RingsideSession extends LoggingDebugSession {
         this.invalidateStopState();
         response.body = { running: this.running };
         this.sendResponse(response);
+        this.sendEvent({ seq: 0, type: 'event', event: 'ringside/machineReset', body: { by: 'debugger' } });
         if (!this.running) this.report({ kind: 'stopped', stop: { reason: 'entry', hartId: this.focusHart, description: 'Machine reset' } });
         return;
       }
@@ -1541,6 +1557,8 @@ export class RingsideSession extends LoggingDebugSession {
     }
     this.removeConsoleListener?.();
     this.removeConsoleListener = undefined;
+    this.removeGuestResetListener?.();
+    this.removeGuestResetListener = undefined;
     if (this.state?.attached === true && this.options.host !== undefined) {
       // Leave the machine to the CLI with none of this session's breakpoints armed.
       this.state.breakpoints.clearAll();

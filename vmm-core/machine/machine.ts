@@ -19,7 +19,8 @@ import {
 } from '../devices/virtio/index';
 import { PhysicalBus } from '../memory/bus';
 import { GuestMemory } from '../memory/guest-memory';
-import type { NetBackend } from '../bridges/types';
+import type { BlockBackend, NetBackend } from '../bridges/types';
+import { SwitchableCapture, type CaptureSummary } from '../bridges/net/capture-tap';
 import { GuestRam } from '../memory/ram';
 import { ExitIndex } from '../monitor/exits';
 import { Monitor, type MonitorObserver } from '../monitor/monitor';
@@ -130,6 +131,9 @@ export class Machine implements MachineClock, HartInterruptPins {
   private virtioConsole: VirtioConsoleDevice | null = null;
   /** The network cards in the order they were configured (not slot order). */
   private readonly networkCards: VirtioNetDevice[] = [];
+  /** Each card's backend as the card sees it, where a packet capture can be started at run time. */
+  private readonly networkTaps: SwitchableCapture[] = [];
+  private guestResetListeners: Array<() => void> = [];
   readonly bootMode: BootMode;
   readonly images: LoadedImage[] = [];
   htif: Htif | null = null;
@@ -312,8 +316,10 @@ export class Machine implements MachineClock, HartInterruptPins {
           }),
           close: () => backend.close(),
         };
-        const card = new VirtioNetDevice({ backend: announced, mac: wanted.mac ?? defaultMac(index), linkUp: wanted.linkUp });
+        const tap = new SwitchableCapture(announced);
+        const card = new VirtioNetDevice({ backend: tap, mac: wanted.mac ?? defaultMac(index), linkUp: wanted.linkUp });
         this.networkCards[index] = card;
+        this.networkTaps[index] = tap;
         return card;
       }
       case 'entropy': return new VirtioEntropyDevice({ source: wanted.source });
@@ -344,6 +350,75 @@ export class Machine implements MachineClock, HartInterruptPins {
   /** True when some network card's cable is plugged in. */
   get networkLinkUp(): boolean {
     return this.networkCards.some((card) => card.linkUp);
+  }
+
+  /** Starts a pcap capture of network card `index` (in the order they were configured) at run time. */
+  startPacketCapture(path: string, index = 0): void {
+    const tap = this.networkTaps[index];
+    if (tap === undefined) throw new MachineError(this.networkTaps.length === 0 ? 'this machine has no network card' : `no network card ${index} (cards: 0..${this.networkTaps.length - 1})`);
+    tap.startCapture(path);
+  }
+
+  /** Ends the run-time capture of card `index`; the pcap file is complete. */
+  stopPacketCapture(index = 0): CaptureSummary {
+    const tap = this.networkTaps[index];
+    if (tap === undefined) throw new MachineError(this.networkTaps.length === 0 ? 'this machine has no network card' : `no network card ${index} (cards: 0..${this.networkTaps.length - 1})`);
+    return tap.stopCapture();
+  }
+
+  /** The file each card is being captured to at run time (undefined: none). */
+  get packetCapturePaths(): ReadonlyArray<string | undefined> {
+    return this.networkTaps.map((tap) => tap.capturePath);
+  }
+
+  /**
+   * Hot-plugs a virtio-blk disk into the highest free virtio-mmio slot (or `slot`). The device
+   * tree lists every slot, empty or not (as QEMU's `virt` does), so the guest finds the disk the
+   * next time it probes the slots: at its next boot (a reset) for Linux, which probes once.
+   * Returns the slot.
+   */
+  attachDisk(backend: BlockBackend, options: { serial?: string; slot?: number } = {}): number {
+    const taken = new Set(this.virtioSlots.map((entry) => entry.slot));
+    let slot = options.slot;
+    if (slot !== undefined) {
+      if (!Number.isInteger(slot) || slot < 0 || slot >= VIRTIO_MMIO_SLOTS) throw new MachineError(`slot must be 0..${VIRTIO_MMIO_SLOTS - 1}, got ${slot}`);
+      if (taken.has(slot)) throw new MachineError(`virtio-mmio slot ${slot} is taken`);
+    } else {
+      for (let candidate = VIRTIO_MMIO_SLOTS - 1; candidate >= 0 && slot === undefined; candidate--) if (!taken.has(candidate)) slot = candidate;
+      if (slot === undefined) throw new MachineError(`every one of the ${VIRTIO_MMIO_SLOTS} virtio-mmio slots is taken`);
+    }
+    const base = VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_STRIDE;
+    const device = new VirtioBlockDevice({ backend, serial: options.serial });
+    const transport = new VirtioMmioTransport({
+      device, memory: this.guestMemory, irq: this.plic.source(virtioMmioIrq(slot)), version: this.config.virtioLegacy ? 1 : 2,
+      name: `virtio-mmio@${base.toString(16)} (${device.typeName})`, log: this.config.log,
+    });
+    this.bus.replace(base, transport);
+    this.virtioSlots.push({ slot, base, irq: virtioMmioIrq(slot), kind: 'block', transport, device });
+    this.virtioSlots.sort((a, b) => a.slot - b.slot);
+    return slot;
+  }
+
+  /** Unplugs the disk in `slot`: flushed and released, the slot empty again (the guest's driver loses it). */
+  detachDisk(slot: number): void {
+    const index = this.virtioSlots.findIndex((entry) => entry.slot === slot);
+    const entry = this.virtioSlots[index];
+    if (entry === undefined || entry.kind !== 'block') {
+      const disks = this.virtioSlots.filter((candidate) => candidate.kind === 'block').map((candidate) => candidate.slot);
+      throw new MachineError(`no disk in virtio-mmio slot ${slot} (disks: ${disks.length === 0 ? 'none' : `slots ${disks.join(', ')}`})`);
+    }
+    entry.transport.reset();
+    this.bus.replace(entry.base, new EmptyVirtioMmioSlot(slot, this.config.virtioLegacy ? 1 : 2));
+    this.virtioSlots.splice(index, 1);
+    (entry.device as VirtioBlockDevice).backend.close();
+  }
+
+  /** Called after each reset the guest asks for (test finisher, SBI SRST), once the machine is reset. */
+  onGuestReset(listener: () => void): () => void {
+    this.guestResetListeners.push(listener);
+    return () => {
+      this.guestResetListeners = this.guestResetListeners.filter((l) => l !== listener);
+    };
   }
 
   /** Flushes every disk to stable storage; returns how many there were. */
@@ -576,6 +651,7 @@ export class Machine implements MachineClock, HartInterruptPins {
     if (!this.guestResetRequested) return false;
     this.guestResetRequested = false;
     this.reset();
+    for (const listener of this.guestResetListeners) listener();
     return true;
   }
 

@@ -33,6 +33,13 @@ export class PhysicalBus {
     this.mappings.sort((a, b) => a.base - b.base);
   }
 
+  /** Puts another device in the range that starts at `base` (hot-plug into a virtio-mmio slot). */
+  replace(base: number, device: MmioDevice): void {
+    const index = this.mappings.findIndex((m) => m.base === base);
+    if (index < 0) throw new Error(`no device at 0x${base.toString(16)} to replace`);
+    this.mappings[index] = { base, size: this.mappings[index].size, device };
+  }
+
   get devices(): readonly BusMapping[] {
     return this.mappings;
   }
