@@ -26,6 +26,8 @@ const WORKBENCH_SETTINGS = {
   'git.enabled': false,
   'security.workspace.trust.enabled': false,
   'update.mode': 'none',
+  // The DOM renderer, so a test can read what a terminal shows.
+  'terminal.integrated.gpuAcceleration': 'off',
 };
 
 function checkInstalled() {

@@ -55,8 +55,9 @@ export class Workbench {
     }
   }
 
-  async close(): Promise<void> {
-    writeFileSync(join(ARTIFACTS, 'timings.json'), `${JSON.stringify(this.timings, null, 2)}\n`);
+  /** Writes the timings (test-artifacts/ui/`timingsFile`), closes the browser and stops code-server. */
+  async close(timingsFile = 'timings.json'): Promise<void> {
+    writeFileSync(join(ARTIFACTS, timingsFile), `${JSON.stringify(this.timings, null, 2)}\n`);
     await this.browser.close().catch(() => {});
     this.server.stop();
   }
@@ -69,13 +70,27 @@ export class Workbench {
     return path;
   }
 
-  /** Runs a command by its title from the command palette (F1). */
-  async runCommand(title: string): Promise<void> {
-    await this.page.keyboard.press('F1');
+  /**
+   * Runs a command by its title from the command palette (F1). Right after the window opens the
+   * extension host may not have registered an extension's commands yet: the palette is opened
+   * again until the command is listed.
+   */
+  async runCommand(title: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     const input = this.page.locator('.quick-input-widget input');
-    await input.waitFor();
-    await input.fill(`>${title}`);
-    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
+    const row = this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    for (;;) {
+      await this.page.keyboard.press('F1');
+      await input.waitFor();
+      await input.fill(`>${title}`);
+      try {
+        await row.waitFor({ timeout: 3_000 });
+        break;
+      } catch (error) {
+        await this.page.keyboard.press('Escape');
+        if (Date.now() > deadline) throw new Error(`command '${title}' is not in the command palette after ${timeoutMs} ms`, { cause: error });
+      }
+    }
     await this.page.keyboard.press('Enter');
   }
 
@@ -128,6 +143,22 @@ export class Workbench {
       value = await this.variableValue(name);
       if (accepts(value)) return value;
       if (Date.now() > deadline) throw new Error(`Variables view: ${name} = ${value}, still not ${typeof expected === 'string' ? expected : 'the expected value'} after ${timeoutMs} ms`);
+      await this.page.waitForTimeout(50);
+    }
+  }
+
+  /** The text the terminal panel shows: rows joined with newlines, without trailing blanks or empty rows (DOM renderer). */
+  async terminalText(): Promise<string> {
+    return await this.page.evaluate(`Array.from(document.querySelectorAll('.xterm-rows > div')).map((row) => row.textContent.replace(/\\u00a0/g, ' ').trimEnd()).join('\\n').replace(/\\n+$/, '')`) as string;
+  }
+
+  /** Waits until the active terminal's text matches `pattern`; returns the text. */
+  async eventuallyTerminal(pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const text = await this.terminalText();
+      if (pattern.test(text)) return text;
+      if (Date.now() > deadline) throw new Error(`the terminal does not show ${pattern} within ${timeoutMs} ms; it shows:\n${text}`);
       await this.page.waitForTimeout(50);
     }
   }
