@@ -165,8 +165,13 @@ async function runTestsAsShim(argv) {
   const server = await startCodeServer();
   let browser;
   const stop = () => { server.stop(); };
-  process.once('SIGINT', () => { stop(); process.exit(130); });
-  process.once('SIGTERM', () => { stop(); process.exit(143); });
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+    process.once(signal, () => {
+      console.error(`code-shim: ${signal}: stopping code-server`);
+      stop();
+      process.exit(code);
+    });
+  }
   try {
     browser = await launchChromium(server.folder);
     const page = await browser.newPage();
