@@ -73,9 +73,9 @@ export class Workbench {
   /**
    * Runs a command by its title from the command palette (F1). Right after the window opens the
    * extension host may not have registered an extension's commands yet: the palette is opened
-   * again until the command is listed.
+   * again until the command is listed. Resolves with performance.now() at the Enter that runs it.
    */
-  async runCommand(title: string, timeoutMs = 30_000): Promise<void> {
+  async runCommand(title: string, timeoutMs = 30_000): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     const input = this.page.locator('.quick-input-widget input');
     const row = this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
@@ -91,7 +91,9 @@ export class Workbench {
         if (Date.now() > deadline) throw new Error(`command '${title}' is not in the command palette after ${timeoutMs} ms`, { cause: error });
       }
     }
+    const entered = performance.now();
     await this.page.keyboard.press('Enter');
+    return entered;
   }
 
   /** Opens a workspace file by name through Quick Open (Ctrl+P) and moves the cursor to `line`. */
