@@ -1,0 +1,10 @@
+// Tests that cross-check against a Debian tool (QEMU, qemu-img, dtc, tshark, passt, OpenSBI …)
+// fail, naming the install script, when the tool is missing: a check that did not run is not
+// reported as passed or skipped.
+
+/** `missing` is false when the tool is there, or a sentence saying what is missing. */
+export function requireTool(missing: string | false | undefined): void {
+  if (typeof missing === 'string' && missing !== '') {
+    throw new Error(`this test needs a tool that is not installed: ${missing}. Install the test tools with: bash scripts/install-deps.sh`);
+  }
+}
