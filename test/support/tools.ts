@@ -5,6 +5,7 @@
 /** `missing` is false when the tool is there, or a sentence saying what is missing. */
 export function requireTool(missing: string | false | undefined): void {
   if (typeof missing === 'string' && missing !== '') {
-    throw new Error(`this test needs a tool that is not installed: ${missing}. Install the test tools with: bash scripts/install-deps.sh`);
+    const hint = /\.sh\b/.test(missing) ? '' : ' (bash scripts/install-deps.sh installs the test tools)';
+    throw new Error(`this test cannot run here: ${missing}${hint}`);
   }
 }
