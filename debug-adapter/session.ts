@@ -62,6 +62,17 @@ type RuntimeEvent =
   | { kind: 'serial'; text: string }
   | { kind: 'breakpoint'; breakpoint: DebugProtocol.Breakpoint };
 
+/**
+ * Requests whose errors are answered without showUser: views ask them by themselves (a stale
+ * frame's scopes while stepping fast, the Disassembly view before a stop) or the client shows
+ * the message in place (evaluate: a hover shows nothing, the Debug Console and Watch print it).
+ * A notification for them would be noise nobody can act on.
+ */
+const QUIET_ERROR_COMMANDS: ReadonlySet<string> = new Set([
+  'threads', 'stackTrace', 'scopes', 'variables', 'evaluate', 'disassemble', 'readMemory', 'exceptionInfo',
+  'loadedSources', 'breakpointLocations', 'dataBreakpointInfo', 'source', 'completions',
+]);
+
 /** Thread ids are hart ids + 1 (some clients treat thread id 0 as none). */
 const threadOf = (hartId: number): number => hartId + 1;
 
@@ -141,13 +152,21 @@ export class RingsideSession extends LoggingDebugSession {
     super.dispatchRequest(request);
   }
 
-  /** Runs a handler; errors become one error response with the error's message. */
+  /**
+   * Runs a handler; errors become one error response with the error's message. Only a request
+   * a person made directly (launch, a step, setting a value) asks the client to show its error
+   * (showUser); the rest answer quietly (see QUIET_ERROR_COMMANDS).
+   */
   private respond<R extends DebugProtocol.Response>(response: R, work: () => void | Promise<void>): void {
     const fail = (error: unknown) => {
       const known = error instanceof RequestError || error instanceof AttributeError || error instanceof BreakpointError ||
         error instanceof ExpressionError || error instanceof RegisterError || error instanceof StepError;
       const message = error instanceof Error ? error.message : String(error);
-      this.sendErrorResponse(response, known ? 2001 : 2002, known ? message : `internal error: ${message}`.replace(/[{}]/g, ''));
+      const text = known ? message : `internal error: ${message}`.replace(/[{}]/g, '');
+      const quiet = QUIET_ERROR_COMMANDS.has(response.command);
+      // A quiet request's internal error still reaches the person, in the Debug Console.
+      if (quiet && !known) this.report({ kind: 'output', text: `Ringside: ${response.command}: ${text}\n`, category: 'stderr' });
+      this.sendErrorResponse(response, { id: known ? 2001 : 2002, format: text, showUser: quiet ? undefined : true });
     };
     try {
       const result = work();
@@ -1282,6 +1301,12 @@ export class RingsideSession extends LoggingDebugSession {
   protected override disassembleRequest(response: DebugProtocol.DisassembleResponse, args: DebugProtocol.DisassembleArguments): void {
     this.respond(response, () => {
       const state = this.loaded();
+      // The Disassembly view open at the start of a session asks before there is any address.
+      if (args.memoryReference === undefined || args.memoryReference === null || String(args.memoryReference).trim() === '') {
+        response.body = { instructions: [] };
+        this.sendResponse(response);
+        return;
+      }
       const base = parseMemoryReference(String(args.memoryReference), 'virtual');
       if (base === undefined) throw new RequestError(`'${args.memoryReference}' is not a memory reference`);
       if (!Number.isInteger(args.instructionCount) || args.instructionCount < 0 || args.instructionCount > 100_000) {
