@@ -1334,15 +1334,18 @@ export class RingsideSession extends LoggingDebugSession {
         epc: exception.epc !== undefined ? hex(exception.epc) : undefined,
         fromPrivilege: exception.from, toPrivilege: exception.to, via: exception.via,
       };
+      // VS Code's exception widget titles itself "Exception has occurred: <exceptionId>" and shows
+      // the description under it: the filter's label and the trap in words, not the filter id.
       response.body = {
-        exceptionId: exception.filterId,
+        exceptionId: exception.label,
         description: exception.description,
         breakMode: 'always',
         details: {
           message: exception.description,
-          typeName: exception.cause === undefined ? 'privilege change' : exception.interrupt === true ? 'interrupt' : 'exception',
+          typeName: exception.cause === undefined ? 'privilege change' : `${exception.interrupt === true ? 'interrupt' : 'exception'} ${exception.cause}`,
           fullTypeName: exception.filterId,
         },
+        filterId: exception.filterId,
         ...fields,
       } as DebugProtocol.ExceptionInfoResponse['body'];
       this.sendResponse(response);
