@@ -3,7 +3,7 @@
 // console output, breakpoints binding) becomes a DAP event in one place: `report`.
 
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { TextDecoder } from 'node:util';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { LoggingDebugSession } from '@vscode/debugadapter';
@@ -42,6 +42,7 @@ import {
 } from './state/registers';
 import { deviceState } from './state/devices';
 import { translateAddress } from './state/translate';
+import { SourceRoot } from './source-root';
 import { type AddressContext, type SymbolBinding, SymbolSet } from './symbol-set';
 import { loadSymbolFile } from './symbols/symbol-file';
 import type { SymbolFile, TypeInfo, VariableInfo } from './symbols/types';
@@ -232,16 +233,18 @@ export class RingsideSession extends LoggingDebugSession {
     this.respond(response, async () => {
       if (this.state !== undefined || this.launching) throw new RequestError('this session already has a machine');
       const attributes = validateLaunchAttributes(args);
-      const cwd = attributes.cwd ?? process.cwd();
+      // Without a cwd, the program's directory: the adapter's own working directory is VS Code's.
+      const programFile = isAbsolute(attributes.program) ? attributes.program : resolvePath(attributes.cwd ?? process.cwd(), attributes.program);
+      const cwd = attributes.cwd ?? dirname(programFile);
       const resolve = (path: string) => (isAbsolute(path) ? path : resolvePath(cwd, path));
-      const readImage = (path: string, what: string): ImageFile => {
+      const readImage = (path: string, what: string, given = path): ImageFile => {
         try {
           return { fileName: resolve(path), bytes: new Uint8Array(readFileSync(resolve(path))) };
         } catch (error) {
-          throw new RequestError(`cannot read ${what} '${path}': ${fileError(error)}`);
+          throw new RequestError(`cannot read ${what} '${given}': ${fileError(error)}`);
         }
       };
-      const kernel = readImage(attributes.program, 'program');
+      const kernel = readImage(programFile, 'program', attributes.program);
       const bios = attributes.bios === undefined || attributes.bios === 'none' || attributes.bios === 'builtin'
         ? (attributes.bios ?? 'none') as 'none' | 'builtin' : readImage(attributes.bios, 'bios');
       let specs: VirtioDeviceSpec[];
@@ -330,10 +333,12 @@ export class RingsideSession extends LoggingDebugSession {
         proxy.forward(request ?? { seq: response.request_seq, type: 'request', command: 'attach', arguments: args });
         return;
       }
-      const cwd = attributes.cwd ?? process.cwd();
       const programPath = attributes.program ?? host.kernelPath;
+      const programFile = programPath === undefined ? undefined
+        : isAbsolute(programPath) ? programPath : resolvePath(attributes.cwd ?? process.cwd(), programPath);
+      const cwd = attributes.cwd ?? (programFile !== undefined ? dirname(programFile) : process.cwd());
       const files: Array<{ path: string; bytes?: Uint8Array; required: boolean; privilege?: 'M' }> = [];
-      if (programPath !== undefined) files.push({ path: isAbsolute(programPath) ? programPath : resolvePath(cwd, programPath), required: true });
+      if (programFile !== undefined) files.push({ path: programFile, required: true });
       if (host.firmwarePath !== undefined) files.push({ path: host.firmwarePath, required: false, privilege: 'M' });
       const symbols = this.loadSymbols(attributes, cwd, files);
       host.acquire();
@@ -401,7 +406,11 @@ export class RingsideSession extends LoggingDebugSession {
         satp: spec.satp !== undefined ? parseAddressAttribute(spec.satp) : undefined,
       });
     }
-    return bindings.length === 0 ? undefined : new SymbolSet(bindings, cwd);
+    if (bindings.length === 0) return undefined;
+    // An explicit cwd is where relative DWARF paths are; without one they are looked for from the program's directory up.
+    const program = images.find((image) => image.required);
+    const sourceRoot = attributes.cwd === undefined && program !== undefined ? new SourceRoot(dirname(program.path)) : undefined;
+    return new SymbolSet(bindings, sourceRoot !== undefined ? (path) => sourceRoot.resolve(path) : cwd);
   }
 
   private setUp(machine: Machine, debug: Debugger, symbols: SymbolSet | undefined, attributes: LaunchAttributes | AttachAttributes, attached: boolean): void {
