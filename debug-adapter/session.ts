@@ -47,7 +47,7 @@ import { type AddressContext, type SymbolBinding, SymbolSet } from './symbol-set
 import { loadSymbolFile } from './symbols/symbol-file';
 import type { SymbolFile, TypeInfo, VariableInfo } from './symbols/types';
 import { formatMemoryReference, hex, parseMemoryReference, Target, type AddressSpace, type SpacedAddress } from './target';
-import { renderValue, type Container, type ValueLocation, type ValueReader, VariableStore, variableSize } from './variables';
+import { renderValue, type Container, type ValueFormat, type ValueLocation, type ValueReader, VariableStore, variableSize } from './variables';
 
 /** A problem with what the client asked; answered with an error response, the session goes on. */
 export class RequestError extends Error {
@@ -747,7 +747,7 @@ export class RingsideSession extends LoggingDebugSession {
       response.body = {
         stackFrames: frames.slice(start, start + levels).map((frame): DebugProtocol.StackFrame => ({
           id: this.frameIdOf(frame),
-          name: frame.name,
+          name: this.frameName(frame, args.format),
           source: frame.source,
           line: frame.source !== undefined ? this.convertDebuggerLineToClient(frame.line) : 0,
           column: frame.source !== undefined ? this.convertDebuggerColumnToClient(Math.max(frame.column, 1)) : 0,
@@ -758,6 +758,36 @@ export class RingsideSession extends LoggingDebugSession {
       };
       this.sendResponse(response);
     });
+  }
+
+  /**
+   * A frame's name as DAP's StackFrameFormat asks: `syscall(f = 0x80212f48) Line 160` with
+   * `parameters` (names and values unless parameterTypes/Names/Values pick), `line`, and `hex`
+   * for the values. Without a format, the function's name alone.
+   */
+  private frameName(frame: StackFrameInfo, format: DebugProtocol.StackFrameFormat | undefined): string {
+    if (format === undefined || frame.trapLabel === true) return frame.name;
+    let name = frame.name;
+    if (format.parameters === true && frame.binding !== undefined) {
+      const picked = format.parameterTypes === true || format.parameterNames === true || format.parameterValues === true;
+      const types = picked ? format.parameterTypes === true : false;
+      const names = picked ? format.parameterNames === true : true;
+      const values = picked ? format.parameterValues === true : true;
+      const reader = this.valueReader(frame);
+      const parameters = this.localsOf(frame).filter((variable) => variable.kind === 'parameter').map((parameter) => {
+        const words: string[] = [];
+        if (types) words.push(parameter.type?.name ?? 'unknown');
+        if (names) words.push(parameter.name);
+        if (values) {
+          const shown = renderValue(parameter.name, parameter.type, this.valueLocation(frame, parameter), reader, this.variables, undefined, { hex: format.hex === true });
+          words.push(names ? `= ${shown.value}` : shown.value);
+        }
+        return words.join(' ');
+      });
+      name += `(${parameters.join(', ')})`;
+    }
+    if (format.line === true && frame.source !== undefined) name += ` Line ${this.convertDebuggerLineToClient(frame.line)}`;
+    return name;
   }
 
   protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
@@ -786,7 +816,8 @@ export class RingsideSession extends LoggingDebugSession {
     this.respond(response, () => {
       const container = this.variables.get(args.variablesReference);
       if (container === undefined) throw new RequestError(`no variables reference ${args.variablesReference} (references are valid until the machine runs again)`);
-      let variables = container.paged === true ? container.variables(args.start, args.count) : container.variables();
+      const format: ValueFormat = { hex: args.format?.hex === true };
+      let variables = container.paged === true ? container.variables(args.start, args.count, format) : container.variables(undefined, undefined, format);
       if (container.paged !== true && (args.start !== undefined || args.count !== undefined)) {
         const start = args.start ?? 0;
         variables = variables.slice(start, args.count !== undefined && args.count > 0 ? start + args.count : undefined);
@@ -805,7 +836,7 @@ export class RingsideSession extends LoggingDebugSession {
       if (container.set === undefined) throw new RequestError(`'${args.name}' cannot be changed here (registers, CSRs and the privilege level can)`);
       if (typeof args.value !== 'string') throw new RequestError('setVariable needs a value');
       // Frame ids stay valid (clients keep using them); the innermost frame reads registers live.
-      const result = container.set(args.name, args.value);
+      const result = container.set(args.name, args.value, { hex: args.format?.hex === true });
       response.body = { value: result.value, memoryReference: result.memoryReference };
       this.sendResponse(response);
     });
@@ -1011,13 +1042,13 @@ export class RingsideSession extends LoggingDebugSession {
     const reader = this.valueReader(frame);
     const find = (name: string) => list().find((candidate) => candidate.name === name);
     return {
-      variables: () => list().map((variable) => renderValue(variable.name, variable.type, this.valueLocation(frame, variable), reader, this.variables, variable.name)),
-      set: (name, value) => {
+      variables: (_start, _count, format) => list().map((variable) => renderValue(variable.name, variable.type, this.valueLocation(frame, variable), reader, this.variables, variable.name, format)),
+      set: (name, value, format) => {
         const variable = find(name);
         if (variable === undefined) throw new RequestError(`no variable '${name}' here`);
         const location = this.valueLocation(frame, variable);
         reader.assign(variable.type, location, value);
-        const shown = renderValue(variable.name, variable.type, this.valueLocation(frame, variable), reader, this.variables, variable.name);
+        const shown = renderValue(variable.name, variable.type, this.valueLocation(frame, variable), reader, this.variables, variable.name, format);
         return { value: shown.value, memoryReference: shown.memoryReference };
       },
       dataOf: (name) => {
@@ -1200,7 +1231,7 @@ export class RingsideSession extends LoggingDebugSession {
         // DWARF-typed: the Variables view's formatter, with children for structs, arrays and pointers.
         const frame = args.frameId !== undefined ? this.frameOf(args.frameId) : undefined;
         const physical = value.physical === true || this.addressSpace === 'physical';
-        const shown = renderValue(args.expression, value.ctype, this.resultLocation(value), this.valueReader(frame, hartId, physical), this.variables, args.expression);
+        const shown = renderValue(args.expression, value.ctype, this.resultLocation(value), this.valueReader(frame, hartId, physical), this.variables, args.expression, { hex: hexFormat });
         response.body = {
           result: hexFormat ? hexValue(shown.value) : shown.value,
           type: shown.type,
@@ -1251,7 +1282,7 @@ export class RingsideSession extends LoggingDebugSession {
       this.assignValue(hartId, frame, type, location, args.value, physical ? 'physical' : 'virtual');
       const after = this.evaluateTyped(args.expression, hartId, args.frameId);
       const shown = after.ctype !== undefined
-        ? renderValue(args.expression, after.ctype, this.resultLocation(after), this.valueReader(frame, hartId, physical), this.variables, args.expression)
+        ? renderValue(args.expression, after.ctype, this.resultLocation(after), this.valueReader(frame, hartId, physical), this.variables, args.expression, { hex: args.format?.hex === true })
         : { value: formatExpressionValue(after, { hex: args.format?.hex === true }), type: after.type, variablesReference: 0 };
       response.body = { value: shown.value, type: shown.type, variablesReference: shown.variablesReference };
       this.sendResponse(response);
