@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { guestPath, openSession, type Session } from './support';
+import { guestPath, lineOf, openSession, sourcePath, type Session } from './support';
 
 type ErrorBody = { error?: DebugProtocol.Message };
 
@@ -53,6 +53,22 @@ test('hover and Debug Console evaluation errors are quiet; the message still com
     // A name that is a register still hovers.
     const hover = await session.raw('evaluate', { expression: 'sp', frameId: frame.id, context: 'hover' });
     assert.equal(hover.success, true);
+  } finally {
+    await session.close();
+  }
+});
+
+test('a hover over a value the frame does not have (optimized to a computed value) is quiet', { timeout: 20_000 }, async () => {
+  const session = await openSession();
+  try {
+    const kernel = sourcePath('guests/demo/kernel.c');
+    await session.launch({ program: guestPath('demo') }, async () => {
+      await session.client.setBreakpointsRequest({ source: { path: kernel }, breakpoints: [{ line: lineOf('guests/demo/kernel.c', 'f->sepc += 4;') }] });
+    });
+    await session.stopped();
+    const frame = await session.topFrame();
+    // t = &tasks[current] lives only as DW_OP_stack_value here: no place to read t->satp from.
+    assertFailed(await session.raw('evaluate', { expression: 't->satp', frameId: frame.id, context: 'hover' }), /'t' is not available here/, false);
   } finally {
     await session.close();
   }
