@@ -1295,7 +1295,7 @@ export class RingsideSession extends LoggingDebugSession {
       const base = this.memoryReference(args.memoryReference);
       const count = args.count;
       if (!Number.isInteger(count) || count < 0 || count > 16 * 1024 * 1024) throw new RequestError(`count must be an integer from 0 to 16 MiB, got ${count}`);
-      let start = { ...base, address: BigInt.asUintN(64, base.address + BigInt(args.offset ?? 0)) };
+      let start = { ...base, address: BigInt.asUintN(64, base.address + byteOffset(args.offset)) };
       let wanted = count;
       let bytes = state.target.read(this.focusHart, start, wanted);
       // Unreadable at the start (a hex editor window over the edge of RAM or a mapping): answer
@@ -1307,7 +1307,7 @@ export class RingsideSession extends LoggingDebugSession {
         bytes = state.target.read(this.focusHart, start, wanted);
       }
       response.body = bytes.length === 0
-        ? { address: hex(BigInt.asUintN(64, base.address + BigInt(args.offset ?? 0))), data: '', unreadableBytes: count > 0 ? count : undefined }
+        ? { address: hex(BigInt.asUintN(64, base.address + byteOffset(args.offset))), data: '', unreadableBytes: count > 0 ? count : undefined }
         : { address: hex(start.address), data: Buffer.from(bytes).toString('base64'), unreadableBytes: wanted - bytes.length > 0 ? wanted - bytes.length : undefined };
       this.sendResponse(response);
     });
@@ -1320,7 +1320,7 @@ export class RingsideSession extends LoggingDebugSession {
       const base = this.memoryReference(args.memoryReference);
       if (typeof args.data !== 'string') throw new RequestError('writeMemory needs base64 data');
       const data = new Uint8Array(Buffer.from(args.data, 'base64'));
-      const start = { ...base, address: BigInt.asUintN(64, base.address + BigInt(args.offset ?? 0)) };
+      const start = { ...base, address: BigInt.asUintN(64, base.address + byteOffset(args.offset)) };
       const written = state.target.write(this.focusHart, start, data);
       if (written < data.length && (args.allowPartial !== true || written === 0)) {
         throw new RequestError(`cannot write ${data.length} bytes at ${formatMemoryReference(start)}: only ${written} are writable RAM`);
@@ -1352,7 +1352,7 @@ export class RingsideSession extends LoggingDebugSession {
       if (!Number.isInteger(args.instructionCount) || args.instructionCount < 0 || args.instructionCount > 100_000) {
         throw new RequestError(`instructionCount must be an integer from 0 to 100000, got ${args.instructionCount}`);
       }
-      const anchor = { ...base, address: BigInt.asUintN(64, base.address + BigInt(args.offset ?? 0)) };
+      const anchor = { ...base, address: BigInt.asUintN(64, base.address + byteOffset(args.offset)) };
       const view = new DisassemblyView(state.target, state.symbols, this.focusHart, this.context(this.focusHart));
       const instructions = view.instructions(anchor, args.instructionOffset ?? 0, args.instructionCount, args.resolveSymbols !== false);
       response.body = {
@@ -1651,6 +1651,13 @@ function typeSizeOf(type: string): number {
   if (type.includes('*')) return 8;
   const bits = Number(type.slice(1));
   return Number.isInteger(bits) && bits >= 8 ? bits / 8 : 8;
+}
+
+/** A request's byte `offset` (an integer, 0 when absent) as a bigint. */
+function byteOffset(offset: unknown): bigint {
+  if (offset === undefined || offset === null) return 0n;
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) throw new RequestError(`offset must be an integer, got ${JSON.stringify(offset)}`);
+  return BigInt(offset);
 }
 
 /** A decimal variable value in hex (format.hex); other values unchanged. */

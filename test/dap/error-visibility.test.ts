@@ -84,6 +84,9 @@ test('disassemble without a memory reference answers no instructions; a bad one 
       assert.deepEqual((response as DebugProtocol.DisassembleResponse).body?.instructions, []);
     }
     assertFailed(await session.raw('disassemble', { memoryReference: 'nowhere', instructionCount: 5 }), /'nowhere' is not a memory reference/, false);
+    // A malformed offset is the client's mistake, said as such (not an internal error).
+    assertFailed(await session.raw('disassemble', { memoryReference: '0x80000000', offset: 1.5, instructionCount: 5 }), /^offset must be an integer, got 1.5$/, false);
+    assertFailed(await session.raw('readMemory', { memoryReference: '0x80000000', offset: 'x', count: 4 }), /^offset must be an integer, got "x"$/, false);
   } finally {
     await session.close();
   }
