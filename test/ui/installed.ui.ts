@@ -103,6 +103,8 @@ describe('the installed .vsix in the VS Code UI', { timeout: 240_000 }, () => {
   step('a console guest echoes what is typed into the terminal', async () => {
     const { page } = workbench;
     await page.locator('.monaco-workbench').click({ position: { x: 700, y: 300 } });
+    await page.keyboard.press('Control+Shift+D');
+    await page.locator('.start-debug-action-item option', { hasText: 'Console guest' }).waitFor({ state: 'attached' });
     await page.keyboard.press('F5');
     await page.locator('.debug-toolbar').waitFor();
     await workbench.eventuallyTerminal(/console: ready\n>$/);

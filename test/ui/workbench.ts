@@ -76,6 +76,22 @@ export class Workbench {
    * again until the command is listed. Resolves with performance.now() at the Enter that runs it.
    */
   async runCommand(title: string, timeoutMs = 30_000): Promise<number> {
+    await this.findCommand(title, timeoutMs);
+    const entered = performance.now();
+    await this.page.keyboard.press('Enter');
+    return entered;
+  }
+
+  /**
+   * Waits until the command palette lists `title` and closes it: the sign that the extension
+   * host has registered the extension (and with it its debugger, so that F5 is not ignored).
+   */
+  async waitForCommand(title: string, timeoutMs = 30_000): Promise<void> {
+    await this.findCommand(title, timeoutMs);
+    await this.page.keyboard.press('Escape');
+  }
+
+  private async findCommand(title: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const input = this.page.locator('.quick-input-widget input');
     const row = this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
@@ -85,15 +101,12 @@ export class Workbench {
       await input.fill(`>${title}`);
       try {
         await row.waitFor({ timeout: 3_000 });
-        break;
+        return;
       } catch (error) {
         await this.page.keyboard.press('Escape');
         if (Date.now() > deadline) throw new Error(`command '${title}' is not in the command palette after ${timeoutMs} ms`, { cause: error });
       }
     }
-    const entered = performance.now();
-    await this.page.keyboard.press('Enter');
-    return entered;
   }
 
   /** Opens a workspace file by name through Quick Open (Ctrl+P) and moves the cursor to `line`. */
@@ -170,36 +183,15 @@ export class Workbench {
     return this.page.locator('.call-stack-state-message');
   }
 
-  /** The top row of the Call Stack view (the focused thread's top frame). */
+  /** The frames of the Call Stack view, the focused thread's top frame first. */
   callStackFrames(): Locator {
     return this.page.locator('.debug-call-stack .monaco-list-row .stack-frame');
   }
 
   /**
-   * Records, inside the page, each time the debug toolbar's first button turns back into
-   * "Continue" (the session stopped) after showing "Pause" (it ran), with performance.now().
+   * Presses `key` (F5, F10, …) and resolves with the page-side milliseconds until the Call Stack
+   * view's top frame shows another function or line than before: the stop as a person sees it.
    * (Page scripts are strings: this project's TypeScript has no DOM library.)
-   */
-  async watchStops(): Promise<void> {
-    await this.page.evaluate(`(() => {
-      window.ringsideStops = [];
-      window.ringsideRunning = false;
-      const check = () => {
-        const toolbar = document.querySelector('.debug-toolbar');
-        if (toolbar === null) return;
-        if (toolbar.querySelector('.codicon-debug-pause') !== null) window.ringsideRunning = true;
-        else if (window.ringsideRunning && toolbar.querySelector('.codicon-debug-continue') !== null) {
-          window.ringsideRunning = false;
-          window.ringsideStops.push(performance.now());
-        }
-      };
-      new MutationObserver(check).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['class'] });
-    })()`);
-  }
-
-  /**
-   * Presses `key` (a step) and resolves with the page-side milliseconds until the Call Stack
-   * view's top frame shows another function or line than before.
    */
   async pressUntilTopFrameMoves(key: string, timeoutMs = 30_000): Promise<number> {
     const topFrame = `(() => { const frame = document.querySelector('.debug-call-stack .monaco-list-row .stack-frame'); return frame === null ? '' : frame.textContent; })()`;
@@ -213,15 +205,6 @@ export class Workbench {
     await this.page.keyboard.press(key);
     await this.page.waitForFunction('window.ringsideMoved !== undefined', undefined, { timeout: timeoutMs, polling: 'raf' });
     const elapsed = await this.page.evaluate('window.ringsideMoved - window.ringsidePressed') as number;
-    return Math.round(elapsed * 10) / 10;
-  }
-
-  /** Presses `key` and resolves with the page-side milliseconds from the press to the next stop. */
-  async pressUntilStopped(key: string, timeoutMs = 30_000): Promise<number> {
-    const before = await this.page.evaluate('(window.ringsidePressed = performance.now(), window.ringsideStops.length)') as number;
-    await this.page.keyboard.press(key);
-    await this.page.waitForFunction(`window.ringsideStops.length > ${before}`, undefined, { timeout: timeoutMs, polling: 'raf' });
-    const elapsed = await this.page.evaluate('window.ringsideStops[window.ringsideStops.length - 1] - window.ringsidePressed') as number;
     return Math.round(elapsed * 10) / 10;
   }
 }

@@ -7,18 +7,14 @@ import * as assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as vscode from 'vscode';
-import { EXTENSION_ID, adapterMessages, eventually, nextSessionStart, recordAdapterMessages, stopSession, topFrame } from './support';
+import { EXTENSION_ID, adapterMessages, eventually, nextSessionStart, recordAdapterMessages, stopAllSessions, topFrame } from './support';
 
 describe('the extension\'s commands', function () {
   this.timeout(60_000);
 
   before(() => recordAdapterMessages());
   afterEach(async () => {
-    for (;;) {
-      const session = vscode.debug.activeDebugSession;
-      if (session === undefined) break;
-      await stopSession(session);
-    }
+    await stopAllSessions();
   });
 
   it('ringside.pause without a session returns without doing anything', async () => {

@@ -80,11 +80,14 @@ class AdapterMessages {
 
 export const adapterMessages = new AdapterMessages();
 let trackerRegistered = false;
+/** Ids of sessions VS Code has reported ended (a guest that powers off ends its session itself). */
+const endedSessions = new Set<string>();
 
 /** Starts recording what every `ringside` adapter sends (once per test run). */
 export function recordAdapterMessages(): void {
   if (trackerRegistered) return;
   trackerRegistered = true;
+  vscode.debug.onDidTerminateDebugSession((session) => endedSessions.add(session.id));
   vscode.debug.registerDebugAdapterTrackerFactory(DEBUG_TYPE, {
     createDebugAdapterTracker: (session) => ({
       onDidSendMessage: (message: DebugProtocol.ProtocolMessage) => adapterMessages.record(session.id, message),
@@ -114,19 +117,43 @@ export async function startConfiguration(name: string): Promise<vscode.DebugSess
   return started;
 }
 
-/** Stops a session and waits until VS Code reports it ended. */
+/** Stops a session and waits until VS Code reports it ended (at once if it already has). */
 export async function stopSession(session: vscode.DebugSession, timeoutMs = 20_000): Promise<void> {
+  if (endedSessions.has(session.id)) return;
+  let listener: vscode.Disposable | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const ended = new Promise<void>((resolvePromise, reject) => {
-    const timer = setTimeout(() => { listener.dispose(); reject(new Error(`session ${session.name} did not end within ${timeoutMs} ms`)); }, timeoutMs);
-    const listener = vscode.debug.onDidTerminateDebugSession((ending) => {
-      if (ending.id !== session.id) return;
-      clearTimeout(timer);
-      listener.dispose();
-      resolvePromise();
+    timer = setTimeout(() => reject(new Error(`session ${session.name} did not end within ${timeoutMs} ms`)), timeoutMs);
+    listener = vscode.debug.onDidTerminateDebugSession((ending) => {
+      if (ending.id === session.id) resolvePromise();
     });
   });
-  await vscode.debug.stopDebugging(session);
-  await ended;
+  try {
+    // It may have ended on its own between the caller's look and the listener.
+    if (!endedSessions.has(session.id)) {
+      try {
+        await vscode.debug.stopDebugging(session);
+      } catch (error) {
+        if (!endedSessions.has(session.id)) throw error;
+      }
+      await ended;
+    }
+  } finally {
+    clearTimeout(timer);
+    listener?.dispose();
+  }
+}
+
+/** Stops every session still running (between tests); VS Code may list an ended one for a moment. */
+export async function stopAllSessions(timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const session = vscode.debug.activeDebugSession;
+    if (session === undefined) return;
+    if (Date.now() > deadline) throw new Error(`session ${session.name} is still listed after ${timeoutMs} ms`);
+    if (endedSessions.has(session.id)) await new Promise((wake) => setTimeout(wake, 50));
+    else await stopSession(session);
+  }
 }
 
 /** Polls `probe` until it returns a value other than undefined. */
