@@ -43,6 +43,8 @@ import {
 import { deviceState } from './state/devices';
 import { translateAddress } from './state/translate';
 import { type AddressContext, type SymbolBinding, SymbolSet } from './symbol-set';
+import type { TrapHistory } from '../vmm-core/debug/trap-history';
+import { addressSpaceMap, machineState, pageTables, trapHistory, ViewRequestError, type RunState, type ViewRequestContext } from './view-requests';
 import { loadSymbolFile } from './symbols/symbol-file';
 import type { SymbolFile, TypeInfo, VariableInfo } from './symbols/types';
 import { formatMemoryReference, hex, parseMemoryReference, Target, type AddressSpace, type SpacedAddress } from './target';
@@ -86,6 +88,7 @@ interface LoadedState {
   readonly stepper: Stepper;
   readonly symbols: SymbolSet | undefined;
   readonly attached: boolean;
+  readonly trapHistory: TrapHistory;
 }
 
 export class RingsideSession extends LoggingDebugSession {
@@ -145,7 +148,7 @@ export class RingsideSession extends LoggingDebugSession {
   private respond<R extends DebugProtocol.Response>(response: R, work: () => void | Promise<void>): void {
     const fail = (error: unknown) => {
       const known = error instanceof RequestError || error instanceof AttributeError || error instanceof BreakpointError ||
-        error instanceof ExpressionError || error instanceof RegisterError || error instanceof StepError;
+        error instanceof ExpressionError || error instanceof RegisterError || error instanceof StepError || error instanceof ViewRequestError;
       const message = error instanceof Error ? error.message : String(error);
       this.sendErrorResponse(response, known ? 2001 : 2002, known ? message : `internal error: ${message}`.replace(/[{}]/g, ''));
     };
@@ -420,7 +423,7 @@ export class RingsideSession extends LoggingDebugSession {
     };
     machine.beforeExternalInput = () => loop.pacer.beforeExternalInput();
     const stepper = new Stepper(target, loop, policy, () => this.state?.symbols, () => this.interruptsDuringStep);
-    this.state = { machine, target, breakpoints, loop, stepper, symbols, attached };
+    this.state = { machine, target, breakpoints, loop, stepper, symbols, attached, trapHistory: debug.trapHistory };
     this.focusHart = Math.max(0, machine.harts.findIndex((_, id) => machine.hartStates[id] === HartState.Started));
   }
 
@@ -584,6 +587,7 @@ export class RingsideSession extends LoggingDebugSession {
     if (state.machine.exit !== null) throw new RequestError('the guest has exited; nothing left to run');
     this.running = true;
     this.invalidateStopState();
+    this.sendStateChanged();
     const finish = (outcome: StepOutcome) => {
       this.running = false;
       this.flushSerial();
@@ -1343,6 +1347,10 @@ export class RingsideSession extends LoggingDebugSession {
         case 'ringside/exitStatistics': return this.exitStatisticsRequest(response);
         case 'ringside/serialInput': return this.serialInputRequest(response, parameters);
         case 'ringside/setAddressSpace': return this.setAddressSpaceRequest(response, parameters);
+        case 'ringside/machineState': return this.viewRequest(response, (context) => machineState(context));
+        case 'ringside/pageTables': return this.viewRequest(response, (context) => pageTables(context, parameters));
+        case 'ringside/addressSpaceMap': return this.viewRequest(response, (context) => addressSpaceMap(context, parameters));
+        case 'ringside/trapHistory': return this.viewRequest(response, (context) => trapHistory(context, parameters));
         default: throw new RequestError(`unknown request '${command}'`);
       }
     });
@@ -1362,6 +1370,42 @@ export class RingsideSession extends LoggingDebugSession {
     const translation = translateAddress(state.machine, hartId, address, { access, privilege, satp });
     response.body = jsonSafe(translation);
     this.sendResponse(response);
+  }
+
+  /** The view requests (view-requests.ts) see the machine and what the session knows about it. */
+  private viewRequest(response: DebugProtocol.Response, answer: (context: ViewRequestContext) => unknown): void {
+    const state = this.loaded();
+    const lastStop = this.lastStops.get(this.focusHart);
+    const context: ViewRequestContext = {
+      machine: state.machine,
+      trapHistory: state.trapHistory,
+      runState: this.runState(),
+      ...(lastStop !== undefined ? { lastStop: { reason: lastStop.reason, description: lastStop.description, hartId: lastStop.hartId } } : {}),
+      focusHart: this.focusHart,
+      hartOfThread: (threadId) => this.hartOfThread(threadId),
+      evaluateAddress: (text, hartId) => this.evaluateNumber(text, hartId),
+    };
+    response.body = jsonSafe(answer(context));
+    this.sendResponse(response);
+  }
+
+  private runState(): RunState {
+    if (this.ended || this.state?.machine.exit != null) return 'exited';
+    return this.running ? 'running' : 'stopped';
+  }
+
+  /** Tells views to refresh: the machine started running, stopped or exited. */
+  private sendStateChanged(): void {
+    if (this.ended) return;
+    const hart = this.state?.machine.harts[this.focusHart];
+    this.sendEvent({
+      seq: 0, type: 'event', event: 'ringside/stateChanged',
+      body: {
+        runState: this.runState(), threadId: threadOf(this.focusHart),
+        ...(hart !== undefined ? { privilege: privilegeName(hart.privilege) } : {}),
+        ...(!this.running ? { reason: this.lastStops.get(this.focusHart)?.reason } : {}),
+      },
+    });
   }
 
   private deviceStateRequest(response: DebugProtocol.Response, args: Record<string, unknown>): void {
@@ -1390,6 +1434,7 @@ export class RingsideSession extends LoggingDebugSession {
       case 'reset': {
         if (state.attached) throw new RequestError('reset is not available while attached to `ringside run`');
         state.machine.reset();
+        state.trapHistory.clear();
         this.invalidateStopState();
         response.body = { running: this.running };
         this.sendResponse(response);
@@ -1493,6 +1538,7 @@ export class RingsideSession extends LoggingDebugSession {
             description: stop.description, text: stop.text, hitBreakpointIds: stop.hitBreakpointIds, preserveFocusHint: false,
           },
         } as DebugProtocol.StoppedEvent);
+        this.sendStateChanged();
         return;
       }
       case 'exited': {
@@ -1501,6 +1547,7 @@ export class RingsideSession extends LoggingDebugSession {
         if (exit.kind === 'error') this.report({ kind: 'output', text: `Ringside: emulator error on hart ${exit.hartId}: ${exit.message}\n`, category: 'stderr' });
         else this.report({ kind: 'output', text: `Ringside: the guest powered off with exit code ${exit.code} (${exit.source})\n`, category: 'console' });
         this.sendEvent({ seq: 0, type: 'event', event: 'exited', body: { exitCode: code } } as DebugProtocol.ExitedEvent);
+        this.sendStateChanged();
         this.end();
         return;
       }
