@@ -5,9 +5,11 @@
 
 import type * as vscode from 'vscode';
 import { registerAdapterFactory } from './adapter-factory';
+import { activateViews } from './views/index';
 
 export function activate(context: vscode.ExtensionContext): void {
   registerAdapterFactory(context);
+  activateViews(context);
 }
 
 export function deactivate(): void {}
