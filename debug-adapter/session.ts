@@ -1390,7 +1390,7 @@ export class RingsideSession extends LoggingDebugSession {
   }
 
   private runState(): RunState {
-    if (this.ended || this.state?.machine.exit != null) return 'exited';
+    if (this.ended || (this.state !== undefined && this.state.machine.exit !== null)) return 'exited';
     return this.running ? 'running' : 'stopped';
   }
 
