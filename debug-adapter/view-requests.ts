@@ -248,7 +248,8 @@ export function walkAddressSpace(machine: Machine, hartId: number, options: Walk
   const addLeaf = (virtualStart: number, physicalStart: number, size: number, low: number): void => {
     leafEntries++;
     const permissions = low & PERMISSION_BITS;
-    if (open !== undefined && open.virtualEnd === virtualStart && open.permissions === permissions &&
+    // The two canonical halves are adjacent as offsets but far apart as addresses: never merged.
+    if (open !== undefined && open.virtualEnd === virtualStart && virtualStart !== space / 2 && open.permissions === permissions &&
         (!contiguous || open.physicalEnd === physicalStart)) {
       open.virtualEnd += size;
       open.physicalEnd = physicalStart + size;

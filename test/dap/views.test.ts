@@ -144,6 +144,32 @@ test('pageTables on vm.elf: gigapage, megapage and 4 KiB leaves; a bounded walk 
   }
 });
 
+test('pageTables on vm.elf in Sv48: the top-half mapping comes back as a canonical address and walks the same', { timeout: 30_000 }, async () => {
+  const session = await openSession();
+  try {
+    const line = lineOf('guests/vm/vm.c', 'CHECKEQ(80, csr_read(satp)');
+    await session.launch({ program: guestPath('vm') }, async () => {
+      await session.client.setBreakpointsRequest({ source: { path: sourcePath('guests/vm/vm.c') }, breakpoints: [{ line }] });
+    });
+    await session.stopped();
+    const walk = await body<WalkBody>(session, 'ringside/pageTables');
+    assert.equal(walk.mode, 'sv48');
+    const top = walk.ranges.find((range) => range.virtualStart === '0xffff800000000000');
+    assert.ok(top !== undefined, JSON.stringify(walk.ranges.map((range) => range.virtualStart)));
+    assert.equal(top.flags.slice(0, 4), 'r---');
+    assert.equal(walk.ranges[walk.ranges.length - 1], top, 'the top half sorts last');
+    for (const range of walk.ranges) {
+      const one = await body<AddressBody>(session, 'ringside/pageTables', { address: range.virtualStart, satp: walk.satp });
+      assert.equal(one.physicalAddress, range.physicalStart, range.virtualStart);
+    }
+    // Resuming from an upper-half address lists only what lies at or above it.
+    const upper = await body<WalkBody>(session, 'ringside/pageTables', { from: '0xffff800000000000' });
+    assert.deepEqual(upper.ranges.map((range) => range.virtualStart), ['0xffff800000000000']);
+  } finally {
+    await session.close();
+  }
+});
+
 test('pageTables in Bare mode: no ranges and a note saying why', { timeout: 20_000 }, async () => {
   const session = await openSession();
   try {
