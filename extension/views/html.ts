@@ -34,6 +34,7 @@ export function webviewPage(options: WebviewPageOptions): string {
 <style nonce="${options.nonce}">
   body { padding: 4px 8px; color: var(--vscode-foreground); font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); }
   #status { margin: 4px 0 8px; color: var(--vscode-descriptionForeground); }
+  svg { max-width: 100%; height: auto; }
   svg text { fill: var(--vscode-foreground); font-family: var(--vscode-editor-font-family); font-size: 11px; }
   svg text.gap, svg text.tick { fill: var(--vscode-descriptionForeground); font-size: 10px; }
   svg line.axis { stroke: var(--vscode-descriptionForeground); }

@@ -24,7 +24,7 @@ export class MemoryDumpProvider implements vscode.TextDocumentContentProvider {
     const data = Buffer.from(body.data ?? '', 'base64');
     const bytes: Array<number | undefined> = Array.from(data);
     for (let index = 0; index < (body.unreadableBytes ?? 0); index++) bytes.push(undefined);
-    return `${address}: ${count} bytes read through hart's page tables${(body.unreadableBytes ?? 0) > 0 ? ` (${body.unreadableBytes} unreadable)` : ''}\n\n${hexDump(BigInt(body.address), bytes)}\n`;
+    return `${address}: ${count} bytes read through the hart's page tables${(body.unreadableBytes ?? 0) > 0 ? ` (${body.unreadableBytes} unreadable)` : ''}\n\n${hexDump(BigInt(body.address), bytes)}\n`;
   }
 }
 

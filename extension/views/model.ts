@@ -352,17 +352,20 @@ export function layoutAddressMap(ranges: readonly MappedRange[], pc?: string): M
 const escapeXml = (text: string): string => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
 /** The map as SVG: one clickable band per range (data-address), labels, a legend. */
-export function renderAddressMapSvg(map: Pick<AddressSpaceMapBody, 'ranges' | 'pc' | 'mode' | 'satp'>, width = 460): string {
+export function renderAddressMapSvg(map: Pick<AddressSpaceMapBody, 'ranges' | 'pc' | 'mode' | 'satp'>, width = 300): string {
   const layout = layoutAddressMap(map.ranges, map.pc);
-  const legendHeight = 22;
-  const top = legendHeight + 6;
-  const barX = 150, barWidth = 28;
+  // The legend in rows of four, so the picture fits a side bar.
+  const legendPerRow = 4;
+  const legendHeight = Math.ceil(MAP_LEGEND.length / legendPerRow) * 16;
+  const top = legendHeight + 12;
+  const barX = 128, barWidth = 24;
   const parts: string[] = [];
   const total = top + layout.height + 4;
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${total}" viewBox="0 0 ${width} ${total}" role="img" aria-label="address space map, ${escapeXml(map.mode)}, satp ${escapeXml(map.satp)}">`);
   MAP_LEGEND.forEach((entry, index) => {
-    const x = 4 + index * 56;
-    parts.push(`<rect x="${x}" y="4" width="12" height="12" fill="${entry.colour}"/><text x="${x + 15}" y="14" class="legend">${escapeXml(entry.label)}</text>`);
+    const x = 4 + (index % legendPerRow) * 72;
+    const y = 4 + Math.floor(index / legendPerRow) * 16;
+    parts.push(`<rect x="${x}" y="${y}" width="12" height="12" fill="${entry.colour}"/><text x="${x + 15}" y="${y + 10}" class="legend">${escapeXml(entry.label)}</text>`);
   });
   for (const band of layout.bands) {
     const y = top + band.y;
@@ -376,7 +379,7 @@ export function renderAddressMapSvg(map: Pick<AddressSpaceMapBody, 'ranges' | 'p
       `<title>${escapeXml(title)}</title>` +
       `<text x="${barX - 6}" y="${y + 11}" class="address" text-anchor="end">${escapeXml(range.virtualStart)}</text>` +
       `<rect x="${barX}" y="${y}" width="${barWidth}" height="${band.height - 2}" fill="${band.colour}"${band.containsPc ? ' stroke="currentColor" stroke-width="2"' : ''}/>` +
-      `<text x="${barX + barWidth + 8}" y="${y + 11}" class="label">${escapeXml(`${range.flags} ${formatBytes(range.size)}${band.containsPc ? '  ◀ pc' : ''}`)}</text>` +
+      `<text x="${barX + barWidth + 6}" y="${y + 11}" class="label">${escapeXml(`${range.flags} ${formatBytes(range.size)}${band.containsPc ? ' ◀ pc' : ''}`)}</text>` +
       '</g>',
     );
   }
@@ -440,7 +443,7 @@ export function binTimeline(
 const SERIES_COLOURS = ['#3b7dd8', '#d8703b', '#2fa37a', '#c9a227', '#7a3bd8', '#d83b3b', '#3bb8d8', '#8a8a8a'];
 
 /** Stacked bars: one column per bin, one colour per cause, a legend with totals. */
-export function renderTimelineSvg(bins: TimelineBins, width = 460, height = 160): string {
+export function renderTimelineSvg(bins: TimelineBins, width = 300, height = 140): string {
   const legendRows = bins.series.length;
   const chartTop = 8, chartBottom = height - 22;
   const total = height + legendRows * 16 + 6;
