@@ -153,7 +153,9 @@ class ViewsController implements vscode.Disposable {
     }
     await Promise.all([
       this.refreshStatus(),
-      force || this.machineView.visible ? this.refreshTree(this.machineView, this.machine, async () => machineTree(await this.watcher.request<MachineStateBody>('ringside/machineState'))) : undefined,
+      force || this.machineView.visible
+        ? this.refreshTree(this.machineView, this.machine, async () => machineTree(await this.watcher.request<MachineStateBody>('ringside/machineState'), this.watcher.selectedThreadId))
+        : undefined,
       force || this.devicesView.visible ? this.refreshTree(this.devicesView, this.devices, async () => devicesTree(await this.watcher.request<DeviceState>('ringside/deviceState'))) : undefined,
       force || this.pagesView.visible ? this.refreshPages(force) : undefined,
       force || this.map.visible ? this.refreshMap() : undefined,
@@ -177,7 +179,7 @@ class ViewsController implements vscode.Disposable {
   private async refreshStatus(): Promise<void> {
     try {
       const state = await this.watcher.request<MachineStateBody>('ringside/machineState');
-      const text = statusBarText(state);
+      const text = statusBarText(state, this.watcher.selectedThreadId);
       this.status.text = text.text;
       this.status.tooltip = text.tooltip;
     } catch (error) {
@@ -203,8 +205,9 @@ class ViewsController implements vscode.Disposable {
     let answer: PageTablesAnswer | undefined;
     const query = this.pageQuery;
     await this.refreshTree(this.pagesView, this.pages, async () => {
-      answer = await this.watcher.request<PageTablesAnswer>('ringside/pageTables',
-        query.kind === 'address' ? { address: query.address } : query.from !== undefined ? { from: query.from } : {});
+      answer = await this.watcher.request<PageTablesAnswer>('ringside/pageTables', {
+        ...this.threadArgument(), ...(query.kind === 'address' ? { address: query.address } : query.from !== undefined ? { from: query.from } : {}),
+      });
       return pageTablesTree(answer);
     });
     if (query.kind === 'address') this.pagesView.description = `walk of ${query.address}`;
@@ -212,9 +215,15 @@ class ViewsController implements vscode.Disposable {
     return answer;
   }
 
+  /** The hart selected in the Call Stack view, for requests about one hart. */
+  private threadArgument(): { threadId?: number } {
+    const threadId = this.watcher.selectedThreadId;
+    return threadId === undefined ? {} : { threadId };
+  }
+
   private async refreshMap(): Promise<void> {
     try {
-      const map = await this.watcher.request<AddressSpaceMapBody>('ringside/addressSpaceMap');
+      const map = await this.watcher.request<AddressSpaceMapBody>('ringside/addressSpaceMap', this.threadArgument());
       const status = map.note !== undefined
         ? `hart ${map.hartId} in ${map.privilege}-mode: ${map.note}`
         : `hart ${map.hartId} in ${map.privilege}-mode · ${map.mode} · satp ${map.satp} · ${map.ranges.length} ranges, ${formatBytes(map.mappedBytes)} mapped` +

@@ -64,7 +64,8 @@ export function runStateText(state: Pick<MachineStateBody, 'runState' | 'stopRea
   return state.runState;
 }
 
-export function machineTree(state: MachineStateBody): TreeNode[] {
+/** `selectedThreadId`: the thread selected in the Call Stack view (default: the adapter's focus). */
+export function machineTree(state: MachineStateBody, selectedThreadId = state.focusThreadId): TreeNode[] {
   const exitKinds = Object.entries(state.exits).sort(([, a], [, b]) => b - a);
   return [
     {
@@ -84,7 +85,7 @@ export function machineTree(state: MachineStateBody): TreeNode[] {
       id: 'machine/harts', label: 'Harts', description: String(state.harts.length), icon: 'server-process', expanded: true,
       children: state.harts.map((hart): TreeNode => ({
         id: `machine/hart/${hart.hartId}`,
-        label: `hart ${hart.hartId}${hart.threadId === state.focusThreadId ? ' (selected)' : ''}`,
+        label: `hart ${hart.hartId}${hart.threadId === selectedThreadId ? ' (selected)' : ''}`,
         description: `${hart.privilege}-mode · ${hart.translation} · pc ${hart.pc}`,
         icon: hart.privilege === 'U' ? 'person' : hart.privilege === 'S' ? 'shield' : 'lock',
         expanded: true,
@@ -483,11 +484,11 @@ export interface StatusText {
   readonly tooltip: string;
 }
 
-export function statusBarText(state: MachineStateBody | undefined): StatusText {
+export function statusBarText(state: MachineStateBody | undefined, selectedThreadId = state?.focusThreadId): StatusText {
   if (state === undefined) return { text: '$(circle-slash) Ringside: no session', tooltip: 'No Ringside debug session is active' };
-  const hart = state.harts.find((candidate) => candidate.threadId === state.focusThreadId) ?? state.harts[0];
+  const hart = state.harts.find((candidate) => candidate.threadId === selectedThreadId) ?? state.harts[0];
   const icon = state.runState === 'running' ? '$(debug-start)' : state.runState === 'stopped' ? '$(debug-pause)' : '$(debug-stop)';
-  const privilege = hart !== undefined ? ` · ${hart.privilege}-mode` : '';
+  const privilege = hart !== undefined ? ` · ${state.harts.length > 1 ? `hart ${hart.hartId} ` : ''}${hart.privilege}-mode` : '';
   return {
     text: `${icon} Ringside: ${state.runState}${privilege}`,
     tooltip: `${runStateText(state)}${hart !== undefined ? `; hart ${hart.hartId} in ${PRIVILEGE_NAMES[hart.privilege] ?? hart.privilege} at ${hart.pc}` : ''}. Click for the Machine view.`,

@@ -42,6 +42,8 @@ export class RingsideSessionWatcher implements vscode.Disposable {
         this.fire();
       }),
       vscode.debug.onDidChangeActiveDebugSession(() => this.fire()),
+      // Selecting another hart in the Call Stack view changes what the status bar and page tables show.
+      vscode.debug.onDidChangeActiveStackItem(() => this.fire()),
       vscode.debug.onDidReceiveDebugSessionCustomEvent((event) => {
         if (event.session.type !== 'ringside' || event.event !== 'ringside/stateChanged') return;
         const body = event.body as { runState?: unknown; privilege?: unknown } | undefined;
@@ -63,6 +65,13 @@ export class RingsideSessionWatcher implements vscode.Disposable {
     if (active !== undefined && active.type === 'ringside' && this.sessions.includes(active)) return active;
     if (active?.type === 'ringside') return active;
     return this.sessions[this.sessions.length - 1];
+  }
+
+  /** The thread (hart id + 1) selected in the Call Stack view, when it belongs to the shown session. */
+  get selectedThreadId(): number | undefined {
+    const item = vscode.debug.activeStackItem;
+    const session = this.session;
+    return item !== undefined && session !== undefined && item.session.id === session.id ? item.threadId : undefined;
   }
 
   /** The last run state the adapter reported for the shown session. */

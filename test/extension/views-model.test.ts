@@ -155,3 +155,19 @@ test('trees from the adapter\'s answers at a U → S stop on the demo kernel', {
     await session.close();
   }
 });
+
+test('two harts: the status bar and the Machine view follow the hart selected in the Call Stack', { timeout: 30_000 }, async () => {
+  const session = await openSession();
+  try {
+    await session.launch({ program: guestPath('smp'), harts: 2, stopOnEntry: true });
+    await session.stopped();
+    const state = (await session.request('ringside/machineState', {})).body as MachineStateBody;
+    assert.deepEqual(state.harts.map((hart) => hart.threadId), [1, 2]);
+    assert.equal(statusBarText(state).text, '$(debug-pause) Ringside: stopped · hart 0 M-mode');
+    assert.equal(statusBarText(state, 2).text, '$(debug-pause) Ringside: stopped · hart 1 M-mode');
+    const tree = machineTree(state, 2);
+    assert.deepEqual(find(tree, 'Harts').children?.map((hart) => hart.label), ['hart 0', 'hart 1 (selected)']);
+  } finally {
+    await session.close();
+  }
+});
