@@ -171,3 +171,24 @@ test('two harts: the status bar and the Machine view follow the hart selected in
     await session.close();
   }
 });
+
+test('Devices view: each virtio slot with its host side, queues and counters', { timeout: 30_000 }, async () => {
+  const session = await openSession();
+  try {
+    await session.launch({ program: guestPath('demo'), stopOnEntry: true, netdevs: ['user,link=off'], devices: ['virtio-rng'] });
+    await session.stopped();
+    const state = (await session.request('ringside/deviceState', {})).body as DeviceState;
+    const tree = devicesTree(state);
+    for (const slot of state.virtio) {
+      const node = find(tree, `${slot.type} (slot ${slot.slot})`);
+      assert.equal(find(node.children ?? [], 'Queues').children?.length, slot.queues.length);
+      assert.deepEqual(find(node.children ?? [], 'Counters').children?.map((child) => child.label), Object.keys(slot.counters));
+    }
+    const net = find(tree, /^virtio-net/);
+    assert.match(net.description ?? '', /^user \(net 10\.0\.2\.0.* · not probed · link down$/);
+    assert.match(find(net.children ?? [], 'MAC').description ?? '', /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+    assert.ok(find(tree, /^virtio-rng/));
+  } finally {
+    await session.close();
+  }
+});
