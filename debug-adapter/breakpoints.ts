@@ -6,8 +6,7 @@
 
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { PrivilegeName, StopReason, WatchAccess } from '../vmm-core/debug/debugger';
-import { trapName } from '../vmm-core/isa/csr-fields';
-import { filterEvent, filterLabel } from './filters';
+import { filterEvent, filterHitDescription, filterHitSummary, filterLabel } from './filters';
 import type { ExceptionStop, ReportedStop } from './run-loop';
 import { formatMemoryReference, hex, type SpacedAddress, type Target } from './target';
 
@@ -317,11 +316,12 @@ export class Breakpoints {
       }
       const exception: ExceptionStop = {
         filterId: filter.id,
-        description: describeEvent(stop.from, stop.to, via, trap),
+        label: filterLabel(filter.id),
+        description: filterHitDescription(stop.from, stop.to, via, trap),
         interrupt: trap?.interrupt, cause: trap?.cause, tval: trap?.tval, epc: trap?.epc,
         from: stop.from, to: stop.to, via,
       };
-      return { reason: 'exception', hartId: stop.hartId, description: exception.description, text: filterLabel(filter.id), exception };
+      return { reason: 'exception', hartId: stop.hartId, description: filterHitSummary(stop.from, stop.to, via, trap), text: exception.label, exception };
     }
     return undefined;
   }
@@ -459,12 +459,3 @@ function privilegeNumber(privilege: PrivilegeName): bigint {
   return privilege === 'M' ? 3n : privilege === 'S' ? 1n : 0n;
 }
 
-/** "U → S by exception 8 (ecall from U-mode), epc 0x..., tval 0x0". */
-export function describeEvent(
-  from: PrivilegeName, to: PrivilegeName, via: 'trap' | 'mret' | 'sret',
-  trap: { interrupt: boolean; cause: number; tval: bigint; epc: bigint } | undefined,
-): string {
-  const transition = `${from} → ${to}`;
-  if (trap === undefined) return `${transition} by ${via}`;
-  return `${transition} by ${trap.interrupt ? 'interrupt' : 'exception'} ${trap.cause} (${trapName(trap.interrupt, trap.cause)}), epc ${hex(trap.epc)}, tval ${hex(trap.tval)}`;
-}

@@ -4,7 +4,7 @@
 
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { EventBreakpointSpec, PrivilegePattern } from '../vmm-core/debug/debugger';
-import { EXCEPTION_CAUSES, INTERRUPT_CAUSES } from '../vmm-core/isa/csr-fields';
+import { EXCEPTION_CAUSES, INTERRUPT_CAUSES, trapCause, trapName } from '../vmm-core/isa/csr-fields';
 
 const PRIVILEGES = ['U', 'S', 'M'] as const;
 const PATTERN_WORDS: Record<PrivilegePattern, string> = { U: 'U', S: 'S', M: 'M', '*': 'any' };
@@ -78,4 +78,39 @@ export function filterEvent(id: string): EventBreakpointSpec | undefined {
 
 export function filterLabel(id: string): string {
   return FILTERS_BY_ID.get(id)?.label ?? id;
+}
+
+/** A trap as a filter hit reports it. */
+export interface FilterTrap {
+  readonly interrupt: boolean;
+  readonly cause: number;
+  readonly tval: bigint;
+  readonly epc: bigint;
+}
+
+const hexText = (value: bigint): string => `0x${BigInt.asUintN(64, value).toString(16)}`;
+
+/** The trap in words, as the privileged spec names it: "environment call from U-mode". */
+function trapWords(trap: FilterTrap): string {
+  const standard = trapCause(trap.interrupt, trap.cause);
+  if (standard === undefined) return trapName(trap.interrupt, trap.cause);
+  return standard.name.charAt(0).toLowerCase() + standard.name.slice(1);
+}
+
+/**
+ * What a filter hit was, short (the stopped event's description, shown beside the thread):
+ * "U → S: environment call from U-mode", "M → S: mret".
+ */
+export function filterHitSummary(from: string, to: string, via: 'trap' | 'mret' | 'sret', trap: FilterTrap | undefined): string {
+  return `${from} → ${to}: ${trap === undefined ? via : trapWords(trap)}`;
+}
+
+/**
+ * What a filter hit was, in full (exceptionInfo's description, under the exception widget's
+ * title): "U → S: environment call from U-mode (exception 8), epc 0x80019006, tval 0x0".
+ */
+export function filterHitDescription(from: string, to: string, via: 'trap' | 'mret' | 'sret', trap: FilterTrap | undefined): string {
+  const summary = filterHitSummary(from, to, via, trap);
+  if (trap === undefined) return summary;
+  return `${summary} (${trap.interrupt ? 'interrupt' : 'exception'} ${trap.cause}), epc ${hexText(trap.epc)}, tval ${hexText(trap.tval)}`;
 }

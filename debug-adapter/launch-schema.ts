@@ -59,7 +59,7 @@ const COMMON_PROPERTIES: { readonly [name: string]: JsonSchema } = {
   },
   cwd: {
     type: 'string',
-    description: 'Directory that relative paths (program, files, relative DWARF source paths) are resolved against; usually ${workspaceFolder}. Default: the adapter\'s working directory.',
+    description: 'Directory that relative paths (program, files, relative DWARF source paths) are resolved against; usually ${workspaceFolder}. Without it, relative files resolve against the program\'s directory, and relative DWARF source paths against the program\'s directory or the nearest directory above it that holds them (a kernel built with -fdebug-prefix-map=$PWD=. in a build folder); never against the adapter\'s working directory.',
   },
   pathMappings: {
     type: 'object',

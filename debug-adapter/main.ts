@@ -1,8 +1,11 @@
 // Entry of dist/debugAdapter.js. `node dist/debugAdapter.js` speaks DAP on stdio;
 // `--server=PORT` listens on 127.0.0.1 and serves any number of sessions, one machine each.
-// The CLI (`ringside run --debug-port`) requires this file for `startDebugServer`.
+// The CLI (`ringside run --debug-port`) requires this file for `startDebugServer`: that use
+// starts nothing.
 
+import { realpathSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
 import { RingsideSession } from './session';
 
 export { startDebugServer } from './attach';
@@ -46,4 +49,21 @@ function main(argv: readonly string[]): void {
   });
 }
 
-if (require.main === module) main(process.argv.slice(2));
+/**
+ * Whether node was asked to run this file as its program. VS Code starts a `runtime: node`
+ * adapter as `node -e "…;require(process.argv[1])" dist/debugAdapter.js`, where require.main is
+ * unset: the file named on the command line is what tells. A program that merely requires
+ * this file (the CLI, the tests) names itself there.
+ */
+function startedAsProgram(entryModule: NodeJS.Module | undefined, thisModule: NodeJS.Module, argv: readonly string[]): boolean {
+  if (entryModule === thisModule) return true;
+  const named = argv[1];
+  if (named === undefined || named === '' || named.startsWith('-')) return false;
+  try {
+    return realpathSync(resolvePath(named)) === realpathSync(thisModule.filename);
+  } catch {
+    return false;
+  }
+}
+
+if (startedAsProgram(require.main, module, process.argv)) main(process.argv.slice(2));

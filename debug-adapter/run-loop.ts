@@ -24,6 +24,9 @@ export interface ReportedStop {
 
 export interface ExceptionStop {
   readonly filterId: string;
+  /** The filter's label ("Ring: U → S"). */
+  readonly label: string;
+  /** The hit in full: transition, trap, cause number, epc, tval. */
   readonly description: string;
   readonly interrupt: boolean | undefined;
   readonly cause: number | undefined;

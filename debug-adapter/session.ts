@@ -3,7 +3,7 @@
 // console output, breakpoints binding) becomes a DAP event in one place: `report`.
 
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { TextDecoder } from 'node:util';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { LoggingDebugSession } from '@vscode/debugadapter';
@@ -42,13 +42,14 @@ import {
 } from './state/registers';
 import { deviceState } from './state/devices';
 import { translateAddress } from './state/translate';
+import { SourceRoot } from './source-root';
 import { type AddressContext, type SymbolBinding, SymbolSet } from './symbol-set';
 import type { TrapHistory } from '../vmm-core/debug/trap-history';
 import { addressSpaceMap, machineState, pageTables, trapHistory, ViewRequestError, type RunState, type ViewRequestContext } from './view-requests';
 import { loadSymbolFile } from './symbols/symbol-file';
 import type { SymbolFile, TypeInfo, VariableInfo } from './symbols/types';
 import { formatMemoryReference, hex, parseMemoryReference, Target, type AddressSpace, type SpacedAddress } from './target';
-import { renderValue, type Container, type ValueLocation, type ValueReader, VariableStore, variableSize } from './variables';
+import { renderValue, type Container, type ValueFormat, type ValueLocation, type ValueReader, VariableStore, variableSize } from './variables';
 
 /** A problem with what the client asked; answered with an error response, the session goes on. */
 export class RequestError extends Error {
@@ -63,6 +64,17 @@ type RuntimeEvent =
   | { kind: 'output'; text: string; category: 'stdout' | 'stderr' | 'console' | 'important' }
   | { kind: 'serial'; text: string }
   | { kind: 'breakpoint'; breakpoint: DebugProtocol.Breakpoint };
+
+/**
+ * Requests whose errors are answered without showUser: views ask them by themselves (a stale
+ * frame's scopes while stepping fast, the Disassembly view before a stop) or the client shows
+ * the message in place (evaluate: a hover shows nothing, the Debug Console and Watch print it).
+ * A notification for them would be noise nobody can act on.
+ */
+const QUIET_ERROR_COMMANDS: ReadonlySet<string> = new Set([
+  'threads', 'stackTrace', 'scopes', 'variables', 'evaluate', 'disassemble', 'readMemory', 'exceptionInfo',
+  'loadedSources', 'breakpointLocations', 'dataBreakpointInfo', 'source', 'completions',
+]);
 
 /** Thread ids are hart ids + 1 (some clients treat thread id 0 as none). */
 const threadOf = (hartId: number): number => hartId + 1;
@@ -144,13 +156,21 @@ export class RingsideSession extends LoggingDebugSession {
     super.dispatchRequest(request);
   }
 
-  /** Runs a handler; errors become one error response with the error's message. */
+  /**
+   * Runs a handler; errors become one error response with the error's message. Only a request
+   * a person made directly (launch, a step, setting a value) asks the client to show its error
+   * (showUser); the rest answer quietly (see QUIET_ERROR_COMMANDS).
+   */
   private respond<R extends DebugProtocol.Response>(response: R, work: () => void | Promise<void>): void {
     const fail = (error: unknown) => {
       const known = error instanceof RequestError || error instanceof AttributeError || error instanceof BreakpointError ||
         error instanceof ExpressionError || error instanceof RegisterError || error instanceof StepError || error instanceof ViewRequestError;
       const message = error instanceof Error ? error.message : String(error);
-      this.sendErrorResponse(response, known ? 2001 : 2002, known ? message : `internal error: ${message}`.replace(/[{}]/g, ''));
+      const text = known ? message : `internal error: ${message}`.replace(/[{}]/g, '');
+      const quiet = QUIET_ERROR_COMMANDS.has(response.command);
+      // A quiet request's internal error still reaches the person, in the Debug Console.
+      if (quiet && !known) this.report({ kind: 'output', text: `Ringside: ${response.command}: ${text}\n`, category: 'stderr' });
+      this.sendErrorResponse(response, { id: known ? 2001 : 2002, format: text, showUser: quiet ? undefined : true });
     };
     try {
       const result = work();
@@ -216,16 +236,18 @@ export class RingsideSession extends LoggingDebugSession {
     this.respond(response, async () => {
       if (this.state !== undefined || this.launching) throw new RequestError('this session already has a machine');
       const attributes = validateLaunchAttributes(args);
-      const cwd = attributes.cwd ?? process.cwd();
+      // Without a cwd, the program's directory: the adapter's own working directory is VS Code's.
+      const programFile = isAbsolute(attributes.program) ? attributes.program : resolvePath(attributes.cwd ?? process.cwd(), attributes.program);
+      const cwd = attributes.cwd ?? dirname(programFile);
       const resolve = (path: string) => (isAbsolute(path) ? path : resolvePath(cwd, path));
-      const readImage = (path: string, what: string): ImageFile => {
+      const readImage = (path: string, what: string, given = path): ImageFile => {
         try {
           return { fileName: resolve(path), bytes: new Uint8Array(readFileSync(resolve(path))) };
         } catch (error) {
-          throw new RequestError(`cannot read ${what} '${path}': ${fileError(error)}`);
+          throw new RequestError(`cannot read ${what} '${given}': ${fileError(error)}`);
         }
       };
-      const kernel = readImage(attributes.program, 'program');
+      const kernel = readImage(programFile, 'program', attributes.program);
       const bios = attributes.bios === undefined || attributes.bios === 'none' || attributes.bios === 'builtin'
         ? (attributes.bios ?? 'none') as 'none' | 'builtin' : readImage(attributes.bios, 'bios');
       let specs: VirtioDeviceSpec[];
@@ -314,10 +336,12 @@ export class RingsideSession extends LoggingDebugSession {
         proxy.forward(request ?? { seq: response.request_seq, type: 'request', command: 'attach', arguments: args });
         return;
       }
-      const cwd = attributes.cwd ?? process.cwd();
       const programPath = attributes.program ?? host.kernelPath;
+      const programFile = programPath === undefined ? undefined
+        : isAbsolute(programPath) ? programPath : resolvePath(attributes.cwd ?? process.cwd(), programPath);
+      const cwd = attributes.cwd ?? (programFile !== undefined ? dirname(programFile) : process.cwd());
       const files: Array<{ path: string; bytes?: Uint8Array; required: boolean; privilege?: 'M' }> = [];
-      if (programPath !== undefined) files.push({ path: isAbsolute(programPath) ? programPath : resolvePath(cwd, programPath), required: true });
+      if (programFile !== undefined) files.push({ path: programFile, required: true });
       if (host.firmwarePath !== undefined) files.push({ path: host.firmwarePath, required: false, privilege: 'M' });
       const symbols = this.loadSymbols(attributes, cwd, files);
       host.acquire();
@@ -385,7 +409,11 @@ export class RingsideSession extends LoggingDebugSession {
         satp: spec.satp !== undefined ? parseAddressAttribute(spec.satp) : undefined,
       });
     }
-    return bindings.length === 0 ? undefined : new SymbolSet(bindings, cwd);
+    if (bindings.length === 0) return undefined;
+    // An explicit cwd is where relative DWARF paths are; without one they are looked for from the program's directory up.
+    const program = images.find((image) => image.required);
+    const sourceRoot = attributes.cwd === undefined && program !== undefined ? new SourceRoot(dirname(program.path)) : undefined;
+    return new SymbolSet(bindings, sourceRoot !== undefined ? (path) => sourceRoot.resolve(path) : cwd);
   }
 
   private setUp(machine: Machine, debug: Debugger, symbols: SymbolSet | undefined, attributes: LaunchAttributes | AttachAttributes, attached: boolean): void {
@@ -723,7 +751,7 @@ export class RingsideSession extends LoggingDebugSession {
       response.body = {
         stackFrames: frames.slice(start, start + levels).map((frame): DebugProtocol.StackFrame => ({
           id: this.frameIdOf(frame),
-          name: frame.name,
+          name: this.frameName(frame, args.format),
           source: frame.source,
           line: frame.source !== undefined ? this.convertDebuggerLineToClient(frame.line) : 0,
           column: frame.source !== undefined ? this.convertDebuggerColumnToClient(Math.max(frame.column, 1)) : 0,
@@ -734,6 +762,36 @@ export class RingsideSession extends LoggingDebugSession {
       };
       this.sendResponse(response);
     });
+  }
+
+  /**
+   * A frame's name as DAP's StackFrameFormat asks: `syscall(f = 0x80212f48) Line 160` with
+   * `parameters` (names and values unless parameterTypes/Names/Values pick), `line`, and `hex`
+   * for the values. Without a format, the function's name alone.
+   */
+  private frameName(frame: StackFrameInfo, format: DebugProtocol.StackFrameFormat | undefined): string {
+    if (format === undefined || frame.trapLabel === true) return frame.name;
+    let name = frame.name;
+    if (format.parameters === true && frame.binding !== undefined) {
+      const picked = format.parameterTypes === true || format.parameterNames === true || format.parameterValues === true;
+      const types = picked ? format.parameterTypes === true : false;
+      const names = picked ? format.parameterNames === true : true;
+      const values = picked ? format.parameterValues === true : true;
+      const reader = this.valueReader(frame);
+      const parameters = this.localsOf(frame).filter((variable) => variable.kind === 'parameter').map((parameter) => {
+        const words: string[] = [];
+        if (types) words.push(parameter.type?.name ?? 'unknown');
+        if (names) words.push(parameter.name);
+        if (values) {
+          const shown = renderValue(parameter.name, parameter.type, this.valueLocation(frame, parameter), reader, this.variables, undefined, { hex: format.hex === true });
+          words.push(names ? `= ${shown.value}` : shown.value);
+        }
+        return words.join(' ');
+      });
+      name += `(${parameters.join(', ')})`;
+    }
+    if (format.line === true && frame.source !== undefined) name += ` Line ${this.convertDebuggerLineToClient(frame.line)}`;
+    return name;
   }
 
   protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
@@ -762,7 +820,8 @@ export class RingsideSession extends LoggingDebugSession {
     this.respond(response, () => {
       const container = this.variables.get(args.variablesReference);
       if (container === undefined) throw new RequestError(`no variables reference ${args.variablesReference} (references are valid until the machine runs again)`);
-      let variables = container.paged === true ? container.variables(args.start, args.count) : container.variables();
+      const format: ValueFormat = { hex: args.format?.hex === true };
+      let variables = container.paged === true ? container.variables(args.start, args.count, format) : container.variables(undefined, undefined, format);
       if (container.paged !== true && (args.start !== undefined || args.count !== undefined)) {
         const start = args.start ?? 0;
         variables = variables.slice(start, args.count !== undefined && args.count > 0 ? start + args.count : undefined);
@@ -781,7 +840,7 @@ export class RingsideSession extends LoggingDebugSession {
       if (container.set === undefined) throw new RequestError(`'${args.name}' cannot be changed here (registers, CSRs and the privilege level can)`);
       if (typeof args.value !== 'string') throw new RequestError('setVariable needs a value');
       // Frame ids stay valid (clients keep using them); the innermost frame reads registers live.
-      const result = container.set(args.name, args.value);
+      const result = container.set(args.name, args.value, { hex: args.format?.hex === true });
       response.body = { value: result.value, memoryReference: result.memoryReference };
       this.sendResponse(response);
     });
@@ -987,13 +1046,13 @@ export class RingsideSession extends LoggingDebugSession {
     const reader = this.valueReader(frame);
     const find = (name: string) => list().find((candidate) => candidate.name === name);
     return {
-      variables: () => list().map((variable) => renderValue(variable.name, variable.type, this.valueLocation(frame, variable), reader, this.variables, variable.name)),
-      set: (name, value) => {
+      variables: (_start, _count, format) => list().map((variable) => renderValue(variable.name, variable.type, this.valueLocation(frame, variable), reader, this.variables, variable.name, format)),
+      set: (name, value, format) => {
         const variable = find(name);
         if (variable === undefined) throw new RequestError(`no variable '${name}' here`);
         const location = this.valueLocation(frame, variable);
         reader.assign(variable.type, location, value);
-        const shown = renderValue(variable.name, variable.type, this.valueLocation(frame, variable), reader, this.variables, variable.name);
+        const shown = renderValue(variable.name, variable.type, this.valueLocation(frame, variable), reader, this.variables, variable.name, format);
         return { value: shown.value, memoryReference: shown.memoryReference };
       },
       dataOf: (name) => {
@@ -1176,7 +1235,7 @@ export class RingsideSession extends LoggingDebugSession {
         // DWARF-typed: the Variables view's formatter, with children for structs, arrays and pointers.
         const frame = args.frameId !== undefined ? this.frameOf(args.frameId) : undefined;
         const physical = value.physical === true || this.addressSpace === 'physical';
-        const shown = renderValue(args.expression, value.ctype, this.resultLocation(value), this.valueReader(frame, hartId, physical), this.variables, args.expression);
+        const shown = renderValue(args.expression, value.ctype, this.resultLocation(value), this.valueReader(frame, hartId, physical), this.variables, args.expression, { hex: hexFormat });
         response.body = {
           result: hexFormat ? hexValue(shown.value) : shown.value,
           type: shown.type,
@@ -1227,7 +1286,7 @@ export class RingsideSession extends LoggingDebugSession {
       this.assignValue(hartId, frame, type, location, args.value, physical ? 'physical' : 'virtual');
       const after = this.evaluateTyped(args.expression, hartId, args.frameId);
       const shown = after.ctype !== undefined
-        ? renderValue(args.expression, after.ctype, this.resultLocation(after), this.valueReader(frame, hartId, physical), this.variables, args.expression)
+        ? renderValue(args.expression, after.ctype, this.resultLocation(after), this.valueReader(frame, hartId, physical), this.variables, args.expression, { hex: args.format?.hex === true })
         : { value: formatExpressionValue(after, { hex: args.format?.hex === true }), type: after.type, variablesReference: 0 };
       response.body = { value: shown.value, type: shown.type, variablesReference: shown.variablesReference };
       this.sendResponse(response);
@@ -1240,7 +1299,7 @@ export class RingsideSession extends LoggingDebugSession {
       const base = this.memoryReference(args.memoryReference);
       const count = args.count;
       if (!Number.isInteger(count) || count < 0 || count > 16 * 1024 * 1024) throw new RequestError(`count must be an integer from 0 to 16 MiB, got ${count}`);
-      let start = { ...base, address: BigInt.asUintN(64, base.address + BigInt(args.offset ?? 0)) };
+      let start = { ...base, address: BigInt.asUintN(64, base.address + byteOffset(args.offset)) };
       let wanted = count;
       let bytes = state.target.read(this.focusHart, start, wanted);
       // Unreadable at the start (a hex editor window over the edge of RAM or a mapping): answer
@@ -1252,7 +1311,7 @@ export class RingsideSession extends LoggingDebugSession {
         bytes = state.target.read(this.focusHart, start, wanted);
       }
       response.body = bytes.length === 0
-        ? { address: hex(BigInt.asUintN(64, base.address + BigInt(args.offset ?? 0))), data: '', unreadableBytes: count > 0 ? count : undefined }
+        ? { address: hex(BigInt.asUintN(64, base.address + byteOffset(args.offset))), data: '', unreadableBytes: count > 0 ? count : undefined }
         : { address: hex(start.address), data: Buffer.from(bytes).toString('base64'), unreadableBytes: wanted - bytes.length > 0 ? wanted - bytes.length : undefined };
       this.sendResponse(response);
     });
@@ -1265,7 +1324,7 @@ export class RingsideSession extends LoggingDebugSession {
       const base = this.memoryReference(args.memoryReference);
       if (typeof args.data !== 'string') throw new RequestError('writeMemory needs base64 data');
       const data = new Uint8Array(Buffer.from(args.data, 'base64'));
-      const start = { ...base, address: BigInt.asUintN(64, base.address + BigInt(args.offset ?? 0)) };
+      const start = { ...base, address: BigInt.asUintN(64, base.address + byteOffset(args.offset)) };
       const written = state.target.write(this.focusHart, start, data);
       if (written < data.length && (args.allowPartial !== true || written === 0)) {
         throw new RequestError(`cannot write ${data.length} bytes at ${formatMemoryReference(start)}: only ${written} are writable RAM`);
@@ -1286,12 +1345,18 @@ export class RingsideSession extends LoggingDebugSession {
   protected override disassembleRequest(response: DebugProtocol.DisassembleResponse, args: DebugProtocol.DisassembleArguments): void {
     this.respond(response, () => {
       const state = this.loaded();
+      // The Disassembly view open at the start of a session asks before there is any address.
+      if (args.memoryReference === undefined || args.memoryReference === null || String(args.memoryReference).trim() === '') {
+        response.body = { instructions: [] };
+        this.sendResponse(response);
+        return;
+      }
       const base = parseMemoryReference(String(args.memoryReference), 'virtual');
       if (base === undefined) throw new RequestError(`'${args.memoryReference}' is not a memory reference`);
       if (!Number.isInteger(args.instructionCount) || args.instructionCount < 0 || args.instructionCount > 100_000) {
         throw new RequestError(`instructionCount must be an integer from 0 to 100000, got ${args.instructionCount}`);
       }
-      const anchor = { ...base, address: BigInt.asUintN(64, base.address + BigInt(args.offset ?? 0)) };
+      const anchor = { ...base, address: BigInt.asUintN(64, base.address + byteOffset(args.offset)) };
       const view = new DisassemblyView(state.target, state.symbols, this.focusHart, this.context(this.focusHart));
       const instructions = view.instructions(anchor, args.instructionOffset ?? 0, args.instructionCount, args.resolveSymbols !== false);
       response.body = {
@@ -1313,15 +1378,18 @@ export class RingsideSession extends LoggingDebugSession {
         epc: exception.epc !== undefined ? hex(exception.epc) : undefined,
         fromPrivilege: exception.from, toPrivilege: exception.to, via: exception.via,
       };
+      // VS Code's exception widget titles itself "Exception has occurred: <exceptionId>" and shows
+      // the description under it: the filter's label and the trap in words, not the filter id.
       response.body = {
-        exceptionId: exception.filterId,
+        exceptionId: exception.label,
         description: exception.description,
         breakMode: 'always',
         details: {
           message: exception.description,
-          typeName: exception.cause === undefined ? 'privilege change' : exception.interrupt === true ? 'interrupt' : 'exception',
+          typeName: exception.cause === undefined ? 'privilege change' : `${exception.interrupt === true ? 'interrupt' : 'exception'} ${exception.cause}`,
           fullTypeName: exception.filterId,
         },
+        filterId: exception.filterId,
         ...fields,
       } as DebugProtocol.ExceptionInfoResponse['body'];
       this.sendResponse(response);
@@ -1630,6 +1698,13 @@ function typeSizeOf(type: string): number {
   if (type.includes('*')) return 8;
   const bits = Number(type.slice(1));
   return Number.isInteger(bits) && bits >= 8 ? bits / 8 : 8;
+}
+
+/** A request's byte `offset` (an integer, 0 when absent) as a bigint. */
+function byteOffset(offset: unknown): bigint {
+  if (offset === undefined || offset === null) return 0n;
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) throw new RequestError(`offset must be an integer, got ${JSON.stringify(offset)}`);
+  return BigInt(offset);
 }
 
 /** A decimal variable value in hex (format.hex); other values unchanged. */

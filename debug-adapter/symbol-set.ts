@@ -40,7 +40,8 @@ export class SymbolSet {
   private readonly bindings: SymbolBinding[];
   constructor(
     bindings: readonly SymbolBinding[],
-    private readonly cwd: string,
+    /** What relative DWARF source paths resolve against: a directory, or a resolver (see source-root.ts). */
+    private readonly sourceDirectory: string | ((relativePath: string) => string),
   ) {
     // Most specific first; among equals, the order given (the program first).
     this.bindings = [...bindings].sort((a, b) => specificity(b) - specificity(a));
@@ -140,7 +141,8 @@ export class SymbolSet {
 
   /** The local path of a source path from a symbol file (path mappings are applied when loading). */
   localPath(dwarfPath: string): string {
-    return normalize(isAbsolute(dwarfPath) ? dwarfPath : resolvePath(this.cwd, dwarfPath));
+    if (isAbsolute(dwarfPath)) return normalize(dwarfPath);
+    return normalize(typeof this.sourceDirectory === 'string' ? resolvePath(this.sourceDirectory, dwarfPath) : this.sourceDirectory(dwarfPath));
   }
 
   source(location: SourceLocation): DebugProtocol.Source {

@@ -5,17 +5,22 @@
 
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { TypeInfo, VariableInfo } from './symbols/types';
-import { isCharType, resolveTypedef, scalarText } from './state/ctypes';
+import { isCharType, resolveTypedef, scalarText, SIZE_TYPE } from './state/ctypes';
 import { formatMemoryReference, hex, type SpacedAddress } from './target';
+
+/** How values are shown: by their type (the default), or every integer in hex (DAP's `format.hex`). */
+export interface ValueFormat {
+  readonly hex?: boolean;
+}
 
 /** One expandable thing in the Variables view. */
 export interface Container {
   /** The children; a `paged` container renders only `count` of them from `start` (a page when not given). */
-  variables(start?: number, count?: number): DebugProtocol.Variable[];
+  variables(start?: number, count?: number, format?: ValueFormat): DebugProtocol.Variable[];
   /** variables() honours start and count itself (arrays): the session does not slice again. */
   readonly paged?: boolean;
-  /** Writes a child; returns the new display value. */
-  set?(name: string, value: string): { value: string; memoryReference?: string };
+  /** Writes a child; returns the new display value (in `format`). */
+  set?(name: string, value: string, format?: ValueFormat): { value: string; memoryReference?: string };
   /** Address and size of a child, for data breakpoints. */
   dataOf?(name: string): { address: SpacedAddress; size: number; description: string } | undefined;
 }
@@ -81,7 +86,7 @@ function childName(base: string | undefined, suffix: string): string | undefined
  */
 export function renderValue(
   name: string, declared: TypeInfo | undefined, location: ValueLocation, reader: ValueReader, store: VariableStore,
-  evaluateName?: string,
+  evaluateName?: string, format: ValueFormat = {},
 ): DebugProtocol.Variable {
   const type = resolveTypedef(declared);
   const typeName = declared?.name ?? 'unknown';
@@ -100,19 +105,19 @@ export function renderValue(
   const unreadable = () => ({ ...base, value: `<unreadable memory at ${hex((location as { address: bigint }).address)}>`, memoryReference });
   /** A child container's setter: writes the child, answers with its new display value. */
   const setter = (find: (childName: string) => { type: TypeInfo; address: bigint; evaluateName?: string } | undefined) => (reader.assign === undefined ? undefined
-    : (childName: string, text: string) => {
+    : (childName: string, text: string, childFormat: ValueFormat = format) => {
       const child = find(childName);
       if (child === undefined) throw new Error(`no '${childName}' in ${name}`);
       const childLocation: ValueLocation = { kind: 'memory', address: child.address };
       reader.assign!(child.type, childLocation, text);
-      const shown = renderValue(childName, child.type, childLocation, reader, store, child.evaluateName);
+      const shown = renderValue(childName, child.type, childLocation, reader, store, child.evaluateName, childFormat);
       return { value: shown.value, memoryReference: shown.memoryReference };
     });
   switch (type.kind) {
     case 'base': case 'enum': case 'other': {
       const value = bits();
       if (value === undefined) return unreadable();
-      return { ...base, value: scalarText(type, value), memoryReference };
+      return { ...base, value: displayScalar(type, value, format), memoryReference };
     }
     case 'pointer': {
       const value = bits();
@@ -126,7 +131,7 @@ export function renderValue(
       const canExpand = value !== 0n && target !== undefined && target.byteSize > 0;
       const targetName = evaluateName === undefined ? undefined : /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(evaluateName) ? `*${evaluateName}` : `*(${evaluateName})`;
       const childReference = canExpand ? store.add({
-        variables: () => [renderValue(`*${name}`, type.target, { kind: 'memory', address: value }, reader, store, targetName)],
+        variables: (_start, _count, childFormat = format) => [renderValue(`*${name}`, type.target, { kind: 'memory', address: value }, reader, store, targetName, childFormat)],
         set: setter((child) => (child === `*${name}` ? { type: type.target!, address: value, evaluateName: targetName } : undefined)),
         dataOf: (child) => (child === `*${name}` ? { address: { address: value, space }, size: Math.max(1, target.byteSize), description: child } : undefined),
       }) : 0;
@@ -138,8 +143,8 @@ export function renderValue(
       const members = type.members ?? [];
       const memberNamed = (memberName: string) => members.find((candidate) => candidate.name === memberName);
       const childReference = store.add({
-        variables: () => members.map((member) => renderValue(member.name, member.type, { kind: 'memory', address: address + BigInt(member.offset) }, reader, store,
-          member.name === '' ? undefined : childName(evaluateName, `.${member.name}`))),
+        variables: (_start, _count, childFormat = format) => members.map((member) => renderValue(member.name, member.type, { kind: 'memory', address: address + BigInt(member.offset) }, reader, store,
+          member.name === '' ? undefined : childName(evaluateName, `.${member.name}`), childFormat)),
         set: setter((memberName) => {
           const member = memberNamed(memberName);
           return member === undefined ? undefined : { type: member.type, address: address + BigInt(member.offset), evaluateName: childName(evaluateName, `.${member.name}`) };
@@ -173,12 +178,12 @@ export function renderValue(
       };
       const childReference = element === undefined || count === 0 ? 0 : store.add({
         paged: true,
-        variables: (start = 0, wanted = ARRAY_PAGE) => {
+        variables: (start = 0, wanted = ARRAY_PAGE, childFormat = format) => {
           const first = Math.max(0, Math.min(start, count));
           const last = Math.min(count, first + Math.max(0, Math.min(wanted, 10_000)));
           return Array.from({ length: last - first }, (_, offset) => {
             const child = elementAt(first + offset);
-            return renderValue(`[${first + offset}]`, element, { kind: 'memory', address: child.address }, reader, store, child.evaluateName);
+            return renderValue(`[${first + offset}]`, element, { kind: 'memory', address: child.address }, reader, store, child.evaluateName, childFormat);
           });
         },
         set: setter((elementName) => {
@@ -196,6 +201,37 @@ export function renderValue(
     default:
       return { ...base, value: location.kind === 'memory' ? `@${hex(location.address)}` : hex(location.bits), memoryReference };
   }
+}
+
+/** Unsigned 64-bit values from here up are shown in hex only: addresses, page-table entries, bit masks. */
+const DECIMAL_ALONGSIDE_BELOW = 1_000_000n;
+
+/**
+ * A scalar as the Variables view, hovers and the Debug Console show it. Unsigned 64-bit
+ * integers (u64, uint64_t, size_t, unsigned long: what holds addresses and register images
+ * such as a saved satp) are hex, with the decimal alongside while it is short and differs
+ * (`0x2a (42)`); other integers as their type says (decimal, enumerators, characters).
+ * `format.hex` shows every integer in hex alone.
+ */
+export function displayScalar(type: TypeInfo, bits: bigint, format: ValueFormat = {}): string {
+  const size = Math.max(1, Math.min(8, type.byteSize));
+  const integer = type.kind === 'enum' || (type.kind === 'base' && type.encoding !== 'float' && type.encoding !== 'boolean');
+  if (!integer) return scalarText(type, bits);
+  const value = BigInt.asUintN(size * 8, bits);
+  if (format.hex === true) {
+    const text = hex(value);
+    if (type.kind === 'enum') {
+      const enumerator = type.enumerators?.find((candidate) => BigInt.asUintN(size * 8, candidate.value) === value);
+      return enumerator !== undefined ? `${enumerator.name} (${text})` : text;
+    }
+    if (isCharType(type) && value >= 32n && value < 127n) return `${text} '${String.fromCharCode(Number(value))}'`;
+    return text;
+  }
+  // sizeof's result counts bytes: decimal, as written in C.
+  if (type.kind === 'base' && type.encoding === 'unsigned' && size === 8 && type !== SIZE_TYPE) {
+    return value >= 10n && value < DECIMAL_ALONGSIDE_BELOW ? `${hex(value)} (${value})` : hex(value);
+  }
+  return scalarText(type, bits);
 }
 
 function readString(reader: ValueReader, address: bigint, limit = MAX_STRING): string | undefined {

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building guests and the side-by-side checks use
 # (guests/linux/build.sh: the Linux 6.1 kernel and busybox built from Debian's sources).
-# The core test suite needs only Node; the tests that need these tools (OpenSBI boot, dtc and
-# objdump cross-checks, QEMU side by side, qemu-img checks of disk images, tshark reading
-# packet captures, passt as a network peer) run when they are installed, and .ci/run installs them.
+# The core of the test suite needs only Node; the tests that need these tools (OpenSBI boot, dtc
+# and objdump cross-checks, QEMU side by side, qemu-img checks of disk images, tshark reading
+# packet captures, passt as a network peer) fail naming this script until it has run; .ci/run runs it.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

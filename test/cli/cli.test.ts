@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildVirtDeviceTree } from '../../vmm-core/machine/device-tree';
 import { parseElf } from '../../vmm-core/machine/elf';
 import { RAM_BASE } from '../../vmm-core/machine/layout';
+import { requireTool } from '../support/tools';
 
 const CLI = 'dist/cli.js';
 const FW_JUMP = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf';
@@ -198,7 +199,8 @@ describe('ringside run: guests and exit codes', () => {
     assert.match(result.stdout, /sbi-payload: all checks passed/);
   });
 
-  test('--bios FILE: OpenSBI fw_jump with the SBI payload', { skip: !existsSync(FW_JUMP) && `${FW_JUMP} is not installed (scripts/install-deps.sh)` }, () => {
+  test('--bios FILE: OpenSBI fw_jump with the SBI payload', () => {
+    requireTool(!existsSync(FW_JUMP) && `${FW_JUMP} is not installed (scripts/install-deps.sh)`);
     const result = runCli(['--bios', FW_JUMP, '--kernel', 'guests/bin/sbi-payload.elf']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /OpenSBI/);
@@ -448,7 +450,8 @@ describe('ringside run --trace', () => {
   // Guests without interrupts (whose timing QEMU's icount does not reproduce instruction for
   // instruction) and without instruction-fetch faults (which QEMU does not log: no block runs).
   for (const guest of ['rv64i', 'rv64m', 'rv64a', 'rvc', 'fd', 'counters']) {
-    test(`${guest}: the pcs match QEMU's own trace instruction for instruction`, { skip: !hasQemu && 'qemu-system-riscv64 is not installed' }, () => {
+    test(`${guest}: the pcs match QEMU's own trace instruction for instruction`, () => {
+      requireTool(!hasQemu && 'qemu-system-riscv64 is not installed');
       const elf = `guests/bin/${guest}.elf`;
       const ours = scratchPath(`${guest}.trace`);
       const qemuLog = scratchPath(`${guest}.qemu.log`);

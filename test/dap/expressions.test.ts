@@ -108,8 +108,9 @@ test('expanding structs and arrays; setExpression and setVariable on members; da
 
     // setExpression on a member, read back by evaluate and by raw memory.
     const set = await setExpression(session, { expression: 'tasks[1].preempted', value: '7 * 6', frameId: frame.id });
-    assert.equal(set.body.value, '42');
-    assert.equal((await session.evaluate('tasks[1].preempted', frame.id)).result, '42');
+    // A u64 shows in hex, with the short decimal alongside.
+    assert.equal(set.body.value, '0x2a (42)');
+    assert.equal((await session.evaluate('tasks[1].preempted', frame.id)).result, '0x2a (42)');
     assert.equal(await readU64(session, tasks + TASK_SIZE + 296n), 42n);
     // An enum by enumerator name; a raw place too.
     await setExpression(session, { expression: 'tasks[1].exit_code', value: '-5', frameId: frame.id });
@@ -121,7 +122,7 @@ test('expanding structs and arrays; setExpression and setVariable on members; da
 
     // setVariable on a member in an expanded struct.
     const written = await session.client.setVariableRequest({ variablesReference: task1.variablesReference, name: 'syscalls', value: '0x10' });
-    assert.equal(written.body.value, '16');
+    assert.equal(written.body.value, '0x10 (16)');
     assert.equal(await readU64(session, tasks + TASK_SIZE + 288n), 16n);
     // And through the Locals scope: *f's members (the trap frame: x[] and sepc).
     const locals = await session.scope(frame.id, 'Locals');
@@ -136,7 +137,7 @@ test('expanding structs and arrays; setExpression and setVariable on members; da
     assert.equal(BigInt(viaF.body.value), sepc);
     const frameRegisters = fields.find((field) => field.name === 'x')!;
     await session.client.setVariableRequest({ variablesReference: frameRegisters.variablesReference, name: '[5]', value: '1234' });
-    assert.equal((await session.evaluate('f->x[5]', frame.id)).result, '1234');
+    assert.equal((await session.evaluate('f->x[5]', frame.id)).result, '0x4d2 (1234)');
     await assert.rejects(session.client.setVariableRequest({ variablesReference: pointee.variablesReference, name: 'x', value: '1' }), /only numbers, enums and pointers/);
 
     // Data breakpoints on typed places: their address and their type's size.

@@ -9,7 +9,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { guestPath, hex, lineOf, openSession, sourcePath, symbolAddress } from './support';
 
 type ExceptionBody = DebugProtocol.ExceptionInfoResponse['body'] & {
-  cause?: number; interrupt?: boolean; tval?: string; epc?: string; fromPrivilege: string; toPrivilege: string; via: string;
+  filterId: string; cause?: number; interrupt?: boolean; tval?: string; epc?: string; fromPrivilege: string; toPrivilege: string; via: string;
 };
 
 async function exceptionInfo(session: Awaited<ReturnType<typeof openSession>>): Promise<ExceptionBody> {
@@ -27,13 +27,18 @@ test('U->S on a system call lands on the S trap handler\'s first instruction', {
     const stop = await session.stopped();
     assert.equal(stop.reason, 'exception');
     assert.equal(stop.text, 'Ring: U → S');
-    assert.match(stop.description!, /^U → S by exception 8 \(ecall from U-mode\), epc 0x[0-9a-f]+, tval 0x0$/);
+    // Shown beside the thread in the call stack: short.
+    assert.equal(stop.description, 'U → S: environment call from U-mode');
     const frame = await session.topFrame();
     assert.equal(frame.instructionPointerReference, hex(symbolAddress('demo', 's_trap_entry')));
     assert.equal(frame.name, 's_trap_entry');
     assert.match(frame.source!.path!, /guests\/demo\/start\.S$/);
     const info = await exceptionInfo(session);
-    assert.equal(info.exceptionId, 'privilege:U->S');
+    // The exception widget's title ("Exception has occurred: ...") and the text under it.
+    assert.equal(info.exceptionId, 'Ring: U → S');
+    assert.match(info.description!, /^U → S: environment call from U-mode \(exception 8\), epc 0x[0-9a-f]+, tval 0x0$/);
+    assert.equal(info.details?.typeName, 'exception 8');
+    assert.equal(info.filterId, 'privilege:U->S');
     assert.equal(info.breakMode, 'always');
     assert.equal(info.cause, 8);
     assert.equal(info.interrupt, false);
@@ -69,7 +74,8 @@ test('trap filters with conditions over registers, cause, epc and hart', { timeo
     assert.equal(stop.text, 'Trap: ecall from U-mode (8)');
     assert.equal(BigInt((await session.evaluate('a7')).result), 3n);
     const info = await exceptionInfo(session);
-    assert.equal(info.exceptionId, 'exception:8');
+    assert.equal(info.exceptionId, 'Trap: ecall from U-mode (8)');
+    assert.equal(info.filterId, 'exception:8');
     // A condition that does not parse leaves the filter unverified, with the reason.
     const bad = await session.client.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: 'interrupt:5', condition: 'cause ==' }] });
     assert.equal(bad.body!.breakpoints![0].verified, false);
@@ -92,6 +98,8 @@ test('interrupt filters stop on the handler with the interrupt\'s cause', { time
     assert.equal(info.interrupt, true);
     assert.equal(info.cause, 7);
     assert.equal(info.toPrivilege, 'M');
+    assert.equal(info.exceptionId, 'Trap: machine timer interrupt (7)');
+    assert.match(info.description!, /^[USM] → M: machine timer interrupt \(interrupt 7\), epc 0x[0-9a-f]+, tval 0x0$/);
     // The M handler forwards the tick as a supervisor timer interrupt.
     await session.client.setExceptionBreakpointsRequest({ filters: ['interrupt:5'] });
     await session.client.continueRequest({ threadId: 1 });
@@ -116,7 +124,8 @@ test('ring filters on xRET and wildcards: M->S by mret, S->U by sret, *->M', { t
     assert.equal((await session.topFrame()).instructionPointerReference, hex(symbolAddress('demo', 'kmain')));
     let info = await exceptionInfo(session);
     assert.deepEqual([info.via, info.cause, info.fromPrivilege, info.toPrivilege], ['mret', undefined, 'M', 'S']);
-    assert.equal(info.description, 'M → S by mret');
+    assert.equal(info.description, 'M → S: mret');
+    assert.equal(stop.description, 'M → S: mret');
 
     await session.client.setExceptionBreakpointsRequest({ filters: ['privilege:S->U', 'privilege:*->M'] });
     await session.client.continueRequest({ threadId: 1 });

@@ -113,6 +113,18 @@ export class Session {
     return (await this.client.evaluateRequest({ expression, frameId, context: 'watch' })).body;
   }
 
+  /** The response as it came, also a failed one (the DebugClient turns those into an Error with the message only). */
+  raw(command: string, args: unknown): Promise<DebugProtocol.Response> {
+    const client = this.client as unknown as { doSend(command: string, args: unknown, callback: (response: DebugProtocol.Response) => void): void };
+    return new Promise((resolvePromise, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no response to '${command}' within 15000 ms`)), 15_000);
+      client.doSend(command, args, (response) => {
+        clearTimeout(timer);
+        resolvePromise(response);
+      });
+    });
+  }
+
   /** A request the DebugClient has no method for. */
   request<T extends DebugProtocol.Response>(command: string, args: unknown): Promise<T> {
     return this.client.customRequest(command, args) as Promise<T>;

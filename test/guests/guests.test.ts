@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Machine } from '../../vmm-core/machine/machine';
+import { requireTool } from '../support/tools';
 
 interface GuestEntry {
   name: string;
@@ -38,7 +39,8 @@ for (const entry of manifest) {
   // The benchmark guest is long; bench/ runs it. Its correctness is checked there too.
   if (entry.name === 'bench') continue;
   const needsFirmware = entry.boot === 'firmware';
-  test(`guest ${entry.name} (${entry.boot} boot)`, { skip: needsFirmware && !existsSync(FW_JUMP) && 'opensbi is not installed (scripts/install-deps.sh)' }, () => {
+  test(`guest ${entry.name} (${entry.boot} boot)`, () => {
+    requireTool(needsFirmware && !existsSync(FW_JUMP) && 'opensbi is not installed (scripts/install-deps.sh)');
     const { output, exit } = runGuest(entry);
     assert.equal(exit.kind, 'exit', `guest did not finish within ${entry.maxInstructions} instructions; output:\n${output}`);
     if (exit.kind !== 'exit') return;
@@ -60,7 +62,8 @@ test('two runs of the same guest retire the same number of instructions', () => 
 });
 
 const FW_DYNAMIC = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.elf';
-test('OpenSBI fw_dynamic finds the kernel through the information block in a2', { skip: !existsSync(FW_DYNAMIC) && 'opensbi is not installed (scripts/install-deps.sh)' }, () => {
+test('OpenSBI fw_dynamic finds the kernel through the information block in a2', () => {
+  requireTool(!existsSync(FW_DYNAMIC) && 'opensbi is not installed (scripts/install-deps.sh)');
   let output = '';
   const machine = new Machine({
     bios: { fileName: FW_DYNAMIC, bytes: new Uint8Array(readFileSync(FW_DYNAMIC)) },

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { requireTool } from '../support/tools';
 
 const KERNEL = 'guests/bin/vkernel.elf';
 const MAKE_DISK = 'guests/vkernel/make-disk.mjs';
@@ -98,7 +99,8 @@ describe('vkernel disk image (make-disk.mjs)', () => {
 // ---- the reference: QEMU 7.2 ------------------------------------------------------------------
 
 describe('vkernel on QEMU 7.2', () => {
-  test('VERSION_1 negotiated: every process passes and the host finds the guest\'s data', { skip: noQemu }, () => {
+  test('VERSION_1 negotiated: every process passes and the host finds the guest\'s data', () => {
+    requireTool(noQemu);
     const image = createDisk('qemu-version1.img');
     const result = qemu([...modern, ...disk(image)]);
     assert.equal(result.code, 0, withOutput(result));
@@ -119,7 +121,8 @@ describe('vkernel on QEMU 7.2', () => {
     assert.match(check.output, /sector 300 word 10: /);
   });
 
-  test('xv6-style negotiation (no VERSION_1), -icount shift=0, the disk behind a virtio-rng device', { skip: noQemu }, () => {
+  test('xv6-style negotiation (no VERSION_1), -icount shift=0, the disk behind a virtio-rng device', () => {
+    requireTool(noQemu);
     const image = createDisk('qemu-xv6.img');
     const result = qemu(['-icount', 'shift=0', ...modern, '-device', 'virtio-rng-device', ...disk(image),
       '-append', 'vkernel.features=xv6']);
@@ -133,7 +136,8 @@ describe('vkernel on QEMU 7.2', () => {
     assertDiskResults(image);
   });
 
-  test('the legacy interface (version 1) is refused with a clear message and the disk is untouched', { skip: noQemu }, () => {
+  test('the legacy interface (version 1) is refused with a clear message and the disk is untouched', () => {
+    requireTool(noQemu);
     const image = createDisk('qemu-legacy.img');
     const before = readFileSync(image);
     const result = qemu(disk(image));
@@ -143,7 +147,8 @@ describe('vkernel on QEMU 7.2', () => {
     assert.ok(readFileSync(image).equals(before));
   });
 
-  test('without a disk the kernel says so and exits with code 102', { skip: noQemu }, () => {
+  test('without a disk the kernel says so and exits with code 102', () => {
+    requireTool(noQemu);
     const result = qemu(modern);
     assert.equal(result.code, EXIT_NO_DISK, withOutput(result));
     assert.ok(result.output.includes('vkernel: no virtio-mmio block device (version 2) in slots 0..7'), result.output);

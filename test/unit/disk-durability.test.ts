@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { openDiskImage } from '../../vmm-core/bridges/disk';
 import { durabilityBlock, durabilityOperation, type DurabilityPlan } from '../disk/durability-plan';
 import { NEEDS_QEMU_IMG, pattern, qemuCheck, qemuImg, randomInt, seededRandom, temporaryDirectory } from '../disk/support';
+import { requireTool } from '../support/tools';
 
 const WRITER = join(__dirname, '../disk/durability-writer.ts');
 const MiB = 1024 * 1024;
@@ -116,7 +117,8 @@ const setups: Setup[] = [
 ];
 
 for (const [index, setup] of setups.entries()) {
-  test(`SIGKILL mid-writes: ${setup.name} keeps every flushed write${setup.format === 'qcow2' ? ', qemu-img check finds no errors' : ''}`, { skip: NEEDS_QEMU_IMG }, async (t) => {
+  test(`SIGKILL mid-writes: ${setup.name} keeps every flushed write${setup.format === 'qcow2' ? ', qemu-img check finds no errors' : ''}`, async (t) => {
+    requireTool(NEEDS_QEMU_IMG);
     const dir = temporaryDirectory('durability');
     const random = seededRandom(0xd00d + index);
     try {

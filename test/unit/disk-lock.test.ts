@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createQcow2Image, hostLocksOn, openDiskImage } from '../../vmm-core/bridges/disk';
 import { BridgeError } from '../../vmm-core/bridges/types';
 import { NEEDS_QEMU_SYSTEM, hasTool, temporaryDirectory } from '../disk/support';
+import { requireTool } from '../support/tools';
 
 const HOLDER = join(__dirname, '../disk/lock-holder.ts');
 const LOCK_RECORDS = '/tmp/ringside-locks';
@@ -180,7 +181,8 @@ test('stale lock records (dead process, or a pid now used by another process) ar
   }
 });
 
-test('flock holders are seen through /proc/locks: shared allows readers, exclusive allows no one', { skip: !hasTool('flock', ['--version']) && 'flock (util-linux) is not installed' }, async () => {
+test('flock holders are seen through /proc/locks: shared allows readers, exclusive allows no one', async () => {
+  requireTool(!hasTool('flock', ['--version']) && 'flock (util-linux) is not installed');
   const dir = temporaryDirectory('lock');
   try {
     const path = join(dir.path, 'flocked.img');
@@ -240,7 +242,8 @@ async function stopQemu(qemu: ChildProcess): Promise<void> {
   if (qemu.exitCode === null) await new Promise((resolve) => qemu.on('exit', resolve));
 }
 
-test('an image QEMU is using (raw and qcow2) is refused; readers may share QEMU\'s read-only drive', { skip: NEEDS_QEMU_SYSTEM }, async () => {
+test('an image QEMU is using (raw and qcow2) is refused; readers may share QEMU\'s read-only drive', async () => {
+  requireTool(NEEDS_QEMU_SYSTEM);
   const dir = temporaryDirectory('lock');
   try {
     const raw = join(dir.path, 'qemu.img');

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { openDiskImage } from '../../vmm-core/bridges/disk';
 import { ImageFile } from '../../vmm-core/bridges/disk/image-file';
 import { NEEDS_QEMU_IMG, pattern, qemuCheck, qemuImg, randomInt, seededRandom, temporaryDirectory } from '../disk/support';
+import { requireTool } from '../support/tools';
 
 type Event = { kind: 'write'; position: number; data: Uint8Array; metadata: boolean } | { kind: 'sync' };
 
@@ -131,7 +132,8 @@ function crashCheck(initial: Uint8Array, events: Event[], dir: string, random: (
   return report;
 }
 
-test('crash consistency: 512 B clusters, refcount blocks created and the refcount table moved, discards freeing clusters', { skip: NEEDS_QEMU_IMG }, (t) => {
+test('crash consistency: 512 B clusters, refcount blocks created and the refcount table moved, discards freeing clusters', (t) => {
+  requireTool(NEEDS_QEMU_IMG);
   const dir = temporaryDirectory('crash');
   try {
     const path = join(dir.path, 'small-clusters.qcow2');
@@ -166,7 +168,8 @@ test('crash consistency: 512 B clusters, refcount blocks created and the refcoun
   }
 });
 
-test('crash consistency: 64 KiB clusters with an internal snapshot (L2 tables copied, torn large writes)', { skip: NEEDS_QEMU_IMG }, (t) => {
+test('crash consistency: 64 KiB clusters with an internal snapshot (L2 tables copied, torn large writes)', (t) => {
+  requireTool(NEEDS_QEMU_IMG);
   const dir = temporaryDirectory('crash');
   try {
     const path = join(dir.path, 'snapshot.qcow2');

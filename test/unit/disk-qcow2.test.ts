@@ -11,6 +11,7 @@ import { MemoryDisk, createQcow2Image, openDiskImage } from '../../vmm-core/brid
 import type { BlockBackend } from '../../vmm-core/bridges/types';
 import { NEEDS_QEMU_IMG, pattern, qemuCheck, qemuCompare, qemuImg, seededRandom, temporaryDirectory } from '../disk/support';
 import { readWhole, referenceContents, runWorkload } from '../disk/workload';
+import { requireTool } from '../support/tools';
 
 const MiB = 1024 * 1024;
 const hashOf = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -46,7 +47,8 @@ const layouts: { name: string; options: string }[] = [
   { name: 'v3, 64-bit refcounts', options: 'compat=1.1,refcount_bits=64' },
 ];
 
-test('qemu-img images read back exactly (v2 and v3, 512 B to 2 MiB clusters, refcount widths)', { skip: NEEDS_QEMU_IMG }, () => {
+test('qemu-img images read back exactly (v2 and v3, 512 B to 2 MiB clusters, refcount widths)', () => {
+  requireTool(NEEDS_QEMU_IMG);
   const dir = temporaryDirectory('qcow2');
   try {
     const reference = referenceContents(3 * MiB + 4608, seededRandom(11));
@@ -68,7 +70,8 @@ test('qemu-img images read back exactly (v2 and v3, 512 B to 2 MiB clusters, ref
   }
 });
 
-test('writes, write-zeroes, discards and flushes: qemu-img check is clean and compare equals a raw model', { skip: NEEDS_QEMU_IMG }, () => {
+test('writes, write-zeroes, discards and flushes: qemu-img check is clean and compare equals a raw model', () => {
+  requireTool(NEEDS_QEMU_IMG);
   const dir = temporaryDirectory('qcow2');
   try {
     for (const [index, layout] of layouts.entries()) {
@@ -100,7 +103,8 @@ test('writes, write-zeroes, discards and flushes: qemu-img check is clean and co
   }
 });
 
-test('images made by createQcow2Image pass qemu-img check, before and after writes', { skip: NEEDS_QEMU_IMG }, () => {
+test('images made by createQcow2Image pass qemu-img check, before and after writes', () => {
+  requireTool(NEEDS_QEMU_IMG);
   const dir = temporaryDirectory('qcow2');
   try {
     const variants = [
@@ -127,7 +131,8 @@ test('images made by createQcow2Image pass qemu-img check, before and after writ
   }
 });
 
-test('growth past the refcount table: the table moves, the header follows, qemu-img check stays clean', { skip: NEEDS_QEMU_IMG }, () => {
+test('growth past the refcount table: the table moves, the header follows, qemu-img check stays clean', () => {
+  requireTool(NEEDS_QEMU_IMG);
   const dir = temporaryDirectory('qcow2');
   try {
     // 512-byte clusters with 64-bit refcounts: a block covers 64 clusters (32 KiB) and the
@@ -156,7 +161,8 @@ test('growth past the refcount table: the table moves, the header follows, qemu-
   }
 });
 
-test('compressed clusters (qemu-img convert -c) read back; writing into one reallocates it', { skip: NEEDS_QEMU_IMG }, () => {
+test('compressed clusters (qemu-img convert -c) read back; writing into one reallocates it', () => {
+  requireTool(NEEDS_QEMU_IMG);
   const dir = temporaryDirectory('qcow2');
   try {
     const reference = referenceContents(2 * MiB, seededRandom(21));
@@ -190,7 +196,8 @@ test('compressed clusters (qemu-img convert -c) read back; writing into one real
   }
 });
 
-test('zero clusters: plain and preallocated (qemu-io write -z) read as zeros and can be written', { skip: NEEDS_QEMU_IMG }, () => {
+test('zero clusters: plain and preallocated (qemu-io write -z) read as zeros and can be written', () => {
+  requireTool(NEEDS_QEMU_IMG);
   const dir = temporaryDirectory('qcow2');
   try {
     const path = join(dir.path, 'zero.qcow2');
@@ -222,7 +229,8 @@ test('zero clusters: plain and preallocated (qemu-io write -z) read as zeros and
   }
 });
 
-test('backing chain qcow2 → qcow2 → raw: relative names, reads as QEMU does, writes leave the backing files alone', { skip: NEEDS_QEMU_IMG }, () => {
+test('backing chain qcow2 → qcow2 → raw: relative names, reads as QEMU does, writes leave the backing files alone', () => {
+  requireTool(NEEDS_QEMU_IMG);
   const dir = temporaryDirectory('qcow2');
   try {
     const base = join(dir.path, 'base.img');
@@ -268,7 +276,8 @@ test('backing chain qcow2 → qcow2 → raw: relative names, reads as QEMU does,
   }
 });
 
-test('backing format missing from the header is probed; an absolute backing name works', { skip: NEEDS_QEMU_IMG }, () => {
+test('backing format missing from the header is probed; an absolute backing name works', () => {
+  requireTool(NEEDS_QEMU_IMG);
   const dir = temporaryDirectory('qcow2');
   try {
     const base = join(dir.path, 'base.qcow2');
@@ -289,7 +298,8 @@ test('backing format missing from the header is probed; an absolute backing name
   }
 });
 
-test('internal snapshots are kept: shared clusters are copied before writing, the snapshot still reads its data', { skip: NEEDS_QEMU_IMG }, () => {
+test('internal snapshots are kept: shared clusters are copied before writing, the snapshot still reads its data', () => {
+  requireTool(NEEDS_QEMU_IMG);
   const dir = temporaryDirectory('qcow2');
   try {
     const reference = referenceContents(2 * MiB, seededRandom(51));
@@ -315,7 +325,8 @@ test('internal snapshots are kept: shared clusters are copied before writing, th
   }
 });
 
-test('discard releases clusters for reuse: the file does not grow when the space is written again', { skip: NEEDS_QEMU_IMG }, () => {
+test('discard releases clusters for reuse: the file does not grow when the space is written again', () => {
+  requireTool(NEEDS_QEMU_IMG);
   const dir = temporaryDirectory('qcow2');
   try {
     const path = join(dir.path, 'trim.qcow2');
@@ -342,7 +353,8 @@ test('discard releases clusters for reuse: the file does not grow when the space
   }
 });
 
-test('autoclear features (persistent bitmaps) are cleared before the first write, not by reading', { skip: NEEDS_QEMU_IMG }, () => {
+test('autoclear features (persistent bitmaps) are cleared before the first write, not by reading', () => {
+  requireTool(NEEDS_QEMU_IMG);
   const dir = temporaryDirectory('qcow2');
   try {
     const path = join(dir.path, 'bitmap.qcow2');
@@ -366,7 +378,8 @@ test('autoclear features (persistent bitmaps) are cleared before the first write
   }
 });
 
-test('read-only qcow2: writes refused, nothing written; dirty and corrupt images open read-only only', { skip: NEEDS_QEMU_IMG }, () => {
+test('read-only qcow2: writes refused, nothing written; dirty and corrupt images open read-only only', () => {
+  requireTool(NEEDS_QEMU_IMG);
   const dir = temporaryDirectory('qcow2');
   try {
     const path = join(dir.path, 'ro.qcow2');

@@ -8,6 +8,7 @@ import { parseCpuModel } from '../../vmm-core/cpu/cpu-model';
 import { buildVirtDeviceTree } from '../../vmm-core/machine/device-tree';
 import { DeviceTreeNode, parseDeviceTree } from '../../vmm-core/machine/fdt';
 import { ISA_STRING, PLIC_SOURCE_COUNT, RAM_BASE, VIRTIO_MMIO_SLOTS } from '../../vmm-core/machine/layout';
+import { requireTool } from '../support/tools';
 
 const hasTool = (command: string, args: string[]): boolean => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
 const hasDtc = hasTool('dtc', ['--version']);
@@ -133,7 +134,8 @@ test('virt tree: invalid options are refused', () => {
   assert.throws(() => build({ initrdStart: 0x8400_0000, initrdEnd: 0x8300_0000 }), /below/);
 });
 
-test('virt tree decompiles with dtc (needs dtc)', { skip: !hasDtc && 'dtc not installed (scripts/install-deps.sh)' }, () => {
+test('virt tree decompiles with dtc (needs dtc)', () => {
+  requireTool(!hasDtc && 'dtc not installed (scripts/install-deps.sh)');
   const directory = mkdtempSync(join(tmpdir(), 'ringside-dtb-'));
   try {
     const file = join(directory, 'virt.dtb');
@@ -176,7 +178,8 @@ function normalized(root: DeviceTreeNode): Map<string, string> {
   return result;
 }
 
-test('virt tree matches QEMU 7.2 dumpdtb for the devices Ringside has (needs qemu-system-riscv64)', { skip: !hasQemu && 'qemu-system-riscv64 not installed (scripts/install-deps.sh)' }, () => {
+test('virt tree matches QEMU 7.2 dumpdtb for the devices Ringside has (needs qemu-system-riscv64)', () => {
+  requireTool(!hasQemu && 'qemu-system-riscv64 not installed (scripts/install-deps.sh)');
   const directory = mkdtempSync(join(tmpdir(), 'ringside-qemu-dtb-'));
   try {
     const file = join(directory, 'qemu-virt.dtb');
@@ -218,7 +221,8 @@ test('virt tree matches QEMU 7.2 dumpdtb for the devices Ringside has (needs qem
   }
 });
 
-test('riscv,isa and mmu-type of each CPU model match QEMU 7.2 with the same -cpu (needs qemu-system-riscv64)', { skip: !hasQemu && 'qemu-system-riscv64 not installed (scripts/install-deps.sh)' }, () => {
+test('riscv,isa and mmu-type of each CPU model match QEMU 7.2 with the same -cpu (needs qemu-system-riscv64)', () => {
+  requireTool(!hasQemu && 'qemu-system-riscv64 not installed (scripts/install-deps.sh)');
   const directory = mkdtempSync(join(tmpdir(), 'ringside-qemu-cpu-'));
   const pairs: ReadonlyArray<[string, string]> = [
     ['rv64', 'rv64,h=false'],

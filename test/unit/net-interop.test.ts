@@ -16,6 +16,7 @@ import { StreamNetwork } from '../../vmm-core/bridges/net/stream-network';
 import { DgramNetwork } from '../../vmm-core/bridges/net/dgram-network';
 import { UserNetwork } from '../../vmm-core/bridges/net/user-network';
 import { TestGuest } from '../support/net-guest';
+import { requireTool } from '../support/tools';
 
 const hasQemu = spawnSync('qemu-system-riscv64', ['--version'], { encoding: 'utf8' }).status === 0;
 const hasPasst = spawnSync('passt', ['--version'], { encoding: 'utf8' }).status === 0;
@@ -91,7 +92,8 @@ async function observe(backend: NetBackend, openPort: number, closedPort: number
   };
 }
 
-test('the test guest sees the same network from QEMU\'s slirp (through -netdev stream) and from UserNetwork', { skip: noQemu, timeout: 60_000 }, async () => {
+test('the test guest sees the same network from QEMU\'s slirp (through -netdev stream) and from UserNetwork', { timeout: 60_000 }, async () => {
+  requireTool(noQemu);
   const server = net.createServer((socket) => socket.on('data', (data) => socket.end(`echo ${data}`)));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const openPort = (server.address() as net.AddressInfo).port;
@@ -117,7 +119,8 @@ test('the test guest sees the same network from QEMU\'s slirp (through -netdev s
   }
 });
 
-test('QEMU listening (-netdev stream,server=on), Ringside connecting: DHCP through QEMU\'s slirp', { skip: noQemu, timeout: 60_000 }, async () => {
+test('QEMU listening (-netdev stream,server=on), Ringside connecting: DHCP through QEMU\'s slirp', { timeout: 60_000 }, async () => {
+  requireTool(noQemu);
   const port = await freePort('tcp');
   const qemu = qemuWithSlirp(`stream,id=l0,server=on,addr.type=inet,addr.host=127.0.0.1,addr.port=${port}`);
   const link = new StreamNetwork({ server: false, address: { type: 'inet', host: '127.0.0.1', port }, reconnectMs: 50 });
@@ -134,7 +137,8 @@ test('QEMU listening (-netdev stream,server=on), Ringside connecting: DHCP throu
   }
 });
 
-test('a -netdev dgram link with QEMU carries frames both ways', { skip: noQemu, timeout: 60_000 }, async () => {
+test('a -netdev dgram link with QEMU carries frames both ways', { timeout: 60_000 }, async () => {
+  requireTool(noQemu);
   const link = await DgramNetwork.open({ local: { host: '127.0.0.1', port: 0 }, remote: { host: '127.0.0.1', port: 9 } });
   const qemuPort = await freePort('udp');
   link.setRemote({ host: '127.0.0.1', port: qemuPort });
@@ -153,7 +157,8 @@ test('a -netdev dgram link with QEMU carries frames both ways', { skip: noQemu, 
   }
 });
 
-test('passt on a Unix socket: Ringside\'s stream client gets a DHCP lease from it', { skip: noPasst, timeout: 60_000 }, async () => {
+test('passt on a Unix socket: Ringside\'s stream client gets a DHCP lease from it', { timeout: 60_000 }, async () => {
+  requireTool(noPasst);
   // passt started as root drops to "nobody", which must be able to create the socket.
   const directory = join(scratch, 'passt');
   mkdirSync(directory, { mode: 0o777 });

@@ -18,18 +18,20 @@ import * as net from 'node:net';
 import { createHash } from 'node:crypto';
 import { StreamNetwork } from '../../vmm-core/bridges/net/stream-network';
 import { UserNetwork } from '../../vmm-core/bridges/net/user-network';
+import { requireTool } from '../support/tools';
 
 const LINUX = process.env.RINGSIDE_LINUX_DIR ?? join(homedir(), '.cache', 'ringside', 'linux-6.1');
 const FW_JUMP = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf';
 const hasQemu = spawnSync('qemu-system-riscv64', ['--version']).status === 0;
 const hasGuest = existsSync(join(LINUX, 'Image')) && existsSync(join(LINUX, 'initramfs.list')) &&
   readFileSync(join(LINUX, 'initramfs.list'), 'utf8').includes('/ringside/scenarios/net.sh');
-const skip = !hasQemu ? 'qemu-system-riscv64 is not installed (scripts/install-deps.sh)'
+const missing = !hasQemu ? 'qemu-system-riscv64 is not installed (scripts/install-deps.sh)'
   : !existsSync(FW_JUMP) ? 'opensbi is not installed (scripts/install-deps.sh)'
   : !hasGuest ? `the Linux guest with its "net" scenario is not built in ${LINUX} (bash guests/linux/build.sh)`
   : false;
 
-test('a Linux guest gets a lease, pings, fetches 1 MiB with wget and serves a forwarded connection through the NAT', { skip, timeout: 180_000 }, async () => {
+test('a Linux guest gets a lease, pings, fetches 1 MiB with wget and serves a forwarded connection through the NAT', { timeout: 180_000 }, async () => {
+  requireTool(missing);
   const token = `t${process.pid}`;
   const blob = Buffer.alloc(1024 * 1024);
   for (let i = 0; i < blob.length; i++) blob[i] = ((i * 7919) >>> 3) & 0xff;

@@ -13,6 +13,7 @@ import { UserNetwork } from '../../vmm-core/bridges/net/user-network';
 import { PcapCapture } from '../../vmm-core/bridges/net/pcap';
 import { TestGuest } from '../support/net-guest';
 import type { NetBackend } from '../../vmm-core/bridges/types';
+import { requireTool } from '../support/tools';
 
 const hasTshark = spawnSync('tshark', ['--version'], { encoding: 'utf8' }).status === 0;
 const noTshark = !hasTshark && 'tshark is not installed (apt-get install tshark)';
@@ -57,7 +58,8 @@ function tshark(path: string, fields: string[]): string[][] {
   return result.stdout.trim().split('\n').map((line) => line.split('|'));
 }
 
-test('tshark decodes a captured session: DHCP, ARP, ICMP, DNS, TCP and HTTP, every checksum good', { skip: noTshark, timeout: 60_000 }, async () => {
+test('tshark decodes a captured session: DHCP, ARP, ICMP, DNS, TCP and HTTP, every checksum good', { timeout: 60_000 }, async () => {
+  requireTool(noTshark);
   const path = join(directory, 'session.pcap');
   const { frames } = await captureSession(path);
   const rows = tshark(path, ['frame.number', 'frame.time_epoch', '_ws.col.Protocol', 'ip.checksum.status', 'udp.checksum.status', 'tcp.checksum.status', '_ws.expert.severity', '_ws.col.Info']);

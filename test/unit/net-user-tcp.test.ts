@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { UserNetwork, type UserNetworkOptions } from '../../vmm-core/bridges/net/user-network';
 import { TestGuest, withTimeout } from '../support/net-guest';
 import { ACK, PSH, SYN, FIN } from '../support/net-frames';
+import { requireTool } from '../support/tools';
 
 const MiB = 1024 * 1024;
 
@@ -409,7 +410,8 @@ test('a segment for no connection is answered with RST (RFC 793)', { timeout: 30
 
 const hasPython = spawnSync('python3', ['--version']).status === 0;
 
-test('a host connect that times out is answered with ICMP host unreachable quoting the SYN, as slirp does', { skip: !hasPython && 'python3 is not installed', timeout: 30_000 }, async () => {
+test('a host connect that times out is answered with ICMP host unreachable quoting the SYN, as slirp does', { timeout: 30_000 }, async () => {
+  requireTool(!hasPython && 'python3 is not installed');
   // A listener that never accepts, with its backlog full: further SYNs go unanswered.
   const listener = spawn('python3', ['-c', 'import socket,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(30)'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const blockers: net.Socket[] = [];

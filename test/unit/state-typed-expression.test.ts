@@ -235,7 +235,7 @@ describe('renderValue on typed results', () => {
     const shown = renderValue('tasks', tasks.type, { kind: 'memory', address: TASKS }, reader, store, 'tasks');
     const task1 = store.get(shown.variablesReference)!.variables()[1];
     const container = store.get(task1.variablesReference)!;
-    assert.equal(container.set!('syscalls', '40 + 2').value, '42');
+    assert.equal(container.set!('syscalls', '40 + 2').value, '0x2a (42)');
     assert.equal(value('tasks[1].syscalls').value, 42n);
     assert.equal(container.dataOf!('syscalls')!.address.address, TASKS + TASK_SIZE + 288n);
     void memory;
