@@ -48,7 +48,7 @@ test('machineState: run state, stop reason and each hart at a U → S stop on th
     const state = await body<MachineStateBody>(session, 'ringside/machineState');
     assert.equal(state.runState, 'stopped');
     assert.equal(state.stopReason, 'exception');
-    assert.match(state.stopDescription ?? '', /U → S by exception 8/);
+    assert.match(state.stopDescription ?? '', /U → S.*(ecall|environment call) from U-mode/);
     assert.equal(state.harts.length, 1);
     const hart = state.harts[0];
     assert.equal(hart.privilege, 'S');
