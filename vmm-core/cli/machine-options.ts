@@ -2,12 +2,12 @@
 // `NAME.ringside.json`, or a test list's `machine` object), checked against the one machine
 // schema (MACHINE_OPTIONS_SCHEMA), and the machine built from them with its devices opened.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { BridgeError } from '../bridges/types';
 import { parseCpuModel } from '../cpu/cpu-model';
 import {
-  ConfigError, type IdleMode, MACHINE_FILE_SCHEMA, MACHINE_OPTIONS_SCHEMA, parseMemorySize,
+  ConfigError, type IdleMode, MACHINE_FILE_SCHEMA, MACHINE_OPTIONS_SCHEMA, normalizeMachineConfig, parseMemorySize,
 } from '../machine/config';
 import {
   type OpenedDevices, openVirtioDevices, parseDeviceOption, parseDriveOption, parseNetdevSpec, type VirtioDeviceSpec,
@@ -100,7 +100,10 @@ export function machineFieldsFromJson(
     const text = object[name] as string | undefined;
     if (text === undefined) return undefined;
     if (text === '') fail(name, 'must not be empty');
-    return resolvePath(baseDirectory, text);
+    const resolved = resolvePath(baseDirectory, text);
+    // Found now, the mistake is named with its file and field instead of failing later.
+    if (!existsSync(resolved)) fail(name, `no such file '${resolved}'`);
+    return resolved;
   };
   const fields: MachineFields = {
     kernel: path('kernel'),
@@ -117,6 +120,7 @@ export function machineFieldsFromJson(
   if (object.memory !== undefined) {
     try {
       fields.memory = parseMemorySize(object.memory as string);
+      normalizeMachineConfig({ memoryBytes: fields.memory });
     } catch (error) {
       fail('memory', (error as Error).message);
     }

@@ -3,6 +3,7 @@
 // consoleLacks and timeouts replace the list's), text matches and stop conditions parsed, so
 // every mistake is found before any test runs.
 
+import { existsSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { TEST_LIST_SCHEMA } from '../machine/test-list-schema';
 import { validateJson } from '../machine/json-schema';
@@ -66,7 +67,12 @@ export function readTestList(path: string): TestCase[] {
   const machineFields = (value: unknown, field: string): MachineFields => {
     if (value === undefined) return {};
     const { config, ...inline } = value as JsonObject;
-    const fromFile = typeof config === 'string' ? loadMachineConfigFile(resolvePath(baseDirectory, config)) : {};
+    let fromFile: MachineFields = {};
+    if (typeof config === 'string') {
+      const configFile = resolvePath(baseDirectory, config);
+      if (!existsSync(configFile)) throw new UsageError(`${path}: '${field}.config': no such file '${configFile}'`);
+      fromFile = loadMachineConfigFile(configFile);
+    }
     return mergeMachineFields(fromFile, machineFieldsFromJson(inline, baseDirectory, path, undefined, `${field}.`));
   };
 
