@@ -214,6 +214,7 @@ describe('ringside test: bad input', () => {
     ['not JSON', '{\n  "tests": [\n    { "name": "x", }\n  ]\n}\n', /bad-0\.ringside-tests\.json: not valid JSON \(line 3, column 20\)/],
     ['no tests field', { test: [] }, /bad-1\.ringside-tests\.json: 'tests' is required; 'test' is not a known attribute$/m],
     ['empty list', tests([]), /'tests' is empty/],
+    ['empty name', tests([{ name: '', machine: { kernel: guest('rv64i') } }]), /'tests\[0\]\.name' must not be empty/],
     ['misspelt field', tests([{ name: 'x', machine: { kernel: guest('rv64i') }, exitcode: 1 }]), /'tests\[0\]\.exitcode' is not a known attribute/],
     ['bad machine field', tests([{ name: 'x', machine: { kernel: guest('rv64i'), harts: 9 } }]), /'tests\[0\]\.machine\.harts' must be at most 8, got 9/],
     ['bad memory', tests([{ name: 'x', machine: { kernel: guest('rv64i'), memory: '12X' } }]), /'tests\[0\]\.machine\.memory' has the wrong form: "12X"/],
