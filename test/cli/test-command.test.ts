@@ -94,12 +94,15 @@ describe('ringside test', () => {
         // Waits for console input that cannot come, with no timer armed: the machine says so.
         { name: 'deadlock', machine: { kernel: guest('console') }, timeout: 2 },
         { name: 'not an ELF', machine: { kernel: garbage } },
+        { name: 'pass on a symbol', machine: { kernel: guest('demo') }, passOn: ['pc:sys_write'] },
+        { name: 'fail at an address', machine: { kernel: guest('demo') }, failOn: ['pc:0x800008e8'] },
+        { name: 'unknown symbol', machine: { kernel: guest('rv64i') }, failOn: ['pc:no_such_symbol'] },
       ],
     });
     const junit = join(scratch, 'mixed.xml');
     const result = await ringsideTest([list, '--jobs', '3', '--junit', junit]);
     assert.equal(result.code, 1, `exit code; stderr:\n${result.stderr}\nstdout:\n${result.stdout}`);
-    assert.match(result.stdout, /^ringside test: 9 tests from 1 list, 3 at a time\n/);
+    assert.match(result.stdout, /^ringside test: 12 tests from 1 list, 3 at a time\n/);
 
     assert.match(resultLine(result.stdout, 'passes'), /^PASS  passes \([0-9.]+ s; guest [0-9.]+ ms, [0-9]+ instructions\)$/);
     assert.match(resultLine(result.stdout, 'wrong exit code'), /^FAIL  wrong exit code: guest exited with code 0 \(finisher\), expected 3 /);
@@ -110,9 +113,12 @@ describe('ringside test', () => {
     assert.match(resultLine(result.stdout, 'busy timeout'), /^FAIL  busy timeout: timeout: the guest ran 0.004 guest seconds without finishing \([0-9.]+ s; guest 4\.000 ms, 250000 instructions\)$/);
     assert.match(resultLine(result.stdout, 'deadlock'), /^ERROR deadlock: emulator error on hart 0: every hart waits for an interrupt and no timer or device event is pending /);
     assert.match(resultLine(result.stdout, 'not an ELF'), /^ERROR not an ELF: /);
+    assert.match(resultLine(result.stdout, 'pass on a symbol'), /^PASS  pass on a symbol \(/);
+    assert.match(resultLine(result.stdout, 'fail at an address'), /^FAIL  fail at an address: failOn 'pc:0x800008e8': stopped at breakpoint, pc 0x00000000800008e8 /);
+    assert.match(resultLine(result.stdout, 'unknown symbol'), /^ERROR unknown symbol: failOn 'pc:no_such_symbol': no symbol 'no_such_symbol' in the kernel or firmware ELF /);
     // The console's last lines follow a failure.
     assert.match(result.stdout, /FAIL  fail on trap: [^\n]*\n(      \| [^\n]*\n)*      \| fd: [^\n]*\n/);
-    assert.match(result.stdout, /\n9 tests: 2 passed, 5 failed, 2 errors \([0-9.]+ s\)\n/);
+    assert.match(result.stdout, /\n12 tests: 3 passed, 6 failed, 3 errors \([0-9.]+ s\)\n/);
     assert.match(result.stdout, /\n {2}FAIL  fail on trap: failOn 'trap:2'/);
     // The passOn stop ended the demo early: task A's round 1, long before the demo's power-off.
     const instructions = Number(/pass on console \([^;]+; guest [0-9.]+ ms, ([0-9]+) instructions/.exec(result.stdout)![1]);
@@ -120,15 +126,15 @@ describe('ringside test', () => {
 
     const root = parseXml(readFileSync(junit, 'utf8'));
     assert.equal(root.name, 'testsuites');
-    assert.deepEqual([root.attributes.tests, root.attributes.failures, root.attributes.errors], ['9', '5', '2']);
+    assert.deepEqual([root.attributes.tests, root.attributes.failures, root.attributes.errors], ['12', '6', '3']);
     const suites = findAll(root, 'testsuite');
     assert.equal(suites.length, 1);
     assert.equal(suites[0].attributes.name, 'mixed');
-    assert.deepEqual([suites[0].attributes.tests, suites[0].attributes.failures, suites[0].attributes.errors, suites[0].attributes.skipped], ['9', '5', '2', '0']);
+    assert.deepEqual([suites[0].attributes.tests, suites[0].attributes.failures, suites[0].attributes.errors, suites[0].attributes.skipped], ['12', '6', '3', '0']);
     assert.match(suites[0].attributes.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
     // Test cases in list order, each with a time.
     assert.deepEqual(findAll(root, 'testcase').map((element) => element.attributes.name),
-      ['passes', 'wrong exit code', 'missing text', 'forbidden text', 'fail on trap', 'pass on console', 'busy timeout', 'deadlock', 'not an ELF']);
+      ['passes', 'wrong exit code', 'missing text', 'forbidden text', 'fail on trap', 'pass on console', 'busy timeout', 'deadlock', 'not an ELF', 'pass on a symbol', 'fail at an address', 'unknown symbol']);
     for (const element of findAll(root, 'testcase')) {
       assert.equal(element.attributes.classname, 'mixed');
       assert.match(element.attributes.time, /^[0-9]+\.[0-9]{3}$/);

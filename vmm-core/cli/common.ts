@@ -75,8 +75,8 @@ export function parseStopSpec(spec: string, where = '--stop-on'): StopSpec {
   }
 }
 
-/** Arms one stop spec; returns the breakpoint id and, for pc stops, the address. */
-export function applyStopSpec(debug: Debugger, machine: Machine, spec: StopSpec): { id: number; address?: bigint } {
+/** Arms one stop spec; returns the breakpoint id and, for pc stops, the address. `where` names it in errors. */
+export function applyStopSpec(debug: Debugger, machine: Machine, spec: StopSpec, where = '--stop-on'): { id: number; address?: bigint } {
   switch (spec.kind) {
     case 'trap':
       return { id: debug.addEventBreakpoint({ kind: 'trap', interrupt: spec.interrupt, code: spec.code }) };
@@ -85,7 +85,7 @@ export function applyStopSpec(debug: Debugger, machine: Machine, spec: StopSpec)
       return { id: debug.addEventBreakpoint(breakpoint) };
     }
     case 'pc': case 'pc-symbol': {
-      const address = spec.kind === 'pc' ? spec.address : resolveSymbol(machine, spec.symbol);
+      const address = spec.kind === 'pc' ? spec.address : resolveSymbol(machine, spec.symbol, where);
       return { id: debug.addCodeBreakpoint({ address }), address: BigInt.asUintN(64, address) };
     }
     case 'console':
@@ -94,12 +94,12 @@ export function applyStopSpec(debug: Debugger, machine: Machine, spec: StopSpec)
 }
 
 /** A symbol's address in the kernel ELF, else the firmware ELF. */
-function resolveSymbol(machine: Machine, name: string): bigint {
+function resolveSymbol(machine: Machine, name: string, where: string): bigint {
   for (const role of ['kernel', 'firmware'] as const) {
     const symbol = machine.images.find((image) => image.role === role)?.elf?.findSymbol(name);
     if (symbol !== undefined) return BigInt.asUintN(64, BigInt(symbol.value));
   }
-  throw new UsageError(`--stop-on 'pc:${name}': no symbol '${name}' in the kernel or firmware ELF`);
+  throw new UsageError(`${where} 'pc:${name}': no symbol '${name}' in the kernel or firmware ELF`);
 }
 
 export const hex = (value: bigint): string => `0x${BigInt.asUintN(64, value).toString(16).padStart(16, '0')}`;

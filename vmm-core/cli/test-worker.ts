@@ -89,7 +89,7 @@ async function judgeRun(
   const conditions = new Map<number, { condition: StopCondition; passes: boolean }>();
   const codeStops = new Map<bigint, number>();
   const arm = (condition: StopCondition, passes: boolean): void => {
-    const { id, address } = applyStopSpec(debug, machine, condition.spec);
+    const { id, address } = applyStopSpec(debug, machine, condition.spec, passes ? 'passOn' : 'failOn');
     conditions.set(id, { condition, passes });
     if (address !== undefined) codeStops.set(address, id);
   };
