@@ -164,6 +164,44 @@ describe('ringside test', () => {
     assert.deepEqual([root.attributes.tests, root.attributes.failures, root.attributes.errors], [String(count), '0', '0']);
   });
 
+  test('consoleInput types into the guest step by step, each step after its prompt', async () => {
+    const list = writeList('input.ringside-tests.json', {
+      machine: { kernel: guest('console') },
+      tests: [
+        {
+          name: 'prompts',
+          consoleInput: [{ after: '> ', send: 'add 2 3\n' }, { after: '/^= 5\r?$/m', send: 'exit 7\n' }],
+          exitCode: 7,
+          consoleContains: ['> add 2 3\n= 5\n> exit 7\nbye'],
+        },
+        {
+          // More than the UART's 16-byte FIFO at once: the rest goes in as the guest reads.
+          name: 'a long line',
+          consoleInput: [{ after: 'console: ready', send: `add 1000000 234567 ${'and then some '.repeat(8)}\nadd 40 2\nexit 0\n` }],
+          consoleContains: ['= 1234567', '= 42'],
+        },
+        {
+          name: 'a prompt that never comes',
+          consoleInput: [{ after: '> ', send: 'add 2 3\n' }, { after: '= 6', send: 'exit 0\n' }],
+        },
+        {
+          // Idle pacing: the guest's 300 ms sleep takes 300 ms of guest time.
+          name: 'sleep',
+          machine: { idle: 'pace' },
+          consoleInput: [{ after: '> ', send: 'sleep 300\n' }, { after: '> ', send: 'exit 0\n' }],
+          consoleContains: ['slept 300 ms'],
+        },
+      ],
+    });
+    const result = await ringsideTest([list]);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(resultLine(result.stdout, 'prompts'), /^PASS /);
+    assert.match(resultLine(result.stdout, 'a long line'), /^PASS /);
+    assert.match(resultLine(result.stdout, 'a prompt that never comes'),
+      /^FAIL  a prompt that never comes: the guest waits, and consoleInput\[1\] waits for '= 6', which the console never printed /);
+    assert.match(resultLine(result.stdout, 'sleep'), /^PASS  sleep \([0-9.]+ s; guest 3[0-9][0-9]\.[0-9]{3} ms/);
+  });
+
   test('--filter runs the tests whose name contains the text; several lists are one testsuite each', async () => {
     const first = writeList('lists/first.ringside-tests.json', {
       tests: [
@@ -229,6 +267,7 @@ describe('ringside test: bad input', () => {
     ['no kernel', tests([{ name: 'x' }]), /'tests\[0\]\.machine': no kernel/],
     ['bad stop condition', tests([{ name: 'x', machine: { kernel: guest('rv64i') }, failOn: ['trap:two'] }]), /'tests\[0\]\.failOn\[0\]': 'trap:two': 'two' is not a cause number or \*/],
     ['unknown stop kind', tests([{ name: 'x', machine: { kernel: guest('rv64i') }, passOn: ['watch:0x80000000'] }]), /'tests\[0\]\.passOn\[0\]' has the wrong form/],
+    ['bad input step', tests([{ name: 'x', machine: { kernel: guest('console') }, consoleInput: [{ after: '> ' }] }]), /'tests\[0\]\.consoleInput\[0\]\.send' is required/],
     ['bad regex', tests([{ name: 'x', machine: { kernel: guest('rv64i') }, consoleContains: ['/(unclosed/'] }]), /'tests\[0\]\.consoleContains\[0\]': not a valid regular expression/],
     ['duplicate names', tests([{ name: 'x', machine: { kernel: guest('rv64i') } }, { name: 'x', machine: { kernel: guest('rv64m') } }]), /'tests\[1\]\.name': a test named 'x' comes earlier in the list/],
     ['zero timeout', tests([{ name: 'x', machine: { kernel: guest('rv64i') }, timeout: 0 }]), /'tests\[0\]\.timeout' must be at least/],

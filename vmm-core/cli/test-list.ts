@@ -19,6 +19,11 @@ export const DEFAULT_WALL_TIMEOUT_SECONDS = 600;
 /** Console text to look for: plain text, or a regular expression (kept as source and flags so it crosses to a worker). */
 export type TextMatch = { readonly text: string } | { readonly source: string; readonly flags: string };
 
+export interface InputStep {
+  readonly after?: TextMatch;
+  readonly send: string;
+}
+
 export interface StopCondition {
   /** As written in the list, e.g. `trap:2`. */
   readonly text: string;
@@ -33,6 +38,8 @@ export interface TestCase {
   readonly exitCode: number;
   readonly consoleContains: readonly TextMatch[];
   readonly consoleLacks: readonly TextMatch[];
+  /** Typed into the console in order, each step once its `after` text has appeared. */
+  readonly consoleInput: readonly InputStep[];
   readonly timeoutSeconds: number;
   readonly wallTimeoutSeconds: number;
   readonly failOn: readonly StopCondition[];
@@ -45,6 +52,18 @@ export function describeTextMatch(match: TextMatch): string {
 
 export function findTextMatch(match: TextMatch, output: string): boolean {
   return 'text' in match ? output.includes(match.text) : new RegExp(match.source, match.flags).test(output);
+}
+
+/** Where the first match at or after `from` ends, or undefined. */
+export function findTextMatchEnd(match: TextMatch, output: string, from: number): number | undefined {
+  if ('text' in match) {
+    const index = output.indexOf(match.text, from);
+    return index < 0 ? undefined : index + match.text.length;
+  }
+  const pattern = new RegExp(match.source, `${match.flags}g`);
+  pattern.lastIndex = from;
+  const found = pattern.exec(output);
+  return found === null ? undefined : found.index + found[0].length;
 }
 
 type JsonObject = { readonly [name: string]: unknown };
@@ -98,6 +117,11 @@ export function readTestList(path: string): TestCase[] {
       exitCode: (test.exitCode as number | undefined) ?? 0,
       consoleContains: textMatches(test.consoleContains, `${field}.consoleContains`),
       consoleLacks: test.consoleLacks !== undefined ? textMatches(test.consoleLacks, `${field}.consoleLacks`) : sharedLacks,
+      consoleInput: ((test.consoleInput as ReadonlyArray<string | JsonObject> | undefined) ?? []).map((step, stepIndex) =>
+        typeof step === 'string' ? { send: step } : {
+          send: step.send as string,
+          after: step.after !== undefined ? parseTextMatch(step.after as string, path, `${field}.consoleInput[${stepIndex}].after`) : undefined,
+        }),
       timeoutSeconds: (test.timeout as number | undefined) ?? (top.timeout as number | undefined) ?? DEFAULT_TIMEOUT_SECONDS,
       wallTimeoutSeconds: (test.wallTimeout as number | undefined) ?? (top.wallTimeout as number | undefined) ?? DEFAULT_WALL_TIMEOUT_SECONDS,
       failOn: test.failOn !== undefined ? stopConditions(test.failOn, `${field}.failOn`) : sharedFailOn,

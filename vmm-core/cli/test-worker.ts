@@ -12,7 +12,7 @@ import { type Machine, MachineError } from '../machine/machine';
 import { IdlePacer } from '../machine/pacing';
 import { applyStopSpec, describeExit, describeStop, initialCodeStop, UsageError } from './common';
 import { openMachine } from './machine-options';
-import { describeTextMatch, findTextMatch, type StopCondition, type TestCase } from './test-list';
+import { describeTextMatch, findTextMatch, findTextMatchEnd, type StopCondition, type TestCase } from './test-list';
 
 export const TEST_WORKER_COMMAND = '__test-worker';
 
@@ -30,6 +30,8 @@ export interface TestOutcome {
 
 /** Instructions per slice between checks of the console and the timeouts. */
 const SLICE = 5_000_000;
+/** Shorter slices while typed input waits, for a guest that polls the UART instead of sleeping. */
+const INPUT_SLICE = 100_000;
 /** Console output kept per test; a guest printing more fails rather than filling the host's memory. */
 const CONSOLE_LIMIT = 32 * 1024 * 1024;
 
@@ -98,7 +100,42 @@ async function judgeRun(
 
   const pacer = new IdlePacer(machine);
   const hasNetwork = machine.virtioSlots.some((slot) => slot.kind === 'net');
-  machine.externalInputPossible = () => hasNetwork;
+  // Typed input goes in step by step: a step waits for its `after` text, then its bytes go to
+  // the UART a FIFO's worth at a time as the guest reads them. Handing input over only between
+  // slices (whose lengths are fixed) keeps the run deterministic.
+  const encoder = new TextEncoder();
+  let nextStep = 0;
+  let searchFrom = 0;
+  let typing = new Uint8Array(0);
+  let typed = 0;
+  const inputPending = (): boolean => typed < typing.length;
+  const feedInput = (): void => {
+    while (!inputPending() && nextStep < test.consoleInput.length) {
+      const step = test.consoleInput[nextStep];
+      if (step.after !== undefined) {
+        const end = findTextMatchEnd(step.after, consoleText(), searchFrom);
+        if (end === undefined) return;
+        searchFrom = end;
+      }
+      typing = encoder.encode(step.send);
+      typed = 0;
+      nextStep++;
+    }
+    if (inputPending()) typed += machine.sendConsoleInput(typing.subarray(typed));
+  };
+  /** Why the guest, waiting for input, gets none: the step whose text never came. */
+  const inputStuck = (): string | undefined => {
+    const step = test.consoleInput[nextStep];
+    return inputPending() || step?.after === undefined ? undefined
+      : `the guest waits, and consoleInput[${nextStep}] waits for ${describeTextMatch(step.after)}, which the console never printed`;
+  };
+  /** Input is typed or ready to type: the guest waiting for it is no deadlock. */
+  const inputAvailable = (): boolean => {
+    if (inputPending()) return true;
+    const step = test.consoleInput[nextStep];
+    return step !== undefined && (step.after === undefined || findTextMatchEnd(step.after, consoleText(), searchFrom) !== undefined);
+  };
+  machine.externalInputPossible = () => hasNetwork || inputAvailable();
   machine.beforeExternalInput = () => pacer.beforeExternalInput();
   const guestDeadline = test.timeoutSeconds * 1e9;
   const wallDeadline = started + test.wallTimeoutSeconds * 1000;
@@ -118,7 +155,8 @@ async function judgeRun(
   while (true) {
     // Never run past the guest deadline: the timeout lands on the same instruction every run.
     const remaining = Math.max(1, Math.ceil((guestDeadline - machine.virtualNanoseconds) / nanosecondsPerInstruction));
-    stop ??= debug.continue(Math.min(SLICE, remaining));
+    feedInput();
+    stop ??= debug.continue(Math.min(inputPending() ? INPUT_SLICE : SLICE, remaining));
     const output = consoleText();
     for (const match of test.consoleLacks) {
       if (findTextMatch(match, output)) return outcome('fail', `the console printed ${describeTextMatch(match)}, which it must not`);
@@ -127,7 +165,10 @@ async function judgeRun(
     if (stop !== undefined && stop.reason !== 'step') {
       if (stop.reason === 'exit') {
         const exit = stop.exit;
-        if (exit.kind === 'error') return outcome('error', describeExit(exit));
+        if (exit.kind === 'error') {
+          const stuck = inputStuck();
+          return stuck !== undefined ? outcome('fail', stuck) : outcome('error', describeExit(exit));
+        }
         if (exit.code !== test.exitCode) return outcome('fail', `${describeExit(exit)}, expected ${test.exitCode}`);
         return passUnlessTextMissing(describeExit(exit));
       }
@@ -139,7 +180,10 @@ async function judgeRun(
     stop = undefined;
     if (machine.virtualNanoseconds >= guestDeadline) return outcome('fail', `timeout: the guest ran ${test.timeoutSeconds} guest seconds without finishing`);
     if (performance.now() > wallDeadline) return outcome('fail', `wall timeout: ${test.wallTimeoutSeconds} s of wall time passed`);
-    if (machine.isIdle()) {
+    if (machine.isIdle() && inputAvailable()) {
+      // The guest waits for input and there is more to type: hand it over at once.
+      continue;
+    } else if (machine.isIdle()) {
       // The guest sleeps past its deadline: that is the timeout, without waiting for it.
       if (machine.nextTimerEventNanoseconds() >= guestDeadline && !hasNetwork) {
         return outcome('fail', `timeout: the guest waits for an interrupt beyond its ${test.timeoutSeconds} guest seconds`);

@@ -71,6 +71,25 @@ const TEST_SCHEMA = {
       description: 'Console text (or /regex/) that must each appear by the end of the run.',
     },
     consoleLacks: CONSOLE_LACKS_SCHEMA,
+    consoleInput: {
+      type: 'array',
+      items: {
+        oneOf: [
+          { type: 'string', description: 'Text to type at once (after the steps before it).' },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['send'],
+            properties: {
+              after: { ...TEXT_MATCH_SCHEMA, description: 'Wait until the console prints this (text or /regex/) after the previous step\'s match, e.g. a prompt.' },
+              send: { type: 'string', description: 'Text to type then; "\\n" is Enter, "\\u0003" Ctrl-C.' },
+            },
+          },
+        ],
+      },
+      default: [],
+      description: 'What to type into the guest\'s console, in order, like expect: [{"after": "$ ", "send": "ls\\n"}]. Text goes in as fast as the guest takes it. Without it the console has no input.',
+    },
     timeout: TIMEOUT_SCHEMA,
     wallTimeout: WALL_TIMEOUT_SCHEMA,
     failOn: FAIL_ON_SCHEMA,
