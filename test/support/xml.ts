@@ -14,7 +14,9 @@ export interface XmlElement {
 const NAMED_ENTITIES: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 const FORBIDDEN = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
-function decodeEntities(text: string, at: number): string {
+function decodeEntities(raw: string, at: number): string {
+  // XML's end-of-line handling comes before anything else: CR LF and a lone CR read as LF.
+  const text = raw.replace(/\r\n?/g, '\n');
   if (FORBIDDEN.test(text)) throw new Error(`XML: a character XML 1.0 does not allow, near offset ${at}`);
   if (/<|&(?!(amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)/.test(text)) throw new Error(`XML: bare '<' or '&' near offset ${at}`);
   return text.replace(/&(amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);/g, (_, entity: string) =>

@@ -27,11 +27,13 @@ const NOT_XML = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 function escapeXml(text: string): string {
   return text
     .replace(NOT_XML, (character) => `\\x${character.codePointAt(0)!.toString(16).padStart(2, '0')}`)
-    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+    // A reader turns a raw CR (LF) into LF; as a reference it stays what the guest printed.
+    .replace(/\r/g, '&#13;');
 }
 
 /** Attribute values keep their line breaks only as character references. */
-const attribute = (text: string): string => escapeXml(text).replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
+const attribute = (text: string): string => escapeXml(text).replace(/\n/g, '&#10;').replace(/\t/g, '&#9;');
 
 const seconds = (value: number): string => value.toFixed(3);
 
