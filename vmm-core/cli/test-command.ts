@@ -5,7 +5,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, join, relative } from 'node:path';
+import { basename, join, resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { EXIT_USAGE, fileErrorReason, UsageError } from './common';
 import { type JunitTestSuite, junitXml } from './junit';
@@ -152,7 +152,7 @@ function resultLines({ outcome }: Finished, name: string): string {
 
 function writeJunit(path: string, listFiles: readonly string[], finished: readonly Finished[], started: Date): void {
   const suites: JunitTestSuite[] = listFiles.map((file) => {
-    const cases = finished.filter((result) => relative(result.test.listFile, file) === '' || result.test.listFile === file);
+    const cases = finished.filter((result) => result.test.listFile === resolvePath(file));
     const name = suiteName(file);
     return {
       name,
