@@ -202,6 +202,22 @@ describe('ringside test', () => {
     assert.match(resultLine(result.stdout, 'sleep'), /^PASS  sleep \([0-9.]+ s; guest 3[0-9][0-9]\.[0-9]{3} ms/);
   });
 
+  test('tests sharing a disk image with snapshot=on run side by side; drive paths are relative to the list', async () => {
+    mkdirSync(join(scratch, 'disks', 'images'), { recursive: true });
+    writeFileSync(join(scratch, 'disks', 'images', 'shared.img'), new Uint8Array(1024 * 1024));
+    const shared = { kernel: guest('rv64i'), drives: ['file=images/shared.img,format=raw,snapshot=on'] };
+    const list = writeList('disks/shared.ringside-tests.json', {
+      machine: shared,
+      tests: [{ name: 'first', consoleContains: ['PASS'] }, { name: 'second', consoleContains: ['PASS'] }],
+    });
+    const result = await ringsideTest([list, '--jobs', '2']);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /\n2 tests: 2 passed, 0 failed/);
+    // The same path resolved against the working directory instead would not exist.
+    const elsewhere = writeList('disks/elsewhere/moved.ringside-tests.json', { machine: shared, tests: [{ name: 'x' }] });
+    assertBadInput(await ringsideTest([elsewhere]), /moved\.ringside-tests\.json: 'machine\.drives\[0\]': no such file '.*\/disks\/elsewhere\/images\/shared\.img'/);
+  });
+
   test('--filter runs the tests whose name contains the text; several lists are one testsuite each', async () => {
     const first = writeList('lists/first.ringside-tests.json', {
       tests: [

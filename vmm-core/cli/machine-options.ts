@@ -146,7 +146,9 @@ export function machineFieldsFromJson(
   };
   fields.drives = list('drives', (text) => {
     const drive = parseDriveOption(text);
-    return { kind: 'block', drive: { ...drive, file: resolvePath(baseDirectory, drive.file) } };
+    const file = resolvePath(baseDirectory, drive.file);
+    if (!existsSync(file)) throw new ConfigError(`no such file '${file}'`);
+    return { kind: 'block', drive: { ...drive, file } };
   });
   fields.netdevs = list('netdevs', (text) => {
     const netdev = parseNetdevSpec(text);
