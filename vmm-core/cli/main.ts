@@ -30,7 +30,6 @@ import { runTestWorker, TEST_WORKER_COMMAND } from './test-worker';
 
 export { describeStop, EXIT_EMULATOR_ERROR, EXIT_STOPPED, EXIT_TIMEOUT, EXIT_USAGE, parseStopSpec, type StopSpec };
 
-
 const USAGE = `usage: ringside run --kernel FILE [options]
        ringside run --config NAME.ringside.json [options]
        ringside test [LIST.ringside-tests.json...] [--jobs N] [--junit FILE] [--filter TEXT]
@@ -110,9 +109,15 @@ interface RunOptions extends MachineOptions {
 function configFileArgument(args: readonly string[]): string | undefined {
   let file: string | undefined;
   for (let i = 0; i < args.length; i++) {
-    const value = args[i] === '--config' ? args[++i] : args[i].startsWith('--config=') ? args[i].slice('--config='.length) : undefined;
-    if (value === undefined && args[i - 1] === '--config' && i === args.length) throw new UsageError('--config needs a value');
-    if (value === undefined) continue;
+    let value: string;
+    if (args[i] === '--config') {
+      if (i + 1 === args.length) throw new UsageError('--config needs a value');
+      value = args[++i];
+    } else if (args[i].startsWith('--config=')) {
+      value = args[i].slice('--config='.length);
+    } else {
+      continue;
+    }
     if (file !== undefined) throw new UsageError(`--config given twice ('${file}' and '${value}')`);
     if (value === '') throw new UsageError('--config needs a file name');
     file = value;
