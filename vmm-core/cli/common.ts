@@ -16,7 +16,12 @@ export const EXIT_USAGE = 2;
 export const EXIT_STOPPED = 3;
 
 /** Bad command line or input file: one line on stderr, exit code 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  constructor(message: string) {
+    // Text quoted from the input may hold line breaks or escapes: the message stays one line.
+    super(message.replace(/[\x00-\x1f\x7f]/g, (character) => JSON.stringify(character).slice(1, -1)));
+  }
+}
 
 /** One --stop-on SPEC, checked when the command line is read (before anything runs). */
 export type StopSpec =

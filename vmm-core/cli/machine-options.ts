@@ -169,15 +169,99 @@ export function readJsonFile(path: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    const message = (error as Error).message;
-    const position = /at position ([0-9]+)/.exec(message);
+    // V8 names the position only for some errors, and may quote the source across lines.
+    const reason = (error as Error).message
+      .replace(/ in JSON at position [0-9]+.*$/s, '').replace(/, (\.\.\.)?".*$/s, '').replace(/\s+/g, ' ');
+    const offset = jsonSyntaxErrorOffset(text);
     let where = '';
-    if (position !== null) {
-      const before = text.slice(0, Number(position[1]));
-      const line = before.split('\n').length;
-      where = ` (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
+    if (offset !== undefined) {
+      const before = text.slice(0, offset);
+      where = ` (line ${before.split('\n').length}, column ${offset - before.lastIndexOf('\n')})`;
     }
-    throw new UsageError(`${path}: not valid JSON${where}: ${message.replace(/ in JSON at position [0-9]+.*$/, '')}`);
+    throw new UsageError(`${path}: not valid JSON${where}: ${reason}`);
+  }
+}
+
+class JsonSyntaxStop {
+  constructor(readonly offset: number) {}
+}
+
+/** Where the first JSON syntax error is (strict JSON, as JSON.parse), or undefined. */
+function jsonSyntaxErrorOffset(text: string): number | undefined {
+  let at = 0;
+  const stop = (): never => {
+    throw new JsonSyntaxStop(at);
+  };
+  const space = (): void => {
+    while (at < text.length && ' \t\n\r'.includes(text[at])) at++;
+  };
+  const string = (): void => {
+    at++;
+    while (at < text.length) {
+      const character = text[at];
+      if (character === '"') {
+        at++;
+        return;
+      }
+      if (character === '\\') {
+        const escape = text[at + 1];
+        if (escape === 'u' ? !/^[0-9a-fA-F]{4}$/.test(text.slice(at + 2, at + 6)) : escape === undefined || !'"\\/bfnrt'.includes(escape)) {
+          at++;
+          stop();
+        }
+        at += escape === 'u' ? 6 : 2;
+        continue;
+      }
+      if (character < ' ') stop();
+      at++;
+    }
+    stop();
+  };
+  const value = (): void => {
+    space();
+    const character = text[at];
+    if (character === '{' || character === '[') {
+      const close = character === '{' ? '}' : ']';
+      at++;
+      space();
+      if (text[at] === close) {
+        at++;
+        return;
+      }
+      while (true) {
+        if (close === '}') {
+          space();
+          if (text[at] !== '"') stop();
+          string();
+          space();
+          if (text[at] !== ':') stop();
+          at++;
+        }
+        value();
+        space();
+        if (text[at] === ',') {
+          at++;
+          continue;
+        }
+        if (text[at] !== close) stop();
+        at++;
+        return;
+      }
+    }
+    if (character === '"') return string();
+    const literal = /^(true|false|null|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?)/.exec(text.slice(at, at + 400));
+    if (literal === null) stop();
+    at += literal![0].length;
+  };
+  try {
+    value();
+    space();
+    return at < text.length ? at : undefined;
+  } catch (error) {
+    if (error instanceof JsonSyntaxStop) return error.offset;
+    // Nesting too deep to follow: the reason alone has to do.
+    if (error instanceof RangeError) return undefined;
+    throw error;
   }
 }
 
