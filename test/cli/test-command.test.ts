@@ -218,6 +218,19 @@ describe('ringside test', () => {
     assertBadInput(await ringsideTest([elsewhere]), /moved\.ringside-tests\.json: 'machine\.drives\[0\]': no such file '.*\/disks\/elsewhere\/images\/shared\.img'/);
   });
 
+  test('the same test gives the same run, side by side', async () => {
+    const demo = { machine: { kernel: guest('demo') }, passOn: ['console:task B: round 2'] };
+    const list = writeList('twice.ringside-tests.json', { tests: [{ name: 'demo once', ...demo }, { name: 'demo again', ...demo }] });
+    const junit = join(scratch, 'twice.xml');
+    const result = await ringsideTest([list, '--jobs', '2', '--junit', junit]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const figures = (name: string): string => /; (guest [0-9.]+ ms, [0-9]+ instructions)\)$/.exec(resultLine(result.stdout, name))![1];
+    assert.equal(figures('demo once'), figures('demo again'));
+    const outputs = findAll(parseXml(readFileSync(junit, 'utf8')), 'system-out').map((element) => element.text);
+    assert.match(outputs[0], /task A: round 2/);
+    assert.equal(outputs[0], outputs[1]);
+  });
+
   test('--filter runs the tests whose name contains the text; several lists are one testsuite each', async () => {
     const first = writeList('lists/first.ringside-tests.json', {
       tests: [
