@@ -127,7 +127,8 @@ export async function testCommand(args: readonly string[]): Promise<number> {
   const passed = finished.filter((result) => result.outcome.verdict === 'pass').length;
   const failed = finished.filter((result) => result.outcome.verdict === 'fail').length;
   const errors = finished.length - passed - failed;
-  process.stdout.write(`\n${finished.length} tests: ${passed} passed, ${failed} failed${errors > 0 ? `, ${errors} errors` : ''} (${wallSeconds.toFixed(1)} s)\n`);
+  const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
+  process.stdout.write(`\n${plural(finished.length, 'test')}: ${passed} passed, ${failed} failed${errors > 0 ? `, ${plural(errors, 'error')}` : ''} (${wallSeconds.toFixed(1)} s)\n`);
   for (const result of finished.filter((result) => result.outcome.verdict !== 'pass')) {
     process.stdout.write(`  ${result.outcome.verdict === 'fail' ? 'FAIL ' : 'ERROR'} ${label(result.test)}: ${result.outcome.reason}\n`);
   }
