@@ -5,9 +5,11 @@
 
 import type * as vscode from 'vscode';
 import { registerAdapterFactory } from './adapter-factory';
+import { activateLanguageSupport } from './language-client';
 
 export function activate(context: vscode.ExtensionContext): void {
   registerAdapterFactory(context);
+  activateLanguageSupport(context);
 }
 
 export function deactivate(): void {}

@@ -1,0 +1,248 @@
+// Checks an assembly document the way the assembler and the CPU would judge it: unknown
+// mnemonics, immediates out of their field's range, and CSR accesses and privileged
+// instructions that trap at the privilege the code runs in. Names the file defines (#define,
+// .equ/.set, .macro, also in the headers it includes) are known, so macros are not flagged
+// and constant names take part in range checks.
+
+import { dirname, isAbsolute, join } from 'node:path';
+import { Diagnostic, DiagnosticSeverity } from 'vscode-languageserver';
+import { csrNumber } from '../../vmm-core/isa/csr-names';
+import { illegalCsrAccess, privilegeAllows } from './csrs';
+import { evaluateExpression } from './expressions';
+import { lookUpMnemonic, type ImmediateKind, type ImmediateOperand, type MnemonicInfo } from './instructions';
+import { parseAssembly, type ParsedSource, type Privilege, type SourceToken, type Statement } from './source';
+
+export interface AnalysisSettings {
+  /** The privilege code runs at unless a `ringside: privilege=X` comment says otherwise. */
+  readonly privilege: Privilege;
+  /** Folders searched for `#include <...>` and, after the file's own folder, `#include "..."`. */
+  readonly includePaths: readonly string[];
+}
+
+export interface Definition {
+  readonly kind: 'macro' | 'constant' | 'symbol';
+  readonly name: string;
+  /** File the name is defined in (undefined: this document). */
+  readonly file?: string;
+  readonly line: number;
+  readonly value?: bigint;
+}
+
+export interface Analysis {
+  readonly parsed: ParsedSource;
+  readonly definitions: ReadonlyMap<string, Definition>;
+  readonly diagnostics: Diagnostic[];
+}
+
+/** Reads an included file; undefined when it does not exist. */
+export type FileReader = (path: string) => string | undefined;
+
+const MAX_INCLUDE_DEPTH = 8;
+
+interface DefinitionScan {
+  readonly definitions: Map<string, Definition>;
+  /** Text of object-like #define / .equ values, evaluated once every name is known. */
+  readonly pendingValues: Map<string, string>;
+  unresolvedIncludes: number;
+}
+
+function collectDefinitions(parsed: ParsedSource, file: string | undefined, scan: DefinitionScan,
+  settings: AnalysisSettings, readFile: FileReader, documentPath: string | undefined, depth: number, visited: Set<string>): void {
+  const define = (definition: Definition, valueText?: string): void => {
+    if (!scan.definitions.has(definition.name)) scan.definitions.set(definition.name, definition);
+    if (valueText !== undefined && !scan.pendingValues.has(definition.name)) scan.pendingValues.set(definition.name, valueText);
+  };
+  const include = (target: string, quoted: boolean): void => {
+    if (depth >= MAX_INCLUDE_DEPTH) return;
+    const folders = [...(quoted && documentPath !== undefined ? [dirname(documentPath)] : []), ...settings.includePaths];
+    for (const folder of isAbsolute(target) ? [''] : folders) {
+      const path = folder === '' ? target : join(folder, target);
+      if (visited.has(path)) return;
+      const text = readFile(path);
+      if (text === undefined) continue;
+      visited.add(path);
+      collectDefinitions(parseAssembly(text, settings.privilege), path, scan, settings, readFile, path, depth + 1, visited);
+      return;
+    }
+    scan.unresolvedIncludes++;
+  };
+  for (const line of parsed.preprocessorLines) {
+    if (line.directive === 'define') {
+      const match = /^([A-Za-z_]\w*)(\()?\s*(.*)$/.exec(line.argument);
+      if (match === null) continue;
+      if (match[2] !== undefined) define({ kind: 'macro', name: match[1], file, line: line.line });
+      else define({ kind: 'constant', name: match[1], file, line: line.line }, match[3]);
+    } else if (line.directive === 'include' || line.directive === 'include_next') {
+      const target = /^(?:"([^"]+)"|<([^>]+)>)/.exec(line.argument);
+      if (target !== null) include(target[1] ?? target[2], target[1] !== undefined);
+      else scan.unresolvedIncludes++;
+    }
+  }
+  for (const statement of parsed.statements) {
+    for (const label of statement.labels) define({ kind: 'symbol', name: label.text, file, line: statement.line });
+    const name = statement.mnemonic?.text;
+    if (name === undefined) continue;
+    const directive = name.toLowerCase();
+    if (directive === '.macro' && statement.operands.length > 0) {
+      const macroName = /^[A-Za-z_.$][\w.$]*/.exec(statement.operands[0].text)?.[0];
+      if (macroName !== undefined) define({ kind: 'macro', name: macroName, file, line: statement.line });
+    } else if ((directive === '.equ' || directive === '.set' || directive === '.equiv' || directive === '.eqv') && statement.operands.length >= 2) {
+      define({ kind: 'constant', name: statement.operands[0].text, file, line: statement.line }, statement.operands[1].text);
+    } else if (directive === '.include' && statement.operands.length > 0) {
+      const target = /^"([^"]+)"/.exec(statement.operands[0].text);
+      if (target !== null) include(target[1], true);
+    } else if (statement.operands.length > 0 && /^==?[^=]/.test(statement.operands[0].text)) {
+      // `name = expression` assigns a symbol.
+      define({ kind: 'constant', name, file, line: statement.line }, statement.operands[0].text.replace(/^==?/, ''));
+    }
+  }
+}
+
+function resolveValues(scan: DefinitionScan): void {
+  const values = new Map<string, bigint>();
+  // Each pass resolves the names whose values use only names resolved before.
+  for (let pass = 0; pass < 8; pass++) {
+    let progress = false;
+    for (const [name, text] of scan.pendingValues) {
+      if (values.has(name)) continue;
+      const result = evaluateExpression(text, values);
+      if (result.kind === 'constant') {
+        values.set(name, result.value);
+        progress = true;
+      }
+    }
+    if (!progress) break;
+  }
+  for (const [name, value] of values) {
+    const definition = scan.definitions.get(name);
+    if (definition !== undefined) scan.definitions.set(name, { ...definition, value });
+  }
+}
+
+function constantValues(definitions: ReadonlyMap<string, Definition>): Map<string, bigint> {
+  const values = new Map<string, bigint>();
+  for (const [name, definition] of definitions) if (definition.value !== undefined) values.set(name, definition.value);
+  return values;
+}
+
+const RANGES: Record<ImmediateKind, { check: (value: bigint) => boolean; words: string }> = {
+  signed12: { check: (value) => value >= -2048n && value <= 2047n, words: '-2048..2047 (signed 12 bits)' },
+  shift64: { check: (value) => BigInt.asUintN(64, value) <= 63n, words: '0..63' },
+  shift32: { check: (value) => BigInt.asUintN(64, value) <= 31n, words: '0..31' },
+  upper20: { check: (value) => BigInt.asUintN(64, value) <= 0xfffffn, words: '0..1048575 (20 bits)' },
+  unsigned5: { check: (value) => BigInt.asUintN(64, value) <= 31n, words: '0..31 (unsigned 5 bits)' },
+  any64: { check: () => true, words: 'any 64-bit value' },
+};
+
+function diagnostic(token: SourceToken, message: string, severity: DiagnosticSeverity, code: string): Diagnostic {
+  return {
+    range: { start: { line: token.line, character: token.start }, end: { line: token.line, character: token.end } },
+    message,
+    severity,
+    source: 'ringside',
+    code,
+  };
+}
+
+/** The offset part of `offset(register)`, as a token; undefined when the operand has no register part. */
+function offsetOfAddress(operand: SourceToken): SourceToken | undefined {
+  const match = /^(.*?)\(\s*[A-Za-z][A-Za-z0-9]*\s*\)$/.exec(operand.text);
+  if (match === null) return undefined;
+  const text = match[1].trimEnd();
+  return { text: text === '' ? '0' : text, line: operand.line, start: operand.start, end: operand.start + Math.max(text.length, 1) };
+}
+
+function immediateRules(info: MnemonicInfo, statement: Statement): readonly ImmediateOperand[] {
+  if (info.kind === 'pseudo') return info.pseudo.immediates ?? [];
+  if (info.spec.format === 'Jalr') {
+    if (statement.operands.length === 3) return [{ index: 2, kind: 'signed12' }];
+    if (statement.operands.length === 2) return [{ index: 1, kind: 'signed12', offsetOfAddress: true }];
+    return [];
+  }
+  return info.immediates;
+}
+
+const ZERO_REGISTERS = new Set(['x0', 'zero']);
+
+function checkStatement(statement: Statement, info: MnemonicInfo, values: ReadonlyMap<string, bigint>, diagnostics: Diagnostic[]): void {
+  const mnemonic = statement.mnemonic!;
+  const name = mnemonic.text.toLowerCase();
+  const usable = (operand: SourceToken): boolean => !(statement.inMacro && operand.text.includes('\\'));
+  for (const rule of immediateRules(info, statement)) {
+    const operand = statement.operands[rule.index];
+    if (operand === undefined || !usable(operand)) continue;
+    const immediate = rule.offsetOfAddress ? offsetOfAddress(operand) : operand;
+    if (immediate === undefined) continue;
+    const result = evaluateExpression(immediate.text, values);
+    if (result.kind === 'tooLarge') {
+      diagnostics.push(diagnostic(immediate, `${immediate.text} does not fit in 64 bits`, DiagnosticSeverity.Error, 'immediate-range'));
+    } else if (result.kind === 'constant' && !RANGES[rule.kind].check(result.value)) {
+      diagnostics.push(diagnostic(immediate,
+        `${name}: immediate ${immediate.text}${/^-?(0|[1-9]\d*)$/.test(immediate.text) ? '' : ` (= ${result.value})`} is out of range: ${RANGES[rule.kind].words}`,
+        DiagnosticSeverity.Error, 'immediate-range'));
+    }
+  }
+  const access = info.kind === 'instruction' ? info.csrAccess : info.pseudo.csrAccess;
+  if (access !== undefined) {
+    const operand = statement.operands[access.csrIndex];
+    if (operand === undefined || !usable(operand)) return;
+    let number = csrNumber(operand.text);
+    if (number === undefined) {
+      const result = evaluateExpression(operand.text, values);
+      if (result.kind === 'constant') {
+        if (result.value < 0n || result.value > 0xfffn) {
+          diagnostics.push(diagnostic(operand, `${name}: CSR number ${operand.text} is out of range: 0..4095 (12 bits)`, DiagnosticSeverity.Error, 'immediate-range'));
+          return;
+        }
+        number = Number(result.value);
+      }
+    }
+    if (number === undefined) return;
+    let writes = access.writes === 'always';
+    if (access.writes === 'unlessSourceIsZero') {
+      const source = statement.operands[access.sourceIndex!];
+      const sourceText = source?.text.toLowerCase() ?? '';
+      const constant = evaluateExpression(sourceText, values);
+      writes = !(ZERO_REGISTERS.has(sourceText) || (constant.kind === 'constant' && constant.value === 0n));
+    }
+    const problem = illegalCsrAccess(number, statement.privilege, writes);
+    if (problem !== undefined) {
+      diagnostics.push(diagnostic(operand, `${name}: ${problem.message}`,
+        problem.severity === 'error' ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning, 'csr-privilege'));
+    }
+  }
+  if (info.kind === 'instruction' && info.spec.lowestPrivilege !== undefined && !privilegeAllows(statement.privilege, info.spec.lowestPrivilege)) {
+    diagnostics.push(diagnostic(mnemonic,
+      `${name} needs ${info.spec.lowestPrivilege}-mode or higher; this code runs in ${statement.privilege}-mode, where it raises an illegal-instruction exception`,
+      DiagnosticSeverity.Error, 'instruction-privilege'));
+  }
+}
+
+/** Analyses `text`, the contents of the file at `documentPath` (used to find its includes). */
+export function analyseAssembly(text: string, documentPath: string | undefined, settings: AnalysisSettings, readFile: FileReader): Analysis {
+  const parsed = parseAssembly(text, settings.privilege);
+  const scan: DefinitionScan = { definitions: new Map(), pendingValues: new Map(), unresolvedIncludes: 0 };
+  collectDefinitions(parsed, undefined, scan, settings, readFile, documentPath, 0, new Set(documentPath === undefined ? [] : [documentPath]));
+  resolveValues(scan);
+  const values = constantValues(scan.definitions);
+  const diagnostics: Diagnostic[] = [];
+  for (const statement of parsed.statements) {
+    const mnemonic = statement.mnemonic;
+    if (mnemonic === undefined || mnemonic.text.startsWith('.')) continue;
+    if (mnemonic.text.includes('\\') && statement.inMacro) continue;
+    const following = parsed.codeLines[statement.line].slice(statement.operandStart);
+    // `NAME(...)` is a C preprocessor macro call; `name = value` assigns a symbol.
+    if (following.startsWith('(') || /^\s*==?[^=]/.test(following)) continue;
+    const info = lookUpMnemonic(mnemonic.text);
+    if (info === undefined) {
+      if (scan.definitions.get(mnemonic.text)?.kind === 'macro' || scan.definitions.get(mnemonic.text)?.kind === 'constant') continue;
+      // A header that was not found may define upper-case macros (REG_S, SAVE_ALL).
+      if (scan.unresolvedIncludes > 0 && /^[A-Z0-9_]+$/.test(mnemonic.text)) continue;
+      diagnostics.push(diagnostic(mnemonic, `unknown instruction '${mnemonic.text}': not an RV64GC instruction, pseudo-instruction or macro defined here`,
+        DiagnosticSeverity.Error, 'unknown-mnemonic'));
+      continue;
+    }
+    checkStatement(statement, info, values, diagnostics);
+  }
+  return { parsed, definitions: scan.definitions, diagnostics };
+}
