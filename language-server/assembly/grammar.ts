@@ -76,11 +76,13 @@ export function riscvAssemblyGrammar(): Record<string, unknown> {
               1: { name: 'entity.name.label.riscv-asm' },
               2: { name: 'punctuation.separator.label.riscv-asm' },
               3: {
+                // A capture is matched from its own start (so `^` would not hold there): the
+                // look-behind keeps a pattern from matching a word's tail.
                 patterns: [
-                  { name: 'keyword.control.privileged.riscv-asm', match: `(?i)^(?:${alternation(privileged)})$` },
-                  { name: 'keyword.control.sensitive.riscv-asm', match: `(?i)^(?:${alternation(controlSensitive)})$` },
-                  { name: 'keyword.other.instruction.riscv-asm', match: `(?i)^(?:${alternation(mnemonics)})${atomicSuffix}$` },
-                  { name: 'entity.name.function.macro.riscv-asm', match: '^.+$' },
+                  { name: 'keyword.control.privileged.riscv-asm', match: `(?i)(?<![\\w.\\\\])(?:${alternation(privileged)})$` },
+                  { name: 'keyword.control.sensitive.riscv-asm', match: `(?i)(?<![\\w.\\\\])(?:${alternation(controlSensitive)})$` },
+                  { name: 'keyword.other.instruction.riscv-asm', match: `(?i)(?<![\\w.\\\\])(?:${alternation(mnemonics)})${atomicSuffix}$` },
+                  { name: 'entity.name.function.macro.riscv-asm', match: '(?<![\\w.\\\\])[\\w.\\\\]+$' },
                 ],
               },
             },
