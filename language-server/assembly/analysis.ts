@@ -164,7 +164,8 @@ function immediateRules(info: MnemonicInfo, statement: Statement): readonly Imme
 
 const ZERO_REGISTERS = new Set(['x0', 'zero']);
 
-function checkStatement(statement: Statement, info: MnemonicInfo, values: ReadonlyMap<string, bigint>, diagnostics: Diagnostic[]): void {
+function checkStatement(statement: Statement, info: MnemonicInfo, values: ReadonlyMap<string, bigint>, context: { unresolvedIncludes: number },
+  diagnostics: Diagnostic[]): void {
   const mnemonic = statement.mnemonic!;
   const name = mnemonic.text.toLowerCase();
   const usable = (operand: SourceToken): boolean => !(statement.inMacro && operand.text.includes('\\'));
@@ -186,9 +187,16 @@ function checkStatement(statement: Statement, info: MnemonicInfo, values: Readon
   if (access !== undefined) {
     const operand = statement.operands[access.csrIndex];
     if (operand === undefined || !usable(operand)) return;
-    let number = csrNumber(operand.text);
+    // gas takes CSR names in lower case only; anything else must be a constant expression.
+    let number = operand.text === operand.text.toLowerCase() ? csrNumber(operand.text) : undefined;
     if (number === undefined) {
       const result = evaluateExpression(operand.text, values);
+      if (result.kind === 'notConstant' && /^[A-Za-z_.$][\w.$]*$/.test(operand.text) && !values.has(operand.text) &&
+        !(context.unresolvedIncludes > 0 && /^[A-Z0-9_]+$/.test(operand.text))) {
+        diagnostics.push(diagnostic(operand, `${name}: unknown CSR '${operand.text}'${csrNumber(operand.text) !== undefined ? ` (CSR names are lower case: ${operand.text.toLowerCase()})` : ''}`,
+          DiagnosticSeverity.Error, 'unknown-csr'));
+        return;
+      }
       if (result.kind === 'constant') {
         if (result.value < 0n || result.value > 0xfffn) {
           diagnostics.push(diagnostic(operand, `${name}: CSR number ${operand.text} is out of range: 0..4095 (12 bits)`, DiagnosticSeverity.Error, 'immediate-range'));
@@ -220,7 +228,8 @@ function checkStatement(statement: Statement, info: MnemonicInfo, values: Readon
 
 /** Analyses `text`, the contents of the file at `documentPath` (used to find its includes). */
 export function analyseAssembly(text: string, documentPath: string | undefined, settings: AnalysisSettings, readFile: FileReader): Analysis {
-  const parsed = parseAssembly(text, settings.privilege);
+  // Only a lower-case `.s` file skips the C preprocessor (as gcc decides).
+  const parsed = parseAssembly(text, settings.privilege, documentPath === undefined || !documentPath.endsWith('.s'));
   const scan: DefinitionScan = { definitions: new Map(), pendingValues: new Map(), unresolvedIncludes: 0 };
   collectDefinitions(parsed, undefined, scan, settings, readFile, documentPath, 0, new Set(documentPath === undefined ? [] : [documentPath]));
   resolveValues(scan);
@@ -242,7 +251,7 @@ export function analyseAssembly(text: string, documentPath: string | undefined, 
         DiagnosticSeverity.Error, 'unknown-mnemonic'));
       continue;
     }
-    checkStatement(statement, info, values, diagnostics);
+    checkStatement(statement, info, values, scan, diagnostics);
   }
   return { parsed, definitions: scan.definitions, diagnostics };
 }

@@ -98,7 +98,7 @@ function trimmedToken(piece: { text: string; start: number }, line: number): Sou
  * Blanks comments (`#` to end of line, `//`, `/* *\/`) and preprocessor lines, remembering
  * the preprocessor lines and the privilege comments.
  */
-function stripComments(lines: readonly string[]): {
+function stripComments(lines: readonly string[], preprocessed: boolean): {
   codeLines: string[];
   preprocessorLines: PreprocessorLine[];
   privilegeByLine: Map<number, Privilege>;
@@ -121,7 +121,7 @@ function stripComments(lines: readonly string[]): {
       codeLines.push(blank(text));
       continue;
     }
-    if (!inBlockComment) {
+    if (!inBlockComment && preprocessed) {
       const directive = /^\s*#\s*([A-Za-z_]+)/.exec(text);
       if (directive !== null && PREPROCESSOR_DIRECTIVES.has(directive[1])) {
         const name = directive[1];
@@ -184,10 +184,14 @@ function stripComments(lines: readonly string[]): {
   return { codeLines, preprocessorLines, privilegeByLine, skippedLines };
 }
 
-/** Parses a whole document. `defaultPrivilege` applies until the first `ringside: privilege=X` comment. */
-export function parseAssembly(text: string, defaultPrivilege: Privilege): ParsedSource {
+/**
+ * Parses a whole document. `defaultPrivilege` applies until the first `ringside: privilege=X`
+ * comment. `preprocessed`: the file goes through the C preprocessor first (`.S`), so `#include`,
+ * `#define`, `#if` lines are directives; in a `.s` file every `#` starts a comment.
+ */
+export function parseAssembly(text: string, defaultPrivilege: Privilege, preprocessed = true): ParsedSource {
   const lines = text.split(/\r?\n/);
-  const { codeLines, preprocessorLines, privilegeByLine } = stripComments(lines);
+  const { codeLines, preprocessorLines, privilegeByLine } = stripComments(lines, preprocessed);
   const statements: Statement[] = [];
   let privilege = defaultPrivilege;
   let macroDepth = 0;

@@ -84,21 +84,33 @@ test('a file with known errors gets exactly those diagnostics', async () => {
   assert.match(message(lineOf('slli    a0, a0, LOCAL_SHIFT')), /LOCAL_SHIFT \(= 70\) is out of range: 0\.\.63/);
   assert.match(message(lineOf('frobnicate')), /unknown instruction 'frobnicate'/);
   assert.match(message(lineOf('csrw    mhartid')), /mhartid is read-only/);
-  assert.match(message(lineOf('csrr    a0, mstatus')), /mstatus needs M-mode or higher; this code runs in S-mode/);
+  assert.match(message(lineOf('csrr    a0, mstatus ')), /mstatus needs M-mode or higher; this code runs in S-mode/);
   assert.match(message(lineOf('wfi ')), /wfi needs S-mode or higher; this code runs in U-mode/);
+  assert.match(message(lineOf('csrr    a0, MSTATUS ')), /unknown CSR 'MSTATUS' \(CSR names are lower case: mstatus\)/);
   // The diagnostic covers the offending operand, not the whole line.
   const range = diagnostics.find((d) => d.range.start.line + 1 === lineOf('ld      a2, 4096(sp)'))!.range;
   assert.deepEqual([range.start.character, range.end.character], [20, 24]);
   await session.close(uri);
 });
 
-test('the assembler rejects exactly the fixture lines flagged as bad immediates or unknown mnemonics', () => {
+test('the assembler rejects exactly the fixture lines flagged as bad immediates, unknown mnemonics or unknown CSRs', () => {
   const gcc = requireTool('riscv64-unknown-elf-gcc');
   const output = join(mkdtempSync(join(tmpdir(), 'ringside-lsp-')), 'errors.o');
   const rejected = assemblerErrorLines(gcc, ['-march=rv64gc', '-mabi=lp64d', '-I', 'guests/common', '-c', '-o', output], FIXTURE);
   const flagged = new Set(readFileSync(FIXTURE, 'utf8').split('\n').flatMap((line, index) =>
-    /expect: (immediate-range|unknown-mnemonic)/.test(line) ? [index + 1] : []));
+    /expect: (immediate-range|unknown-mnemonic|unknown-csr)/.test(line) ? [index + 1] : []));
   assert.deepEqual([...rejected].sort((a, b) => a - b), [...flagged].sort((a, b) => a - b));
+});
+
+test('a .s file is not preprocessed: its # lines are comments, not #if', async () => {
+  session.settings = {};
+  const text = '# if 0\n        frobnicate a0\n# endif\n';
+  const plain = await session.open(join(ROOT, 'test/fixtures/language-server/comments.s'), text);
+  assert.deepEqual(plain.diagnostics.map((d) => [d.range.start.line, d.code]), [[1, 'unknown-mnemonic']]);
+  await session.close(plain.uri);
+  const preprocessed = await session.open(join(ROOT, 'test/fixtures/language-server/comments.S'), text);
+  assert.deepEqual(preprocessed.diagnostics, []);
+  await session.close(preprocessed.uri);
 });
 
 /** A deterministic generator of immediates around every range's edges and far outside. */
