@@ -43,6 +43,10 @@ interface DefinitionScan {
   readonly definitions: Map<string, Definition>;
   /** Text of object-like #define / .equ values, evaluated once every name is known. */
   readonly pendingValues: Map<string, string>;
+  /** The document's own includes that were not found. */
+  readonly missingIncludes: Array<{ target: string; where: SourceToken }>;
+  /** Names given different values in different places: never taken as constants. */
+  readonly ambiguous: Set<string>;
   unresolvedIncludes: number;
 }
 
@@ -50,9 +54,16 @@ function collectDefinitions(parsed: ParsedSource, file: string | undefined, scan
   settings: AnalysisSettings, readFile: FileReader, documentPath: string | undefined, depth: number, visited: Set<string>): void {
   const define = (definition: Definition, valueText?: string): void => {
     if (!scan.definitions.has(definition.name)) scan.definitions.set(definition.name, definition);
-    if (valueText !== undefined && !scan.pendingValues.has(definition.name)) scan.pendingValues.set(definition.name, valueText);
+    if (valueText === undefined) return;
+    // Defined twice with different values (in #ifdef branches, or a .set counter): no one value.
+    const earlier = scan.pendingValues.get(definition.name);
+    if (earlier === undefined && !scan.ambiguous.has(definition.name)) scan.pendingValues.set(definition.name, valueText);
+    else if (earlier !== undefined && earlier.trim() !== valueText.trim()) {
+      scan.pendingValues.delete(definition.name);
+      scan.ambiguous.add(definition.name);
+    }
   };
-  const include = (target: string, quoted: boolean): void => {
+  const include = (target: string, quoted: boolean, where: SourceToken): void => {
     if (depth >= MAX_INCLUDE_DEPTH) return;
     const folders = [...(quoted && documentPath !== undefined ? [dirname(documentPath)] : []), ...settings.includePaths];
     for (const folder of isAbsolute(target) ? [''] : folders) {
@@ -65,6 +76,7 @@ function collectDefinitions(parsed: ParsedSource, file: string | undefined, scan
       return;
     }
     scan.unresolvedIncludes++;
+    if (depth === 0) scan.missingIncludes.push({ target, where });
   };
   for (const line of parsed.preprocessorLines) {
     if (line.directive === 'define') {
@@ -74,7 +86,8 @@ function collectDefinitions(parsed: ParsedSource, file: string | undefined, scan
       else define({ kind: 'constant', name: match[1], file, line: line.line }, match[3]);
     } else if (line.directive === 'include' || line.directive === 'include_next') {
       const target = /^(?:"([^"]+)"|<([^>]+)>)/.exec(line.argument);
-      if (target !== null) include(target[1] ?? target[2], target[1] !== undefined);
+      const where = { text: target?.[0] ?? line.argument, line: line.line, start: line.argumentStart, end: line.argumentStart + (target?.[0] ?? line.argument).length };
+      if (target !== null) include(target[1] ?? target[2], target[1] !== undefined, where);
       else scan.unresolvedIncludes++;
     }
   }
@@ -90,7 +103,7 @@ function collectDefinitions(parsed: ParsedSource, file: string | undefined, scan
       define({ kind: 'constant', name: statement.operands[0].text, file, line: statement.line }, statement.operands[1].text);
     } else if (directive === '.include' && statement.operands.length > 0) {
       const target = /^"([^"]+)"/.exec(statement.operands[0].text);
-      if (target !== null) include(target[1], true);
+      if (target !== null) include(target[1], true, statement.operands[0]);
     } else if (statement.operands.length > 0 && /^==?[^=]/.test(statement.operands[0].text)) {
       // `name = expression` assigns a symbol.
       define({ kind: 'constant', name, file, line: statement.line }, statement.operands[0].text.replace(/^==?/, ''));
@@ -164,7 +177,7 @@ function immediateRules(info: MnemonicInfo, statement: Statement): readonly Imme
 
 const ZERO_REGISTERS = new Set(['x0', 'zero']);
 
-function checkStatement(statement: Statement, info: MnemonicInfo, values: ReadonlyMap<string, bigint>, context: { unresolvedIncludes: number },
+function checkStatement(statement: Statement, info: MnemonicInfo, values: ReadonlyMap<string, bigint>, context: { unresolvedIncludes: number; definitions: ReadonlyMap<string, Definition> },
   diagnostics: Diagnostic[]): void {
   const mnemonic = statement.mnemonic!;
   const name = mnemonic.text.toLowerCase();
@@ -191,7 +204,7 @@ function checkStatement(statement: Statement, info: MnemonicInfo, values: Readon
     let number = operand.text === operand.text.toLowerCase() ? csrNumber(operand.text) : undefined;
     if (number === undefined) {
       const result = evaluateExpression(operand.text, values);
-      if (result.kind === 'notConstant' && /^[A-Za-z_.$][\w.$]*$/.test(operand.text) && !values.has(operand.text) &&
+      if (result.kind === 'notConstant' && /^[A-Za-z_.$][\w.$]*$/.test(operand.text) && !context.definitions.has(operand.text) &&
         !(context.unresolvedIncludes > 0 && /^[A-Z0-9_]+$/.test(operand.text))) {
         diagnostics.push(diagnostic(operand, `${name}: unknown CSR '${operand.text}'${csrNumber(operand.text) !== undefined ? ` (CSR names are lower case: ${operand.text.toLowerCase()})` : ''}`,
           DiagnosticSeverity.Error, 'unknown-csr'));
@@ -214,12 +227,14 @@ function checkStatement(statement: Statement, info: MnemonicInfo, values: Readon
       writes = !(ZERO_REGISTERS.has(sourceText) || (constant.kind === 'constant' && constant.value === 0n));
     }
     const problem = illegalCsrAccess(number, statement.privilege, writes);
-    if (problem !== undefined) {
+    // Conditionally built code may be another configuration's, run at another privilege.
+    if (problem !== undefined && !(statement.conditional && problem.kind === 'privilege')) {
       diagnostics.push(diagnostic(operand, `${name}: ${problem.message}`,
-        problem.severity === 'error' ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning, 'csr-privilege'));
+        problem.severity === 'error' ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning, problem.code));
     }
   }
-  if (info.kind === 'instruction' && info.spec.lowestPrivilege !== undefined && !privilegeAllows(statement.privilege, info.spec.lowestPrivilege)) {
+  if (info.kind === 'instruction' && info.spec.lowestPrivilege !== undefined && !statement.conditional &&
+    !privilegeAllows(statement.privilege, info.spec.lowestPrivilege)) {
     diagnostics.push(diagnostic(mnemonic,
       `${name} needs ${info.spec.lowestPrivilege}-mode or higher; this code runs in ${statement.privilege}-mode, where it raises an illegal-instruction exception`,
       DiagnosticSeverity.Error, 'instruction-privilege'));
@@ -230,11 +245,13 @@ function checkStatement(statement: Statement, info: MnemonicInfo, values: Readon
 export function analyseAssembly(text: string, documentPath: string | undefined, settings: AnalysisSettings, readFile: FileReader): Analysis {
   // Only a lower-case `.s` file skips the C preprocessor (as gcc decides).
   const parsed = parseAssembly(text, settings.privilege, documentPath === undefined || !documentPath.endsWith('.s'));
-  const scan: DefinitionScan = { definitions: new Map(), pendingValues: new Map(), unresolvedIncludes: 0 };
+  const scan: DefinitionScan = { definitions: new Map(), pendingValues: new Map(), missingIncludes: [], ambiguous: new Set(), unresolvedIncludes: 0 };
   collectDefinitions(parsed, undefined, scan, settings, readFile, documentPath, 0, new Set(documentPath === undefined ? [] : [documentPath]));
   resolveValues(scan);
   const values = constantValues(scan.definitions);
-  const diagnostics: Diagnostic[] = [];
+  const diagnostics: Diagnostic[] = scan.missingIncludes.map(({ target, where }) => diagnostic(where,
+    `'${target}' was not found in the file's folder or ringside.asm.includePaths: the macros and constants it defines are unknown here`,
+    DiagnosticSeverity.Information, 'include-not-found'));
   for (const statement of parsed.statements) {
     const mnemonic = statement.mnemonic;
     if (mnemonic === undefined || mnemonic.text.startsWith('.')) continue;
@@ -247,8 +264,10 @@ export function analyseAssembly(text: string, documentPath: string | undefined, 
       if (scan.definitions.get(mnemonic.text)?.kind === 'macro' || scan.definitions.get(mnemonic.text)?.kind === 'constant') continue;
       // A header that was not found may define upper-case macros (REG_S, SAVE_ALL).
       if (scan.unresolvedIncludes > 0 && /^[A-Z0-9_]+$/.test(mnemonic.text)) continue;
-      diagnostics.push(diagnostic(mnemonic, `unknown instruction '${mnemonic.text}': not an RV64GC instruction, pseudo-instruction or macro defined here`,
-        DiagnosticSeverity.Error, 'unknown-mnemonic'));
+      // With a header missing, the word may be one of its macros: a warning, not an error.
+      const headerMissing = scan.unresolvedIncludes > 0;
+      diagnostics.push(diagnostic(mnemonic, `unknown instruction '${mnemonic.text}': not an RV64GC instruction, pseudo-instruction or macro defined here${headerMissing ? ' (or a macro of a header that was not found)' : ''}`,
+        headerMissing ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error, 'unknown-mnemonic'));
       continue;
     }
     checkStatement(statement, info, values, scan, diagnostics);

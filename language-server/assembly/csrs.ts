@@ -8,7 +8,8 @@ import type { Privilege } from './source';
 
 export type CsrPrivilege = 'U' | 'S' | 'H' | 'M';
 
-const PRIVILEGE_RANK: Record<CsrPrivilege | Privilege, number> = { U: 0, S: 1, H: 2, M: 3 };
+// Hypervisor CSRs are HS-mode's: S-mode with the H extension (V = 0).
+const PRIVILEGE_RANK: Record<CsrPrivilege | Privilege, number> = { U: 0, S: 1, H: 1, M: 3 };
 
 export interface CsrAccessRules {
   readonly number: number;
@@ -29,26 +30,37 @@ export function csrAccessRules(number: number): CsrAccessRules {
   };
 }
 
-const PRIVILEGE_WORDS: Record<CsrPrivilege, string> = { U: 'U-mode', S: 'S-mode', H: 'HS-mode (hypervisor)', M: 'M-mode' };
+const PRIVILEGE_WORDS: Record<CsrPrivilege, string> = { U: 'U-mode', S: 'S-mode', H: 'HS-mode (S-mode with the H extension)', M: 'M-mode' };
 
 /**
  * Why accessing CSR `number` at `privilege` raises an illegal-instruction exception, or
  * undefined when it may not. Accesses whose legality depends on run-time state (counter
  * enables, mstatus.TVM, FS) are not judged.
  */
-export function illegalCsrAccess(number: number, privilege: Privilege, writes: boolean): { message: string; severity: 'error' | 'warning' } | undefined {
+export interface IllegalCsrAccess {
+  readonly message: string;
+  readonly severity: 'error' | 'warning';
+  /** `privilege`: legal at a higher privilege; `always`: illegal at any (read-only write, Debug Mode, no H). */
+  readonly kind: 'privilege' | 'always';
+  /** The diagnostic's code. */
+  readonly code: 'csr-privilege' | 'csr-not-implemented';
+}
+
+export function illegalCsrAccess(number: number, privilege: Privilege, writes: boolean): IllegalCsrAccess | undefined {
   const rules = csrAccessRules(number);
   const name = rules.name ?? `CSR 0x${number.toString(16)}`;
-  if (rules.debugOnly) return { message: `${name} is accessible only in Debug Mode: any access traps`, severity: 'error' };
-  if (writes && rules.readOnly) return { message: `${name} is read-only: writing it raises an illegal-instruction exception`, severity: 'error' };
+  if (rules.debugOnly) return { message: `${name} is accessible only in Debug Mode: any access traps`, severity: 'error', kind: 'always', code: 'csr-privilege' };
+  if (writes && rules.readOnly) return { message: `${name} is read-only: writing it raises an illegal-instruction exception`, severity: 'error', kind: 'always', code: 'csr-privilege' };
   if (PRIVILEGE_RANK[privilege] < PRIVILEGE_RANK[rules.lowestPrivilege]) {
     return {
       message: `${name} needs ${PRIVILEGE_WORDS[rules.lowestPrivilege]} or higher; this code runs in ${PRIVILEGE_WORDS[privilege]}, where the access raises an illegal-instruction exception`,
       severity: 'error',
+      kind: 'privilege',
+      code: 'csr-privilege',
     };
   }
   if (rules.lowestPrivilege === 'H') {
-    return { message: `${name} belongs to the hypervisor (H) extension, which Ringside's CPU does not implement: the access traps`, severity: 'warning' };
+    return { message: `${name} belongs to the hypervisor (H) extension, which Ringside's CPU does not implement: the access traps`, severity: 'warning', kind: 'always', code: 'csr-not-implemented' };
   }
   return undefined;
 }

@@ -102,6 +102,7 @@ export const PSEUDO_INSTRUCTIONS: readonly PseudoInstruction[] = [
   pseudo('lla', 'lla rd, symbol', 'auipc rd, %pcrel_hi(symbol); addi rd, rd, %pcrel_lo(...)', ['auipc', 'addi']),
   pseudo('lga', 'lga rd, symbol', 'auipc rd, %got_pcrel_hi(symbol); ld rd, %pcrel_lo(...)(rd)', ['auipc', 'ld']),
   pseudo('mv', 'mv rd, rs', 'addi rd, rs, 0', ['addi']),
+  pseudo('move', 'move rd, rs', 'addi rd, rs, 0 (another name for mv)', ['addi']),
   pseudo('not', 'not rd, rs', 'xori rd, rs, -1', ['xori']),
   pseudo('neg', 'neg rd, rs', 'sub rd, x0, rs', ['sub']),
   pseudo('negw', 'negw rd, rs', 'subw rd, x0, rs', ['subw']),

@@ -26,6 +26,11 @@ export interface Statement {
   readonly privilege: Privilege;
   /** Inside a `.macro` body: operands may name macro arguments (`\name`) and are not checked. */
   readonly inMacro: boolean;
+  /**
+   * Inside `#if`/`#ifdef`/`#ifndef` (other than an `__ASSEMBLER__` test): built only in some
+   * configurations, perhaps for another privilege (Linux's CONFIG_RISCV_M_MODE).
+   */
+  readonly conditional: boolean;
 }
 
 export interface PreprocessorLine {
@@ -103,11 +108,15 @@ function stripComments(lines: readonly string[], preprocessed: boolean): {
   preprocessorLines: PreprocessorLine[];
   privilegeByLine: Map<number, Privilege>;
   skippedLines: Set<number>;
+  conditionalLines: Set<number>;
 } {
   const codeLines: string[] = [];
   const preprocessorLines: PreprocessorLine[] = [];
   const privilegeByLine = new Map<number, Privilege>();
   const skippedLines = new Set<number>();
+  const conditionalLines = new Set<number>();
+  // One entry per open #if: whether it makes the code in it configuration-dependent.
+  const conditionals: boolean[] = [];
   let inBlockComment = false;
   let continuingPreprocessor = false;
   // `#if 0` regions: the depth of conditionals inside the one being skipped.
@@ -128,6 +137,8 @@ function stripComments(lines: readonly string[], preprocessed: boolean): {
         const argumentStart = directive[0].length + (text.slice(directive[0].length).length - text.slice(directive[0].length).trimStart().length);
         const argument = text.slice(argumentStart).replace(/\/\*.*?\*\/|\/\/.*$/g, '').trim();
         preprocessorLines.push({ line: lineNumber, directive: name, argument, argumentStart });
+        if (name.startsWith('if')) conditionals.push(!/^!?\s*(defined\s*\(?\s*)?__ASSEMBLER__\b/.test(argument));
+        else if (name === 'endif') conditionals.pop();
         if (disabledDepth > 0) {
           if (name.startsWith('if')) disabledDepth++;
           else if (name === 'endif' || ((name === 'else' || name.startsWith('elif')) && disabledDepth === 1)) disabledDepth--;
@@ -143,6 +154,7 @@ function stripComments(lines: readonly string[], preprocessed: boolean): {
       codeLines.push(blank(text));
       continue;
     }
+    if (conditionals.includes(true)) conditionalLines.add(lineNumber);
     let code = '';
     let quote: string | undefined;
     for (let i = 0; i < text.length; i++) {
@@ -181,7 +193,7 @@ function stripComments(lines: readonly string[], preprocessed: boolean): {
     }
     codeLines.push(code);
   }
-  return { codeLines, preprocessorLines, privilegeByLine, skippedLines };
+  return { codeLines, preprocessorLines, privilegeByLine, skippedLines, conditionalLines };
 }
 
 /**
@@ -191,7 +203,7 @@ function stripComments(lines: readonly string[], preprocessed: boolean): {
  */
 export function parseAssembly(text: string, defaultPrivilege: Privilege, preprocessed = true): ParsedSource {
   const lines = text.split(/\r?\n/);
-  const { codeLines, preprocessorLines, privilegeByLine } = stripComments(lines, preprocessed);
+  const { codeLines, preprocessorLines, privilegeByLine, conditionalLines } = stripComments(lines, preprocessed);
   const statements: Statement[] = [];
   let privilege = defaultPrivilege;
   let macroDepth = 0;
@@ -200,7 +212,7 @@ export function parseAssembly(text: string, defaultPrivilege: Privilege, preproc
     const code = codeLines[line];
     if (code.trim() === '') continue;
     for (const piece of splitTopLevel(code, ';', 0)) {
-      const statement = parseStatement(piece.text, piece.start, line, privilege, macroDepth > 0);
+      const statement = parseStatement(piece.text, piece.start, line, privilege, macroDepth > 0, conditionalLines.has(line));
       if (statement === undefined) continue;
       const name = statement.mnemonic?.text.toLowerCase();
       if (name === '.macro') macroDepth++;
@@ -211,7 +223,7 @@ export function parseAssembly(text: string, defaultPrivilege: Privilege, preproc
   return { statements, preprocessorLines, codeLines };
 }
 
-function parseStatement(text: string, offset: number, line: number, privilege: Privilege, inMacro: boolean): Statement | undefined {
+function parseStatement(text: string, offset: number, line: number, privilege: Privilege, inMacro: boolean, conditional: boolean): Statement | undefined {
   const labels: SourceToken[] = [];
   let position = 0;
   for (;;) {
@@ -226,11 +238,11 @@ function parseStatement(text: string, offset: number, line: number, privilege: P
   while (end < text.length && SYMBOL_CHARACTERS.test(text[end])) end++;
   if (end === position) {
     if (labels.length === 0 && text.trim() === '') return undefined;
-    return { line, labels, operands: [], operandStart: offset + position, privilege, inMacro };
+    return { line, labels, operands: [], operandStart: offset + position, privilege, inMacro, conditional };
   }
   const mnemonic: SourceToken = { text: text.slice(position, end), line, start: offset + position, end: offset + end };
   const rest = text.slice(end);
   const operandField = rest.trim() === '' ? [] : splitTopLevel(rest, ',', offset + end);
   const operands = operandField.map((piece) => trimmedToken(piece, line)).filter((token): token is SourceToken => token !== undefined);
-  return { line, labels, mnemonic, operands, operandStart: offset + end, privilege, inMacro };
+  return { line, labels, mnemonic, operands, operandStart: offset + end, privilege, inMacro, conditional };
 }
