@@ -78,6 +78,18 @@ let server; const t0 = Date.now(); const log = (m) => console.log(`${((Date.now(
   await open('bad.ringside.json'); await page.waitForTimeout(5000);
   expect((await page.locator('.markers-panel').innerText()).includes('Value is above the maximum of 8'), 'bad.ringside.json: harts 99 is flagged');
   await page.screenshot({ path: `${shots}/5-ringside-json.png` });
+  // Completion of the machine options: a new property on line 3.
+  await page.keyboard.press('Control+G'); await page.keyboard.type('2'); await page.keyboard.press('Enter');
+  await page.keyboard.press('End'); await page.keyboard.press('Enter'); await page.keyboard.type('"ico');
+  await page.keyboard.press('Control+Space');
+  let suggestions = '';
+  try {
+    await page.locator('.suggest-widget .monaco-list-row').first().waitFor({ timeout: 20000 });
+    suggestions = (await page.locator('.suggest-widget .monaco-list-row').allInnerTexts()).join(' ');
+  } catch { /* no suggestions */ }
+  expect(suggestions.includes('icountShift'), `*.ringside.json completes machine options (${suggestions.slice(0, 80)})`);
+  await page.screenshot({ path: `${shots}/6-ringside-json-completion.png` });
+  await page.keyboard.press('Escape');
   await browser.close();
 })().catch((error) => { console.error(error); failures.push(String(error)); }).finally(() => {
   try { process.kill(-server.pid, 'SIGTERM'); } catch {}
