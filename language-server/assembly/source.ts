@@ -107,13 +107,11 @@ function stripComments(lines: readonly string[], preprocessed: boolean): {
   codeLines: string[];
   preprocessorLines: PreprocessorLine[];
   privilegeByLine: Map<number, Privilege>;
-  skippedLines: Set<number>;
   conditionalLines: Set<number>;
 } {
   const codeLines: string[] = [];
   const preprocessorLines: PreprocessorLine[] = [];
   const privilegeByLine = new Map<number, Privilege>();
-  const skippedLines = new Set<number>();
   const conditionalLines = new Set<number>();
   // One entry per open #if: whether it makes the code in it configuration-dependent.
   const conditionals: boolean[] = [];
@@ -150,7 +148,6 @@ function stripComments(lines: readonly string[], preprocessed: boolean): {
       }
     }
     if (disabledDepth > 0) {
-      skippedLines.add(lineNumber);
       codeLines.push(blank(text));
       continue;
     }
@@ -193,7 +190,7 @@ function stripComments(lines: readonly string[], preprocessed: boolean): {
     }
     codeLines.push(code);
   }
-  return { codeLines, preprocessorLines, privilegeByLine, skippedLines, conditionalLines };
+  return { codeLines, preprocessorLines, privilegeByLine, conditionalLines };
 }
 
 /**
