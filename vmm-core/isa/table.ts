@@ -88,10 +88,10 @@ function row(
   mnemonic: string, match: number, mask: number, format: InstructionFormat, extension: Extension,
   sensitivity: SensitivityClass, operation: Operation, lowestPrivilege?: 'M' | 'S',
 ): InstructionSpec {
-  const length: 2 | 4 = (match & 3) === 3 ? 4 : 2;
+  const length = (match & 3) === 3 ? 4 : 2;
   const extensionBit = OPTIONAL_EXTENSION_BITS[extension] ?? 0;
-  const spec: InstructionSpec = { mnemonic, match: match >>> 0, mask: mask >>> 0, format, extension, sensitivity, operation, length, extensionBit };
-  return lowestPrivilege === undefined ? spec : { ...spec, lowestPrivilege };
+  // Every row has every property (lowestPrivilege may be undefined): one object shape for the decoder.
+  return { mnemonic, match: match >>> 0, mask: mask >>> 0, format, extension, sensitivity, operation, length, extensionBit, lowestPrivilege };
 }
 
 const R_MASK = 0xfe00707f;
