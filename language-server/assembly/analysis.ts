@@ -145,6 +145,18 @@ const RANGES: Record<ImmediateKind, { check: (value: bigint) => boolean; words: 
   upper20: { check: (value) => BigInt.asUintN(64, value) <= 0xfffffn, words: '0..1048575 (20 bits)' },
   unsigned5: { check: (value) => BigInt.asUintN(64, value) <= 31n, words: '0..31 (unsigned 5 bits)' },
   any64: { check: () => true, words: 'any 64-bit value' },
+  compressedSigned6: { check: (value) => value >= -32n && value <= 31n, words: '-32..31 (signed 6 bits)' },
+  compressedShift: { check: (value) => BigInt.asUintN(64, value) >= 1n && BigInt.asUintN(64, value) <= 63n, words: '1..63' },
+  compressedUpper: {
+    check: (value) => { const field = BigInt.asUintN(64, value); return (field >= 1n && field <= 31n) || (field >= 0xfffe0n && field <= 0xfffffn); },
+    words: '1..31 or 0xfffe0..0xfffff',
+  },
+  compressedStackAdjust: { check: (value) => value !== 0n && value >= -512n && value <= 496n && value % 16n === 0n, words: 'a non-zero multiple of 16 in -512..496' },
+  compressedStackAddress: { check: (value) => value >= 4n && value <= 1020n && value % 4n === 0n, words: 'a multiple of 4 in 4..1020' },
+  compressedWordOffset: { check: (value) => value >= 0n && value <= 124n && value % 4n === 0n, words: 'a multiple of 4 in 0..124' },
+  compressedDoubleOffset: { check: (value) => value >= 0n && value <= 248n && value % 8n === 0n, words: 'a multiple of 8 in 0..248' },
+  compressedStackWordOffset: { check: (value) => value >= 0n && value <= 252n && value % 4n === 0n, words: 'a multiple of 4 in 0..252' },
+  compressedStackDoubleOffset: { check: (value) => value >= 0n && value <= 504n && value % 8n === 0n, words: 'a multiple of 8 in 0..504' },
 };
 
 function diagnostic(token: SourceToken, message: string, severity: DiagnosticSeverity, code: string): Diagnostic {

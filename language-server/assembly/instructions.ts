@@ -16,7 +16,21 @@ export type ImmediateKind =
   /** The 5-bit zero-extended immediate of csrr*i, 0..31. */
   | 'unsigned5'
   /** li: any 64-bit value. */
-  | 'any64';
+  | 'any64'
+  /** c.addi, c.addiw, c.li, c.andi: signed 6 bits, -32..31. */
+  | 'compressedSigned6'
+  /** c.slli, c.srli, c.srai: 1..63. */
+  | 'compressedShift'
+  /** c.lui: 1..31 or 0xfffe0..0xfffff (the 6-bit field sign-extended into bits 17:12). */
+  | 'compressedUpper'
+  /** c.addi16sp: a non-zero multiple of 16 in -512..496. */
+  | 'compressedStackAdjust'
+  /** c.addi4spn: a non-zero multiple of 4 in 4..1020. */
+  | 'compressedStackAddress'
+  /** c.lw/c.sw offsets: multiples of 4 in 0..124; c.ld/c.sd/c.fld/c.fsd: multiples of 8 in 0..248. */
+  | 'compressedWordOffset' | 'compressedDoubleOffset'
+  /** c.lwsp/c.swsp offsets: multiples of 4 in 0..252; c.ldsp/c.sdsp/c.fldsp/c.fsdsp: multiples of 8 in 0..504. */
+  | 'compressedStackWordOffset' | 'compressedStackDoubleOffset';
 
 export interface ImmediateOperand {
   readonly index: number;
@@ -72,8 +86,16 @@ function immediatesOfFormat(format: InstructionFormat): ImmediateOperand[] {
     case 'ShiftW': return [{ index: 2, kind: 'shift32' }];
     case 'U': return [{ index: 1, kind: 'upper20' }];
     case 'CsrImm': return [{ index: 2, kind: 'unsigned5' }];
-    // jalr's forms are told apart by operand count in the analysis; compressed immediates
-    // have per-instruction ranges and scalings that are not checked.
+    case 'CIAddi': case 'CILi': case 'CBAndi': return [{ index: 1, kind: 'compressedSigned6' }];
+    case 'CIShift': case 'CBShift': return [{ index: 1, kind: 'compressedShift' }];
+    case 'CILui': return [{ index: 1, kind: 'compressedUpper' }];
+    case 'CIAddi16sp': return [{ index: 1, kind: 'compressedStackAdjust' }];
+    case 'CIW': return [{ index: 2, kind: 'compressedStackAddress' }];
+    case 'CLW': case 'CSW': return [{ index: 1, kind: 'compressedWordOffset', offsetOfAddress: true }];
+    case 'CLD': case 'CSD': return [{ index: 1, kind: 'compressedDoubleOffset', offsetOfAddress: true }];
+    case 'CILwsp': case 'CSSwsp': return [{ index: 1, kind: 'compressedStackWordOffset', offsetOfAddress: true }];
+    case 'CILdsp': case 'CSSdsp': return [{ index: 1, kind: 'compressedStackDoubleOffset', offsetOfAddress: true }];
+    // jalr's forms are told apart by operand count in the analysis.
     default: return [];
   }
 }

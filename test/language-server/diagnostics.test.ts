@@ -145,7 +145,7 @@ function* immediateLines(): Generator<string> {
     for (let i = 0; i < 4; i++) values.push(BigInt.asIntN(64, random()), (random() % ((high - low) * 4n)) - (high - low) * 2n);
     return values;
   };
-  const templates: Array<{ forms: string[]; low: bigint; high: bigint }> = [
+  const templates: Array<{ forms: string[]; low: bigint; high: bigint; step?: bigint }> = [
     { forms: ['addi a0, a0, #', 'addiw a1, a2, #', 'slti a0, a1, #', 'sltiu a0, a1, #', 'xori a0, a1, #', 'ori t0, t1, #', 'andi t0, t1, #',
       'ld a0, #(sp)', 'sw a0, #(a1)', 'flw fa0, #(a0)', 'fsd fa1, #(sp)', 'jalr ra, #(a0)', 'jalr ra, a0, #'], low: -2048n, high: 2047n },
     { forms: ['slli a0, a0, #', 'srli a0, a1, #', 'srai a0, a1, #', 'rori a0, a1, #', 'bclri a0, a1, #', 'slli.uw a0, a1, #'], low: 0n, high: 63n },
@@ -153,10 +153,23 @@ function* immediateLines(): Generator<string> {
     { forms: ['lui a0, #', 'auipc a1, #'], low: 0n, high: 1048575n },
     { forms: ['csrrwi a0, mscratch, #', 'csrsi mscratch, #', 'csrci sscratch, #', 'csrwi mscratch, #'], low: 0n, high: 31n },
     { forms: ['csrr a0, #', 'csrrw a0, #, a1'], low: 0n, high: 4095n },
+    // Explicit compressed instructions: small fields, some scaled.
+    { forms: ['c.addi a0, #', 'c.addiw a1, #', 'c.li a2, #', 'c.andi s0, #'], low: -32n, high: 31n },
+    { forms: ['c.slli a0, #', 'c.srli s0, #', 'c.srai s1, #'], low: 1n, high: 63n },
+    { forms: ['c.lui a0, #'], low: 1n, high: 31n },
+    { forms: ['c.lui a1, #'], low: 0xfffe0n, high: 0xfffffn },
+    { forms: ['c.addi16sp sp, #'], low: -512n, high: 496n, step: 16n },
+    { forms: ['c.addi4spn a0, sp, #'], low: 4n, high: 1020n, step: 4n },
+    { forms: ['c.lw a0, #(a1)', 'c.sw a0, #(s0)'], low: 0n, high: 124n, step: 4n },
+    { forms: ['c.ld a0, #(a1)', 'c.sd a0, #(s0)', 'c.fld fa0, #(a1)', 'c.fsd fa1, #(a2)'], low: 0n, high: 248n, step: 8n },
+    { forms: ['c.lwsp a0, #(sp)', 'c.swsp a1, #(sp)'], low: 0n, high: 252n, step: 4n },
+    { forms: ['c.ldsp a0, #(sp)', 'c.sdsp a1, #(sp)', 'c.fldsp fa0, #(sp)', 'c.fsdsp fa1, #(sp)'], low: 0n, high: 504n, step: 8n },
   ];
-  for (const { forms, low, high } of templates) {
+  for (const { forms, low, high, step } of templates) {
     for (const form of forms) {
-      for (const value of edges(low, high)) {
+      // Scaled fields: also a multiple of the step inside the range and values off the step.
+      const scaled = step === undefined ? [] : [low + step, high - step, low + step / 2n, high - 1n, (low + high) / 2n / step * step];
+      for (const value of [...edges(low, high), ...scaled]) {
         for (const spelling of spellings(value)) yield form.replace('#', spelling);
       }
     }
