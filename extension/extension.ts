@@ -5,11 +5,13 @@
 
 import type * as vscode from 'vscode';
 import { registerAdapterFactory } from './adapter-factory';
+import { activateLanguageSupport } from './language-client';
 import { activateViews } from './views/index';
 
 export function activate(context: vscode.ExtensionContext): void {
   registerAdapterFactory(context);
   activateViews(context);
+  activateLanguageSupport(context);
 }
 
 export function deactivate(): void {}
