@@ -76,6 +76,8 @@ type SerialMode = { kind: 'output' } | { kind: 'terminal' } | { kind: 'none' } |
 export interface SessionOptions {
   /** A machine lent by `ringside run --debug-port` (attach in-process). */
   readonly host?: DebugHost;
+  /** Set by a worker host: the word its main thread raises when a request waits (see RunLoop). */
+  readonly attention?: Int32Array;
 }
 
 interface LoadedState {
@@ -412,7 +414,7 @@ export class RingsideSession extends LoggingDebugSession {
         }
       },
     };
-    const loop = new RunLoop(debug, policy);
+    const loop = new RunLoop(debug, policy, this.options.attention ?? null);
     // Network frames arriving during an idle wait wake this session's pacer (an attached CLI's hook comes back on release).
     const previousInputHook = machine.beforeExternalInput;
     this.restoreInputHook = () => {
