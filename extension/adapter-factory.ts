@@ -20,7 +20,8 @@ export function adapterMode(): AdapterMode {
 class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
   createDebugAdapterDescriptor(): vscode.DebugAdapterDescriptor {
     if (adapterMode() === 'process') {
-      return new vscode.DebugAdapterExecutable(process.execPath, [join(__dirname, 'debugAdapter.js')]);
+      // In desktop VS Code the extension host's executable is Electron: ask it to act as Node.
+      return new vscode.DebugAdapterExecutable(process.execPath, [join(__dirname, 'debugAdapter.js')], { env: { ELECTRON_RUN_AS_NODE: '1' } });
     }
     return new vscode.DebugAdapterInlineImplementation(new WorkerDebugAdapter({ workerScript: join(__dirname, ADAPTER_WORKER_BUNDLE) }));
   }
