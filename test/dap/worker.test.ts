@@ -4,7 +4,8 @@
 // messages answered with errors, and disconnect ending the worker thread.
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { DebugProtocol } from '@vscode/debugprotocol';
@@ -235,4 +236,30 @@ test('worker: requests after the worker ended are answered here; dispose ends a 
 test('worker: a missing worker bundle is one clear error', () => {
   assert.throws(() => new WorkerDebugAdapter({ workerScript: join(ROOT, 'dist/no-such-worker.js') }),
     /the Ringside debug adapter worker .*no-such-worker\.js is missing; build it with 'npm run build'/);
+});
+
+test('worker: a worker that dies answers its open requests and ends the session with the reason', { timeout: 20_000 }, async () => {
+  // A worker bundle that takes one message and then fails, as a crash in the adapter would.
+  const folder = mkdtempSync(join(tmpdir(), 'ringside-worker-'));
+  const script = join(folder, 'adapterWorker.js');
+  writeFileSync(script, "require('node:worker_threads').parentPort.once('message', () => { throw new Error('guest exploded'); });\n");
+  const adapter = new WorkerDebugAdapter({ workerScript: script });
+  const messages: DebugProtocol.ProtocolMessage[] = [];
+  adapter.onDidSendMessage((message) => messages.push(message));
+  adapter.handleMessage({ seq: 1, type: 'request', command: 'initialize', arguments: { adapterID: 'ringside' } });
+  const code = await adapter.exited;
+  rmSync(folder, { recursive: true, force: true });
+  assert.equal(code, 1);
+  const response = messages.find((message) => message.type === 'response') as DebugProtocol.Response | undefined;
+  assert.ok(response !== undefined, 'the open request is answered');
+  assert.equal(response.request_seq, 1);
+  assert.equal(response.success, false);
+  assert.match(response.message ?? '', /the debug adapter worker failed: guest exploded/);
+  const events = messages.filter((message) => message.type === 'event') as DebugProtocol.Event[];
+  assert.deepEqual(events.map((event) => event.event), ['output', 'terminated']);
+  assert.match((events[0] as DebugProtocol.OutputEvent).body.output, /Ringside: the debug adapter worker failed: guest exploded/);
+  // Later requests are answered at once, on this thread.
+  adapter.handleMessage({ seq: 2, type: 'request', command: 'threads' });
+  assert.equal((messages.at(-1) as DebugProtocol.Response).request_seq, 2);
+  assert.match((messages.at(-1) as DebugProtocol.Response).message ?? '', /the debug session has ended/);
 });
