@@ -64,29 +64,36 @@ describe('machine attention word', () => {
     }
   });
 
-  it('runs cut at every slice boundary execute the demo kernel exactly as one run does', () => {
-    const kernel = { fileName: 'demo.elf', bytes: new Uint8Array(readFileSync(join(__dirname, '../../guests/bin/demo.elf'))) };
-    const runToExit = (interrupted: boolean) => {
-      let console = '';
-      const machine = new Machine({ kernel, bios: 'none', icountShift: 0, idle: 'skip', consoleOutput: (byte) => { console += String.fromCharCode(byte); } });
-      const word = sharedWord();
-      machine.attention = word;
-      let runs = 0;
-      for (;;) {
-        if (interrupted) Atomics.store(word, 0, 1);
-        const result = machine.run(interrupted ? Number.MAX_SAFE_INTEGER : 50_000_000);
-        runs++;
-        if (result.kind === 'exit') return { console, exit: result.exit, retired: machine.harts[0].instructionsRetired, runs };
-        assert.ok(runs < 5_000_000, `${runs} runs without an exit`);
-      }
-    };
-    const whole = runToExit(false);
-    const cut = runToExit(true);
-    assert.ok(cut.runs > whole.runs * 10, `${cut.runs} runs against ${whole.runs}`);
-    assert.deepEqual(whole.exit, { kind: 'pass', code: 0, source: 'finisher' });
-    assert.deepEqual(cut.exit, whole.exit);
-    assert.equal(cut.retired, whole.retired);
-    assert.equal(cut.console, whole.console);
-    assert.match(whole.console, /context switches; powering off/);
-  });
+  for (const { guest, hartCount, output } of [
+    { guest: 'demo', hartCount: 1, output: /context switches; powering off/ },
+    { guest: 'smp', hartCount: 2, output: /PASS/ },
+  ]) {
+    it(`runs cut at every slice boundary execute ${guest}.elf (${hartCount} hart${hartCount > 1 ? 's' : ''}) exactly as one run does`, () => {
+      const kernel = { fileName: `${guest}.elf`, bytes: new Uint8Array(readFileSync(join(__dirname, `../../guests/bin/${guest}.elf`))) };
+      const runToExit = (interrupted: boolean) => {
+        let console = '';
+        const machine = new Machine({
+          kernel, bios: 'none', hartCount, icountShift: 0, idle: 'skip', consoleOutput: (byte) => { console += String.fromCharCode(byte); },
+        });
+        const word = sharedWord();
+        machine.attention = word;
+        let runs = 0;
+        for (;;) {
+          if (interrupted) Atomics.store(word, 0, 1);
+          const result = machine.run(interrupted ? Number.MAX_SAFE_INTEGER : 50_000_000);
+          runs++;
+          if (result.kind === 'exit') return { console, exit: result.exit, retired: machine.harts.map((hart) => hart.instructionsRetired), runs };
+          assert.ok(runs < 5_000_000, `${runs} runs without an exit`);
+        }
+      };
+      const whole = runToExit(false);
+      const cut = runToExit(true);
+      assert.ok(cut.runs > whole.runs * 10, `${cut.runs} runs against ${whole.runs}`);
+      assert.deepEqual(whole.exit, { kind: 'pass', code: 0, source: 'finisher' });
+      assert.deepEqual(cut.exit, whole.exit);
+      assert.deepEqual(cut.retired, whole.retired);
+      assert.equal(cut.console, whole.console);
+      assert.match(whole.console, output);
+    });
+  }
 });
