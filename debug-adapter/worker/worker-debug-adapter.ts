@@ -36,6 +36,9 @@ export interface WorkerDebugAdapterOptions {
 /** The file name of the worker bundle in dist/ (scripts/build.mjs). */
 export const ADAPTER_WORKER_BUNDLE = 'adapterWorker.js';
 
+/** How long a disposed worker has to disconnect by itself before it is terminated. */
+const DISPOSE_GRACE_MILLISECONDS = 2000;
+
 type Listener = (message: DebugProtocol.ProtocolMessage) => unknown;
 
 export class WorkerDebugAdapter implements InlineDebugAdapter {
@@ -101,13 +104,27 @@ export class WorkerDebugAdapter implements InlineDebugAdapter {
     Atomics.store(this.attention, 0, 1);
   }
 
-  /** Ends the worker (and the machine in it) at once. */
+  /**
+   * Ends the session: a worker still serving gets a disconnect (so its machine flushes and
+   * releases disks and sockets) and a moment to end itself, then is terminated.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.ended = true;
     this.listeners.clear();
-    void this.worker.terminate();
+    if (this.ended) {
+      void this.worker.terminate();
+      return;
+    }
+    this.ended = true;
+    const terminate = setTimeout(() => void this.worker.terminate(), DISPOSE_GRACE_MILLISECONDS);
+    void this.exited.then(() => clearTimeout(terminate));
+    try {
+      this.worker.postMessage({ seq: 0, type: 'request', command: 'disconnect', arguments: { terminateDebuggee: true } });
+      Atomics.store(this.attention, 0, 1);
+    } catch {
+      void this.worker.terminate();
+    }
   }
 
   private fromWorker(message: DebugProtocol.ProtocolMessage): void {

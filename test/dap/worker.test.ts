@@ -218,12 +218,13 @@ test('worker: malformed messages get error responses and the session goes on', {
   }
 });
 
-test('worker: requests after the worker ended are answered here; dispose ends a running machine', { timeout: 30_000 }, async () => {
+test('worker: dispose disconnects a running machine and ends the thread; later requests are answered here', { timeout: 30_000 }, async () => {
   const client = new InlineClient();
   await client.launch({ program: guestPath('bench') });
   client.adapter.dispose();
   const code = await client.adapter.exited;
-  assert.notEqual(code, 0, 'terminate ends the thread with a nonzero code');
+  // 0: the worker served the disconnect and ended itself (a forced terminate would give 1).
+  assert.equal(code, 0);
   const late: DebugProtocol.Response[] = [];
   client.adapter.onDidSendMessage((message) => late.push(message as DebugProtocol.Response));
   client.adapter.handleMessage({ seq: 77, type: 'request', command: 'threads' });
