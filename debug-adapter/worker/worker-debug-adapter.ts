@@ -90,7 +90,15 @@ export class WorkerDebugAdapter implements InlineDebugAdapter {
     }
     const protocolMessage = message as DebugProtocol.ProtocolMessage;
     if (this.ended) {
-      if (protocolMessage.type === 'request') this.answerHere(message, 'the debug session has ended');
+      if (protocolMessage.type !== 'request') return;
+      const request = protocolMessage as DebugProtocol.Request;
+      // Disconnecting from a session that has ended already succeeds: there is nothing left to end.
+      if (request.command === 'disconnect') {
+        const response: DebugProtocol.DisconnectResponse = { seq: 0, type: 'response', request_seq: request.seq, command: 'disconnect', success: true };
+        this.emit(response);
+      } else {
+        this.answerHere(message, 'the debug session has ended');
+      }
       return;
     }
     try {

@@ -232,6 +232,8 @@ test('worker: dispose disconnects a running machine and ends the thread; later r
   assert.equal(late[0].success, false);
   assert.equal(late[0].request_seq, 77);
   assert.match(late[0].message ?? '', /the debug session has ended/);
+  client.adapter.handleMessage({ seq: 78, type: 'request', command: 'disconnect', arguments: {} });
+  assert.deepEqual([late[1].request_seq, late[1].command, late[1].success], [78, 'disconnect', true]);
 });
 
 test('worker: a missing worker bundle is one clear error', () => {
