@@ -92,8 +92,12 @@ export class WorkerDebugAdapter implements InlineDebugAdapter {
     if (this.ended) {
       if (protocolMessage.type !== 'request') return;
       const request = protocolMessage as DebugProtocol.Request;
-      // Disconnecting from a session that has ended already succeeds: there is nothing left to end.
-      if (request.command === 'disconnect') {
+      // The workbench still asks for threads of a session it is closing: none, quietly. Disconnecting
+      // from a session that has ended already succeeds: there is nothing left to end.
+      if (request.command === 'threads') {
+        const response: DebugProtocol.ThreadsResponse = { seq: 0, type: 'response', request_seq: request.seq, command: 'threads', success: true, body: { threads: [] } };
+        this.emit(response);
+      } else if (request.command === 'disconnect') {
         const response: DebugProtocol.DisconnectResponse = { seq: 0, type: 'response', request_seq: request.seq, command: 'disconnect', success: true };
         this.emit(response);
       } else {

@@ -227,13 +227,16 @@ test('worker: dispose disconnects a running machine and ends the thread; later r
   assert.equal(code, 0);
   const late: DebugProtocol.Response[] = [];
   client.adapter.onDidSendMessage((message) => late.push(message as DebugProtocol.Response));
-  client.adapter.handleMessage({ seq: 77, type: 'request', command: 'threads' });
+  client.adapter.handleMessage({ seq: 77, type: 'request', command: 'stackTrace', arguments: { threadId: 1 } });
   assert.equal(late.length, 1);
   assert.equal(late[0].success, false);
   assert.equal(late[0].request_seq, 77);
   assert.match(late[0].message ?? '', /the debug session has ended/);
+  // What the workbench still asks of a session it is closing is answered quietly.
   client.adapter.handleMessage({ seq: 78, type: 'request', command: 'disconnect', arguments: {} });
   assert.deepEqual([late[1].request_seq, late[1].command, late[1].success], [78, 'disconnect', true]);
+  client.adapter.handleMessage({ seq: 79, type: 'request', command: 'threads' });
+  assert.deepEqual([late[2].request_seq, late[2].success, (late[2] as DebugProtocol.ThreadsResponse).body.threads], [79, true, []]);
 });
 
 test('worker: a missing worker bundle is one clear error', () => {
@@ -262,7 +265,7 @@ test('worker: a worker that dies answers its open requests and ends the session 
   assert.deepEqual(events.map((event) => event.event), ['output', 'terminated']);
   assert.match((events[0] as DebugProtocol.OutputEvent).body.output, /Ringside: the debug adapter worker failed: guest exploded/);
   // Later requests are answered at once, on this thread.
-  adapter.handleMessage({ seq: 2, type: 'request', command: 'threads' });
+  adapter.handleMessage({ seq: 2, type: 'request', command: 'evaluate', arguments: { expression: '$pc' } });
   assert.equal((messages.at(-1) as DebugProtocol.Response).request_seq, 2);
   assert.match((messages.at(-1) as DebugProtocol.Response).message ?? '', /the debug session has ended/);
 });
