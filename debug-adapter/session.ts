@@ -90,6 +90,8 @@ type SerialMode = { kind: 'output' } | { kind: 'terminal' } | { kind: 'none' } |
 export interface SessionOptions {
   /** A machine lent by `ringside run --debug-port` (attach in-process). */
   readonly host?: DebugHost;
+  /** Set by a worker host: the word its main thread raises when a request waits (see RunLoop). */
+  readonly attention?: Int32Array;
 }
 
 interface LoadedState {
@@ -443,7 +445,7 @@ export class RingsideSession extends LoggingDebugSession {
         }
       },
     };
-    const loop = new RunLoop(debug, policy);
+    const loop = new RunLoop(debug, policy, this.options.attention ?? null);
     // Network frames arriving during an idle wait wake this session's pacer (an attached CLI's hook comes back on release).
     const previousInputHook = machine.beforeExternalInput;
     this.restoreInputHook = () => {
