@@ -263,7 +263,8 @@ export function debuggerContribution(): Record<string, unknown> {
     label: 'Ringside (RISC-V machine)',
     program: './dist/debugAdapter.js',
     runtime: 'node',
-    languages: ['c', 'cpp', 'asm', 'riscv'],
+    // riscv-asm is the language the extension contributes for .S/.s; asm and riscv are other extensions' ids.
+    languages: ['c', 'cpp', 'riscv-asm', 'asm', 'riscv'],
     configurationAttributes: { launch: LAUNCH_SCHEMA, attach: ATTACH_SCHEMA },
     initialConfigurations: [BARE_KERNEL_CONFIGURATION],
     configurationSnippets: CONFIGURATION_SNIPPETS.map((snippet) => ({

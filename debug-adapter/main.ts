@@ -10,6 +10,7 @@ import { RingsideSession } from './session';
 
 export { startDebugServer } from './attach';
 export { RingsideSession } from './session';
+export { WorkerDebugAdapter } from './worker/worker-debug-adapter';
 
 /** Serves sessions on 127.0.0.1:`port` (0: any free port); resolves with the port. */
 export function serveSessions(port: number): Promise<{ port: number; close(): void }> {

@@ -72,8 +72,19 @@ export class RunLoop {
   /** Sleeps in wall time while every hart waits (the machine's idle mode says how). */
   readonly pacer: IdlePacer;
 
-  constructor(private readonly debug: Debugger, private readonly policy: StopPolicy) {
+  /**
+   * `attention`: a word another thread sets with `Atomics` when a request is waiting for this
+   * thread (a worker host); the machine then ends its slice at once and the loop gives the
+   * event loop a turn, so the request is served within a quantum rather than a slice.
+   */
+  constructor(private readonly debug: Debugger, private readonly policy: StopPolicy, private readonly attention: Int32Array | null = null) {
     this.pacer = new IdlePacer(debug.machine);
+    if (attention !== null) debug.machine.attention = attention;
+  }
+
+  /** Clears the attention word: requests posted before now are served by the coming turn. */
+  private clearAttention(): void {
+    if (this.attention !== null) Atomics.store(this.attention, 0, 0);
   }
 
   get running(): boolean {
@@ -115,6 +126,7 @@ export class RunLoop {
 
   /** Lets the event loop serve requests; long steps call it every few thousand instructions. */
   yieldTurn(): Promise<void> {
+    this.clearAttention();
     return nextTurn();
   }
 
@@ -139,6 +151,7 @@ export class RunLoop {
           this.slices++;
           this.policy.afterSlice();
           if (stop === undefined) {
+            this.clearAttention();
             // Every hart waits: sleep until the next timer event, input, pause or disconnect.
             if (this.debug.machine.isIdle()) await this.pacer.waitWhileIdle();
             else await nextTurn();
@@ -166,7 +179,8 @@ export class RunLoop {
           }
           // Nothing wants this stop (false condition, logpoint, another hart at the target): go on,
           // still giving requests a turn when such stops come thick and fast.
-          if (performance.now() - lastTurn > 10) {
+          if (performance.now() - lastTurn > 10 || this.debug.machine.attentionRequested()) {
+            this.clearAttention();
             await nextTurn();
             lastTurn = performance.now();
           }

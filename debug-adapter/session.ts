@@ -45,6 +45,8 @@ import { attachDisk, detachDisk, packetCapture, VmControlError } from './vm-cont
 import { translateAddress } from './state/translate';
 import { SourceRoot } from './source-root';
 import { type AddressContext, type SymbolBinding, SymbolSet } from './symbol-set';
+import type { TrapHistory } from '../vmm-core/debug/trap-history';
+import { addressSpaceMap, machineState, pageTables, trapHistory, ViewRequestError, type RunState, type ViewRequestContext } from './view-requests';
 import { loadSymbolFile } from './symbols/symbol-file';
 import type { SymbolFile, TypeInfo, VariableInfo } from './symbols/types';
 import { formatMemoryReference, hex, parseMemoryReference, Target, type AddressSpace, type SpacedAddress } from './target';
@@ -89,6 +91,8 @@ type SerialMode = { kind: 'output' } | { kind: 'terminal' } | { kind: 'none' } |
 export interface SessionOptions {
   /** A machine lent by `ringside run --debug-port` (attach in-process). */
   readonly host?: DebugHost;
+  /** Set by a worker host: the word its main thread raises when a request waits (see RunLoop). */
+  readonly attention?: Int32Array;
 }
 
 interface LoadedState {
@@ -99,6 +103,7 @@ interface LoadedState {
   readonly stepper: Stepper;
   readonly symbols: SymbolSet | undefined;
   readonly attached: boolean;
+  readonly trapHistory: TrapHistory;
 }
 
 export class RingsideSession extends LoggingDebugSession {
@@ -165,7 +170,7 @@ export class RingsideSession extends LoggingDebugSession {
   private respond<R extends DebugProtocol.Response>(response: R, work: () => void | Promise<void>): void {
     const fail = (error: unknown) => {
       const known = error instanceof RequestError || error instanceof AttributeError || error instanceof BreakpointError ||
-        error instanceof ExpressionError || error instanceof RegisterError || error instanceof StepError || error instanceof VmControlError;
+        error instanceof ExpressionError || error instanceof RegisterError || error instanceof StepError || error instanceof VmControlError || error instanceof ViewRequestError;
       const message = error instanceof Error ? error.message : String(error);
       const text = known ? message : `internal error: ${message}`.replace(/[{}]/g, '');
       const quiet = QUIET_ERROR_COMMANDS.has(response.command);
@@ -447,7 +452,7 @@ export class RingsideSession extends LoggingDebugSession {
         }
       },
     };
-    const loop = new RunLoop(debug, policy);
+    const loop = new RunLoop(debug, policy, this.options.attention ?? null);
     // Network frames arriving during an idle wait wake this session's pacer (an attached CLI's hook comes back on release).
     const previousInputHook = machine.beforeExternalInput;
     this.restoreInputHook = () => {
@@ -455,7 +460,7 @@ export class RingsideSession extends LoggingDebugSession {
     };
     machine.beforeExternalInput = () => loop.pacer.beforeExternalInput();
     const stepper = new Stepper(target, loop, policy, () => this.state?.symbols, () => this.interruptsDuringStep);
-    this.state = { machine, target, breakpoints, loop, stepper, symbols, attached };
+    this.state = { machine, target, breakpoints, loop, stepper, symbols, attached, trapHistory: debug.trapHistory };
     this.focusHart = Math.max(0, machine.harts.findIndex((_, id) => machine.hartStates[id] === HartState.Started));
   }
 
@@ -619,6 +624,7 @@ export class RingsideSession extends LoggingDebugSession {
     if (state.machine.exit !== null) throw new RequestError('the guest has exited; nothing left to run');
     this.running = true;
     this.invalidateStopState();
+    this.sendStateChanged();
     const finish = (outcome: StepOutcome) => {
       this.running = false;
       this.flushSerial();
@@ -1421,6 +1427,10 @@ export class RingsideSession extends LoggingDebugSession {
         case 'ringside/attachDisk': return this.answer(response, attachDisk(this.loaded().machine, parameters, this.workingDirectory));
         case 'ringside/detachDisk': return this.answer(response, detachDisk(this.loaded().machine, parameters));
         case 'ringside/packetCapture': return this.answer(response, packetCapture(this.loaded().machine, parameters, this.workingDirectory));
+        case 'ringside/machineState': return this.viewRequest(response, (context) => machineState(context));
+        case 'ringside/pageTables': return this.viewRequest(response, (context) => pageTables(context, parameters));
+        case 'ringside/addressSpaceMap': return this.viewRequest(response, (context) => addressSpaceMap(context, parameters));
+        case 'ringside/trapHistory': return this.viewRequest(response, (context) => trapHistory(context, parameters));
         default: throw new RequestError(`unknown request '${command}'`);
       }
     });
@@ -1445,6 +1455,42 @@ export class RingsideSession extends LoggingDebugSession {
     const translation = translateAddress(state.machine, hartId, address, { access, privilege, satp });
     response.body = jsonSafe(translation);
     this.sendResponse(response);
+  }
+
+  /** The view requests (view-requests.ts) see the machine and what the session knows about it. */
+  private viewRequest(response: DebugProtocol.Response, answer: (context: ViewRequestContext) => unknown): void {
+    const state = this.loaded();
+    const lastStop = this.lastStops.get(this.focusHart);
+    const context: ViewRequestContext = {
+      machine: state.machine,
+      trapHistory: state.trapHistory,
+      runState: this.runState(),
+      ...(lastStop !== undefined ? { lastStop: { reason: lastStop.reason, description: lastStop.description, hartId: lastStop.hartId } } : {}),
+      focusHart: this.focusHart,
+      hartOfThread: (threadId) => this.hartOfThread(threadId),
+      evaluateAddress: (text, hartId) => this.evaluateNumber(text, hartId),
+    };
+    response.body = jsonSafe(answer(context));
+    this.sendResponse(response);
+  }
+
+  private runState(): RunState {
+    if (this.ended || (this.state !== undefined && this.state.machine.exit !== null)) return 'exited';
+    return this.running ? 'running' : 'stopped';
+  }
+
+  /** Tells views to refresh: the machine started running, stopped or exited. */
+  private sendStateChanged(): void {
+    if (this.ended) return;
+    const hart = this.state?.machine.harts[this.focusHart];
+    this.sendEvent({
+      seq: 0, type: 'event', event: 'ringside/stateChanged',
+      body: {
+        runState: this.runState(), threadId: threadOf(this.focusHart),
+        ...(hart !== undefined ? { privilege: privilegeName(hart.privilege) } : {}),
+        ...(!this.running ? { reason: this.lastStops.get(this.focusHart)?.reason } : {}),
+      },
+    });
   }
 
   private deviceStateRequest(response: DebugProtocol.Response, args: Record<string, unknown>): void {
@@ -1473,6 +1519,7 @@ export class RingsideSession extends LoggingDebugSession {
       case 'reset': {
         if (state.attached) throw new RequestError('reset is not available while attached to `ringside run`');
         state.machine.reset();
+        state.trapHistory.clear();
         this.invalidateStopState();
         response.body = { running: this.running };
         this.sendResponse(response);
@@ -1577,6 +1624,7 @@ export class RingsideSession extends LoggingDebugSession {
             description: stop.description, text: stop.text, hitBreakpointIds: stop.hitBreakpointIds, preserveFocusHint: false,
           },
         } as DebugProtocol.StoppedEvent);
+        this.sendStateChanged();
         return;
       }
       case 'exited': {
@@ -1585,6 +1633,7 @@ export class RingsideSession extends LoggingDebugSession {
         if (exit.kind === 'error') this.report({ kind: 'output', text: `Ringside: emulator error on hart ${exit.hartId}: ${exit.message}\n`, category: 'stderr' });
         else this.report({ kind: 'output', text: `Ringside: the guest powered off with exit code ${exit.code} (${exit.source})\n`, category: 'console' });
         this.sendEvent({ seq: 0, type: 'event', event: 'exited', body: { exitCode: code } } as DebugProtocol.ExitedEvent);
+        this.sendStateChanged();
         this.end();
         return;
       }

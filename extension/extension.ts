@@ -2,15 +2,17 @@
 // person installs and touches: how a `ringside` debug session's adapter is started, the
 // configuration provider, the commands, the console terminal, the launch progress, the views
 // and the language client. It depends on debug-adapter and vmm-core, never the other way.
-// VS Code (>= 1.74) activates it from its contributions: the `ringside` debug type, the
-// commands, the views and the language ids.
+// VS Code activates it from its commands, views and language ids; the `ringside` debug type
+// needs package.json's activationEvents (1.100 has no implicit one for debuggers).
 
 import * as vscode from 'vscode';
 import { registerAdapterFactory } from './adapter-factory';
 import { RingsideSessions, registerCommands } from './commands';
 import { registerConfigurationProvider } from './configuration-provider';
 import { GuestConsoles } from './console-terminal';
+import { activateLanguageSupport } from './language-client';
 import { LaunchProgress } from './launch-progress';
+import { activateViews } from './views/index';
 
 export function activate(context: vscode.ExtensionContext): void {
   registerAdapterFactory(context);
@@ -19,6 +21,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const consoles = new GuestConsoles();
   context.subscriptions.push(sessions, consoles);
   registerCommands(context, sessions, consoles);
+  activateViews(context);
+  activateLanguageSupport(context);
   context.subscriptions.push(
     vscode.debug.registerDebugAdapterTrackerFactory('ringside', {
       createDebugAdapterTracker(session: vscode.DebugSession): vscode.DebugAdapterTracker {

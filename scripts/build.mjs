@@ -25,7 +25,7 @@ function newestSource(dir) {
 }
 
 const ifNeeded = process.argv.includes('--if-needed');
-if (ifNeeded && entries.every((e) => existsSync(e.out))) {
+if (ifNeeded && entries.every((e) => existsSync(e.out)) && existsSync('dist/syntaxes/riscv-asm.tmLanguage.json')) {
   const oldestOutput = Math.min(...entries.map((e) => statSync(e.out).mtimeMs));
   if (Math.max(...sourceFolders.map(newestSource)) < oldestOutput) process.exit(0);
 }
@@ -45,3 +45,5 @@ for (const entry of entries) {
   });
   if (entry.banner) chmodSync(entry.out, 0o755);
 }
+// The editor's JSON schema, grammar and language configuration, generated from vmm-core's tables.
+if (existsSync('scripts/generate-language-assets.mjs')) await import('./generate-language-assets.mjs');

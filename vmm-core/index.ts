@@ -7,6 +7,9 @@
 
 export { Machine, MachineError, type MachineExit, type RunResult, type LoadedImage, type BootMode, type VirtioSlot, type ConsoleInputTarget } from './machine/machine';
 export { type MachineConfig, type ImageFile, type VirtioDeviceConfig, type IdleMode, ConfigError, MACHINE_OPTIONS_SCHEMA, parseMemorySize } from './machine/config';
+export { MACHINE_FILE_SCHEMA } from './machine/config';
+export { TEST_LIST_SCHEMA } from './machine/test-list-schema';
+export { validateJson, type JsonSchema } from './machine/json-schema';
 export { IdlePacer } from './machine/pacing';
 export {
   parseDriveOption, parseNetdevSpec, parseDeviceOption, parseGlobalOption, openVirtioDevices,

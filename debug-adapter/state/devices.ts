@@ -39,6 +39,8 @@ export interface PlicSourceState {
   readonly lineAsserted: boolean;
   /** Contexts that have it enabled. */
   readonly enabledIn: readonly number[];
+  /** Times a hart has claimed it since the machine was built. */
+  readonly claims: number;
 }
 
 export interface PlicContextState {
@@ -72,6 +74,8 @@ export interface DeviceState {
     readonly pendingInput: number;
     readonly fifoCount: number;
     readonly interruptAsserted: boolean;
+    /** Bytes the guest transmitted and read, host bytes queued for it and refused (queue full). */
+    readonly counters: { readonly transmitted: number; readonly received: number; readonly inputAccepted: number; readonly inputRefused: number };
   };
   readonly rtc: {
     readonly irq: number;
@@ -203,9 +207,9 @@ export function deviceState(machine: Machine): DeviceState {
     const enabledIn = contexts.filter((context) => context.enabled.includes(irq)).map((context) => context.context);
     const state = {
       irq, ...(device === undefined ? {} : { device }), priority: plic.sourcePriority(irq), pending: plic.isPending(irq),
-      claimed: plic.isClaimed(irq), lineAsserted: plic.isLineAsserted(irq), enabledIn,
+      claimed: plic.isClaimed(irq), lineAsserted: plic.isLineAsserted(irq), enabledIn, claims: plic.claimCount(irq),
     };
-    if (device !== undefined || state.priority > 0 || state.pending || state.claimed || state.lineAsserted || enabledIn.length > 0) {
+    if (device !== undefined || state.priority > 0 || state.pending || state.claimed || state.lineAsserted || enabledIn.length > 0 || state.claims > 0) {
       sources.push(state);
     }
   }
@@ -228,6 +232,7 @@ export function deviceState(machine: Machine): DeviceState {
       pendingInput: uart.pendingInputLength,
       fifoCount: registers.fifoCount,
       interruptAsserted: uart.interruptAsserted,
+      counters: { ...uart.counters },
     },
     rtc: {
       irq: RTC_IRQ, time: now.toString(), timeIso: isoTime(now), alarm: alarm.alarm.toString(), alarmArmed: alarm.armed,

@@ -24,12 +24,13 @@ const COMMANDS = [
   'setDataBreakpoints', 'continue', 'next', 'stepIn', 'stepOut', 'pause', 'stackTrace', 'scopes', 'variables', 'setVariable',
   'setExpression', 'evaluate', 'readMemory', 'writeMemory', 'disassemble', 'exceptionInfo', 'threads', 'source',
   'ringside/translateAddress', 'ringside/deviceState', 'ringside/vm', 'ringside/exitStatistics', 'ringside/serialInput',
-  'ringside/setAddressSpace', 'loadedSources', 'completions', 'goto', 'restart',
+  'ringside/setAddressSpace', 'ringside/machineState', 'ringside/pageTables', 'ringside/addressSpaceMap', 'ringside/trapHistory', 'loadedSources', 'completions', 'goto', 'restart',
 ];
 const FIELDS = [
   'threadId', 'frameId', 'variablesReference', 'expression', 'memoryReference', 'offset', 'count', 'data', 'source',
   'breakpoints', 'filters', 'filterOptions', 'name', 'value', 'instructionCount', 'instructionOffset', 'granularity',
   'address', 'action', 'text', 'addressSpace', 'lines', 'singleThread', 'context', 'format', 'resolveSymbols',
+  'satp', 'from', 'maxRanges', 'since', 'limit',
 ];
 
 test('requests with arguments of every wrong shape get responses and leave the session usable', { timeout: 60_000 }, async () => {

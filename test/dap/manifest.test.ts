@@ -16,7 +16,7 @@ test('package.json contributes.debuggers is generated from launch-schema.ts', ()
   };
   assert.deepEqual(manifest.contributes.debuggers, [JSON.parse(JSON.stringify(debuggerContribution()))],
     'package.json is out of date: run node scripts/generate-manifest.mjs');
-  assert.deepEqual(manifest.contributes.breakpoints.map((entry) => entry.language), ['c', 'cpp', 'asm', 'riscv']);
+  assert.deepEqual(manifest.contributes.breakpoints.map((entry) => entry.language), ['c', 'cpp', 'riscv-asm', 'asm', 'riscv']);
   const check = spawnSync(process.execPath, ['scripts/generate-manifest.mjs', '--check'], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(check.status, 0, check.stderr);
 });

@@ -14,7 +14,7 @@ import { serveSessions } from '../../debug-adapter/main';
 export const ROOT = resolve(__dirname, '../..');
 export const ADAPTER = join(ROOT, 'dist/debugAdapter.js');
 
-const RECORDED_EVENTS = ['initialized', 'stopped', 'continued', 'exited', 'terminated', 'output', 'breakpoint', 'memory', 'ringside/serial', 'ringside/machineReset'];
+const RECORDED_EVENTS = ['initialized', 'stopped', 'continued', 'exited', 'terminated', 'output', 'breakpoint', 'memory', 'ringside/serial', 'ringside/machineReset', 'ringside/stateChanged'];
 
 export type Transport = 'tcp' | 'stdio';
 

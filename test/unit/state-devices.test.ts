@@ -135,7 +135,7 @@ describe('deviceState', () => {
     assert.deepEqual(state.clint.harts[1], { hartId: 1, msip: true, mtimecmp: '0xffffffffffffffff', timerPending: false });
 
     const uartSource = state.plic.sources.find((source) => source.irq === UART0_IRQ);
-    assert.deepEqual(uartSource, { irq: UART0_IRQ, device: 'uart0', priority: 2, pending: true, claimed: false, lineAsserted: true, enabledIn: [3] });
+    assert.deepEqual(uartSource, { irq: UART0_IRQ, device: 'uart0', priority: 2, pending: true, claimed: false, lineAsserted: true, enabledIn: [3], claims: 0 });
     assert.ok(state.plic.sources.some((source) => source.device === 'rtc'));
     assert.ok(state.plic.sources.some((source) => source.device === 'virtio-mmio-0' && source.irq === 1));
     assert.equal(state.plic.sources.some((source) => source.irq === 50), false, 'idle unwired sources are left out');

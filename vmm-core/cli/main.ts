@@ -1,35 +1,44 @@
-// The headless `ringside` command: boots a machine from the command line, runs it with a
-// timeout, and exits with the guest's exit code. Documented in docs/cli.md.
+// The headless `ringside` command: `ringside run` boots a machine from the command line (or a
+// machine config file), runs it with a timeout, and exits with the guest's exit code;
+// `ringside test` (test-command.ts) runs a list of guest tests. Documented in docs/cli.md.
 
-import { closeSync, existsSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import { Debugger, type EventBreakpointSpec, type PrivilegePattern, type StopReason } from '../debug/debugger';
+import { Debugger, type StopReason } from '../debug/debugger';
 import type { DebugHost, DebugServer, DebugServerModule } from '../debug/remote';
 import { Privilege, privilegeName } from '../cpu/csr-numbers';
 import type { Hart } from '../cpu/hart';
 import { disassemble } from '../isa/disassembler';
 import { floatRegisterName, integerRegisterName } from '../isa/registers';
 import { parseCpuModel } from '../cpu/cpu-model';
-import { ConfigError, type IdleMode, type ImageFile, parseMemorySize } from '../machine/config';
+import { ConfigError, parseMemorySize } from '../machine/config';
 import { ElfError } from '../machine/elf';
 import { DEFAULT_ICOUNT_SHIFT, MAX_HARTS, MAX_ICOUNT_SHIFT } from '../machine/layout';
 import { IdlePacer } from '../machine/pacing';
-import {
-  openVirtioDevices, type OpenedDevices, parseDeviceOption, parseDriveOption, parseGlobalOption, parseNetdevSpec, type VirtioDeviceSpec,
-} from '../machine/device-options';
+import { parseDeviceOption, parseDriveOption, parseGlobalOption, parseNetdevSpec } from '../machine/device-options';
 import { BridgeError, type ConsoleBackend } from '../bridges/types';
 import { type ConsoleSpec, openConsoleBackend, parseConsoleSpec, StdioConsole } from '../bridges/console/index';
-import { type InstructionObserver, Machine, MachineError, type MachineExit } from '../machine/machine';
+import { type InstructionObserver, Machine, MachineError } from '../machine/machine';
 import { DeviceTreeError } from '../machine/fdt';
-import { HartState } from '../monitor/sbi';
+import {
+  applyStopSpec, describeExit, describeStop, EXIT_EMULATOR_ERROR, EXIT_STOPPED, EXIT_TIMEOUT, EXIT_USAGE, exitCodeOf, fileErrorReason,
+  hex, initialCodeStop, parseStopSpec, registerDump, type StopSpec, UsageError,
+} from './common';
+import { applyMachineFields, defaultMachineOptions, loadMachineConfigFile, type MachineOptions, openMachine } from './machine-options';
+import { testCommand, TEST_USAGE } from './test-command';
+import { runTestWorker, TEST_WORKER_COMMAND } from './test-worker';
 
-export const EXIT_TIMEOUT = 124;
-export const EXIT_EMULATOR_ERROR = 125;
-export const EXIT_USAGE = 2;
-export const EXIT_STOPPED = 3;
+export { describeStop, EXIT_EMULATOR_ERROR, EXIT_STOPPED, EXIT_TIMEOUT, EXIT_USAGE, parseStopSpec, type StopSpec };
 
 const USAGE = `usage: ringside run --kernel FILE [options]
+       ringside run --config NAME.ringside.json [options]
+       ringside test [LIST.ringside-tests.json...] [--jobs N] [--junit FILE] [--filter TEXT]
+                       (ringside test --help for the test runner)
 
+  --config FILE        machine config file (JSON, the machine schema: kernel, bios, memory,
+                       harts, drives, ...); relative paths in it are relative to its folder;
+                       options on the command line override it (--drive, --netdev and
+                       --device add devices after the file's)
   --kernel FILE        kernel or program (RV64 ELF, or raw image at 0x80200000 with a firmware
                        or --bios builtin)
   --bios none|builtin|FILE
@@ -87,44 +96,39 @@ exit codes: the guest's (finisher, HTIF, SBI shutdown), ${EXIT_STOPPED} stopped 
 ${EXIT_TIMEOUT} timeout, ${EXIT_EMULATOR_ERROR} emulator error, ${EXIT_USAGE} bad command line or input file.
 `;
 
-class UsageError extends Error {}
-
-/** One --stop-on SPEC, checked when the command line is read (before anything runs). */
-export type StopSpec =
-  | { kind: 'trap'; interrupt: boolean; code: number | '*' }
-  | { kind: 'privilege'; from: PrivilegePattern; to: PrivilegePattern }
-  | { kind: 'pc'; address: bigint }
-  | { kind: 'pc-symbol'; symbol: string }
-  | { kind: 'console'; text: string };
-
-interface RunOptions {
-  kernel?: string;
-  bios: string;
-  initrd?: string;
-  append?: string;
-  dtb?: string;
-  memory: number;
-  harts: number;
-  cpu?: string;
+interface RunOptions extends MachineOptions {
   timeoutSeconds?: number;
   serial: ConsoleSpec;
-  icountShift: number;
-  idle: IdleMode;
-  virtio: VirtioDeviceSpec[];
-  virtioLegacy: boolean;
   stopOn: StopSpec[];
   trace?: string;
   debugPort?: number;
   debugWait: boolean;
 }
 
-const NUMBER_PATTERN = /^(0x[0-9a-f]+|[0-9]+)$/i;
+/** The --config FILE of a command line, wherever it stands (the file is the base the other options override). */
+function configFileArgument(args: readonly string[]): string | undefined {
+  let file: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    let value: string;
+    if (args[i] === '--config') {
+      if (i + 1 === args.length) throw new UsageError('--config needs a value');
+      value = args[++i];
+    } else if (args[i].startsWith('--config=')) {
+      value = args[i].slice('--config='.length);
+    } else {
+      continue;
+    }
+    if (file !== undefined) throw new UsageError(`--config given twice ('${file}' and '${value}')`);
+    if (value === '') throw new UsageError('--config needs a file name');
+    file = value;
+  }
+  return file;
+}
 
 function parseRunArguments(args: readonly string[]): RunOptions {
-  const options: RunOptions = {
-    bios: 'none', memory: 128 * 1024 * 1024, harts: 1, serial: { kind: 'stdio' }, stopOn: [], debugWait: false,
-    icountShift: DEFAULT_ICOUNT_SHIFT, idle: 'pace', virtio: [], virtioLegacy: false,
-  };
+  let options: RunOptions = { ...defaultMachineOptions(), serial: { kind: 'stdio' }, stopOn: [], debugWait: false };
+  const configFile = configFileArgument(args);
+  if (configFile !== undefined) options = { ...options, ...applyMachineFields(options, loadMachineConfigFile(configFile)) };
   const parsed = <T>(flag: string, parse: () => T): T => {
     try {
       return parse();
@@ -144,6 +148,7 @@ function parseRunArguments(args: readonly string[]): RunOptions {
       return next;
     };
     switch (flag) {
+      case '--config': value(); break;
       case '--kernel': options.kernel = value(); break;
       case '--bios': options.bios = value(); break;
       case '--initrd': options.initrd = value(); break;
@@ -240,24 +245,10 @@ function parseRunArguments(args: readonly string[]): RunOptions {
     }
   }
   if (options.kernel === undefined && (options.bios === 'none' || options.bios === 'builtin')) {
-    throw new UsageError('--kernel FILE is required');
+    throw new UsageError('--kernel FILE is required (or a --config file with a kernel)');
   }
   if (options.debugWait && options.debugPort === undefined) throw new UsageError('--debug-wait needs --debug-port');
   return options;
-}
-
-function readImage(path: string, what: string): ImageFile {
-  try {
-    return { fileName: path, bytes: new Uint8Array(readFileSync(path)) };
-  } catch (error) {
-    throw new UsageError(`cannot read ${what} '${path}': ${fileErrorReason(error)}`);
-  }
-}
-
-function fileErrorReason(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' ? 'no such file or directory' : code === 'EISDIR' ? 'is a directory'
-    : code === 'EACCES' ? 'permission denied' : (error as Error).message;
 }
 
 /** Creates an output file; `created` collects it so a later failure can remove it again. */
@@ -269,107 +260,6 @@ function createOutputFile(path: string, what: string, created: string[]): number
   } catch (error) {
     throw new UsageError(`cannot create ${what} '${path}': ${fileErrorReason(error)}`);
   }
-}
-
-/** Parses one --stop-on SPEC. */
-export function parseStopSpec(spec: string): StopSpec {
-  const colon = spec.indexOf(':');
-  if (colon < 0) throw new UsageError(`--stop-on '${spec}': expected KIND:VALUE (exception:N, interrupt:N, privilege:U->S, pc:ADDR, console:TEXT)`);
-  const kind = spec.slice(0, colon);
-  const value = spec.slice(colon + 1);
-  const code = (): number | '*' => {
-    if (value === '*') return '*';
-    if (!NUMBER_PATTERN.test(value)) throw new UsageError(`--stop-on '${spec}': '${value}' is not a cause number or *`);
-    return Number(value);
-  };
-  switch (kind) {
-    case 'exception': case 'trap':
-      return { kind: 'trap', interrupt: false, code: code() };
-    case 'interrupt':
-      return { kind: 'trap', interrupt: true, code: code() };
-    case 'privilege': {
-      const match = /^([USM*])->([USM*])$/.exec(value);
-      if (match === null) throw new UsageError(`--stop-on '${spec}': expected privilege:FROM->TO with FROM, TO in U, S, M, *`);
-      return { kind: 'privilege', from: match[1] as PrivilegePattern, to: match[2] as PrivilegePattern };
-    }
-    case 'pc':
-      if (NUMBER_PATTERN.test(value)) return { kind: 'pc', address: BigInt(value) };
-      if (/^[A-Za-z_.$][A-Za-z0-9_.$]*$/.test(value)) return { kind: 'pc-symbol', symbol: value };
-      throw new UsageError(`--stop-on '${spec}': '${value}' is neither an address nor a symbol name`);
-    case 'console':
-      if (value.length === 0) throw new UsageError(`--stop-on '${spec}': console text must not be empty`);
-      return { kind: 'console', text: value };
-    default:
-      throw new UsageError(`--stop-on '${spec}': unknown kind '${kind}' (exception, trap, interrupt, privilege, pc, console)`);
-  }
-}
-
-/** Arms one stop spec; returns the breakpoint id and, for pc stops, the address. */
-function applyStopSpec(debug: Debugger, machine: Machine, spec: StopSpec): { id: number; address?: bigint } {
-  switch (spec.kind) {
-    case 'trap':
-      return { id: debug.addEventBreakpoint({ kind: 'trap', interrupt: spec.interrupt, code: spec.code }) };
-    case 'privilege': {
-      const breakpoint: EventBreakpointSpec = { kind: 'privilege', from: spec.from, to: spec.to };
-      return { id: debug.addEventBreakpoint(breakpoint) };
-    }
-    case 'pc': case 'pc-symbol': {
-      const address = spec.kind === 'pc' ? spec.address : resolveSymbol(machine, spec.symbol);
-      return { id: debug.addCodeBreakpoint({ address }), address: BigInt.asUintN(64, address) };
-    }
-    case 'console':
-      return { id: debug.addConsoleBreakpoint(spec.text) };
-  }
-}
-
-/** A symbol's address in the kernel ELF, else the firmware ELF. */
-function resolveSymbol(machine: Machine, name: string): bigint {
-  for (const role of ['kernel', 'firmware'] as const) {
-    const symbol = machine.images.find((image) => image.role === role)?.elf?.findSymbol(name);
-    if (symbol !== undefined) return BigInt.asUintN(64, BigInt(symbol.value));
-  }
-  throw new UsageError(`--stop-on 'pc:${name}': no symbol '${name}' in the kernel or firmware ELF`);
-}
-
-const hex = (value: bigint) => `0x${BigInt.asUintN(64, value).toString(16).padStart(16, '0')}`;
-
-export function describeStop(stop: StopReason): string {
-  switch (stop.reason) {
-    case 'breakpoint': return `stopped at breakpoint, pc ${hex(stop.pc)}`;
-    case 'watchpoint': return `stopped on ${stop.access} of ${stop.size} bytes at ${hex(stop.address)}`;
-    case 'trap':
-      return `stopped on ${stop.interrupt ? 'interrupt' : 'exception'} ${stop.cause} (${stop.from}->${stop.to}), tval ${hex(stop.tval)}, epc ${hex(stop.epc)}`;
-    case 'privilege':
-      return `stopped on privilege change ${stop.from}->${stop.to} via ${stop.via}` +
-        (stop.cause !== undefined ? ` (${stop.interrupt ? 'interrupt' : 'exception'} ${stop.cause}, tval ${hex(stop.tval ?? 0n)}, epc ${hex(stop.epc ?? 0n)})` : '');
-    case 'console': return `stopped: console printed '${stop.text}'`;
-    case 'step': return `stopped after step, pc ${hex(stop.pc)}`;
-    case 'pause': return `paused, pc ${hex(stop.pc)}`;
-    case 'exit': return describeExit(stop.exit);
-  }
-}
-
-function describeExit(exit: MachineExit): string {
-  if (exit.kind === 'error') return `emulator error on hart ${exit.hartId}: ${exit.message}`;
-  return `guest exited with code ${exit.code} (${exit.source})`;
-}
-
-function registerDump(machine: Machine, hartId: number): string {
-  const hart = machine.harts[hartId];
-  const lines = [`hart ${hartId}  pc ${hex(hart.pc)}  privilege ${privilegeName(hart.privilege)}`];
-  for (let row = 0; row < 32; row += 4) {
-    const cells: string[] = [];
-    for (let i = row; i < row + 4; i++) cells.push(`${integerRegisterName(i).padStart(4)} ${hex(hart.readRegister(i))}`);
-    lines.push(cells.join('  '));
-  }
-  return lines.join('\n');
-}
-
-function exitCodeOf(exit: MachineExit): number {
-  if (exit.kind === 'error') return EXIT_EMULATOR_ERROR;
-  if (exit.code === 0) return 0;
-  // Process exit codes are 8 bits; a non-zero guest code never turns into success.
-  return (exit.code & 0xff) === 0 ? 1 : exit.code & 0xff;
 }
 
 /**
@@ -536,45 +426,12 @@ async function runCommand(args: readonly string[]): Promise<number> {
     consoleBuffer.length = 0;
     serialConsole?.write(bytes);
   };
-  const bios = options.bios === 'none' || options.bios === 'builtin' ? options.bios : readImage(options.bios, 'firmware');
-  const kernel = options.kernel !== undefined ? readImage(options.kernel, 'kernel') : undefined;
-  const initrd = options.initrd !== undefined ? readImage(options.initrd, 'initrd') : undefined;
-  const dtb = options.dtb !== undefined ? readImage(options.dtb, 'device tree') : undefined;
-  // Disks are opened (and locked) and sockets set up before the machine exists; anything that
-  // fails before the run starts closes them again and removes capture files this run created.
-  let opened: OpenedDevices;
+  const { machine, opened } = await openMachine(options, (byte) => {
+    consoleBuffer.push(byte);
+    if (byte === 10 || consoleBuffer.length >= CONSOLE_FLUSH_BYTES) flushConsole();
+  });
   try {
-    opened = await openVirtioDevices(options.virtio);
-  } catch (error) {
-    if (error instanceof BridgeError || error instanceof ConfigError) throw new UsageError(error.message);
-    throw error;
-  }
-  let machine: Machine;
-  try {
-    machine = new Machine({
-      memoryBytes: options.memory,
-      hartCount: options.harts,
-      cpu: options.cpu,
-      bios,
-      kernel,
-      initrd,
-      dtb,
-      append: options.append,
-      icountShift: options.icountShift,
-      idle: options.idle,
-      virtioDevices: opened.devices,
-      virtioLegacy: options.virtioLegacy,
-      consoleOutput: (byte) => {
-        consoleBuffer.push(byte);
-        if (byte === 10 || consoleBuffer.length >= CONSOLE_FLUSH_BYTES) flushConsole();
-      },
-    });
-  } catch (error) {
-    opened.discard();
-    throw error;
-  }
-  try {
-    return await runMachine(options, machine, flushConsole, (backend) => (serialConsole = backend), bios);
+    return await runMachine(options, machine, flushConsole, (backend) => (serialConsole = backend));
   } catch (error) {
     // A bad console or trace file is found before anything runs: leave no capture behind either.
     if (error instanceof UsageError) for (const path of opened.createdFiles) rmSync(path, { force: true });
@@ -586,7 +443,7 @@ async function runCommand(args: readonly string[]): Promise<number> {
 
 async function runMachine(
   options: RunOptions, machine: Machine, flushConsole: () => void,
-  setConsole: (backend: ConsoleBackend) => void, bios: 'none' | 'builtin' | ImageFile,
+  setConsole: (backend: ConsoleBackend) => void,
 ): Promise<number> {
   let serialConsole: ConsoleBackend;
   const debug = new Debugger(machine);
@@ -645,7 +502,7 @@ async function runMachine(
   machine.instructionObserver = trace ?? null;
 
   const attach = options.debugPort !== undefined
-    ? await AttachControl.start(machine, debug, options.debugPort, options.kernel, typeof bios === 'object' ? bios.fileName : undefined)
+    ? await AttachControl.start(machine, debug, options.debugPort, options.kernel, machine.config.firmware?.fileName)
     : undefined;
   let deadline = options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : Infinity;
   const timedOut = (): boolean => Date.now() > deadline;
@@ -715,15 +572,6 @@ function machineStatus(machine: Machine): string {
     `\nvirtual time ${seconds.toFixed(3)} s (icount shift ${machine.config.icountShift}, idle ${machine.config.idle})`;
 }
 
-function initialCodeStop(machine: Machine, codeStops: ReadonlyMap<bigint, number>): StopReason | undefined {
-  for (const hart of machine.harts) {
-    if (machine.hartStates[hart.hartId] !== HartState.Started) continue;
-    const breakpointId = codeStops.get(hart.pc);
-    if (breakpointId !== undefined) return { reason: 'breakpoint', hartId: hart.hartId, pc: hart.pc, breakpointId };
-  }
-  return undefined;
-}
-
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -731,7 +579,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(USAGE);
       return command === undefined ? EXIT_USAGE : 0;
     }
-    if (command !== 'run') throw new UsageError(`unknown command '${command}' (try 'ringside run --help')`);
+    if (command === TEST_WORKER_COMMAND) return await runTestWorker();
+    if (command === 'test') {
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(TEST_USAGE);
+        return 0;
+      }
+      return await testCommand(rest);
+    }
+    if (command !== 'run') throw new UsageError(`unknown command '${command}' (try 'ringside --help')`);
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(USAGE);
       return 0;

@@ -12,6 +12,7 @@ import type { CodeBreakpointHook, MemoryWatcher } from '../cpu/mmu';
 import { AccessKind } from '../cpu/pmp';
 import type { Machine, MachineExit } from '../machine/machine';
 import type { MonitorObserver, PrivilegeChangeEvent, TrapEvent } from '../monitor/monitor';
+import { TrapHistory, TrapRecordKind } from './trap-history';
 
 export type PrivilegeName = 'U' | 'S' | 'M';
 export type PrivilegePattern = PrivilegeName | '*';
@@ -81,6 +82,8 @@ export class Debugger implements CodeBreakpointHook, MemoryWatcher, MonitorObser
   private stepTrapped = false;
   private consoleTail = '';
   private removeConsoleListener: (() => void) | null = null;
+  /** The last traps and privilege-changing returns (the trap timeline); a few stores per trap. */
+  readonly trapHistory = new TrapHistory();
 
   constructor(readonly machine: Machine) {
     machine.setMonitorObserver(this);
@@ -209,6 +212,10 @@ export class Debugger implements CodeBreakpointHook, MemoryWatcher, MonitorObser
   }
 
   onTrap(hart: Hart, event: TrapEvent): boolean {
+    this.trapHistory.record(
+      hart.hartId, event.interrupt ? TrapRecordKind.Interrupt : TrapRecordKind.Exception, event.code, event.from, event.to,
+      event.epc, event.tval, hart.virtualNanoseconds, hart.instructionsRetired,
+    );
     for (const breakpoint of this.eventBreakpoints.values()) {
       if (breakpoint.kind !== 'trap') continue;
       if (breakpoint.interrupt !== event.interrupt) continue;
@@ -229,6 +236,12 @@ export class Debugger implements CodeBreakpointHook, MemoryWatcher, MonitorObser
   }
 
   onPrivilegeChange(hart: Hart, event: PrivilegeChangeEvent): boolean {
+    if (event.via !== 'trap') {
+      this.trapHistory.record(
+        hart.hartId, event.via === 'mret' ? TrapRecordKind.Mret : TrapRecordKind.Sret, -1, event.from, event.to,
+        hart.pc, 0n, hart.virtualNanoseconds, hart.instructionsRetired,
+      );
+    }
     const from = privilegeName(event.from), to = privilegeName(event.to);
     for (const breakpoint of this.eventBreakpoints.values()) {
       if (breakpoint.kind !== 'privilege') continue;

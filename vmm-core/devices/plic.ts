@@ -36,6 +36,8 @@ export class Plic implements MmioDevice {
   private readonly level = new Uint8Array(PLIC_SOURCE_COUNT);
   private readonly pending = new Uint8Array(PLIC_SOURCE_COUNT);
   private readonly claimed = new Uint8Array(PLIC_SOURCE_COUNT);
+  /** Claims of each source since the machine was built (the Devices view). */
+  private readonly claims = new Float64Array(PLIC_SOURCE_COUNT);
   /** Enable bits, SOURCE_WORDS words per context. */
   private readonly enable: Uint32Array;
   private readonly threshold: Uint8Array;
@@ -81,6 +83,11 @@ export class Plic implements MmioDevice {
   }
 
   /** True when source `irq` is pending (for debuggers and tests). */
+  /** How many times a context has claimed source `irq`. */
+  claimCount(irq: number): number {
+    return this.claims[irq] ?? 0;
+  }
+
   isPending(irq: number): boolean {
     return this.pending[irq] === 1;
   }
@@ -207,6 +214,7 @@ export class Plic implements MmioDevice {
   private claim(context: number): number {
     const irq = this.bestSource(context);
     if (irq !== 0) {
+      this.claims[irq]++;
       this.pending[irq] = 0;
       this.claimed[irq] = 1;
       this.updateAll();

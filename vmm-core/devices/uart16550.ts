@@ -74,6 +74,8 @@ export class Uart16550 implements MmioDevice {
   /** THR-empty condition waiting to be reported (cleared by reading IIR while it shows it). */
   private thrInterruptPending = false;
   private lineLevel = false;
+  /** Since the machine was built (the Devices view): bytes the guest sent, bytes it read, host bytes queued or refused. */
+  readonly counters = { transmitted: 0, received: 0, inputAccepted: 0, inputRefused: 0 };
 
   constructor(
     private readonly irq: InterruptLine,
@@ -103,6 +105,8 @@ export class Uart16550 implements MmioDevice {
       if (!this.pushReceived(bytes[index] & 0xff)) break;
       accepted++;
     }
+    this.counters.inputAccepted += accepted;
+    this.counters.inputRefused += bytes.length - accepted;
     if (accepted > 0) this.updateInterrupt();
     return accepted;
   }
@@ -219,6 +223,7 @@ export class Uart16550 implements MmioDevice {
   }
 
   private transmit(byte: number): void {
+    this.counters.transmitted++;
     if (this.modemControl & MCR_LOOPBACK) this.pushReceived(byte);
     else this.output(byte);
     // The byte leaves at once: THR is empty again and reports it.
@@ -264,6 +269,7 @@ export class Uart16550 implements MmioDevice {
 
   private popReceived(): number {
     if (this.fifoCount === 0) return 0;
+    this.counters.received++;
     const byte = this.fifo[this.fifoHead];
     this.fifoHead = (this.fifoHead + 1) % RX_FIFO_SIZE;
     this.fifoCount--;

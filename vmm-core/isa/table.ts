@@ -77,15 +77,21 @@ export interface InstructionSpec {
   readonly length: 2 | 4;
   /** The extension's bit in an enabled-extension mask; 0 for the base extensions. */
   readonly extensionBit: number;
+  /**
+   * The lowest privilege that may execute a privileged instruction whose need is fixed (xRET,
+   * WFI, SFENCE.VMA); absent otherwise. A CSR access takes it from the CSR number's bits 9:8.
+   */
+  readonly lowestPrivilege?: 'M' | 'S';
 }
 
 function row(
   mnemonic: string, match: number, mask: number, format: InstructionFormat, extension: Extension,
-  sensitivity: SensitivityClass, operation: Operation,
+  sensitivity: SensitivityClass, operation: Operation, lowestPrivilege?: 'M' | 'S',
 ): InstructionSpec {
   const length = (match & 3) === 3 ? 4 : 2;
   const extensionBit = OPTIONAL_EXTENSION_BITS[extension] ?? 0;
-  return { mnemonic, match: match >>> 0, mask: mask >>> 0, format, extension, sensitivity, operation, length, extensionBit };
+  // Every row has every property (lowestPrivilege may be undefined): one object shape for the decoder.
+  return { mnemonic, match: match >>> 0, mask: mask >>> 0, format, extension, sensitivity, operation, length, extensionBit, lowestPrivilege };
 }
 
 const R_MASK = 0xfe00707f;
@@ -167,10 +173,10 @@ export const INSTRUCTIONS: readonly InstructionSpec[] = [
   row('ecall', 0x73, 0xffffffff, 'None', I, ctl, Operation.Ecall),
   row('ebreak', 0x100073, 0xffffffff, 'None', I, ctl, Operation.Ebreak),
   // Privileged
-  row('mret', 0x30200073, 0xffffffff, 'None', 'Privileged', priv, Operation.Mret),
-  row('sret', 0x10200073, 0xffffffff, 'None', 'Privileged', priv, Operation.Sret),
-  row('wfi', 0x10500073, 0xffffffff, 'None', 'Privileged', priv, Operation.Wfi),
-  row('sfence.vma', 0x12000073, 0xfe007fff, 'SfenceVma', 'Privileged', priv, Operation.SfenceVma),
+  row('mret', 0x30200073, 0xffffffff, 'None', 'Privileged', priv, Operation.Mret, 'M'),
+  row('sret', 0x10200073, 0xffffffff, 'None', 'Privileged', priv, Operation.Sret, 'S'),
+  row('wfi', 0x10500073, 0xffffffff, 'None', 'Privileged', priv, Operation.Wfi, 'S'),
+  row('sfence.vma', 0x12000073, 0xfe007fff, 'SfenceVma', 'Privileged', priv, Operation.SfenceVma, 'S'),
   // Zicsr
   row('csrrw', 0x1073, F3_MASK, 'Csr', 'Zicsr', priv, Operation.Csrrw),
   row('csrrs', 0x2073, F3_MASK, 'Csr', 'Zicsr', priv, Operation.Csrrs),

@@ -115,7 +115,7 @@ export const MACHINE_OPTIONS_SCHEMA = {
       type: 'array',
       items: { type: 'string', pattern: '(^|,)file=' },
       default: [],
-      description: "virtio-blk disks in QEMU's -drive syntax, as `ringside run --drive`: 'file=PATH[,format=raw|qcow2][,readonly=on][,snapshot=on][,serial=ID][,slot=N]'. Relative paths are resolved against cwd.",
+      description: "virtio-blk disks in QEMU's -drive syntax, as `ringside run --drive`: 'file=PATH[,format=raw|qcow2][,readonly=on][,snapshot=on][,serial=ID][,slot=N]'. Relative paths are resolved against the working directory (in a machine config file, against the file's folder).",
     },
     netdevs: {
       type: 'array',
@@ -140,6 +140,20 @@ export const MACHINE_OPTIONS_SCHEMA = {
       pattern: '^[Rr][Vv]64([Gg][Cc])?(,[A-Za-z0-9_-]+=[A-Za-z]+)*$',
       description: `CPU model, as QEMU's -cpu: 'rv64' (QEMU 7.2's default CPU, without the H extension, which is not implemented) or 'rv64gc' (plain RV64GC), optionally followed by ,feature=on|off for ${Object.keys(CPU_FEATURES).join(', ')}; e.g. 'rv64,sstc=off,svpbmt=on'.`,
     },
+  },
+} as const;
+
+/**
+ * A machine config file (`NAME.ringside.json`): the machine options as a JSON object, plus the
+ * `$schema` an editor may use to find this schema. `ringside run --config FILE` loads it.
+ */
+export const MACHINE_FILE_SCHEMA = {
+  ...MACHINE_OPTIONS_SCHEMA,
+  title: 'Ringside machine config file',
+  description: "A machine for `ringside run --config FILE` and the `config` of a `ringside test` list's machine. Relative paths are resolved against the file's folder.",
+  properties: {
+    $schema: { type: 'string', description: 'The JSON schema of this file (for editors; ignored by Ringside).' },
+    ...MACHINE_OPTIONS_SCHEMA.properties,
   },
 } as const;
 

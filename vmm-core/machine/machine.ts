@@ -167,6 +167,13 @@ export class Machine implements MachineClock, HartInterruptPins {
    * event loop between runs; a host pacing an idle wait moves virtual time to the arrival first.
    */
   beforeExternalInput: () => void = () => {};
+  /**
+   * Set by a host that runs the machine in a worker thread: another thread stores a nonzero
+   * word 0 with `Atomics` when it needs the host's attention (a pause, any request), and the
+   * run returns at the next slice boundary (at most a quantum later) instead of at its budget.
+   * Only the host clears it. Checked once per interpreter slice, never per instruction.
+   */
+  attention: Int32Array | null = null;
 
   constructor(config: MachineConfig) {
     this.config = normalizeMachineConfig(config);
@@ -808,6 +815,8 @@ export class Machine implements MachineClock, HartInterruptPins {
         if (this.performGuestReset()) return { kind: 'budget' };
         if (this.stopRequestedBy >= 0) return { kind: 'stop', hartId: this.stopRequestedBy };
         if (hart === first && first.instructionsRetired >= budgetEnd) return { kind: 'budget' };
+        // Only after progress: a run that returned before skipping an idle wait would never get past it.
+        if (ran && this.attentionRequested()) return { kind: 'budget' };
         if (smp && this.totalInstructionsRetired() >= allHartsBudgetEnd) return { kind: 'budget' };
       }
       // A hart running alone that is stopped (HSM) can only be started by one of the frozen others.
@@ -832,6 +841,12 @@ export class Machine implements MachineClock, HartInterruptPins {
         this.windowStart = Math.max(slowest, this.windowStart);
       }
     }
+  }
+
+  /** Another thread asked the host to serve it (see `attention`). */
+  attentionRequested(): boolean {
+    const attention = this.attention;
+    return attention !== null && Atomics.load(attention, 0) !== 0;
   }
 
   private totalInstructionsRetired(): number {
@@ -945,6 +960,7 @@ export class Machine implements MachineClock, HartInterruptPins {
         if (this.htif !== null) this.htif.poll();
         if (this.exit !== null || this.stopRequestedBy >= 0) return true;
         if (this.hartStates[hart.hartId] !== HartState.Started) return true;
+        if (this.attentionRequested()) return true;
       }
       return ran;
     } finally {
