@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as vscode from 'vscode';
-import { EXTENSION_ID, adapterMessages, eventually, nextSessionStart, recordAdapterMessages, stopAllSessions, topFrame } from './support';
+import { EXTENSION_ID, adapterMessages, eventually, focusedFrame, nextSessionStart, recordAdapterMessages, stopAllSessions, topFrame } from './support';
 
 describe('the extension\'s commands', function () {
   this.timeout(60_000);
@@ -32,6 +32,7 @@ describe('the extension\'s commands', function () {
     const stop = await adapterMessages.nth<DebugProtocol.StoppedEvent>(session, 'stopped', 0);
     assert.equal(stop.body.reason, 'entry');
     assert.equal((await topFrame(session, stop.body.threadId!)).name, '_start');
+    await focusedFrame(session);
     await vscode.commands.executeCommand('workbench.action.debug.continue');
     // The guest's first output opens the console terminal, named after the session.
     const terminal = await eventually('the console terminal', () => vscode.window.terminals.find((candidate) => candidate.name === `Ringside: ${session.name}`), 20_000);

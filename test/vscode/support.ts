@@ -156,6 +156,14 @@ export async function stopAllSessions(timeoutMs = 20_000): Promise<void> {
   }
 }
 
+/** Waits until the workbench shows a stop of `session`: a focused stack frame of it. */
+export function focusedFrame(session: vscode.DebugSession): Promise<vscode.DebugStackFrame> {
+  return eventually(`a focused stack frame of ${session.name}`, () => {
+    const item = vscode.debug.activeStackItem;
+    return item instanceof vscode.DebugStackFrame && item.session.id === session.id ? item : undefined;
+  });
+}
+
 /** Polls `probe` until it returns a value other than undefined. */
 export async function eventually<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
