@@ -1,8 +1,9 @@
 // End to end in a real VS Code (code-server 4.100.3 + headless chromium): a person opens a
 // folder with the demo kernel and its sources and a launch.json, presses F5 and is stopped on
 // entry; reads a register in the Variables view; clicks the gutter of kernel.c for a breakpoint;
-// ticks the `Ring: U → S` filter in the Breakpoints view; continues to the system call's trap
-// and then to the C breakpoint; steps with F10; stops. Screenshots and timings: test-artifacts/ui/.
+// ticks the `Ring: U → S` filter in the Breakpoints view; continues to the first trap from
+// U-mode (the status bar, Machine view and address-space map show it); then to the C
+// breakpoint; steps with F10; stops. Screenshots and timings: test-artifacts/ui/.
 
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -76,7 +77,17 @@ describe('debugging the demo kernel in the VS Code UI', { timeout: 240_000 }, ()
     await page.locator('.start-debug-action-item option', { hasText: 'Demo kernel' }).waitFor({ state: 'attached' });
     const start = performance.now();
     await page.keyboard.press('F5');
-    await page.locator('.debug-toolbar').waitFor();
+    // Seen a few times in 20 runs: the first F5 after the window opened did nothing (no session,
+    // no message). A person presses again; the test does too, once, and records that it had to.
+    try {
+      await page.locator('.debug-toolbar').waitFor({ timeout: 10_000 });
+      workbench.timings.f5PressesNeeded = 1;
+    } catch {
+      await workbench.screenshot('f5-ignored');
+      workbench.timings.f5PressesNeeded = 2;
+      await page.keyboard.press('F5');
+      await page.locator('.debug-toolbar').waitFor();
+    }
     await workbench.callStackFrames().filter({ hasText: '_start' }).first().waitFor();
     workbench.timings.f5ToStoppedMs = since(start);
 
@@ -136,6 +147,25 @@ describe('debugging the demo kernel in the VS Code UI', { timeout: 240_000 }, ()
     // The Variables view follows the stop: S-mode now, the pc at the trap entry.
     await workbench.eventuallyVariable('privilege', 'S (supervisor)');
     await workbench.screenshot('stopped-on-u-to-s');
+  });
+
+  step('the status bar and the Ringside views show the stopped S-mode machine', async () => {
+    const { page } = workbench;
+    await page.locator('.statusbar-item', { hasText: 'Ringside: stopped · S-mode' }).waitFor();
+    await workbench.runCommand('Ringside: Show the Machine View');
+    const machine = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Machine' }) });
+    await machine.locator('.monaco-list-row', { hasText: 'Run state' }).filter({ hasText: /stopped/i }).waitFor();
+    await machine.locator('.monaco-list-row', { hasText: 'Privilege' }).filter({ hasText: /\bS\b|supervisor/i }).first().waitFor();
+    await machine.locator('.monaco-list-row', { hasText: 'hart 0' }).filter({ hasText: /S-mode · sv39/ }).first().waitFor();
+    await workbench.screenshot('machine-view');
+    await workbench.runCommand('Ringside: Show the Address Space Map');
+    // Webviews (the map and the trap timeline): each picture is an SVG inside the view's frames.
+    for (const index of [0, 1]) {
+      await page.frameLocator('iframe.webview.ready').nth(index).frameLocator('#active-frame').locator('svg').first().waitFor();
+    }
+    await workbench.screenshot('address-space-map');
+    await page.keyboard.press('Control+Shift+D');
+    await page.locator('.debug-call-stack').waitFor();
   });
 
   step('continues to the C breakpoint once the filter is unticked', async () => {

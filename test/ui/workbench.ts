@@ -25,6 +25,8 @@ export interface WorkbenchOptions {
 
 export class Workbench {
   readonly timings: Record<string, number | number[]> = {};
+  /** The workbench page's console errors and warnings (written beside the screenshots). */
+  readonly consoleMessages: string[] = [];
   private screenshotCount = 0;
 
   private constructor(readonly server: RunningCodeServer, readonly browser: Browser, readonly page: Page) {}
@@ -39,6 +41,9 @@ export class Workbench {
       const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
       page.setDefaultTimeout(30_000);
       const workbench = new Workbench(server, browser, page);
+      page.on('console', (message) => {
+        if (message.type() === 'error' || message.type() === 'warning') workbench.consoleMessages.push(`[${message.type()}] ${message.text()}`);
+      });
       const start = performance.now();
       await page.goto(workbenchUrl(server.origin, {
         folder: options.folder,
@@ -58,6 +63,7 @@ export class Workbench {
   /** Writes the timings (test-artifacts/ui/`timingsFile`), closes the browser and stops code-server. */
   async close(timingsFile = 'timings.json'): Promise<void> {
     writeFileSync(join(ARTIFACTS, timingsFile), `${JSON.stringify(this.timings, null, 2)}\n`);
+    writeFileSync(join(ARTIFACTS, timingsFile.replace(/timings\.json$/, 'console.log')), `${this.consoleMessages.join('\n')}\n`);
     await this.browser.close().catch(() => {});
     this.server.stop();
   }
