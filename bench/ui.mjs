@@ -35,6 +35,7 @@ const labels = {
   breakpointContinueToStoppedMs: 'continue (F5) to the C breakpoint',
   stepOverMs: 'step over (F10) round trip, per step',
   consoleEchoMs: 'console echo: key typed to shown in the terminal',
+  f5PressesNeeded: 'F5 presses needed at the first start (a count, not ms)',
 };
 console.log(`node ${process.version}, ${runs} run(s); median (min-max) in ms`);
 for (const [name, values] of samples) {
