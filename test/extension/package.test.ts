@@ -71,7 +71,9 @@ test('the .vsix holds the bundles, the demo kernel and its sources, the walkthro
   assert.ok(names.includes(posix.join('extension', manifest.contributes.debuggers[0].program.replace(/^\.\//, ''))), 'the adapter program is in the archive');
   const engine = /^\^?(\d+)\.(\d+)\./.exec(manifest.engines.vscode);
   assert.ok(engine !== null && Number(engine[1]) === 1 && Number(engine[2]) <= 100, `engines.vscode ${manifest.engines.vscode} is at most 1.100 (code-server 4.100.3)`);
-  assert.deepEqual(manifest.contributes.commands.map((command) => command.command).sort(), [...COMMAND_IDS].sort());
+  // The extension core's commands (command-ids.ts) and the views' (their contributes fragment).
+  const viewCommands = (JSON.parse(readFileSync(join(ROOT, 'extension/contributes/views.json'), 'utf8')) as { commands: Array<{ command: string }> }).commands.map((command) => command.command);
+  assert.deepEqual(manifest.contributes.commands.map((command) => command.command).sort(), [...COMMAND_IDS, ...viewCommands].sort());
   for (const command of manifest.contributes.commands) assert.equal(command.category, 'Ringside', command.command);
   for (const step of manifest.contributes.walkthroughs.flatMap((walkthrough) => walkthrough.steps)) {
     const media = step.media.markdown ?? step.media.image;
