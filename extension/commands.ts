@@ -53,17 +53,37 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Opens Markdown as a read-only preview (and returns it). */
-async function showMarkdown(markdown: string): Promise<void> {
-  const document = await vscode.workspace.openTextDocument({ language: 'markdown', content: markdown });
-  try {
-    await vscode.commands.executeCommand('markdown.showPreview', document.uri);
-  } catch {
-    await vscode.window.showTextDocument(document, { preview: true });
+/**
+ * Reports (page-table walks, exit statistics) are read-only virtual documents, so closing one
+ * never asks to save it; each is shown rendered by the built-in Markdown preview.
+ */
+const REPORT_SCHEME = 'ringside-report';
+
+class ReportDocuments implements vscode.TextDocumentContentProvider {
+  private readonly contents = new Map<string, string>();
+  private sequence = 0;
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.contents.get(uri.path) ?? '';
+  }
+
+  async show(title: string, markdown: string): Promise<vscode.Uri> {
+    this.sequence++;
+    const uri = vscode.Uri.from({ scheme: REPORT_SCHEME, path: `/${this.sequence}/${title.replace(/[\\/:*?"<>|]/g, '_')}.md` });
+    this.contents.set(uri.path, markdown);
+    try {
+      await vscode.commands.executeCommand('markdown.showPreview', uri);
+    } catch {
+      // Without the built-in Markdown extension the source is shown, which reads well too.
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { preview: true });
+    }
+    return uri;
   }
 }
 
 export function registerCommands(context: vscode.ExtensionContext, sessions: RingsideSessions, consoles: GuestConsoles): void {
+  const reports = new ReportDocuments();
+  context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider(REPORT_SCHEME, reports));
   const onSession = <T>(id: CommandId, work: (session: vscode.DebugSession, argument: unknown) => Promise<T>) =>
     vscode.commands.registerCommand(id, async (argument: unknown): Promise<T | undefined> => {
       const session = sessions.active();
@@ -189,8 +209,8 @@ export function registerCommands(context: vscode.ExtensionContext, sessions: Rin
     onSession('ringside.showExitStatistics', async (session) => {
       const answer = await request(session, 'ringside/exitStatistics');
       const markdown = formatExitStatistics(answer);
-      await showMarkdown(markdown);
-      return { markdown, statistics: answer };
+      const uri = await reports.show('Exit statistics', markdown);
+      return { markdown, statistics: answer, uri: uri.toString() };
     }),
 
     onSession('ringside.translateAddress', async (session, argument) => {
@@ -207,8 +227,8 @@ export function registerCommands(context: vscode.ExtensionContext, sessions: Rin
       }
       const answer = await request(session, 'ringside/translateAddress', { ...wanted });
       const markdown = formatTranslation(answer);
-      await showMarkdown(markdown);
-      return { markdown, translation: answer };
+      const uri = await reports.show(`Translation of ${wanted.address}`, markdown);
+      return { markdown, translation: answer, uri: uri.toString() };
     }),
 
     onSession('ringside.openConsole', async (session) => {
