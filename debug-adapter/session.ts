@@ -745,7 +745,8 @@ export class RingsideSession extends LoggingDebugSession {
         { name: 'Floating point', presentationHint: 'registers', variablesReference: this.variables.add(this.floatContainer(frame.hartId)), expensive: true },
         { name: 'CSRs', presentationHint: 'registers', variablesReference: this.variables.add(this.csrContainer(frame.hartId)), expensive: true },
       );
-      if (frame.binding !== undefined && frame.binding.file.globals().length > 0) {
+      // Not globals(): on a Linux-sized file that reads every unit (seconds) before the first Locals show.
+      if (frame.binding !== undefined && frame.binding.file.hasGlobals()) {
         scopes.push({ name: 'Globals', variablesReference: this.variables.add(this.globalsContainer(frame)), expensive: true });
       }
       scopes.push({ name: 'Machine', variablesReference: this.variables.add(this.machineContainer()), expensive: true });
@@ -1088,7 +1089,7 @@ export class RingsideSession extends LoggingDebugSession {
     }
     // The frame's file first, then every symbol file (globals are at link address + offset).
     for (const binding of [...(frame.binding !== undefined ? [frame.binding] : []), ...(this.state?.symbols?.files ?? [])]) {
-      const variable = binding.file.globals().find((candidate) => candidate.name === name);
+      const variable = binding.file.globalByName(name);
       if (variable !== undefined) return located({ ...frame, binding }, variable);
     }
     return undefined;

@@ -1,0 +1,46 @@
+// The index of a symbol file: what answering by name or by source path needs from every
+// compile unit (function names, global variables, line-table file names), which would
+// otherwise mean reading all of a Linux-sized .debug_info. Plain data, so that a worker can
+// build it (index-worker.ts) and a cache file can keep it (index-cache.ts). DIE offsets are
+// .debug_info offsets of the very file it was built from: the cache key guarantees that.
+
+/** Bumped whenever what the index holds, or how it is built, changes: older caches are rebuilt. */
+export const SYMBOL_INDEX_VERSION = 1;
+
+export interface SymbolIndex {
+  /** Functions with code, by name: the DIE offset of the first one in unit order. */
+  readonly functions: readonly (readonly [name: string, dieOffset: number])[];
+  /** Global variables (the unit DIE's variable children with a location), in unit and DIE order. */
+  readonly globals: readonly (readonly [name: string, dieOffset: number])[];
+  /** Each compile unit's line-table file paths as DWARF records them (before path mapping); null for an empty slot. */
+  readonly unitFiles: readonly (readonly [unitOffset: number, files: readonly (string | null)[]])[];
+}
+
+/** Checks that `value` has the shape of a SymbolIndex; throws an Error naming the first thing wrong. */
+export function checkSymbolIndex(value: unknown): SymbolIndex {
+  const fail = (what: string): never => {
+    throw new Error(`not a symbol index: ${what}`);
+  };
+  if (value === null || typeof value !== 'object') return fail('not an object');
+  const record = value as Record<string, unknown>;
+  const pairs = (key: 'functions' | 'globals'): void => {
+    const list = record[key];
+    if (!Array.isArray(list)) fail(`'${key}' is not a list`);
+    for (const entry of list as unknown[]) {
+      if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string' || !Number.isSafeInteger(entry[1]) || (entry[1] as number) < 0) {
+        fail(`an entry of '${key}' is not [name, offset]`);
+      }
+    }
+  };
+  pairs('functions');
+  pairs('globals');
+  const units = record.unitFiles;
+  if (!Array.isArray(units)) return fail("'unitFiles' is not a list");
+  for (const entry of units as unknown[]) {
+    if (!Array.isArray(entry) || entry.length !== 2 || !Number.isSafeInteger(entry[0]) || !Array.isArray(entry[1]) ||
+      !(entry[1] as unknown[]).every((path) => path === null || typeof path === 'string')) {
+      fail("an entry of 'unitFiles' is not [unit offset, paths]");
+    }
+  }
+  return value as SymbolIndex;
+}
