@@ -3,7 +3,7 @@
 // console output, breakpoints binding) becomes a DAP event in one place: `report`.
 
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { basename, isAbsolute, resolve as resolvePath } from 'node:path';
 import { TextDecoder } from 'node:util';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { LoggingDebugSession } from '@vscode/debugadapter';
@@ -43,7 +43,8 @@ import {
 import { deviceState } from './state/devices';
 import { translateAddress } from './state/translate';
 import { type AddressContext, type SymbolBinding, SymbolSet } from './symbol-set';
-import { loadSymbolFile } from './symbols/symbol-file';
+import { loadSymbolFile, type ElfSymbolFile } from './symbols/symbol-file';
+import { BackgroundIndex } from './symbols/background-index';
 import type { SymbolFile, TypeInfo, VariableInfo } from './symbols/types';
 import { formatMemoryReference, hex, parseMemoryReference, Target, type AddressSpace, type SpacedAddress } from './target';
 import { renderValue, type Container, type ValueLocation, type ValueReader, VariableStore, variableSize } from './variables';
@@ -77,6 +78,9 @@ export interface SessionOptions {
   /** A machine lent by `ringside run --debug-port` (attach in-process). */
   readonly host?: DebugHost;
 }
+
+/** Symbol files with more DWARF than this are indexed by a worker after launch (smaller ones index in milliseconds when needed). */
+const BACKGROUND_INDEX_MIN_DEBUG_INFO = 1 << 20;
 
 interface LoadedState {
   readonly machine: Machine;
@@ -117,6 +121,10 @@ export class RingsideSession extends LoggingDebugSession {
   private pendingCheckCountdown = 0;
   /** Set while this session forwards to a remote machine (attach with `port`). */
   private proxy: AttachProxy | undefined;
+
+  /** Symbol files being indexed off this thread (stopped when the session ends). */
+  private readonly symbolIndexes: BackgroundIndex[] = [];
+  private nextProgressId = 1;
 
   constructor(private readonly options: SessionOptions = {}) {
     super();
@@ -346,6 +354,7 @@ export class RingsideSession extends LoggingDebugSession {
   ): SymbolSet | undefined {
     const pathMapping = Object.entries(attributes.pathMappings ?? {}).map(([from, to]) => ({ from, to }));
     const bindings: SymbolBinding[] = [];
+    const loaded: { file: ElfSymbolFile; path: string; bytes: Uint8Array }[] = [];
     const load = (path: string, bytes: Uint8Array | undefined, what: string) => {
       let data = bytes;
       if (data === undefined) {
@@ -356,7 +365,9 @@ export class RingsideSession extends LoggingDebugSession {
         }
       }
       try {
-        return loadSymbolFile(data, path, { pathMapping });
+        const file = loadSymbolFile(data, path, { pathMapping });
+        loaded.push({ file, path, bytes: data });
+        return file;
       } catch (error) {
         throw new RequestError(`cannot read the symbols of ${what} '${path}': ${(error as Error).message}`);
       }
@@ -382,7 +393,35 @@ export class RingsideSession extends LoggingDebugSession {
         satp: spec.satp !== undefined ? parseAddressAttribute(spec.satp) : undefined,
       });
     }
+    for (const { file, path, bytes } of loaded) {
+      if (file.debugInfoBytes >= BACKGROUND_INDEX_MIN_DEBUG_INFO) this.indexInBackground(file, path, bytes);
+    }
     return bindings.length === 0 ? undefined : new SymbolSet(bindings, cwd);
+  }
+
+  /**
+   * Indexes a large symbol file on a worker (or reads its cached index) while the guest
+   * runs; says how it went in the Debug Console and a `ringside/symbolIndex` event, with a
+   * progress indicator when the client shows them.
+   */
+  private indexInBackground(file: ElfSymbolFile, path: string, bytes: Uint8Array): void {
+    const indexing = new BackgroundIndex(file, path, bytes);
+    this.symbolIndexes.push(indexing);
+    const progressId = `ringside-symbols-${this.nextProgressId++}`;
+    const progress = this.clientCapabilities?.supportsProgressReporting === true;
+    if (progress) {
+      this.sendEvent({ seq: 0, type: 'event', event: 'progressStart', body: { progressId, title: `Indexing the symbols of ${basename(path)}`, cancellable: false } });
+    }
+    void indexing.done.then((report) => {
+      if (progress) this.sendEvent({ seq: 0, type: 'event', event: 'progressEnd', body: { progressId } });
+      if (this.ended) return;
+      this.sendEvent({ seq: 0, type: 'event', event: 'ringside/symbolIndex', body: { path, ...report } });
+      const seconds = (report.milliseconds / 1000).toFixed(1);
+      const text = !report.adopted ? `Symbols of ${path} not indexed: ${report.problems.join('; ')}\n`
+        : report.source === 'cache' ? `Symbols of ${path}: index read from ${report.cachePath} in ${seconds} s\n`
+        : `Symbols of ${path} indexed in ${seconds} s${report.cachePath !== undefined ? `, cached in ${report.cachePath}` : ` (not cached: ${report.problems.join('; ')})`}\n`;
+      this.report({ kind: 'output', text, category: 'console' });
+    });
   }
 
   private setUp(machine: Machine, debug: Debugger, symbols: SymbolSet | undefined, attributes: LaunchAttributes | AttachAttributes, attached: boolean): void {
@@ -1531,6 +1570,7 @@ export class RingsideSession extends LoggingDebugSession {
   }
 
   private release(terminateDebuggee: boolean): void {
+    for (const indexing of this.symbolIndexes.splice(0)) indexing.stop();
     // A launched machine's disks are flushed and unlocked and its sockets closed.
     this.ownedMachine?.close();
     this.ownedMachine = undefined;

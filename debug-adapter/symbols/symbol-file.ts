@@ -827,13 +827,24 @@ export class ElfSymbolFile implements SymbolFile {
   /** Reads every unit for what SymbolIndex holds (slow on a Linux-sized file: done in a worker, then cached). */
   buildIndex(): SymbolIndex {
     const names = this.names();
-    const unitFiles: (readonly [number, (string | null)[]])[] = [];
+    const paths: string[] = [];
+    const pathIndexes = new Map<string, number>();
+    const pathIndex = (path: string | null | undefined): number => {
+      if (path === null || path === undefined) return -1;
+      let index = pathIndexes.get(path);
+      if (index === undefined) {
+        index = paths.push(path) - 1;
+        pathIndexes.set(path, index);
+      }
+      return index;
+    };
+    const unitFiles: (readonly [number, number[]])[] = [];
     for (const unit of this.debug?.units ?? []) {
       if (unit.isTypeUnit) continue;
       const files = this.indexedUnitFiles?.get(unit) ?? this.unitLines(unit)?.header.files;
-      if (files !== undefined) unitFiles.push([unit.offset, files.map((path) => path ?? null)]);
+      if (files !== undefined) unitFiles.push([unit.offset, files.map(pathIndex)]);
     }
-    return { functions: [...names.functions], globals: names.globals, unitFiles };
+    return { functions: [...names.functions], globals: names.globals, paths, unitFiles };
   }
 
   /**
@@ -849,7 +860,7 @@ export class ElfSymbolFile implements SymbolFile {
     for (const [offset, files] of index.unitFiles) {
       const unit = units.get(offset);
       if (unit === undefined) throw new SymbolError(`${this.fileName}: the symbol index names a unit at 0x${offset.toString(16)} this file does not have`);
-      unitFiles.set(unit, files);
+      unitFiles.set(unit, files.map((path) => (path < 0 ? null : index.paths[path] ?? null)));
     }
     for (const [name, offset] of [...index.functions, ...index.globals]) {
       if (offset >= infoSize) throw new SymbolError(`${this.fileName}: the symbol index puts '${name}' at 0x${offset.toString(16)}, past .debug_info`);
@@ -864,9 +875,9 @@ export class ElfSymbolFile implements SymbolFile {
     return this.adoptedIndex;
   }
 
-  /** Whether this file has DWARF units to index. */
-  get hasDebugInfo(): boolean {
-    return this.debug !== undefined && this.debug.units.length > 0;
+  /** The size of .debug_info (what indexing has to read). */
+  get debugInfoBytes(): number {
+    return this.sections.info.bytes.length;
   }
 
   /** The type a type DIE describes (cached; cycles through pointers share objects). */

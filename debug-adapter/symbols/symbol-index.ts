@@ -12,8 +12,10 @@ export interface SymbolIndex {
   readonly functions: readonly (readonly [name: string, dieOffset: number])[];
   /** Global variables (the unit DIE's variable children with a location), in unit and DIE order. */
   readonly globals: readonly (readonly [name: string, dieOffset: number])[];
-  /** Each compile unit's line-table file paths as DWARF records them (before path mapping); null for an empty slot. */
-  readonly unitFiles: readonly (readonly [unitOffset: number, files: readonly (string | null)[]])[];
+  /** Every line-table file path as DWARF records it (before path mapping), once. */
+  readonly paths: readonly string[];
+  /** Each compile unit's line-table files, as indexes into `paths` (-1 for an empty slot, such as DWARF 4's file 0). */
+  readonly unitFiles: readonly (readonly [unitOffset: number, files: readonly number[]])[];
 }
 
 /** Checks that `value` has the shape of a SymbolIndex; throws an Error naming the first thing wrong. */
@@ -34,12 +36,14 @@ export function checkSymbolIndex(value: unknown): SymbolIndex {
   };
   pairs('functions');
   pairs('globals');
+  const paths = record.paths;
+  if (!Array.isArray(paths) || !paths.every((path) => typeof path === 'string')) return fail("'paths' is not a list of strings");
   const units = record.unitFiles;
   if (!Array.isArray(units)) return fail("'unitFiles' is not a list");
   for (const entry of units as unknown[]) {
     if (!Array.isArray(entry) || entry.length !== 2 || !Number.isSafeInteger(entry[0]) || !Array.isArray(entry[1]) ||
-      !(entry[1] as unknown[]).every((path) => path === null || typeof path === 'string')) {
-      fail("an entry of 'unitFiles' is not [unit offset, paths]");
+      !(entry[1] as unknown[]).every((path) => Number.isSafeInteger(path) && (path as number) >= -1 && (path as number) < paths.length)) {
+      fail("an entry of 'unitFiles' is not [unit offset, path indexes]");
     }
   }
   return value as SymbolIndex;
