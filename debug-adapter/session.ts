@@ -45,7 +45,7 @@ import { translateAddress } from './state/translate';
 import { type AddressContext, type SymbolBinding, SymbolSet } from './symbol-set';
 import { loadSymbolFile, type ElfSymbolFile } from './symbols/symbol-file';
 import { BackgroundIndex } from './symbols/background-index';
-import type { SymbolFile, TypeInfo, VariableInfo } from './symbols/types';
+import type { TypeInfo, VariableInfo } from './symbols/types';
 import { formatMemoryReference, hex, parseMemoryReference, Target, type AddressSpace, type SpacedAddress } from './target';
 import { renderValue, type Container, type ValueLocation, type ValueReader, VariableStore, variableSize } from './variables';
 
@@ -65,9 +65,6 @@ type RuntimeEvent =
 
 /** Thread ids are hart ids + 1 (some clients treat thread id 0 as none). */
 const threadOf = (hartId: number): number => hartId + 1;
-
-/** Type names reachable from each symbol file's globals (casts and sizeof in expressions). */
-const GLOBAL_TYPES = new WeakMap<SymbolFile, Map<string, TypeInfo>>();
 
 const PRIVILEGE_WORDS: Record<'U' | 'S' | 'M', string> = { U: 'U (user)', S: 'S (supervisor)', M: 'M (machine)' };
 
@@ -1134,20 +1131,19 @@ export class RingsideSession extends LoggingDebugSession {
     return undefined;
   }
 
-  /** Type names for casts and sizeof: those reachable from the globals of every symbol file and the frame's locals. */
-  private typeTable(frame: StackFrameInfo | undefined): Map<string, TypeInfo> {
-    const files = this.state?.symbols?.files ?? [];
-    const table = new Map<string, TypeInfo>();
-    if (frame?.binding !== undefined) typeIndex(this.localsOf(frame), table);
-    for (const binding of [...(frame?.binding !== undefined ? [frame.binding] : []), ...files]) {
-      let globals = GLOBAL_TYPES.get(binding.file);
-      if (globals === undefined) {
-        globals = typeIndex(binding.file.globals());
-        GLOBAL_TYPES.set(binding.file, globals);
-      }
-      for (const [name, type] of globals) if (!table.has(name)) table.set(name, type);
+  /**
+   * A type name in a cast or sizeof: a type reachable from the frame's locals, else one defined
+   * at the top level of a unit of the frame's symbol file, then of every symbol file (each file
+   * looks the name up in its index: no unit is read but the defining one).
+   */
+  private typeNamed(frame: StackFrameInfo | undefined, name: string, localTypes: () => Map<string, TypeInfo>): TypeInfo | undefined {
+    const local = localTypes().get(name);
+    if (local !== undefined) return local;
+    for (const binding of [...(frame?.binding !== undefined ? [frame.binding] : []), ...(this.state?.symbols?.files ?? [])]) {
+      const type = binding.file.typeByName(name);
+      if (type !== undefined) return type;
     }
-    return table;
+    return undefined;
   }
 
   /** The expression context of a hart (and, with a frame, its locals and registers). */
@@ -1156,7 +1152,11 @@ export class RingsideSession extends LoggingDebugSession {
     const frame = frameId !== undefined ? this.frameOf(frameId) : undefined;
     let scope: StackFrameInfo | undefined | null = frame ?? null;
     const scopeFrame = () => (scope === null ? (scope = this.innermostFrame(hartId)) : scope);
-    let types: Map<string, TypeInfo> | undefined;
+    let localTypes: Map<string, TypeInfo> | undefined;
+    const localTypeTable = (): Map<string, TypeInfo> => {
+      const frameOfScope = scopeFrame();
+      return (localTypes ??= frameOfScope?.binding !== undefined ? typeIndex(this.localsOf(frameOfScope)) : new Map());
+    };
     const base = machineExpressionContext(state.machine, hartId, {
       symbol: (name) => state.symbols?.addressOf(name)?.address,
       extra: (name) => names?.get(name),
@@ -1173,7 +1173,7 @@ export class RingsideSession extends LoggingDebugSession {
       },
       readMemory: (address, size, physical) => base.readMemory(address, size, physical || physicalDefault),
       variable: (name, kind) => this.typedVariable(scopeFrame(), name, kind),
-      type: (name) => (types ??= this.typeTable(scopeFrame())).get(name),
+      type: (name) => this.typeNamed(scopeFrame(), name, localTypeTable),
     };
   }
 

@@ -113,7 +113,7 @@ export function sameKey(a: IndexKey, b: IndexKey): boolean {
 
 /** The cache file's text for `index`. */
 export function encodeCachedIndex(key: IndexKey, index: SymbolIndex): string {
-  const body = JSON.stringify({ functions: index.functions, globals: index.globals, paths: index.paths, unitFiles: index.unitFiles });
+  const body = JSON.stringify({ functions: index.functions, globals: index.globals, types: index.types, paths: index.paths, unitFiles: index.unitFiles });
   const bodyBytes = Buffer.from(body, 'utf8');
   const header = { format: FORMAT, version: SYMBOL_INDEX_VERSION, key, bodyLength: bodyBytes.length, bodySha256: createHash('sha256').update(bodyBytes).digest('hex') };
   return `${JSON.stringify(header)}\n${body}`;

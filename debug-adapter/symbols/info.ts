@@ -101,7 +101,14 @@ export interface SkimmedEntry {
 export interface UnitSkim {
   readonly functions: readonly SkimmedEntry[];
   readonly globals: readonly SkimmedEntry[];
+  /** Named type definitions at the unit's top level, named as C writes them ("struct list_head", "u64"). */
+  readonly types: readonly { readonly name: string; readonly offset: number }[];
 }
+
+/** Tags of the type definitions Unit.skim lists, with the keyword C puts before their name. */
+const SKIMMED_TYPES = new Map<number, string>([
+  [Tag.StructureType, 'struct '], [Tag.UnionType, 'union '], [Tag.EnumerationType, 'enum '], [Tag.Typedef, ''], [Tag.BaseType, ''],
+]);
 
 const enum FormClass { Other, String, Address, Reference, Constant }
 
@@ -230,6 +237,7 @@ export class Unit {
     const skimmed = new Set<number>();
     const concrete: { offset: number; origin: number | undefined }[] = [];
     const globals: { offset: number; origin: number | undefined }[] = [];
+    const types: { name: string; offset: number }[] = [];
     let depth = 0;
     while (!reader.atEnd) {
       const offset = reader.offset;
@@ -242,11 +250,13 @@ export class Unit {
       if (abbrev === undefined) reader.fail(`unknown abbreviation code ${code}`, offset);
       const isSubprogram = abbrev.tag === Tag.Subprogram;
       const isVariable = abbrev.tag === Tag.Variable;
-      const wanted = isSubprogram || isVariable;
+      const typeKeyword = depth === 1 ? SKIMMED_TYPES.get(abbrev.tag) : undefined;
+      const wanted = isSubprogram || isVariable || typeKeyword !== undefined;
       let name: { form: number; value: AttributeValue } | undefined;
       let origin: number | undefined;
       let hasCode = false;
       let hasLocation = false;
+      let declaration = false;
       for (const spec of abbrev.attributes) {
         let form = spec.form;
         for (let hops = 0; form === Form.Indirect; hops++) {
@@ -258,10 +268,16 @@ export class Unit {
         if (spec.name === Attribute.Name) name = { form, value };
         else if (spec.name === Attribute.LowPc || spec.name === Attribute.Ranges) hasCode = true;
         else if (spec.name === Attribute.Location) hasLocation = true;
+        else if (spec.name === Attribute.Declaration) declaration = true;
         else if (spec.name === Attribute.AbstractOrigin || spec.name === Attribute.Specification) {
           // Only references within this unit are followed here; others are left to the caller.
           if (typeof value === 'number' && form !== Form.RefAddr && form !== Form.RefSig8) origin = this.offset + value;
         }
+      }
+      if (typeKeyword !== undefined) {
+        // A declaration (struct foo;) has no members: only definitions name a type.
+        const typeName = name === undefined || declaration ? undefined : this.stringValue(name.form, name.value);
+        if (typeName !== undefined) types.push({ name: `${typeKeyword}${typeName}`, offset });
       }
       if (wanted) skimmed.add(offset);
       if (wanted && name !== undefined) names.set(offset, name);
@@ -286,7 +302,7 @@ export class Unit {
       }
       return { offset: entry.offset, name: undefined, elsewhere: entry.origin !== undefined };
     };
-    return { functions: concrete.map(resolve), globals: globals.map(resolve) };
+    return { functions: concrete.map(resolve), globals: globals.map(resolve), types };
   }
 
   dieAt(offset: number): Die | undefined {

@@ -71,6 +71,7 @@ interface ElfSymbolEntry {
 interface NameTables {
   readonly functions: Map<string, number>;
   readonly globals: readonly (readonly [string, number])[];
+  readonly types: Map<string, number>;
 }
 
 /** A function's DIE with its ranges, in a unit's address-sorted function index. */
@@ -782,6 +783,12 @@ export class ElfSymbolFile implements SymbolFile {
     return undefined;
   }
 
+  /** The type a C program names `name` ("struct task_struct", "pid_t", "unsigned int"), defined at some unit's top level. */
+  typeByName(name: string): TypeInfo | undefined {
+    const offset = this.names().types.get(name);
+    return offset === undefined ? undefined : this.typeOf(this.dieAtOffset(offset));
+  }
+
   // ---- the index -----------------------------------------------------------------------------
 
   /** The DIE at a .debug_info offset (its unit's tree is built). */
@@ -795,6 +802,7 @@ export class ElfSymbolFile implements SymbolFile {
     if (this.nameTables === undefined) {
       const functions = new Map<string, number>();
       const globals: [string, number][] = [];
+      const types = new Map<string, number>();
       for (const unit of this.debug?.units ?? []) {
         if (unit.isTypeUnit) continue;
         let skim;
@@ -812,8 +820,9 @@ export class ElfSymbolFile implements SymbolFile {
           const name = entry.name ?? (entry.elsewhere ? this.nameAtOffset(entry.offset) : undefined);
           if (name !== undefined) globals.push([name, entry.offset]);
         }
+        for (const entry of skim.types) if (!types.has(entry.name)) types.set(entry.name, entry.offset);
       }
-      this.nameTables = { functions, globals };
+      this.nameTables = { functions, globals, types };
     }
     return this.nameTables;
   }
@@ -844,7 +853,7 @@ export class ElfSymbolFile implements SymbolFile {
       const files = this.indexedUnitFiles?.get(unit) ?? this.unitLines(unit)?.header.files;
       if (files !== undefined) unitFiles.push([unit.offset, files.map(pathIndex)]);
     }
-    return { functions: [...names.functions], globals: names.globals, paths, unitFiles };
+    return { functions: [...names.functions], globals: names.globals, types: [...names.types], paths, unitFiles };
   }
 
   /**
@@ -862,11 +871,11 @@ export class ElfSymbolFile implements SymbolFile {
       if (unit === undefined) throw new SymbolError(`${this.fileName}: the symbol index names a unit at 0x${offset.toString(16)} this file does not have`);
       unitFiles.set(unit, files.map((path) => (path < 0 ? null : index.paths[path] ?? null)));
     }
-    for (const [name, offset] of [...index.functions, ...index.globals]) {
+    for (const [name, offset] of [...index.functions, ...index.globals, ...index.types]) {
       if (offset >= infoSize) throw new SymbolError(`${this.fileName}: the symbol index puts '${name}' at 0x${offset.toString(16)}, past .debug_info`);
     }
     this.indexedUnitFiles = unitFiles;
-    this.nameTables ??= { functions: new Map(index.functions), globals: index.globals };
+    this.nameTables ??= { functions: new Map(index.functions), globals: index.globals, types: new Map(index.types) };
     this.adoptedIndex = index;
   }
 

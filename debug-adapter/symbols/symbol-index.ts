@@ -12,6 +12,8 @@ export interface SymbolIndex {
   readonly functions: readonly (readonly [name: string, dieOffset: number])[];
   /** Global variables (the unit DIE's variable children with a location), in unit and DIE order. */
   readonly globals: readonly (readonly [name: string, dieOffset: number])[];
+  /** Named type definitions at units' top level, by their C name ("struct task_struct", "pid_t"): the first DIE of each. */
+  readonly types: readonly (readonly [name: string, dieOffset: number])[];
   /** Every line-table file path as DWARF records it (before path mapping), once. */
   readonly paths: readonly string[];
   /** Each compile unit's line-table files, as indexes into `paths` (-1 for an empty slot, such as DWARF 4's file 0). */
@@ -25,7 +27,7 @@ export function checkSymbolIndex(value: unknown): SymbolIndex {
   };
   if (value === null || typeof value !== 'object') return fail('not an object');
   const record = value as Record<string, unknown>;
-  const pairs = (key: 'functions' | 'globals'): void => {
+  const pairs = (key: 'functions' | 'globals' | 'types'): void => {
     const list = record[key];
     if (!Array.isArray(list)) fail(`'${key}' is not a list`);
     for (const entry of list as unknown[]) {
@@ -36,6 +38,7 @@ export function checkSymbolIndex(value: unknown): SymbolIndex {
   };
   pairs('functions');
   pairs('globals');
+  pairs('types');
   const paths = record.paths;
   if (!Array.isArray(paths) || !paths.every((path) => typeof path === 'string')) return fail("'paths' is not a list of strings");
   const units = record.unitFiles;

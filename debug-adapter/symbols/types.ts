@@ -116,6 +116,8 @@ export interface SymbolFile {
   hasGlobals(): boolean;
   /** Added: the global variable `name`, reading only the unit that defines it (when the index is there). */
   globalByName(name: string): VariableInfo | undefined;
+  /** Added: a type by its C name ("struct list_head", "u64") among the types defined at units' top level. */
+  typeByName(name: string): TypeInfo | undefined;
   /** Frame base (DW_AT_frame_base) at `address`, for fbreg locations. */
   frameBase(address: bigint, registers: RegisterReader, memory: MemoryReader): bigint | undefined;
   /** Recovers the caller's pc, sp and saved registers (CFI from .debug_frame/.eh_frame, else frame pointer). */

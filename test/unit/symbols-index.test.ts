@@ -42,6 +42,13 @@ describe('the index answers as reading every unit does', () => {
       const objects = loadFixture(name).elf.symbols.filter((symbol) => symbol.type === 'object' && symbol.sectionIndex !== 0 && !symbol.name.includes('.'));
       assert.deepEqual(built.globals.map(([global]) => global).sort(), objects.map((symbol) => symbol.name).sort());
       assert.ok(built.functions.length > 0 && built.unitFiles.length > 0 && built.paths.length > 0);
+      // Every named type a global uses (through typedefs, pointers, members) is defined at some unit's top level.
+      const names = new Set(built.types.map(([typeName]) => typeName));
+      for (const variable of loadFixture(name).globals()) {
+        for (let type = variable.type; type !== undefined && type.kind !== 'pointer' && type.kind !== 'array'; type = type.kind === 'typedef' ? type.target : undefined) {
+          if (!type.name.includes('{')) assert.ok(names.has(type.name), `${variable.name}: type '${type.name}' in the index`);
+        }
+      }
 
       for (const pathMapping of [undefined, [{ from: '/', to: '/mapped/' }]]) {
         const plain = loadFixture(name, { pathMapping });
@@ -54,6 +61,7 @@ describe('the index answers as reading every unit does', () => {
           plain.globals().map((variable) => [variable.name, variable.type?.name, variable.location]));
         for (const [functionName] of built.functions) assert.deepEqual(indexed.functionByName(functionName), plain.functionByName(functionName), functionName);
         for (const [globalName] of built.globals) assert.deepEqual(indexed.globalByName(globalName)?.type?.name, plain.globalByName(globalName)?.type?.name);
+        for (const [typeName] of built.types) assert.deepEqual(indexed.typeByName(typeName)?.name, plain.typeByName(typeName)?.name, typeName);
         for (const breakpoint of reference(name).breakpoints) {
           assert.deepEqual(indexed.addressesForLine(breakpoint.path, breakpoint.line), plain.addressesForLine(breakpoint.path, breakpoint.line));
           assert.deepEqual(indexed.nearestLineWithCode(breakpoint.path, breakpoint.line), plain.nearestLineWithCode(breakpoint.path, breakpoint.line));
@@ -67,6 +75,9 @@ describe('the index answers as reading every unit does', () => {
     assert.equal(file.hasGlobals(), true);
     assert.equal(file.globalByName('no_such_global'), undefined);
     assert.equal(file.globalByName('sink')?.type?.name, 'u64');
+    assert.equal(file.typeByName('u64')?.kind, 'typedef');
+    assert.equal(file.typeByName('struct shape')?.kind, 'struct');
+    assert.equal(file.typeByName('struct no_such_type'), undefined);
   });
 
   test("an index of another file is refused: its units are not this file's", () => {
@@ -165,10 +176,10 @@ describe('the cache file', () => {
       Buffer.concat([Buffer.from(`${JSON.stringify({ ...header, ...changes })}\n`), newBody]);
     assert.match(reason(withHeader({ version: SYMBOL_INDEX_VERSION + 1 })), /^stale: index version/);
     // A body with a correct checksum but not an index (a bug elsewhere, or a hand edit).
-    const wrongShape = Buffer.from(JSON.stringify({ functions: [['f', -1]], globals: [], paths: [], unitFiles: [] }));
+    const wrongShape = Buffer.from(JSON.stringify({ functions: [['f', -1]], globals: [], types: [], paths: [], unitFiles: [] }));
     const checksum = (text: Buffer): string => createHash('sha256').update(text).digest('hex');
     assert.match(reason(withHeader({ bodyLength: wrongShape.length, bodySha256: checksum(wrongShape) }, wrongShape)), /^corrupt: not a symbol index: an entry of 'functions'/);
-    const badPath = Buffer.from(JSON.stringify({ functions: [], globals: [], paths: ['a'], unitFiles: [[0, [1]]] }));
+    const badPath = Buffer.from(JSON.stringify({ functions: [], globals: [], types: [], paths: ['a'], unitFiles: [[0, [1]]] }));
     assert.match(reason(withHeader({ bodyLength: badPath.length, bodySha256: checksum(badPath) }, badPath)), /'unitFiles'/);
   });
 
