@@ -76,6 +76,9 @@ export interface SessionOptions {
   readonly host?: DebugHost;
 }
 
+/** Up to this many globals, the Globals scope lists them; beyond, it groups them by source file. */
+const GLOBALS_SHOWN_FLAT = 500;
+
 /** Symbol files with more DWARF than this are indexed by a worker after launch (smaller ones index in milliseconds when needed). */
 const BACKGROUND_INDEX_MIN_DEBUG_INFO = 1 << 20;
 
@@ -1044,7 +1047,18 @@ export class RingsideSession extends LoggingDebugSession {
   }
 
   private globalsContainer(frame: StackFrameInfo): Container {
-    return this.variablesContainer(frame, () => frame.binding?.file.globals() ?? []);
+    const file = frame.binding?.file;
+    if (file === undefined || file.globalCount <= GLOBALS_SHOWN_FLAT) return this.variablesContainer(frame, () => file?.globals() ?? []);
+    // Thousands of globals (Linux): one node per source file, each read when it is expanded.
+    return {
+      variables: () => file.globalGroups().map((group): DebugProtocol.Variable => ({
+        name: group.name,
+        value: `${group.count} global${group.count === 1 ? '' : 's'}`,
+        variablesReference: this.variables.add(this.variablesContainer(frame, group.variables)),
+        namedVariables: group.count,
+        presentationHint: { kind: 'virtual' },
+      })),
+    };
   }
 
   /** Reads (and writes) typed values of a frame's hart, virtual or physical. */

@@ -771,6 +771,43 @@ export class ElfSymbolFile implements SymbolFile {
     return this.anyGlobals;
   }
 
+  /** How many globals globals() lists (from the index or the skim: no DIE tree is built). */
+  get globalCount(): number {
+    return this.names().globals.length;
+  }
+
+  /**
+   * The globals grouped by compile unit (named by its DW_AT_name, e.g. "kernel/fork.c"), in
+   * unit order; a group's variables are read (its unit alone) when asked.
+   */
+  globalGroups(): readonly { readonly name: string; readonly count: number; variables(): readonly VariableInfo[] }[] {
+    const groups = new Map<Unit, number[]>();
+    for (const [, offset] of this.names().globals) {
+      const unit = this.debug?.unitContaining(offset);
+      if (unit === undefined) continue;
+      let offsets = groups.get(unit);
+      if (offsets === undefined) groups.set(unit, (offsets = []));
+      offsets.push(offset);
+    }
+    return [...groups].map(([unit, offsets]) => {
+      let name: string | undefined;
+      try {
+        name = unit.string(unit.root(), Attribute.Name);
+      } catch (error) {
+        this.note(error);
+      }
+      return {
+        name: name ?? `unit at 0x${unit.offset.toString(16)}`,
+        count: offsets.length,
+        variables: () => offsets.flatMap((offset) => {
+          const die = this.dieAtOffset(offset);
+          const variable = die === undefined ? undefined : this.variable(die, 0n, 'global');
+          return variable === undefined ? [] : [variable];
+        }),
+      };
+    });
+  }
+
   /** The global variable `name` (the first of that name), reading only its unit. */
   globalByName(name: string): VariableInfo | undefined {
     if (this.globalVariables !== undefined) return this.globalVariables.find((variable) => variable.name === name);

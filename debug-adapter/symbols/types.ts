@@ -112,6 +112,10 @@ export interface SymbolFile {
   /** Locals and parameters in scope at `address` (innermost scope first); globals separately. */
   variablesAt(address: bigint): readonly VariableInfo[];
   globals(): readonly VariableInfo[];
+  /** Added: how many globals globals() lists, without building them. */
+  readonly globalCount: number;
+  /** Added: the globals by compile unit (its DW_AT_name), each group read when asked (Linux has thousands). */
+  globalGroups(): readonly { readonly name: string; readonly count: number; variables(): readonly VariableInfo[] }[];
   /** Added: whether globals() is non-empty, answered without reading every unit. */
   hasGlobals(): boolean;
   /** Added: the global variable `name`, reading only the unit that defines it (when the index is there). */

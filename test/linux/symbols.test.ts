@@ -83,7 +83,14 @@ async function firstStop(): Promise<IndexEvent> {
     assert.equal(field('fn_arg'), '0x0');
     const kernelInit = (await session.evaluate('&kernel_init', top.id)).result;
     assert.equal(field('fn'), kernelInit);
-    // A global by name (the index, or its unit alone when the index is not ready yet).
+    // Globals: thousands, grouped by source file; a group is read when expanded.
+    const groups = (await session.client.variablesRequest({ variablesReference: scopes[4].variablesReference })).body.variables;
+    assert.ok(groups.length > 100, `${groups.length} groups`);
+    const initTask = groups.find((group) => group.name.endsWith('init/init_task.c'));
+    assert.ok(initTask !== undefined, groups.map((group) => group.name).slice(0, 20).join(', '));
+    const initGlobals = (await session.client.variablesRequest({ variablesReference: initTask.variablesReference })).body.variables;
+    assert.ok(initGlobals.some((global) => global.name === 'init_task' && global.variablesReference > 0), initGlobals.map((global) => global.name).join(', '));
+        // A global by name (the index, or its unit alone when the index is not ready yet).
     assert.equal((await session.evaluate('init_task.comm', top.id)).result, '"swapper/0"');
     let timer: NodeJS.Timeout | undefined;
     try {

@@ -80,6 +80,19 @@ describe('the index answers as reading every unit does', () => {
     assert.equal(file.typeByName('struct no_such_type'), undefined);
   });
 
+  test('globals grouped by compile unit hold exactly the globals, each group read on its own', () => {
+    for (const name of FIXTURES) {
+      const file = loadFixture(name);
+      const groups = file.globalGroups();
+      assert.equal(groups.reduce((sum, group) => sum + group.count, 0), file.globalCount);
+      const grouped = loadFixture(name).globalGroups().flatMap((group) => group.variables().map((variable) => variable.name));
+      assert.deepEqual(grouped, file.globals().map((variable) => variable.name));
+      for (const group of groups) assert.match(group.name, /\.(c|S)$/, `${name}: unit name ${group.name}`);
+    }
+    const demo = loadFixture('guest-demo').globalGroups();
+    assert.ok(demo.some((group) => group.name.endsWith('kernel.c') && group.variables().some((variable) => variable.name === 'ticks')));
+  });
+
   test("an index of another file is refused: its units are not this file's", () => {
     const demo = loadFixture('guest-demo').buildIndex();
     const shapes = loadFixture('shapes-dwarf4-O1');
