@@ -1048,16 +1048,23 @@ export class RingsideSession extends LoggingDebugSession {
 
   private globalsContainer(frame: StackFrameInfo): Container {
     const file = frame.binding?.file;
-    if (file === undefined || file.globalCount <= GLOBALS_SHOWN_FLAT) return this.variablesContainer(frame, () => file?.globals() ?? []);
-    // Thousands of globals (Linux): one node per source file, each read when it is expanded.
+    const flat = this.variablesContainer(frame, () => file?.globals() ?? []);
+    // Decided when expanded, not when the scope is listed: counting reads every unit without the index.
+    const grouped = (): boolean => file !== undefined && file.globalCount > GLOBALS_SHOWN_FLAT;
     return {
-      variables: () => file.globalGroups().map((group): DebugProtocol.Variable => ({
+      // Thousands of globals (Linux): one node per source file, each read when it is expanded.
+      variables: () => (!grouped() ? flat.variables() : file!.globalGroups().map((group): DebugProtocol.Variable => ({
         name: group.name,
         value: `${group.count} global${group.count === 1 ? '' : 's'}`,
         variablesReference: this.variables.add(this.variablesContainer(frame, group.variables)),
         namedVariables: group.count,
         presentationHint: { kind: 'virtual' },
-      })),
+      }))),
+      set: (name, value) => {
+        if (grouped()) throw new RequestError(`'${name}' is a group of globals: set the variable inside it`);
+        return flat.set!(name, value);
+      },
+      dataOf: (name) => (grouped() ? undefined : flat.dataOf!(name)),
     };
   }
 
