@@ -78,7 +78,7 @@ async function firstStop(): Promise<IndexEvent> {
     const pointee = (await session.client.variablesRequest({ variablesReference: args.variablesReference })).body.variables;
     const fields = (await session.client.variablesRequest({ variablesReference: pointee[0].variablesReference })).body.variables;
     const field = (name: string) => fields.find((candidate) => candidate.name === name)?.value;
-    assert.equal(field('flags'), String(0x200 | 0x100 | 0x800000));
+    assert.equal(field('flags'), `0x${(0x200 | 0x100 | 0x800000).toString(16)}`, 'u64 flags read in hex');
     assert.equal(field('exit_signal'), '0');
     assert.equal(field('fn_arg'), '0x0');
     const kernelInit = (await session.evaluate('&kernel_init', top.id)).result;
