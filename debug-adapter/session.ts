@@ -3,7 +3,7 @@
 // console output, breakpoints binding) becomes a DAP event in one place: `report`.
 
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import { basename, dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { TextDecoder } from 'node:util';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { LoggingDebugSession } from '@vscode/debugadapter';
@@ -47,8 +47,9 @@ import { SourceRoot } from './source-root';
 import { type AddressContext, type SymbolBinding, SymbolSet } from './symbol-set';
 import type { TrapHistory } from '../vmm-core/debug/trap-history';
 import { addressSpaceMap, machineState, pageTables, trapHistory, ViewRequestError, type RunState, type ViewRequestContext } from './view-requests';
-import { loadSymbolFile } from './symbols/symbol-file';
-import type { SymbolFile, TypeInfo, VariableInfo } from './symbols/types';
+import { loadSymbolFile, type ElfSymbolFile } from './symbols/symbol-file';
+import { BackgroundIndex } from './symbols/background-index';
+import type { TypeInfo, VariableInfo } from './symbols/types';
 import { formatMemoryReference, hex, parseMemoryReference, Target, type AddressSpace, type SpacedAddress } from './target';
 import { renderValue, type Container, type ValueFormat, type ValueLocation, type ValueReader, VariableStore, variableSize } from './variables';
 
@@ -80,9 +81,6 @@ const QUIET_ERROR_COMMANDS: ReadonlySet<string> = new Set([
 /** Thread ids are hart ids + 1 (some clients treat thread id 0 as none). */
 const threadOf = (hartId: number): number => hartId + 1;
 
-/** Type names reachable from each symbol file's globals (casts and sizeof in expressions). */
-const GLOBAL_TYPES = new WeakMap<SymbolFile, Map<string, TypeInfo>>();
-
 const PRIVILEGE_WORDS: Record<'U' | 'S' | 'M', string> = { U: 'U (user)', S: 'S (supervisor)', M: 'M (machine)' };
 
 /** How the guest console reaches the client. */
@@ -94,6 +92,12 @@ export interface SessionOptions {
   /** Set by a worker host: the word its main thread raises when a request waits (see RunLoop). */
   readonly attention?: Int32Array;
 }
+
+/** Up to this many globals, the Globals scope lists them; beyond, it groups them by source file. */
+const GLOBALS_SHOWN_FLAT = 500;
+
+/** Symbol files with more DWARF than this are indexed by a worker after launch (smaller ones index in milliseconds when needed). */
+const BACKGROUND_INDEX_MIN_DEBUG_INFO = 1 << 20;
 
 interface LoadedState {
   readonly machine: Machine;
@@ -138,6 +142,10 @@ export class RingsideSession extends LoggingDebugSession {
   private pendingCheckCountdown = 0;
   /** Set while this session forwards to a remote machine (attach with `port`). */
   private proxy: AttachProxy | undefined;
+
+  /** Symbol files being indexed off this thread (stopped when the session ends). */
+  private readonly symbolIndexes: BackgroundIndex[] = [];
+  private nextProgressId = 1;
 
   constructor(private readonly options: SessionOptions = {}) {
     super();
@@ -379,6 +387,7 @@ export class RingsideSession extends LoggingDebugSession {
   ): SymbolSet | undefined {
     const pathMapping = Object.entries(attributes.pathMappings ?? {}).map(([from, to]) => ({ from, to }));
     const bindings: SymbolBinding[] = [];
+    const loaded: { file: ElfSymbolFile; path: string; bytes: Uint8Array }[] = [];
     const load = (path: string, bytes: Uint8Array | undefined, what: string) => {
       let data = bytes;
       if (data === undefined) {
@@ -389,7 +398,9 @@ export class RingsideSession extends LoggingDebugSession {
         }
       }
       try {
-        return loadSymbolFile(data, path, { pathMapping });
+        const file = loadSymbolFile(data, path, { pathMapping });
+        loaded.push({ file, path, bytes: data });
+        return file;
       } catch (error) {
         throw new RequestError(`cannot read the symbols of ${what} '${path}': ${(error as Error).message}`);
       }
@@ -415,11 +426,39 @@ export class RingsideSession extends LoggingDebugSession {
         satp: spec.satp !== undefined ? parseAddressAttribute(spec.satp) : undefined,
       });
     }
+    for (const { file, path, bytes } of loaded) {
+      if (file.debugInfoBytes >= BACKGROUND_INDEX_MIN_DEBUG_INFO) this.indexInBackground(file, path, bytes);
+    }
     if (bindings.length === 0) return undefined;
     // An explicit cwd is where relative DWARF paths are; without one they are looked for from the program's directory up.
     const program = images.find((image) => image.required);
     const sourceRoot = attributes.cwd === undefined && program !== undefined ? new SourceRoot(dirname(program.path)) : undefined;
     return new SymbolSet(bindings, sourceRoot !== undefined ? (path) => sourceRoot.resolve(path) : cwd);
+  }
+
+  /**
+   * Indexes a large symbol file on a worker (or reads its cached index) while the guest
+   * runs; says how it went in the Debug Console and a `ringside/symbolIndex` event, with a
+   * progress indicator when the client shows them.
+   */
+  private indexInBackground(file: ElfSymbolFile, path: string, bytes: Uint8Array): void {
+    const indexing = new BackgroundIndex(file, path, bytes);
+    this.symbolIndexes.push(indexing);
+    const progressId = `ringside-symbols-${this.nextProgressId++}`;
+    const progress = this.clientCapabilities?.supportsProgressReporting === true;
+    if (progress) {
+      this.sendEvent({ seq: 0, type: 'event', event: 'progressStart', body: { progressId, title: `Indexing the symbols of ${basename(path)}`, cancellable: false } });
+    }
+    void indexing.done.then((report) => {
+      if (progress) this.sendEvent({ seq: 0, type: 'event', event: 'progressEnd', body: { progressId } });
+      if (this.ended) return;
+      this.sendEvent({ seq: 0, type: 'event', event: 'ringside/symbolIndex', body: { path, ...report } });
+      const seconds = (report.milliseconds / 1000).toFixed(1);
+      const text = !report.adopted ? `Symbols of ${path} not indexed: ${report.problems.join('; ')}\n`
+        : report.source === 'cache' ? `Symbols of ${path}: index read from ${report.cachePath} in ${seconds} s\n`
+        : `Symbols of ${path} indexed in ${seconds} s${report.cachePath !== undefined ? `, cached in ${report.cachePath}` : ` (not cached: ${report.problems.join('; ')})`}\n`;
+      this.report({ kind: 'output', text, category: 'console' });
+    });
   }
 
   private setUp(machine: Machine, debug: Debugger, symbols: SymbolSet | undefined, attributes: LaunchAttributes | AttachAttributes, attached: boolean): void {
@@ -816,7 +855,8 @@ export class RingsideSession extends LoggingDebugSession {
         { name: 'Floating point', presentationHint: 'registers', variablesReference: this.variables.add(this.floatContainer(frame.hartId)), expensive: true },
         { name: 'CSRs', presentationHint: 'registers', variablesReference: this.variables.add(this.csrContainer(frame.hartId)), expensive: true },
       );
-      if (frame.binding !== undefined && frame.binding.file.globals().length > 0) {
+      // Not globals(): on a Linux-sized file that reads every unit (seconds) before the first Locals show.
+      if (frame.binding !== undefined && frame.binding.file.hasGlobals()) {
         scopes.push({ name: 'Globals', variablesReference: this.variables.add(this.globalsContainer(frame)), expensive: true });
       }
       scopes.push({ name: 'Machine', variablesReference: this.variables.add(this.machineContainer()), expensive: true });
@@ -1079,7 +1119,25 @@ export class RingsideSession extends LoggingDebugSession {
   }
 
   private globalsContainer(frame: StackFrameInfo): Container {
-    return this.variablesContainer(frame, () => frame.binding?.file.globals() ?? []);
+    const file = frame.binding?.file;
+    const flat = this.variablesContainer(frame, () => file?.globals() ?? []);
+    // Decided when expanded, not when the scope is listed: counting reads every unit without the index.
+    const grouped = (): boolean => file !== undefined && file.globalCount > GLOBALS_SHOWN_FLAT;
+    return {
+      // Thousands of globals (Linux): one node per source file, each read when it is expanded.
+      variables: () => (!grouped() ? flat.variables() : file!.globalGroups().map((group): DebugProtocol.Variable => ({
+        name: group.name,
+        value: `${group.count} global${group.count === 1 ? '' : 's'}`,
+        variablesReference: this.variables.add(this.variablesContainer(frame, group.variables)),
+        namedVariables: group.count,
+        presentationHint: { kind: 'virtual' },
+      }))),
+      set: (name, value) => {
+        if (grouped()) throw new RequestError(`'${name}' is a group of globals: set the variable inside it`);
+        return flat.set!(name, value);
+      },
+      dataOf: (name) => (grouped() ? undefined : flat.dataOf!(name)),
+    };
   }
 
   /** Reads (and writes) typed values of a frame's hart, virtual or physical. */
@@ -1160,26 +1218,25 @@ export class RingsideSession extends LoggingDebugSession {
     }
     // The frame's file first, then every symbol file (globals are at link address + offset).
     for (const binding of [...(frame.binding !== undefined ? [frame.binding] : []), ...(this.state?.symbols?.files ?? [])]) {
-      const variable = binding.file.globals().find((candidate) => candidate.name === name);
+      const variable = binding.file.globalByName(name);
       if (variable !== undefined) return located({ ...frame, binding }, variable);
     }
     return undefined;
   }
 
-  /** Type names for casts and sizeof: those reachable from the globals of every symbol file and the frame's locals. */
-  private typeTable(frame: StackFrameInfo | undefined): Map<string, TypeInfo> {
-    const files = this.state?.symbols?.files ?? [];
-    const table = new Map<string, TypeInfo>();
-    if (frame?.binding !== undefined) typeIndex(this.localsOf(frame), table);
-    for (const binding of [...(frame?.binding !== undefined ? [frame.binding] : []), ...files]) {
-      let globals = GLOBAL_TYPES.get(binding.file);
-      if (globals === undefined) {
-        globals = typeIndex(binding.file.globals());
-        GLOBAL_TYPES.set(binding.file, globals);
-      }
-      for (const [name, type] of globals) if (!table.has(name)) table.set(name, type);
+  /**
+   * A type name in a cast or sizeof: a type reachable from the frame's locals, else one defined
+   * at the top level of a unit of the frame's symbol file, then of every symbol file (each file
+   * looks the name up in its index: no unit is read but the defining one).
+   */
+  private typeNamed(frame: StackFrameInfo | undefined, name: string, localTypes: () => Map<string, TypeInfo>): TypeInfo | undefined {
+    const local = localTypes().get(name);
+    if (local !== undefined) return local;
+    for (const binding of [...(frame?.binding !== undefined ? [frame.binding] : []), ...(this.state?.symbols?.files ?? [])]) {
+      const type = binding.file.typeByName(name);
+      if (type !== undefined) return type;
     }
-    return table;
+    return undefined;
   }
 
   /** The expression context of a hart (and, with a frame, its locals and registers). */
@@ -1188,7 +1245,11 @@ export class RingsideSession extends LoggingDebugSession {
     const frame = frameId !== undefined ? this.frameOf(frameId) : undefined;
     let scope: StackFrameInfo | undefined | null = frame ?? null;
     const scopeFrame = () => (scope === null ? (scope = this.innermostFrame(hartId)) : scope);
-    let types: Map<string, TypeInfo> | undefined;
+    let localTypes: Map<string, TypeInfo> | undefined;
+    const localTypeTable = (): Map<string, TypeInfo> => {
+      const frameOfScope = scopeFrame();
+      return (localTypes ??= frameOfScope?.binding !== undefined ? typeIndex(this.localsOf(frameOfScope)) : new Map());
+    };
     const base = machineExpressionContext(state.machine, hartId, {
       symbol: (name) => state.symbols?.addressOf(name)?.address,
       extra: (name) => names?.get(name),
@@ -1205,7 +1266,7 @@ export class RingsideSession extends LoggingDebugSession {
       },
       readMemory: (address, size, physical) => base.readMemory(address, size, physical || physicalDefault),
       variable: (name, kind) => this.typedVariable(scopeFrame(), name, kind),
-      type: (name) => (types ??= this.typeTable(scopeFrame())).get(name),
+      type: (name) => this.typeNamed(scopeFrame(), name, localTypeTable),
     };
   }
 
@@ -1663,6 +1724,7 @@ export class RingsideSession extends LoggingDebugSession {
   }
 
   private release(terminateDebuggee: boolean): void {
+    for (const indexing of this.symbolIndexes.splice(0)) indexing.stop();
     // A launched machine's disks are flushed and unlocked and its sockets closed.
     this.ownedMachine?.close();
     this.ownedMachine = undefined;

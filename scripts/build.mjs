@@ -9,6 +9,7 @@ const entries = [
   { in: 'vmm-core/index.ts', out: 'dist/vmm-core.js' },
   { in: 'debug-adapter/main.ts', out: 'dist/debugAdapter.js' },
   { in: 'debug-adapter/worker/adapter-worker.ts', out: 'dist/adapterWorker.js' },
+  { in: 'debug-adapter/symbols/index-worker.ts', out: 'dist/symbolIndexWorker.js' },
   { in: 'language-server/main.ts', out: 'dist/languageServer.js' },
   { in: 'extension/extension.ts', out: 'dist/extension.js', external: ['vscode'] },
 ].filter((entry) => existsSync(entry.in));

@@ -89,6 +89,27 @@ export class Die {
   }
 }
 
+/** A function or global variable found by Unit.skim: its DIE offset and its name. */
+export interface SkimmedEntry {
+  readonly offset: number;
+  /** Undefined for an anonymous DIE, or when the name is `elsewhere`. */
+  readonly name: string | undefined;
+  /** The name comes from a DIE the skim did not read (another unit, or a DIE of another kind). */
+  readonly elsewhere: boolean;
+}
+
+export interface UnitSkim {
+  readonly functions: readonly SkimmedEntry[];
+  readonly globals: readonly SkimmedEntry[];
+  /** Named type definitions at the unit's top level, named as C writes them ("struct list_head", "u64"). */
+  readonly types: readonly { readonly name: string; readonly offset: number }[];
+}
+
+/** Tags of the type definitions Unit.skim lists, with the keyword C puts before their name. */
+const SKIMMED_TYPES = new Map<number, string>([
+  [Tag.StructureType, 'struct '], [Tag.UnionType, 'union '], [Tag.EnumerationType, 'enum '], [Tag.Typedef, ''], [Tag.BaseType, ''],
+]);
+
 const enum FormClass { Other, String, Address, Reference, Constant }
 
 function formClass(form: number): FormClass {
@@ -202,15 +223,21 @@ export class Unit {
   }
 
   /**
-   * Names of the unit's functions that have code, without building the DIE tree (a skim
-   * for look-ups by name in large files): subprograms with low_pc or ranges, named
-   * directly or through abstract_origin/specification within the unit.
+   * One pass over the unit's DIEs without building its tree (for indexing large files):
+   * the names of its functions with code (subprograms with low_pc or ranges) and its global
+   * variables (the unit DIE's variable children with a location), in DIE order. A name comes
+   * from the DIE or, through abstract_origin/specification, from a DIE of the same unit;
+   * `name` stays undefined when the origin lies elsewhere (the caller resolves those).
    */
-  functionNames(): Map<string, number> {
+  skim(): UnitSkim {
     const reader: DwarfReader = new DwarfReader(this.debug.sections.info, this.fileName, this.firstDieOffset, this.endOffset);
     const abbreviations = this.abbreviations;
-    const subprogramNames = new Map<number, { form: number; value: AttributeValue }>();
-    const concrete: { offset: number; name: { form: number; value: AttributeValue } | undefined; origin: number | undefined }[] = [];
+    const names = new Map<number, { form: number; value: AttributeValue }>();
+    const origins = new Map<number, number>();
+    const skimmed = new Set<number>();
+    const concrete: { offset: number; origin: number | undefined }[] = [];
+    const globals: { offset: number; origin: number | undefined }[] = [];
+    const types: { name: string; offset: number }[] = [];
     let depth = 0;
     while (!reader.atEnd) {
       const offset = reader.offset;
@@ -222,9 +249,14 @@ export class Unit {
       const abbrev = abbreviations.get(code);
       if (abbrev === undefined) reader.fail(`unknown abbreviation code ${code}`, offset);
       const isSubprogram = abbrev.tag === Tag.Subprogram;
+      const isVariable = abbrev.tag === Tag.Variable;
+      const typeKeyword = depth === 1 ? SKIMMED_TYPES.get(abbrev.tag) : undefined;
+      const wanted = isSubprogram || isVariable || typeKeyword !== undefined;
       let name: { form: number; value: AttributeValue } | undefined;
       let origin: number | undefined;
       let hasCode = false;
+      let hasLocation = false;
+      let declaration = false;
       for (const spec of abbrev.attributes) {
         let form = spec.form;
         for (let hops = 0; form === Form.Indirect; hops++) {
@@ -232,28 +264,45 @@ export class Unit {
           form = reader.uleb();
         }
         const value = form === Form.ImplicitConst ? spec.implicitConst : this.readValue(reader, form);
-        if (!isSubprogram) continue;
+        if (!wanted) continue;
         if (spec.name === Attribute.Name) name = { form, value };
         else if (spec.name === Attribute.LowPc || spec.name === Attribute.Ranges) hasCode = true;
-        else if ((spec.name === Attribute.AbstractOrigin || spec.name === Attribute.Specification) && typeof value === 'number' &&
-          form !== Form.RefAddr && form !== Form.RefSig8) origin = this.offset + value;
+        else if (spec.name === Attribute.Location) hasLocation = true;
+        else if (spec.name === Attribute.Declaration) declaration = true;
+        else if (spec.name === Attribute.AbstractOrigin || spec.name === Attribute.Specification) {
+          // Only references within this unit are followed here; others are left to the caller.
+          if (typeof value === 'number' && form !== Form.RefAddr && form !== Form.RefSig8) origin = this.offset + value;
+        }
       }
-      if (isSubprogram) {
-        if (name !== undefined) subprogramNames.set(offset, name);
-        if (hasCode) concrete.push({ offset, name, origin });
+      if (typeKeyword !== undefined) {
+        // A declaration (struct foo;) has no members: only definitions name a type.
+        const typeName = name === undefined || declaration ? undefined : this.stringValue(name.form, name.value);
+        if (typeName !== undefined) types.push({ name: `${typeKeyword}${typeName}`, offset });
       }
+      if (wanted) skimmed.add(offset);
+      if (wanted && name !== undefined) names.set(offset, name);
+      else if (wanted && origin !== undefined) origins.set(offset, origin);
+      if (isSubprogram && hasCode) concrete.push({ offset, origin: name === undefined ? origin : offset });
+      if (isVariable && hasLocation && depth === 1) globals.push({ offset, origin: name === undefined ? origin : offset });
       if (abbrev.hasChildren) depth++;
       else if (depth === 0) break;
     }
-    const names = new Map<string, number>();
-    for (const entry of concrete) {
-      // A concrete out-of-line instance names its function through its origin.
-      const raw = entry.name ?? (entry.origin === undefined ? undefined : subprogramNames.get(entry.origin));
-      if (raw === undefined) continue;
-      const text = this.stringValue(raw.form, raw.value);
-      if (text !== undefined && !names.has(text)) names.set(text, entry.offset);
-    }
-    return names;
+    const resolve = (entry: { offset: number; origin: number | undefined }): SkimmedEntry => {
+      // Follows a chain of origins within the unit (an out-of-line instance of a declared function).
+      let target = entry.origin;
+      for (let hops = 0; target !== undefined && hops < 8; hops++) {
+        const raw = names.get(target);
+        if (raw !== undefined) return { offset: entry.offset, name: this.stringValue(raw.form, raw.value), elsewhere: false };
+        const next = origins.get(target);
+        // A DIE of this unit with neither a name nor an origin: anonymous.
+        if (next === undefined && skimmed.has(target)) {
+          return { offset: entry.offset, name: undefined, elsewhere: false };
+        }
+        target = next;
+      }
+      return { offset: entry.offset, name: undefined, elsewhere: entry.origin !== undefined };
+    };
+    return { functions: concrete.map(resolve), globals: globals.map(resolve), types };
   }
 
   dieAt(offset: number): Die | undefined {

@@ -23,6 +23,7 @@ import { DwarfReader, SymbolError, addAddress, stringAt } from './dwarf-reader';
 import { decodeLocation, evaluateFrameBase, locationAt as locationExpressionAt } from './expression';
 import { CallFrameInformation, type UnwindRow } from './frame';
 import { DebugInfo, emptySections, type AddressRange, type Die, type DwarfSections, type Unit } from './info';
+import type { SymbolIndex } from './symbol-index';
 import { normalizePath, parseLineHeader, runLineProgram, type LineHeader, type LineSequence } from './line-program';
 import type {
   FunctionInfo, InlinedFrame, LineRow, MemoryReader, RegisterReader, SymbolFile, TypeInfo, UnwoundFrame, VariableInfo,
@@ -64,6 +65,13 @@ interface ElfSymbolEntry {
   readonly size: number;
   readonly rank: number;
   readonly end: bigint;
+}
+
+/** Functions and globals by name across all units: from the index, or skimmed on first use. */
+interface NameTables {
+  readonly functions: Map<string, number>;
+  readonly globals: readonly (readonly [string, number])[];
+  readonly types: Map<string, number>;
 }
 
 /** A function's DIE with its ranges, in a unit's address-sorted function index. */
@@ -140,7 +148,11 @@ export class ElfSymbolFile implements SymbolFile {
   private readonly typesInProgress = new Set<Die>();
   private elfSymbols: ElfSymbolEntry[] | undefined;
   private fileIndex: Map<string, { unit: Unit; file: number }[]> | undefined;
-  private functionNames: Map<string, { unit: Unit; offset: number }> | undefined;
+  private nameTables: NameTables | undefined;
+  /** Line-table file paths by unit, from an adopted index (saves reading every line header). */
+  private indexedUnitFiles: Map<Unit, readonly (string | null)[]> | undefined;
+  private adoptedIndex: SymbolIndex | undefined;
+  private anyGlobals: boolean | undefined;
   private globalVariables: VariableInfo[] | undefined;
 
   constructor(elf: ElfImage, readonly fileName: string, options: LoadOptions = {}) {
@@ -314,15 +326,15 @@ export class ElfSymbolFile implements SymbolFile {
       const index = new Map<string, { unit: Unit; file: number }[]>();
       for (const unit of this.debug?.units ?? []) {
         if (unit.isTypeUnit) continue;
-        const lines = this.unitLines(unit);
-        lines?.files.forEach((path, file) => {
-          if (path === undefined) return;
+        const originals = this.indexedUnitFiles?.get(unit) ?? this.unitLines(unit)?.header.files;
+        originals?.forEach((original, file) => {
+          if (original === undefined || original === null) return;
+          const path = this.mapPath(original);
           let list = index.get(path);
           if (list === undefined) index.set(path, (list = []));
           list.push({ unit, file });
           // The unmapped path matches too (a user may give the path DWARF records).
-          const original = lines.header.files[file];
-          if (original !== undefined && original !== path) {
+          if (original !== path) {
             let originalList = index.get(original);
             if (originalList === undefined) index.set(original, (originalList = []));
             originalList.push({ unit, file });
@@ -663,23 +675,9 @@ export class ElfSymbolFile implements SymbolFile {
       const outer = frames[frames.length - 1];
       if (outer !== undefined && outer.function.name === name) return outer.function;
     }
-    if (this.functionNames === undefined) {
-      // Every unit's function names, skimmed without building DIE trees (done once): static
-      // functions without symbols, out-of-line copies of inline functions.
-      this.functionNames = new Map();
-      for (const unit of this.debug?.units ?? []) {
-        if (unit.isTypeUnit) continue;
-        try {
-          for (const [functionName, offset] of unit.functionNames()) {
-            if (!this.functionNames.has(functionName)) this.functionNames.set(functionName, { unit, offset });
-          }
-        } catch (error) {
-          this.note(error);
-        }
-      }
-    }
-    const entry = this.functionNames.get(name);
-    const die = entry === undefined ? undefined : this.dieAt(entry.unit, entry.offset);
+    // Static functions without symbols, out-of-line copies of inline functions: by DWARF name.
+    const offset = this.names().functions.get(name);
+    const die = offset === undefined ? undefined : this.dieAtOffset(offset);
     const found = die === undefined ? undefined : this.functionInfo(die);
     if (found !== undefined) return found;
     if (symbol !== undefined && symbol.type === 'function' && Number.isFinite(symbol.value)) {
@@ -740,19 +738,192 @@ export class ElfSymbolFile implements SymbolFile {
   globals(): readonly VariableInfo[] {
     if (this.globalVariables === undefined) {
       const globals: VariableInfo[] = [];
-      for (const unit of this.debug?.units ?? []) {
-        if (unit.isTypeUnit) continue;
-        const root = this.tree(unit);
-        if (root === undefined) continue;
-        for (const die of root.children) {
-          if (die.tag !== Tag.Variable || !die.has(Attribute.Location)) continue;
-          const variable = this.variable(die, 0n, 'global');
-          if (variable !== undefined) globals.push(variable);
-        }
+      for (const [, offset] of this.names().globals) {
+        const die = this.dieAtOffset(offset);
+        const variable = die === undefined ? undefined : this.variable(die, 0n, 'global');
+        if (variable !== undefined) globals.push(variable);
       }
       this.globalVariables = globals;
     }
     return this.globalVariables;
+  }
+
+  /**
+   * Whether globals() has anything, without reading every unit: answered by the index or the
+   * name tables when there, else by skimming units until the first global.
+   */
+  hasGlobals(): boolean {
+    if (this.nameTables !== undefined) return this.nameTables.globals.length > 0;
+    if (this.anyGlobals === undefined) {
+      this.anyGlobals = false;
+      for (const unit of this.debug?.units ?? []) {
+        if (unit.isTypeUnit) continue;
+        try {
+          if (unit.skim().globals.some((entry) => entry.name !== undefined || entry.elsewhere)) {
+            this.anyGlobals = true;
+            break;
+          }
+        } catch (error) {
+          this.note(error);
+        }
+      }
+    }
+    return this.anyGlobals;
+  }
+
+  /** How many globals globals() lists (from the index or the skim: no DIE tree is built). */
+  get globalCount(): number {
+    return this.names().globals.length;
+  }
+
+  /**
+   * The globals grouped by compile unit (named by its DW_AT_name, e.g. "kernel/fork.c"), in
+   * unit order; a group's variables are read (its unit alone) when asked.
+   */
+  globalGroups(): readonly { readonly name: string; readonly count: number; variables(): readonly VariableInfo[] }[] {
+    const groups = new Map<Unit, number[]>();
+    for (const [, offset] of this.names().globals) {
+      const unit = this.debug?.unitContaining(offset);
+      if (unit === undefined) continue;
+      let offsets = groups.get(unit);
+      if (offsets === undefined) groups.set(unit, (offsets = []));
+      offsets.push(offset);
+    }
+    return [...groups].map(([unit, offsets]) => {
+      let name: string | undefined;
+      try {
+        name = unit.string(unit.root(), Attribute.Name);
+      } catch (error) {
+        this.note(error);
+      }
+      return {
+        name: name ?? `unit at 0x${unit.offset.toString(16)}`,
+        count: offsets.length,
+        variables: () => offsets.flatMap((offset) => {
+          const die = this.dieAtOffset(offset);
+          const variable = die === undefined ? undefined : this.variable(die, 0n, 'global');
+          return variable === undefined ? [] : [variable];
+        }),
+      };
+    });
+  }
+
+  /** The global variable `name` (the first of that name), reading only its unit. */
+  globalByName(name: string): VariableInfo | undefined {
+    if (this.globalVariables !== undefined) return this.globalVariables.find((variable) => variable.name === name);
+    for (const [candidate, offset] of this.names().globals) {
+      if (candidate !== name) continue;
+      const die = this.dieAtOffset(offset);
+      const variable = die === undefined ? undefined : this.variable(die, 0n, 'global');
+      if (variable !== undefined) return variable;
+    }
+    return undefined;
+  }
+
+  /** The type a C program names `name` ("struct task_struct", "pid_t", "unsigned int"), defined at some unit's top level. */
+  typeByName(name: string): TypeInfo | undefined {
+    const offset = this.names().types.get(name);
+    return offset === undefined ? undefined : this.typeOf(this.dieAtOffset(offset));
+  }
+
+  // ---- the index -----------------------------------------------------------------------------
+
+  /** The DIE at a .debug_info offset (its unit's tree is built). */
+  private dieAtOffset(offset: number): Die | undefined {
+    const unit = this.debug?.unitContaining(offset);
+    return unit === undefined ? undefined : this.dieAt(unit, offset);
+  }
+
+  /** Functions and globals by name: from the adopted index, else skimmed from every unit once. */
+  private names(): NameTables {
+    if (this.nameTables === undefined) {
+      const functions = new Map<string, number>();
+      const globals: [string, number][] = [];
+      const types = new Map<string, number>();
+      for (const unit of this.debug?.units ?? []) {
+        if (unit.isTypeUnit) continue;
+        let skim;
+        try {
+          skim = unit.skim();
+        } catch (error) {
+          this.note(error);
+          continue;
+        }
+        for (const entry of skim.functions) {
+          const name = entry.name ?? (entry.elsewhere ? this.nameAtOffset(entry.offset) : undefined);
+          if (name !== undefined && !functions.has(name)) functions.set(name, entry.offset);
+        }
+        for (const entry of skim.globals) {
+          const name = entry.name ?? (entry.elsewhere ? this.nameAtOffset(entry.offset) : undefined);
+          if (name !== undefined) globals.push([name, entry.offset]);
+        }
+        for (const entry of skim.types) if (!types.has(entry.name)) types.set(entry.name, entry.offset);
+      }
+      this.nameTables = { functions, globals, types };
+    }
+    return this.nameTables;
+  }
+
+  /** A DIE's name through abstract_origin/specification in other units (rare: builds DIE trees). */
+  private nameAtOffset(offset: number): string | undefined {
+    const die = this.dieAtOffset(offset);
+    return die === undefined ? undefined : this.nameOf(die);
+  }
+
+  /** Reads every unit for what SymbolIndex holds (slow on a Linux-sized file: done in a worker, then cached). */
+  buildIndex(): SymbolIndex {
+    const names = this.names();
+    const paths: string[] = [];
+    const pathIndexes = new Map<string, number>();
+    const pathIndex = (path: string | null | undefined): number => {
+      if (path === null || path === undefined) return -1;
+      let index = pathIndexes.get(path);
+      if (index === undefined) {
+        index = paths.push(path) - 1;
+        pathIndexes.set(path, index);
+      }
+      return index;
+    };
+    const unitFiles: (readonly [number, number[]])[] = [];
+    for (const unit of this.debug?.units ?? []) {
+      if (unit.isTypeUnit) continue;
+      const files = this.indexedUnitFiles?.get(unit) ?? this.unitLines(unit)?.header.files;
+      if (files !== undefined) unitFiles.push([unit.offset, files.map(pathIndex)]);
+    }
+    return { functions: [...names.functions], globals: names.globals, types: [...names.types], paths, unitFiles };
+  }
+
+  /**
+   * Uses an index built from this same file (by a worker or read from the cache) from now
+   * on. Throws SymbolError when it names units or DIEs this file does not have: it belongs
+   * to another file and is not used.
+   */
+  adoptIndex(index: SymbolIndex): void {
+    const units = new Map<number, Unit>();
+    for (const unit of this.debug?.units ?? []) if (!unit.isTypeUnit) units.set(unit.offset, unit);
+    const infoSize = this.sections.info.bytes.length;
+    const unitFiles = new Map<Unit, readonly (string | null)[]>();
+    for (const [offset, files] of index.unitFiles) {
+      const unit = units.get(offset);
+      if (unit === undefined) throw new SymbolError(`${this.fileName}: the symbol index names a unit at 0x${offset.toString(16)} this file does not have`);
+      unitFiles.set(unit, files.map((path) => (path < 0 ? null : index.paths[path] ?? null)));
+    }
+    for (const [name, offset] of [...index.functions, ...index.globals, ...index.types]) {
+      if (offset >= infoSize) throw new SymbolError(`${this.fileName}: the symbol index puts '${name}' at 0x${offset.toString(16)}, past .debug_info`);
+    }
+    this.indexedUnitFiles = unitFiles;
+    this.nameTables ??= { functions: new Map(index.functions), globals: index.globals, types: new Map(index.types) };
+    this.adoptedIndex = index;
+  }
+
+  /** The index in use: adopted, or undefined while it is being built elsewhere. */
+  get index(): SymbolIndex | undefined {
+    return this.adoptedIndex;
+  }
+
+  /** The size of .debug_info (what indexing has to read). */
+  get debugInfoBytes(): number {
+    return this.sections.info.bytes.length;
   }
 
   /** The type a type DIE describes (cached; cycles through pointers share objects). */

@@ -112,6 +112,16 @@ export interface SymbolFile {
   /** Locals and parameters in scope at `address` (innermost scope first); globals separately. */
   variablesAt(address: bigint): readonly VariableInfo[];
   globals(): readonly VariableInfo[];
+  /** Added: how many globals globals() lists, without building them. */
+  readonly globalCount: number;
+  /** Added: the globals by compile unit (its DW_AT_name), each group read when asked (Linux has thousands). */
+  globalGroups(): readonly { readonly name: string; readonly count: number; variables(): readonly VariableInfo[] }[];
+  /** Added: whether globals() is non-empty, answered without reading every unit. */
+  hasGlobals(): boolean;
+  /** Added: the global variable `name`, reading only the unit that defines it (when the index is there). */
+  globalByName(name: string): VariableInfo | undefined;
+  /** Added: a type by its C name ("struct list_head", "u64") among the types defined at units' top level. */
+  typeByName(name: string): TypeInfo | undefined;
   /** Frame base (DW_AT_frame_base) at `address`, for fbreg locations. */
   frameBase(address: bigint, registers: RegisterReader, memory: MemoryReader): bigint | undefined;
   /** Recovers the caller's pc, sp and saved registers (CFI from .debug_frame/.eh_frame, else frame pointer). */
