@@ -151,21 +151,28 @@ describe('debugging the demo kernel in the VS Code UI', { timeout: 240_000 }, ()
 
   step('the status bar and the Ringside views show the stopped S-mode machine', async () => {
     const { page } = workbench;
-    await page.locator('.statusbar-item', { hasText: 'Ringside: stopped · S-mode' }).waitFor();
-    await workbench.runCommand('Ringside: Show the Machine View');
-    const machine = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Machine' }) });
-    await machine.locator('.monaco-list-row', { hasText: 'Run state' }).filter({ hasText: /stopped/i }).waitFor();
-    await machine.locator('.monaco-list-row', { hasText: 'Privilege' }).filter({ hasText: /\bS\b|supervisor/i }).first().waitFor();
-    await machine.locator('.monaco-list-row', { hasText: 'hart 0' }).filter({ hasText: /S-mode · sv39/ }).first().waitFor();
-    await workbench.screenshot('machine-view');
-    await workbench.runCommand('Ringside: Show the Address Space Map');
-    // Webviews (the map and the trap timeline): each picture is an SVG inside the view's frames.
-    for (const index of [0, 1]) {
-      await page.frameLocator('iframe.webview.ready').nth(index).frameLocator('#active-frame').locator('svg').first().waitFor();
+    try {
+      await page.locator('.statusbar-item', { hasText: 'Ringside: stopped · S-mode' }).waitFor();
+      await workbench.runCommand('Ringside: Show the Machine View');
+      const machine = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Machine' }) });
+      await machine.locator('.monaco-list-row', { hasText: 'Run state' }).filter({ hasText: /stopped/i }).waitFor();
+      await machine.locator('.monaco-list-row', { hasText: 'Privilege' }).filter({ hasText: /\bS\b|supervisor/i }).first().waitFor();
+      await machine.locator('.monaco-list-row', { hasText: 'hart 0' }).filter({ hasText: /S-mode · sv39/ }).first().waitFor();
+      await workbench.screenshot('machine-view');
+      await workbench.runCommand('Ringside: Show the Address Space Map');
+      // Webviews (the map, then the trap timeline): each picture is an SVG inside the view's frames.
+      for (const [index, name] of [[0, 'Address Space Map'], [1, 'Trap Timeline']] as const) {
+        const picture = page.frameLocator('iframe.webview.ready').nth(index).frameLocator('#active-frame').locator('svg').first();
+        await picture.waitFor({ timeout: 15_000 }).catch((error: unknown) => {
+          throw new Error(`the ${name} webview drew no picture within 15 s`, { cause: error });
+        });
+      }
+      await workbench.screenshot('address-space-map');
+    } finally {
+      // Back to Run and Debug for the next steps, whatever happened here.
+      await page.keyboard.press('Control+Shift+D');
+      await page.locator('.debug-call-stack').waitFor();
     }
-    await workbench.screenshot('address-space-map');
-    await page.keyboard.press('Control+Shift+D');
-    await page.locator('.debug-call-stack').waitFor();
   });
 
   step('continues to the C breakpoint once the filter is unticked', async () => {
