@@ -114,7 +114,10 @@ describe('where the adapter runs (ringside.adapter.mode)', function () {
     await stop(session);
 
     session = await start('bench', false);
-    await take('the bench guest\'s banner', (event) => event.event === 'output' && /bench: /.test((event as DebugProtocol.OutputEvent).body.output));
+    // The console goes to the Debug Console (output) or, as the extension configures it, to the terminal (ringside/serial).
+    const consoleText = (event: DebugProtocol.Event): string => event.event === 'output' ? (event as DebugProtocol.OutputEvent).body.output
+      : event.event === 'ringside/serial' ? String((event.body as { text?: unknown }).text ?? '') : '';
+    await take('the bench guest\'s banner', (event) => /bench: /.test(consoleText(event)));
     await session.customRequest('pause', { threadId: 1 });
     await take('a stop for the pause', stoppedWith('pause'));
     await stop(session);
