@@ -107,9 +107,8 @@ export function registerCommands(context: vscode.ExtensionContext, sessions: Rin
 
   context.subscriptions.push(
     vscode.commands.registerCommand('ringside.runDemo', async (): Promise<boolean> => {
-      const started = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], demoConfiguration(context.extensionPath));
-      if (!started) void vscode.window.showErrorMessage('Ringside: the demo kernel did not start (see the Debug Console).');
-      return started;
+      // A launch that fails is reported by VS Code itself, with the adapter's one clear message.
+      return vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], demoConfiguration(context.extensionPath));
     }),
 
     onSession('ringside.pause', (session) => request(session, 'ringside/vm', { action: 'pause' })),
