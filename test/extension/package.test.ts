@@ -55,6 +55,7 @@ test('the .vsix holds the bundles, the demo kernel and its sources, the walkthro
   ]) {
     assert.ok(names.includes(required), `${required} is in the .vsix`);
   }
+  assert.ok(names.some((name) => /^extension\/LICENSE(\.txt)?$/i.test(name)), 'the license is in the .vsix');
   for (const name of names) {
     assert.doesNotMatch(name, /\.ts$|\.map$|\.node$|node_modules\/|^extension\/(test|vmm-core|debug-adapter|scripts|bench)\//, `${name} must not be in the .vsix`);
     assert.ok(!name.startsWith('extension/guests/bin/') || name === 'extension/guests/bin/demo.elf', `${name}: only the demo kernel ships`);
