@@ -4,40 +4,22 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { buildVirtDeviceTree } from '../../vmm-core/machine/device-tree';
 import { parseElf } from '../../vmm-core/machine/elf';
 import { RAM_BASE } from '../../vmm-core/machine/layout';
 import { requireTool } from '../support/tools';
+import { assertBadInput, type CliResult, useBuiltCliAndScratch } from './support';
 
+const scratch = useBuiltCliAndScratch('ringside-cli-');
 const CLI = 'dist/cli.js';
 const FW_JUMP = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf';
 const FIXTURES = 'test/fixtures/cli';
 const EVENTS = `${FIXTURES}/events.elf`;
 const BOOT_INFO = `${FIXTURES}/boot-info.elf`;
 const MEBIBYTE = 1024 * 1024;
-
-let scratch = '';
-
-before(() => {
-  // --if-needed rebuilds only when a source is newer than dist/cli.js.
-  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--if-needed'], { encoding: 'utf8' });
-  assert.equal(build.status, 0, `build failed:\n${build.stdout}${build.stderr}`);
-  scratch = mkdtempSync(join(tmpdir(), 'ringside-cli-'));
-});
-
-after(() => {
-  if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
-});
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 function runCli(args: readonly string[]): CliResult {
   const result = spawnSync(process.execPath, [CLI, 'run', ...args], {
@@ -48,21 +30,12 @@ function runCli(args: readonly string[]): CliResult {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-const scratchPath = (name: string): string => join(scratch, name);
+const scratchPath = (name: string): string => join(scratch(), name);
 
 function writeScratch(name: string, bytes: Uint8Array | string): string {
   const path = scratchPath(name);
   writeFileSync(path, bytes);
   return path;
-}
-
-/** Bad input: one message on stderr, exit code 2, no stack trace, nothing on stdout. */
-function assertBadInput(result: CliResult, message: RegExp): void {
-  assert.equal(result.code, 2, `exit code; stderr:\n${result.stderr}`);
-  assert.match(result.stderr, /^ringside: [^\n]+\n$/, 'exactly one line on stderr');
-  assert.match(result.stderr, message);
-  assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
-  assert.equal(result.stdout, '');
 }
 
 /** A stop through --stop-on: exit code 3, the reason, then the register dump. */
@@ -499,7 +472,7 @@ describe('ringside run: bad input', () => {
   });
 
   test('a directory', () => {
-    assertBadInput(runWritingNothing(['--kernel', scratch]), /cannot read kernel '.*': is a directory/);
+    assertBadInput(runWritingNothing(['--kernel', scratch()]), /cannot read kernel '.*': is a directory/);
   });
 
   test('not an ELF, with no firmware', () => {

@@ -4,56 +4,31 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { assertBadInput, type CliResult, useBuiltCliAndScratch } from './support';
 
+const scratch = useBuiltCliAndScratch('ringside-config-');
 const CLI = resolve('dist/cli.js');
-let scratch = '';
-
-before(() => {
-  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--if-needed'], { encoding: 'utf8' });
-  assert.equal(build.status, 0, `build failed:\n${build.stdout}${build.stderr}`);
-  scratch = mkdtempSync(join(tmpdir(), 'ringside-config-'));
-});
-
-after(() => {
-  if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
-});
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function run(args: readonly string[], cwd = process.cwd()): CliResult {
   const result = spawnSync(process.execPath, [CLI, 'run', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** Writes a config file in a folder of its own under the scratch folder. */
+/** Writes a config file in a folder of its own under the scratch() folder. */
 function writeConfig(folder: string, name: string, content: unknown): string {
-  const directory = join(scratch, folder);
+  const directory = join(scratch(), folder);
   mkdirSync(directory, { recursive: true });
   const path = join(directory, name);
   writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
   return path;
 }
 
-function assertBadInput(result: CliResult, message: RegExp): void {
-  assert.equal(result.code, 2, `exit code; stderr:\n${result.stderr}`);
-  assert.match(result.stderr, /^ringside: [^\n]+\n$/, 'exactly one line on stderr');
-  assert.match(result.stderr, message);
-  assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
-  assert.equal(result.stdout, '');
-}
-
 describe('ringside run --config', () => {
   test('boots the machine the file describes; its relative paths are relative to the file, not the working directory', () => {
-    // The file lives in scratch/machines; the kernel path is written relative to that folder.
-    const folder = join(scratch, 'machines');
+    // The file lives in scratch()/machines; the kernel path is written relative to that folder.
+    const folder = join(scratch(), 'machines');
     mkdirSync(folder, { recursive: true });
     const config = writeConfig('machines', 'demo.ringside.json', {
       $schema: '../ringside-machine.schema.json',
@@ -61,14 +36,14 @@ describe('ringside run --config', () => {
       memory: '64M',
       icountShift: 4,
     });
-    const result = run(['--config', config], scratch);
+    const result = run(['--config', config], scratch());
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /demo: kernel running in S-mode/);
     assert.match(result.stdout, /task B: round 3 value 0xf1d4b80c/);
   });
 
   test('options on the command line override the file', () => {
-    const folder = join(scratch, 'override');
+    const folder = join(scratch(), 'override');
     mkdirSync(folder, { recursive: true });
     const config = writeConfig('override', 'smp.ringside.json', { kernel: relative(folder, resolve('guests/bin/rv64i.elf')), harts: 2 });
     const fromFile = run([`--config=${config}`]);
@@ -92,7 +67,7 @@ describe('ringside run --config', () => {
     const config = writeConfig('disks', 'disk.ringside.json', { kernel: resolve('guests/bin/rv64i.elf'), drives: ['file=images/missing.img,format=raw'] });
     const result = run(['--config', config]);
     assert.equal(result.code, 2, result.stderr);
-    assert.match(result.stderr, new RegExp(`${join(scratch, 'disks', 'images', 'missing.img').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(result.stderr, new RegExp(`${join(scratch(), 'disks', 'images', 'missing.img').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     assert.equal(result.stdout, '');
   });
 
@@ -117,7 +92,7 @@ describe('ringside run --config', () => {
   });
 
   test('a missing file, a missing value, two files', () => {
-    assertBadInput(run(['--config', join(scratch, 'nothing.ringside.json')]), /cannot read machine config file '.*nothing\.ringside\.json': no such file or directory/);
+    assertBadInput(run(['--config', join(scratch(), 'nothing.ringside.json')]), /cannot read machine config file '.*nothing\.ringside\.json': no such file or directory/);
     assertBadInput(run(['--kernel', 'guests/bin/rv64i.elf', '--config']), /--config needs a value/);
     const config = writeConfig('two', 'a.ringside.json', { kernel: resolve('guests/bin/rv64i.elf') });
     assertBadInput(run(['--config', config, '--config', config]), /--config given twice/);

@@ -3,33 +3,16 @@
 // (read back with a small XML reader) are checked, and bad lists get one clear error.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { findAll, parseXml, type XmlElement } from '../support/xml';
+import { assertBadInput, type CliResult, useBuiltCliAndScratch } from './support';
 
+const scratch = useBuiltCliAndScratch('ringside-test-command-');
 const CLI = resolve('dist/cli.js');
 const guest = (name: string): string => resolve('guests/bin', `${name}.elf`);
-
-let scratch = '';
-
-before(() => {
-  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--if-needed'], { encoding: 'utf8' });
-  assert.equal(build.status, 0, `build failed:\n${build.stdout}${build.stderr}`);
-  scratch = mkdtempSync(join(tmpdir(), 'ringside-test-command-'));
-});
-
-after(() => {
-  if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
-});
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs `ringside test ARGS` without blocking the event loop (workers run for seconds). */
 function ringsideTest(args: readonly string[], cwd = process.cwd()): Promise<CliResult> {
@@ -49,7 +32,7 @@ function ringsideTest(args: readonly string[], cwd = process.cwd()): Promise<Cli
 }
 
 function writeList(name: string, list: unknown): string {
-  const path = join(scratch, name);
+  const path = join(scratch(), name);
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, typeof list === 'string' ? list : JSON.stringify(list, null, 2));
   return path;
@@ -62,15 +45,6 @@ function resultLine(stdout: string, name: string): string {
   return lines[0];
 }
 
-/** Bad input: exit code 2, one line on stderr naming the problem, no test run. */
-function assertBadInput(result: CliResult, message: RegExp): void {
-  assert.equal(result.code, 2, `exit code; stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
-  assert.match(result.stderr, /^ringside: [^\n]+\n$/, 'exactly one line on stderr');
-  assert.match(result.stderr, message);
-  assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
-  assert.equal(result.stdout, '', 'nothing ran');
-}
-
 const testcase = (root: XmlElement, name: string): XmlElement => {
   const found = findAll(root, 'testcase').filter((element) => element.attributes.name === name);
   assert.equal(found.length, 1, `one testcase '${name}'`);
@@ -79,7 +53,7 @@ const testcase = (root: XmlElement, name: string): XmlElement => {
 
 describe('ringside test', () => {
   test('a list of passing and failing tests: a line per test, a summary, exit code 1, JUnit XML', async () => {
-    const garbage = join(scratch, 'garbage.elf');
+    const garbage = join(scratch(), 'garbage.elf');
     writeFileSync(garbage, 'this is not an ELF file\n');
     const list = writeList('mixed.ringside-tests.json', {
       timeout: 5,
@@ -99,7 +73,7 @@ describe('ringside test', () => {
         { name: 'unknown symbol', machine: { kernel: guest('rv64i') }, failOn: ['pc:no_such_symbol'] },
       ],
     });
-    const junit = join(scratch, 'mixed.xml');
+    const junit = join(scratch(), 'mixed.xml');
     const result = await ringsideTest([list, '--jobs', '3', '--junit', junit]);
     assert.equal(result.code, 1, `exit code; stderr:\n${result.stderr}\nstdout:\n${result.stdout}`);
     assert.match(result.stdout, /^ringside test: 12 tests from 1 list, 3 at a time\n/);
@@ -155,12 +129,12 @@ describe('ringside test', () => {
   });
 
   test('the committed example list passes from any working directory (paths are relative to the list and its config file)', async () => {
-    const result = await ringsideTest([resolve('examples/ci/guests.ringside-tests.json'), '--junit', 'results.xml'], scratch);
+    const result = await ringsideTest([resolve('examples/ci/guests.ringside-tests.json'), '--junit', 'results.xml'], scratch());
     assert.equal(result.code, 0, `exit code; stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
     const count = JSON.parse(readFileSync('examples/ci/guests.ringside-tests.json', 'utf8')).tests.length as number;
     assert.match(result.stdout, new RegExp(`\\n${count} tests: ${count} passed, 0 failed \\(`));
     assert.equal((result.stdout.match(/^PASS {2}/gm) ?? []).length, count);
-    const root = parseXml(readFileSync(join(scratch, 'results.xml'), 'utf8'));
+    const root = parseXml(readFileSync(join(scratch(), 'results.xml'), 'utf8'));
     assert.deepEqual([root.attributes.tests, root.attributes.failures, root.attributes.errors], [String(count), '0', '0']);
   });
 
@@ -203,8 +177,8 @@ describe('ringside test', () => {
   });
 
   test('tests sharing a disk image with snapshot=on run side by side; drive paths are relative to the list', async () => {
-    mkdirSync(join(scratch, 'disks', 'images'), { recursive: true });
-    writeFileSync(join(scratch, 'disks', 'images', 'shared.img'), new Uint8Array(1024 * 1024));
+    mkdirSync(join(scratch(), 'disks', 'images'), { recursive: true });
+    writeFileSync(join(scratch(), 'disks', 'images', 'shared.img'), new Uint8Array(1024 * 1024));
     const shared = { kernel: guest('rv64i'), drives: ['file=images/shared.img,format=raw,snapshot=on'] };
     const list = writeList('disks/shared.ringside-tests.json', {
       machine: shared,
@@ -221,7 +195,7 @@ describe('ringside test', () => {
   test('the same test gives the same run, side by side', async () => {
     const demo = { machine: { kernel: guest('demo') }, passOn: ['console:task B: round 2'] };
     const list = writeList('twice.ringside-tests.json', { tests: [{ name: 'demo once', ...demo }, { name: 'demo again', ...demo }] });
-    const junit = join(scratch, 'twice.xml');
+    const junit = join(scratch(), 'twice.xml');
     const result = await ringsideTest([list, '--jobs', '2', '--junit', junit]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const figures = (name: string): string => /; (guest [0-9.]+ ms, [0-9]+ instructions)\)$/.exec(resultLine(result.stdout, name))![1];
@@ -242,7 +216,7 @@ describe('ringside test', () => {
       machine: { kernel: guest('rv64a') },
       tests: [{ name: 'rv64a atomics', consoleContains: ['PASS'] }, { name: 'atomics again' }],
     });
-    const junit = join(scratch, 'filtered.xml');
+    const junit = join(scratch(), 'filtered.xml');
     const result = await ringsideTest([first, second, '--filter', 'rv64', '--filter', 'again', '--junit', junit]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(result.stdout, /^ringside test: 4 tests from 2 lists/);
@@ -258,7 +232,7 @@ describe('ringside test', () => {
     assert.match(resultLine(one.stdout, 'first/rv64m multiply'), /^PASS /);
 
     // Without files: every *.ringside-tests.json under the working directory.
-    const found = await ringsideTest(['--filter', 'atomics'], join(scratch, 'lists'));
+    const found = await ringsideTest(['--filter', 'atomics'], join(scratch(), 'lists'));
     assert.equal(found.code, 0, found.stdout + found.stderr);
     assert.match(found.stdout, /^ringside test: 2 tests from 2 lists/);
   });
@@ -323,11 +297,11 @@ describe('ringside test: bad input', () => {
     assertBadInput(await ringsideTest([list, '--jobs']), /--jobs needs a value/);
     assertBadInput(await ringsideTest([list, '--retries', '2']), /unknown option '--retries'/);
     assertBadInput(await ringsideTest([list, '--filter', 'nothing-like-it']), /no test matches --filter 'nothing-like-it'/);
-    assertBadInput(await ringsideTest([join(scratch, 'absent.ringside-tests.json')]), /cannot read test list '.*absent\.ringside-tests\.json': no such file or directory/);
-    const empty = join(scratch, 'empty-folder');
+    assertBadInput(await ringsideTest([join(scratch(), 'absent.ringside-tests.json')]), /cannot read test list '.*absent\.ringside-tests\.json': no such file or directory/);
+    const empty = join(scratch(), 'empty-folder');
     mkdirSync(empty, { recursive: true });
     assertBadInput(await ringsideTest([], empty), /no test lists given and no \*\.ringside-tests\.json under /);
-    const directory = join(scratch, 'junit-is-a-folder');
+    const directory = join(scratch(), 'junit-is-a-folder');
     mkdirSync(directory, { recursive: true });
     const unwritable = await ringsideTest([list, '--junit', directory]);
     assert.equal(unwritable.code, 2);
