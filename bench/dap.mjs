@@ -6,7 +6,9 @@
 //      against none; the bare machine without the adapter is the reference.
 //   3. every filter armed with a false condition on the demo kernel (traps and xRETs happen
 //      constantly there): the cost of a filter hit that does not stop.
-// Usage: node scripts/build.mjs && node bench/dap.mjs [--rounds N] [--steps N]
+//   4. the step round trips of 1 over TCP (`--server`, as `ringside run --debug-port` serves
+//      an attaching VS Code), against stdio.
+// Usage: node scripts/build.mjs && node bench/dap.mjs [--rounds N] [--steps N] [--only-steps]
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -25,10 +27,16 @@ const steps = argument('--steps', 2000);
 const root = resolve(import.meta.dirname, '..');
 const adapter = resolve(root, 'dist/debugAdapter.js');
 
-async function session() {
+let tcpServer;
+async function session(transport = 'stdio') {
   const client = new DebugClient('node', adapter, 'ringside', { cwd: root });
   client.defaultTimeout = 120_000;
-  await client.start();
+  if (transport === 'tcp') {
+    tcpServer ??= await require(adapter).serveSessions(0);
+    await client.start(tcpServer.port);
+  } else {
+    await client.start();
+  }
   await client.initializeRequest({ adapterID: 'ringside', pathFormat: 'path', linesStartAt1: true, columnsStartAt1: true });
   return client;
 }
@@ -40,8 +48,8 @@ async function launch(client, args, configure) {
   if (configure) await configure();
 }
 
-async function stepRoundTrips(withViews) {
-  const client = await session();
+async function stepRoundTrips(withViews, transport = 'stdio') {
+  const client = await session(transport);
   try {
     await launch(client, { program: 'guests/bin/demo.elf', stopOnEntry: true });
     let stopped = client.waitForEvent('stopped');
@@ -118,6 +126,12 @@ const stepRate = await bestRate(() => stepRoundTrips(false));
 console.log(`stepInstruction round trip (stepIn granularity instruction -> stopped)      ${stepRate.toFixed(0).padStart(6)} steps/s  (${(1000 / stepRate).toFixed(2)} ms each, ${steps} steps)`);
 const viewRate = await bestRate(() => stepRoundTrips(true));
 console.log(`stepInstruction + threads, stackTrace, scopes, Registers (VS Code's refresh) ${viewRate.toFixed(0).padStart(6)} steps/s  (${(1000 / viewRate).toFixed(2)} ms each)`);
+const tcpStepRate = await bestRate(() => stepRoundTrips(false, 'tcp'));
+console.log(`the same over TCP (--server): stepInstruction round trip                    ${tcpStepRate.toFixed(0).padStart(6)} steps/s  (${(1000 / tcpStepRate).toFixed(2)} ms each)`);
+const tcpViewRate = await bestRate(() => stepRoundTrips(true, 'tcp'));
+console.log(`the same over TCP (--server): with VS Code's refresh                        ${tcpViewRate.toFixed(0).padStart(6)} steps/s  (${(1000 / tcpViewRate).toFixed(2)} ms each)`);
+tcpServer.close();
+if (process.argv.includes('--only-steps')) process.exit(0);
 
 let bare = Infinity, instructions = 0;
 for (let i = 0; i < rounds; i++) {

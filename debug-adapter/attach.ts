@@ -14,6 +14,8 @@ export function startDebugServer(host: DebugHost, port: number, address = '127.0
   return new Promise((resolve, reject) => {
     const sockets = new Set<Socket>();
     const server = createServer((socket) => {
+      // Small request/answer writes: no Nagle delay (about 40 ms per answer on Linux).
+      socket.setNoDelay(true);
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       const session = new RingsideSession({ host });
@@ -76,6 +78,7 @@ export class AttachProxy {
   static connect(session: RingsideSession, host: string, port: number, initialize: DebugProtocol.InitializeRequestArguments): Promise<AttachProxy> {
     return new Promise((resolve, reject) => {
       const socket = connect(port, host);
+      socket.setNoDelay(true);
       let proxy: AttachProxy | undefined;
       const timer = setTimeout(() => {
         socket.destroy();

@@ -16,6 +16,9 @@ export { WorkerDebugAdapter } from './worker/worker-debug-adapter';
 export function serveSessions(port: number): Promise<{ port: number; close(): void }> {
   return new Promise((resolve, reject) => {
     const server = createServer((socket) => {
+      // DAP is request/answer in small writes: without this, Nagle's algorithm holds each
+      // answer for the client's delayed ACK (about 40 ms on Linux), on every step.
+      socket.setNoDelay(true);
       const session = new RingsideSession();
       session.setRunAsServer(true);
       session.start(socket, socket);

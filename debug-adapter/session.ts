@@ -69,13 +69,15 @@ type RuntimeEvent =
 
 /**
  * Requests whose errors are answered without showUser: views ask them by themselves (a stale
- * frame's scopes while stepping fast, the Disassembly view before a stop) or the client shows
- * the message in place (evaluate: a hover shows nothing, the Debug Console and Watch print it).
- * A notification for them would be noise nobody can act on.
+ * frame's scopes while stepping fast, the Disassembly view before a stop, the Ringside views
+ * refreshing at every stop and every second while running) or the client shows the message in
+ * place (evaluate: a hover shows nothing, the Debug Console and Watch print it; the Ringside
+ * views print it in the view). A notification for them would be noise nobody can act on.
  */
 const QUIET_ERROR_COMMANDS: ReadonlySet<string> = new Set([
   'threads', 'stackTrace', 'scopes', 'variables', 'evaluate', 'disassemble', 'readMemory', 'exceptionInfo',
   'loadedSources', 'breakpointLocations', 'dataBreakpointInfo', 'source', 'completions',
+  'ringside/machineState', 'ringside/deviceState', 'ringside/pageTables', 'ringside/addressSpaceMap', 'ringside/trapHistory',
 ]);
 
 /** Thread ids are hart ids + 1 (some clients treat thread id 0 as none). */

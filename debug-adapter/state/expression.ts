@@ -12,7 +12,8 @@
 //   binary       * / %  + -  << >>  < <= > >=  == !=  &  ^  |  &&  ||   (C precedence)
 //   conditional  c ? a : b
 //   casts        (u8) (i32) (uint64_t) (unsigned long) (u32*) (u64**) (char*) ...  and to DWARF
-//                type names: (struct task *) (enum state) (task_t *)
+//                type names: (struct task *) (enum state) (task_t *); qualifiers (const,
+//                volatile) are ignored; (char *) takes DWARF's char, so it reads as a string
 //
 // Names resolve as context extras, then the frame's locals and parameters, then registers,
 // then CSRs, then DWARF globals, then ELF symbols; `$name` is only ever a register or CSR.
@@ -59,7 +60,12 @@ export type ExpressionNode =
     readonly kind: 'conditional'; readonly condition: ExpressionNode; readonly whenTrue: ExpressionNode;
     readonly whenFalse: ExpressionNode; readonly position: number;
   }
-  | { readonly kind: 'cast'; readonly target: TypeShape; readonly operand: ExpressionNode; readonly position: number }
+  /**
+   * `characterType`: for a cast to a pointer to `char` (`(const char *)p`), GCC's DWARF name of
+   * that character type; when the program has it the result is DWARF-typed, so it shows as a
+   * string as a `char *` variable does.
+   */
+  | { readonly kind: 'cast'; readonly target: TypeShape; readonly operand: ExpressionNode; readonly position: number; readonly characterType?: string }
   | { readonly kind: 'physical'; readonly operand: ExpressionNode; readonly position: number };
 
 /** A DWARF type by name (`struct task`, `u64`, `enum state`) with levels of pointer. */
@@ -140,6 +146,8 @@ const SINGLE_WORD_TYPES: Readonly<Record<string, ScalarType>> = {
 };
 /** Words that combine into C type names (unsigned long long, signed char, short int ...). */
 const C_TYPE_WORDS = new Set(['signed', 'unsigned', 'char', 'short', 'int', 'long']);
+/** Qualifiers a cast may carry; they change nothing in a debugger's view of a value. */
+const TYPE_QUALIFIERS = new Set(['const', 'volatile', 'restrict', '__restrict']);
 
 function cTypeFromWords(words: readonly string[]): ScalarType | undefined {
   if (words.length === 1 && SINGLE_WORD_TYPES[words[0]] !== undefined) return SINGLE_WORD_TYPES[words[0]];
@@ -410,12 +418,14 @@ class Parser {
    * x`, `enum x`, a DWARF typedef name, or the built-in scalar names, with stars. Returns the
    * type and the number of tokens it spans, or undefined when the tokens are not a type.
    */
-  private tryTypeName(start: number): { type: TypeShape | NamedType; end: number } | undefined {
+  private tryTypeName(start: number): { type: TypeShape | NamedType; end: number; characterType?: string } | undefined {
+    while (this.isQualifier(this.peek(start))) start++;
     const first = this.peek(start);
     if (first.kind !== 'name') return undefined;
     let offset = start;
     let name: string | undefined;
     let shape: ScalarType | undefined;
+    let characterType: string | undefined;
     if (['struct', 'union', 'enum'].includes(first.text)) {
       const tag = this.peek(start + 1);
       if (tag.kind !== 'name') throw new ExpressionError(`expected a name after '${first.text}'${describeFound(tag)}`, tag.position);
@@ -428,6 +438,10 @@ class Parser {
       }
       shape = cTypeFromWords(words.map((word) => word.text));
       if (shape === undefined) throw new ExpressionError(`unknown type '${words.map((word) => word.text).join(' ')}'`, first.position);
+      if (words.some((word) => word.text === 'char')) {
+        const sign = words.find((word) => word.text === 'signed' || word.text === 'unsigned');
+        characterType = sign === undefined ? 'char' : `${sign.text} char`;
+      }
       offset += words.length;
     } else if (this.isTypeName(first.text)) {
       name = first.text;
@@ -436,13 +450,19 @@ class Parser {
       return undefined;
     }
     let pointer = 0;
+    while (this.isQualifier(this.peek(offset))) offset++;
     while (this.isOperator('*', this.peek(offset))) {
       pointer++;
       offset++;
+      while (this.isQualifier(this.peek(offset))) offset++;
     }
     if (shape !== undefined && first.text === 'void' && pointer === 0) throw new ExpressionError('cannot cast to void', first.position);
     const type = shape !== undefined ? { base: shape, pointer } : { name: name!, pointer, position: first.position };
-    return { type, end: offset };
+    return { type, end: offset, characterType: pointer > 0 ? characterType : undefined };
+  }
+
+  private isQualifier(token: Token): boolean {
+    return token.kind === 'name' && TYPE_QUALIFIERS.has(token.text);
   }
 
   /** `(type *...)` followed by a unary expression, or undefined when the parenthesis is not a cast. */
@@ -453,10 +473,13 @@ class Parser {
     let type = this.tryTypeName(1);
     if (type === undefined) {
       // `(name*)` can only be a cast: a type the evaluation looks up (and names when unknown).
+      let at = 1;
+      while (this.isQualifier(this.peek(at))) at++;
+      const named = this.peek(at);
       let stars = 0;
-      while (this.isOperator('*', this.peek(2 + stars))) stars++;
-      if (stars === 0 || !this.isOperator(')', this.peek(2 + stars))) return undefined;
-      type = { type: { name: first.text, pointer: stars, position: first.position }, end: 2 + stars };
+      while (this.isOperator('*', this.peek(at + 1 + stars))) stars++;
+      if (named.kind !== 'name' || stars === 0 || !this.isOperator(')', this.peek(at + 1 + stars))) return undefined;
+      type = { type: { name: named.text, pointer: stars, position: named.position }, end: at + 1 + stars };
     }
     const close = this.peek(type.end);
     if (!this.isOperator(')', close)) {
@@ -465,7 +488,7 @@ class Parser {
     this.index += type.end + 1;
     const operand = this.parseUnary();
     return 'base' in type.type
-      ? { kind: 'cast', target: type.type, operand, position: open.position }
+      ? { kind: 'cast', target: type.type, operand, position: open.position, characterType: type.characterType }
       : { kind: 'namedCast', target: type.type, operand, position: open.position };
   }
 
@@ -577,6 +600,9 @@ class Evaluator {
         const inner = this.evaluate(node.operand, physical);
         if (inner.ctype !== undefined && resolveTypedef(inner.ctype)?.kind === 'struct') {
           throw new ExpressionError(`cannot cast ${describeValue(inner)} to ${typeName(node.target)} (take its address with &)`, node.position);
+        }
+        if (node.characterType !== undefined && this.context.type?.(node.characterType) !== undefined) {
+          return this.namedCast({ name: node.characterType, pointer: node.target.pointer, position: node.position }, inner, node.position);
         }
         return scalar(inner.value, node.target, inner.physical);
       }

@@ -56,6 +56,8 @@ class ViewsController implements vscode.Disposable {
   private readonly timeline: PictureViewProvider;
   private readonly status: vscode.StatusBarItem;
   private pageQuery: PageTablesQuery = { kind: 'space' };
+  /** Why the last page-table refresh failed, if it did. */
+  private pagesError: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
@@ -101,9 +103,13 @@ class ViewsController implements vscode.Disposable {
       });
       if (text === undefined) return undefined;
     }
-    this.pageQuery = { kind: 'address', address: text.trim() };
+    const query = { kind: 'address' as const, address: text.trim() };
+    this.pageQuery = query;
     await vscode.commands.executeCommand(`${VIEW_IDS.pageTables}.focus`);
-    return this.refreshPages(true);
+    const answer = await this.refreshPages(true);
+    // The adapter answers the views quietly; a walk the person asked for says why it failed once.
+    if (answer === undefined && this.pagesError !== undefined) void vscode.window.showErrorMessage(`Ringside: cannot walk '${query.address}': ${this.pagesError}`);
+    return answer;
   }
 
   async wholeSpace(from?: unknown): Promise<PageTablesAnswer | undefined> {
@@ -190,13 +196,16 @@ class ViewsController implements vscode.Disposable {
     this.status.show();
   }
 
-  private async refreshTree(view: vscode.TreeView<TreeNode>, provider: NodeTreeProvider, build: () => Promise<TreeNode[]>): Promise<void> {
+  /** Fills a tree; on failure shows why in the view (`failure` words what was asked) and returns the message. */
+  private async refreshTree(view: vscode.TreeView<TreeNode>, provider: NodeTreeProvider, build: () => Promise<TreeNode[]>, failure = 'Could not read the machine'): Promise<string | undefined> {
     try {
       provider.setNodes(await build());
       view.message = undefined;
+      return undefined;
     } catch (error) {
       provider.setNodes([]);
-      view.message = error instanceof NoSessionError ? NO_SESSION : `Could not read the machine: ${(error as Error).message}`;
+      view.message = error instanceof NoSessionError ? NO_SESSION : `${failure}: ${(error as Error).message}`;
+      return error instanceof NoSessionError ? undefined : (error as Error).message;
     }
   }
 
@@ -204,12 +213,12 @@ class ViewsController implements vscode.Disposable {
     if (!force && !this.pagesView.visible) return undefined;
     let answer: PageTablesAnswer | undefined;
     const query = this.pageQuery;
-    await this.refreshTree(this.pagesView, this.pages, async () => {
+    this.pagesError = await this.refreshTree(this.pagesView, this.pages, async () => {
       answer = await this.watcher.request<PageTablesAnswer>('ringside/pageTables', {
         ...this.threadArgument(), ...(query.kind === 'address' ? { address: query.address } : query.from !== undefined ? { from: query.from } : {}),
       });
       return pageTablesTree(answer);
-    });
+    }, query.kind === 'address' ? `Cannot walk '${query.address}'` : 'Could not read the page tables');
     if (query.kind === 'address') this.pagesView.description = `walk of ${query.address}`;
     else this.pagesView.description = query.from !== undefined ? `from ${query.from}` : 'whole address space';
     return answer;

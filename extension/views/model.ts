@@ -252,9 +252,12 @@ export function pageTablesTree(answer: PageTablesAnswer, moreCommand = 'ringside
     }] : [];
     return [header, summary, ...ranges, ...more];
   }
+  // The answer first: below it come three levels of eleven rows each, the outcome last.
+  const result = answer.fault !== undefined ? 'faults' : `→ ${answer.physicalAddress ?? '?'}`;
   const header: TreeNode = {
     id: 'pages/address', label: answer.virtualAddress, icon: 'search',
-    description: `${answer.mode}${answer.mode === 'bare' ? '' : ` · satp ${answer.satp}`}${answer.hartTranslates ? '' : ' · the hart does not translate now'}`,
+    description: `${result} · ${answer.mode}${answer.mode === 'bare' ? '' : ` · satp ${answer.satp}`}${answer.hartTranslates ? '' : ' · the hart does not translate now'}`,
+    tooltip: answer.fault !== undefined ? `${answer.virtualAddress}: ${answer.fault}` : undefined,
   };
   const levels = answer.levels.map((level): TreeNode => ({
     id: `pages/level/${level.level}`,

@@ -92,6 +92,33 @@ test('disassemble without a memory reference answers no instructions; a bad one 
   }
 });
 
+test('the Ringside views\' requests are quiet: they refresh by themselves and show the message in the view', { timeout: 20_000 }, async () => {
+  // Found in code-server: after "Page Tables: Walk an Address" with a name the next stop does
+  // not have, every refresh of the view raised the same red notification.
+  const session = await openSession();
+  try {
+    await stoppedOnEntry(session);
+    assertFailed(await session.raw('ringside/pageTables', { address: 'no_such_name_here' }), /no_such_name_here/, false);
+    assertFailed(await session.raw('ringside/pageTables', { address: '1 +' }), /./, false);
+    assertFailed(await session.raw('ringside/addressSpaceMap', { maxRanges: 0 }), /maxRanges/, false);
+    assertFailed(await session.raw('ringside/trapHistory', { limit: -1 }), /limit/, false);
+    // The same walk that names a real symbol still answers.
+    const walk = await session.raw('ringside/pageTables', { address: '_start' });
+    assert.equal(walk.success, true, walk.message);
+  } finally {
+    await session.close();
+  }
+  // Before a launch (the views refresh as soon as the session starts).
+  const early = await openSession();
+  try {
+    await early.client.initializeRequest({ adapterID: 'ringside', pathFormat: 'path' });
+    assertFailed(await early.raw('ringside/machineState', {}), /./, false);
+    assertFailed(await early.raw('ringside/deviceState', {}), /./, false);
+  } finally {
+    await early.close();
+  }
+});
+
 test('errors a person must act on keep showUser: launch failures, values that cannot be set', { timeout: 20_000 }, async () => {
   const missing = await openSession();
   try {

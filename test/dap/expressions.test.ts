@@ -176,3 +176,31 @@ test('typed expression errors are one line with the position', { timeout: 20_000
     await session.close();
   }
 });
+
+test('casts as people write them: qualifiers, and (char *) shows the string like a char * variable', { timeout: 20_000 }, async () => {
+  // Found in code-server's Debug Console: `(char*)tasks[0].name` gave a bare u8* address and
+  // `(const char *)tasks[0].name` did not parse.
+  const session = await openSession();
+  try {
+    const frame = await stopInSyscall(session);
+    const name = symbolAddress('demo', 'tasks');
+    const plain = await session.evaluate('tasks[0].name', frame.id);
+    assert.match(plain.result, /^0x[0-9a-f]+ "task A"$/);
+    for (const expression of ['(char*)tasks[0].name', '(char *)tasks[0].name', '(const char *)tasks[0].name', '(char * const)tasks[0].name', '(const volatile char*)tasks[0].name']) {
+      const cast = await session.evaluate(expression, frame.id);
+      assert.deepEqual([cast.result, cast.type], [plain.result, 'char *'], expression);
+    }
+    // An address cast to char * reads the string there too.
+    assert.equal((await session.evaluate(`(char *)${plain.result.split(' ')[0]}`, frame.id)).result, plain.result);
+    // Qualifiers on struct and scalar pointers change nothing.
+    const task = await session.evaluate('((const struct task *)&tasks[1])->name', frame.id);
+    assert.match(task.result, /"task B"$/);
+    assert.equal(BigInt((await session.evaluate('*(volatile u64 *)&tasks', frame.id)).result), BigInt((await session.evaluate('*(u64 *)&tasks', frame.id)).result));
+    assert.equal((await session.evaluate('(volatile unsigned long *)tasks', frame.id)).type, 'u64*');
+    assert.equal(BigInt((await session.evaluate('(volatile unsigned long *)tasks', frame.id)).result), name);
+    // A byte-sized integer cast stays a number.
+    assert.deepEqual([(await session.evaluate('(char)65', frame.id)).result, (await session.evaluate('sizeof(const char *)', frame.id)).result], ['65', '8']);
+  } finally {
+    await session.close();
+  }
+});

@@ -139,8 +139,13 @@ test('trees from the adapter\'s answers at a U → S stop on the demo kernel', {
     const walk = pageTablesTree(await ask<PageTablesAnswer>('ringside/pageTables', { address: 'user_entry' }));
     assert.deepEqual(walk.map((node) => node.label).slice(1), ['Level 2', 'Level 1', 'Level 0', 'Physical']);
     assert.match(walk[3].description ?? '', /^\[25\] PTE 0x[0-9a-f]+ · VRXUA · leaf$/);
+    // The walk's answer is on its first row, not only on the last of 35 (seen in code-server:
+    // the physical address was below the fold of the Page Tables view).
+    assert.equal(walk[0].description?.split(' · ')[0], `→ ${walk[walk.length - 1].description?.split(' ')[0]}`);
+    assert.match(walk[0].description ?? '', /^→ 0x8001[0-9a-f]{4} · sv39 · satp 0x/);
     const bad = pageTablesTree(await ask<PageTablesAnswer>('ringside/pageTables', { address: '0x7000000000' }));
     assert.equal(bad[bad.length - 1].label, 'Fault');
+    assert.match(bad[0].description ?? '', /^faults · sv39/);
 
     const map = await ask<AddressSpaceMapBody>('ringside/addressSpaceMap');
     const svg = renderAddressMapSvg(map);
