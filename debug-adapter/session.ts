@@ -949,7 +949,7 @@ export class RingsideSession extends LoggingDebugSession {
         name: `${register.abiName} (${register.name})`,
         value: register.nanBoxed ? `${register.singleText} (single, ${register.text})` : `${register.doubleText} (${register.text})`,
         variablesReference: 0,
-        evaluateName: undefined,
+        evaluateName: `$${register.abiName}`,
       })),
       set: (name, value) => {
         const register = /^\S+/.exec(name)?.[0] ?? name;

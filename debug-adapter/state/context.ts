@@ -3,7 +3,7 @@
 // and extra names from the caller.
 
 import { walkForDebugger } from '../../vmm-core/debug/debugger';
-import { parseIntegerRegister } from '../../vmm-core/isa/registers';
+import { parseFloatRegister, parseIntegerRegister } from '../../vmm-core/isa/registers';
 import type { Machine } from '../../vmm-core/machine/machine';
 import { csrExists } from '../../vmm-core/monitor/csr';
 import type { ExpressionContext } from './expression';
@@ -46,7 +46,11 @@ export function machineExpressionContext(machine: Machine, hartId: number, optio
       const lower = name.toLowerCase();
       if (lower === 'pc') return hart.pc;
       const index = parseIntegerRegister(lower);
-      return index === undefined ? undefined : BigInt.asUintN(64, hart.readRegister(index));
+      if (index !== undefined) return BigInt.asUintN(64, hart.readRegister(index));
+      // A floating-point register reads as its raw 64 bits, as the Floating point scope shows them.
+      const float = parseFloatRegister(lower);
+      if (float === undefined) return undefined;
+      return (BigInt(hart.floatBits[2 * float + 1] >>> 0) << 32n) | BigInt(hart.floatBits[2 * float] >>> 0);
     },
     csr(name) {
       const number = resolveCsrName(name);

@@ -74,6 +74,12 @@ test('stack frames, locals, registers, CSRs with fields, machine facts', { timeo
     const floats = await session.scope(frame.id, 'Floating point');
     assert.equal(floats.length, 32);
     assert.match(floats[0].name, /^ft0 \(f0\)$/);
+    // A float register is an expression too (raw bits), so Add to Watch works on it.
+    assert.equal(floats[1].evaluateName, '$ft1');
+    const floatScope = (await session.client.scopesRequest({ frameId: frame.id })).body.scopes.find((scope) => scope.name === 'Floating point')!;
+    await session.client.setVariableRequest({ variablesReference: floatScope.variablesReference, name: floats[1].name, value: '0x400921fb54442d18' });
+    assert.equal(BigInt((await session.evaluate('$ft1')).result), 0x400921fb54442d18n);
+    assert.equal(BigInt((await session.evaluate('$f1')).result), 0x400921fb54442d18n);
 
     const csrs = await session.scope(frame.id, 'CSRs');
     const scause = csrs.find((csr) => csr.name === 'scause')!;
