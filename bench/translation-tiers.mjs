@@ -15,7 +15,7 @@
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { decodeBlock, translatable } from './tiers/blocks.mjs';
+import { ACCESS_WIDTH, decodeBlock, translatable } from './tiers/blocks.mjs';
 import { compileJavaScriptBlock, javascriptSource } from './tiers/javascript-tier.mjs';
 import { WASM_LAYOUT, compileWasmBlock, emptyWasmFunction, wasmBlockModule } from './tiers/wasm-tier.mjs';
 
@@ -117,13 +117,13 @@ function interpreterVariant(block) {
   };
 }
 
-function javascriptVariant(block, chained) {
+function javascriptVariant(block, chained, ramLimit = RAM_SIZE) {
   const registers = new Int32Array(new SharedArrayBuffer(33 * 8));
   const ram = new Uint8Array(new SharedArrayBuffer(RAM_SIZE));
   const codePages = new Uint8Array(RAM_SIZE / 4096);
   codePages[(block.start - RAM_BASE) >>> 12] = 1;
   const exitState = new Int32Array(2);
-  const run = compileJavaScriptBlock(block, { x: registers, view: new DataView(ram.buffer), codePages, exitState, ramBase: RAM_BASE, ramSize: RAM_SIZE });
+  const run = compileJavaScriptBlock(block, { x: registers, view: new DataView(ram.buffer), codePages, exitState, ramBase: RAM_BASE, ramSize: ramLimit });
   const blockCache = new Map([[block.start, run]]);
   let entryRegisters;
   return {
@@ -149,7 +149,7 @@ function wasmMemory() {
   return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
 }
 
-function wasmVariant(block, { chained, copyRegisters }) {
+function wasmVariant(block, { chained, copyRegisters, ramLimit = RAM_SIZE }) {
   const memory = wasmMemory();
   const wasmRegisters = new Int32Array(memory.buffer, WASM_LAYOUT.registers, 33 * 2);
   const exitPc = new Int32Array(memory.buffer, WASM_LAYOUT.exitPc, 2);
@@ -157,7 +157,7 @@ function wasmVariant(block, { chained, copyRegisters }) {
   new Uint8Array(memory.buffer, WASM_LAYOUT.codePages, RAM_SIZE / 4096)[(block.start - RAM_BASE) >>> 12] = 1;
   // With copyRegisters the register file stays the interpreter's own Int32Array.
   const registers = copyRegisters ? new Int32Array(new SharedArrayBuffer(33 * 8)) : wasmRegisters;
-  const run = compileWasmBlock(block, { memory, ramBase: RAM_BASE, ramSize: RAM_SIZE });
+  const run = compileWasmBlock(block, { memory, ramBase: RAM_BASE, ramSize: ramLimit });
   const blockCache = new Map([[block.start, run]]);
   let entryRegisters;
   const name = `WebAssembly${copyRegisters ? ', registers copied per call' : ''}${chained ? '' : ', unchained'}`;
@@ -252,6 +252,7 @@ for (const { block, share } of loops) {
   const mips = { interpreter: timeRuns(interpreter, repetitions, perEntry) };
   for (const variant of variants) mips[variant.name] = timeRuns(variant, repetitions, perEntry);
   for (const variant of variants) assertSameState(interpreter, variant, `after ${rounds * repetitions} timed runs`);
+  const preciseExit = checkPreciseExit(block, entry, perEntry);
   const javascriptCompile = microseconds(
     (i) => compileJavaScriptBlock(block, { x: new Int32Array(66), view: new DataView(new ArrayBuffer(8)), codePages: new Uint8Array(1), exitState: new Int32Array(2), ramBase: RAM_BASE, ramSize: RAM_SIZE + i * 4096 }),
     200,
@@ -260,10 +261,33 @@ for (const { block, share } of loops) {
   const wasmCompile = microseconds(() => compileWasmBlock(block, { memory, ramBase: RAM_BASE, ramSize: RAM_SIZE }), 200);
   rows.push({
     block: `${hex(block.start)} (${block.instructions.length} instr.: ${text})`, share, perEntry, mips,
-    javascriptCompile, wasmCompile,
+    javascriptCompile, wasmCompile, preciseExit,
     javascriptBytes: javascriptSource(block, RAM_BASE, RAM_SIZE).length,
     wasmBytes: wasmBlockModule(block, RAM_BASE, RAM_SIZE, 1).length,
   });
+}
+
+/**
+ * Precise exits: the blocks are compiled again with RAM ending 64 bytes past the loop's first
+ * access, so that a loop walking up through memory leaves at a load or store that would fault.
+ * Its state there must be the interpreter's after exactly the instructions the block reports.
+ */
+function checkPreciseExit(block, entry, perEntry) {
+  const access = block.instructions.find((instruction) => ACCESS_WIDTH[instruction.operation] !== undefined);
+  if (access === undefined) return 'no memory access';
+  const limit = (entry.registers[2 * access.rs1] >>> 0) + access.imm - RAM_BASE + 64;
+  const results = [];
+  for (const variant of [javascriptVariant(block, true, limit), wasmVariant(block, { chained: true, copyRegisters: false, ramLimit: limit })]) {
+    variant.load(entry);
+    const executed = variant.runToExit();
+    const reference = interpreterVariant(block);
+    reference.load(entry, executed);
+    reference.runToExit();
+    assertSameState(reference, variant, `leaving the block early at ${hex(variant.state().pc)}`);
+    results.push(executed);
+  }
+  if (results[0] !== results[1]) throw new Error(`precise exit: JavaScript left after ${results[0]} instructions, WebAssembly after ${results[1]}`);
+  return results[0] < perEntry ? `left early after ${results[0]} of ${perEntry} instructions, state equal to the interpreter's` : 'loop never reached the shortened RAM end';
 }
 
 function readRaw(ram, pc) {
@@ -280,6 +304,7 @@ for (const row of rows) {
     const ratio = row.mips[name] / row.mips.interpreter;
     console.log(`  ${name.padEnd(48)} ${row.mips[name].toFixed(0).padStart(6)} MIPS  (${ratio.toFixed(2)}x)`);
   }
+  console.log(`  precise exit: ${row.preciseExit}`);
   console.log(`  compile: JavaScript ${row.javascriptCompile.toFixed(0)} µs (${row.javascriptBytes} chars of source), WebAssembly ${row.wasmCompile.toFixed(0)} µs (${row.wasmBytes}-byte module)`);
 }
 console.log('\ngeometric mean ratio to the interpreter:');
