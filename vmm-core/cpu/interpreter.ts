@@ -28,7 +28,7 @@ export interface SensitiveInstructionHandler extends ExceptionRaiser {
 
 // ---- decode cache ------------------------------------------------------------------------
 
-const CACHE_BITS = 14;
+const CACHE_BITS = 16;
 const CACHE_SIZE = 1 << CACHE_BITS;
 
 const FLOAT_DESTINATION_FORMATS: ReadonlySet<InstructionFormat> = new Set([
