@@ -109,6 +109,12 @@ export class Hart {
     this.floatBits = new Int32Array(floatBuffer);
     this.floatDoubles = new Float64Array(floatBuffer);
     this.floatSingles = new Float32Array(floatBuffer);
+    // Give the fields that later hold numbers beyond 31 bits (a physical address, a timer tick)
+    // their double representation now: widening it mid-run changes every hart's hidden class and
+    // deoptimizes each compiled function that touches one (seen profiling Linux's boot).
+    this.reservationAddress = this.stimecmp = 2 ** 53;
+    this.reservationAddress = -1;
+    this.stimecmp = 0;
   }
 
   /** Architectural reset: M-mode, pc at `resetVector`, CSRs cleared. Registers other than a0/a1 are zeroed. */

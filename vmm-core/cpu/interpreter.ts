@@ -28,7 +28,7 @@ export interface SensitiveInstructionHandler extends ExceptionRaiser {
 
 // ---- decode cache ------------------------------------------------------------------------
 
-const CACHE_BITS = 14;
+const CACHE_BITS = 16;
 const CACHE_SIZE = 1 << CACHE_BITS;
 
 const FLOAT_DESTINATION_FORMATS: ReadonlySet<InstructionFormat> = new Set([
@@ -119,7 +119,6 @@ export function runInterpreter(
   budget: number,
 ): void {
   const x = hart.registers;
-  const wide = hart.registersWide;
   let executed = 0;
   hart.exitRequested = false;
   // The page being executed: its RAM offset, valid for the rest of the slice (flushes end it).
@@ -268,13 +267,6 @@ export function runInterpreter(
         x[rd] = lo;
         break;
       }
-      case Operation.Slti: {
-        const aHi = x[rs1 + 1], bHi = imm >> 31;
-        const less = aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (imm >>> 0));
-        x[rd] = less ? 1 : 0;
-        x[rd + 1] = 0;
-        break;
-      }
       case Operation.Sltiu: {
         const aHi = x[rs1 + 1] >>> 0, bHi = (imm >> 31) >>> 0;
         const less = aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (imm >>> 0));
@@ -305,13 +297,6 @@ export function runInterpreter(
       }
       case Operation.Sll: shiftLeft(x, rd, x[rs1], x[rs1 + 1], x[rs2] & 63); break;
       case Operation.Srl: shiftRightLogical(x, rd, x[rs1], x[rs1 + 1], x[rs2] & 63); break;
-      case Operation.Sra: shiftRightArithmetic(x, rd, x[rs1], x[rs1 + 1], x[rs2] & 63); break;
-      case Operation.Slt: {
-        const aHi = x[rs1 + 1], bHi = x[rs2 + 1];
-        x[rd] = aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (x[rs2] >>> 0)) ? 1 : 0;
-        x[rd + 1] = 0;
-        break;
-      }
       case Operation.Sltu: {
         const aHi = x[rs1 + 1] >>> 0, bHi = x[rs2 + 1] >>> 0;
         x[rd] = aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (x[rs2] >>> 0)) ? 1 : 0;
@@ -331,189 +316,21 @@ export function runInterpreter(
       case Operation.Subw: { const v = (x[rs1] - x[rs2]) | 0; x[rd] = v; x[rd + 1] = v >> 31; break; }
       case Operation.Sllw: { const v = x[rs1] << (x[rs2] & 31); x[rd] = v; x[rd + 1] = v >> 31; break; }
       case Operation.Srlw: { const v = (x[rs1] >>> (x[rs2] & 31)) | 0; x[rd] = v; x[rd + 1] = v >> 31; break; }
-      case Operation.Sraw: { const v = x[rs1] >> (x[rs2] & 31); x[rd] = v; x[rd + 1] = v >> 31; break; }
 
-      // ---- M ----
+      // ---- M: the multiplication compiled code uses most ----
       case Operation.Mul: {
         const lo = mul64Low(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]);
         x[rd] = lo;
         x[rd + 1] = productHigh;
         break;
       }
-      case Operation.Mulh: wide[rd >> 1] = (wide[rs1 >> 1] * wide[rs2 >> 1]) >> 64n; break;
-      case Operation.Mulhsu:
-        wide[rd >> 1] = (wide[rs1 >> 1] * BigInt.asUintN(64, wide[rs2 >> 1])) >> 64n; break;
-      case Operation.Mulhu:
-        wide[rd >> 1] = (BigInt.asUintN(64, wide[rs1 >> 1]) * BigInt.asUintN(64, wide[rs2 >> 1])) >> 64n; break;
-      case Operation.Mulw: { const v = Math.imul(x[rs1], x[rs2]); x[rd] = v; x[rd + 1] = v >> 31; break; }
-      case Operation.Div: case Operation.Divu: case Operation.Rem: case Operation.Remu:
-        divide64(x, wide, (packed & 0xff) as Operation, rd, rs1, rs2);
-        break;
-      case Operation.Divw: {
-        const a = x[rs1], b = x[rs2];
-        const v = b === 0 ? -1 : a === -2147483648 && b === -1 ? a : (a / b) | 0;
-        x[rd] = v; x[rd + 1] = v >> 31; break;
-      }
-      case Operation.Divuw: {
-        const a = x[rs1] >>> 0, b = x[rs2] >>> 0;
-        const v = b === 0 ? -1 : (a / b) | 0;
-        x[rd] = v; x[rd + 1] = v >> 31; break;
-      }
-      case Operation.Remw: {
-        const a = x[rs1], b = x[rs2];
-        const v = b === 0 ? a : a === -2147483648 && b === -1 ? 0 : (a % b) | 0;
-        x[rd] = v; x[rd + 1] = v >> 31; break;
-      }
-      case Operation.Remuw: {
-        const a = x[rs1] >>> 0, b = x[rs2] >>> 0;
-        const v = b === 0 ? a | 0 : (a % b) | 0;
-        x[rd] = v; x[rd + 1] = v >> 31; break;
-      }
-
-      // ---- A ----
-      case Operation.LrW: case Operation.LrD: case Operation.ScW: case Operation.ScD:
-      case Operation.AmoswapW: case Operation.AmoaddW: case Operation.AmoxorW: case Operation.AmoandW:
-      case Operation.AmoorW: case Operation.AmominW: case Operation.AmomaxW: case Operation.AmominuW: case Operation.AmomaxuW:
-      case Operation.AmoswapD: case Operation.AmoaddD: case Operation.AmoxorD: case Operation.AmoandD:
-      case Operation.AmoorD: case Operation.AmominD: case Operation.AmomaxD: case Operation.AmominuD: case Operation.AmomaxuD:
-        if (!executeAtomic(hart, mmu, monitor, (packed & 0xff) as Operation, rd, rs1, rs2)) {
-          hart.instructionsRetired--;
-          continue execute;
-        }
-        break;
-
-      // ---- F and D loads/stores (the rest goes through float-execute) ----
-      case Operation.Flw: case Operation.Fld: case Operation.Fsw: case Operation.Fsd: {
-        if (hart.floatDisabled) {
-          hart.instructionsRetired--;
-          monitor.illegalInstruction(hart, raw);
-          continue execute;
-        }
-        const baseLo = x[rs1];
-        const addressLo = (baseLo + imm) | 0;
-        const addressHi = (x[rs1 + 1] + (imm >> 31) + ((addressLo >>> 0) < (baseLo >>> 0) ? 1 : 0)) | 0;
-        const f = hart.floatBits;
-        const operation = (packed & 0xff) as Operation;
-        if (operation === Operation.Flw || operation === Operation.Fld) {
-          const lo = operation === Operation.Flw ? mmu.load32(addressLo, addressHi) : mmu.load64(addressLo, addressHi);
-          if (mmu.faulted) { mmu.faulted = false; hart.instructionsRetired--; continue execute; }
-          const destination = rd === SINK_REGISTER << 1 ? 0 : rd;
-          f[destination] = lo;
-          f[destination + 1] = operation === Operation.Flw ? -1 : mmu.high;
-          hart.mstatus |= Mstatus.FS;
-        } else if (operation === Operation.Fsw) {
-          mmu.store32(addressLo, addressHi, f[rs2]);
-        } else {
-          mmu.store64(addressLo, addressHi, f[rs2], f[rs2 + 1]);
-        }
-        if (mmu.faulted) { mmu.faulted = false; hart.instructionsRetired--; continue execute; }
-        break;
-      }
-
-      // ---- Zba ----
-      case Operation.Sh1add: addShifted(x, rd, x[rs1], x[rs1 + 1], 1, x[rs2], x[rs2 + 1]); break;
-      case Operation.Sh2add: addShifted(x, rd, x[rs1], x[rs1 + 1], 2, x[rs2], x[rs2 + 1]); break;
-      case Operation.Sh3add: addShifted(x, rd, x[rs1], x[rs1 + 1], 3, x[rs2], x[rs2 + 1]); break;
-      case Operation.AddUw: addShifted(x, rd, x[rs1], 0, 0, x[rs2], x[rs2 + 1]); break;
-      case Operation.Sh1addUw: addShifted(x, rd, x[rs1], 0, 1, x[rs2], x[rs2 + 1]); break;
-      case Operation.Sh2addUw: addShifted(x, rd, x[rs1], 0, 2, x[rs2], x[rs2 + 1]); break;
-      case Operation.Sh3addUw: addShifted(x, rd, x[rs1], 0, 3, x[rs2], x[rs2 + 1]); break;
-      case Operation.SlliUw: shiftLeft(x, rd, x[rs1], 0, imm); break;
-
-      // ---- Zbb ----
-      case Operation.Andn: x[rd + 1] = x[rs1 + 1] & ~x[rs2 + 1]; x[rd] = x[rs1] & ~x[rs2]; break;
-      case Operation.Orn: x[rd + 1] = x[rs1 + 1] | ~x[rs2 + 1]; x[rd] = x[rs1] | ~x[rs2]; break;
-      case Operation.Xnor: x[rd + 1] = ~(x[rs1 + 1] ^ x[rs2 + 1]); x[rd] = ~(x[rs1] ^ x[rs2]); break;
-      case Operation.Clz: {
-        const hi = x[rs1 + 1];
-        x[rd] = hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(x[rs1]);
-        x[rd + 1] = 0;
-        break;
-      }
-      case Operation.Ctz: {
-        const lo = x[rs1];
-        x[rd] = lo !== 0 ? countTrailingZeros(lo) : 32 + countTrailingZeros(x[rs1 + 1]);
-        x[rd + 1] = 0;
-        break;
-      }
-      case Operation.Cpop: x[rd] = populationCount(x[rs1]) + populationCount(x[rs1 + 1]); x[rd + 1] = 0; break;
-      case Operation.Clzw: x[rd] = Math.clz32(x[rs1]); x[rd + 1] = 0; break;
-      case Operation.Ctzw: x[rd] = countTrailingZeros(x[rs1]); x[rd + 1] = 0; break;
-      case Operation.Cpopw: x[rd] = populationCount(x[rs1]); x[rd + 1] = 0; break;
-      case Operation.Max: case Operation.Maxu: case Operation.Min: case Operation.Minu: {
-        const operation = (packed & 0xff) as Operation;
-        const unsigned = operation === Operation.Maxu || operation === Operation.Minu;
-        const aLo = x[rs1], aHi = x[rs1 + 1], bLo = x[rs2], bHi = x[rs2 + 1];
-        const aHiCompare = unsigned ? aHi >>> 0 : aHi, bHiCompare = unsigned ? bHi >>> 0 : bHi;
-        const aLess = aHiCompare < bHiCompare || (aHiCompare === bHiCompare && (aLo >>> 0) < (bLo >>> 0));
-        const takeA = (operation === Operation.Min || operation === Operation.Minu) === aLess;
-        x[rd] = takeA ? aLo : bLo;
-        x[rd + 1] = takeA ? aHi : bHi;
-        break;
-      }
-      case Operation.SextB: { const v = (x[rs1] << 24) >> 24; x[rd] = v; x[rd + 1] = v >> 31; break; }
-      case Operation.SextH: { const v = (x[rs1] << 16) >> 16; x[rd] = v; x[rd + 1] = v >> 31; break; }
-      case Operation.ZextH: x[rd] = x[rs1] & 0xffff; x[rd + 1] = 0; break;
-      case Operation.Rol: rotateRight(x, rd, x[rs1], x[rs1 + 1], (64 - (x[rs2] & 63)) & 63); break;
-      case Operation.Ror: rotateRight(x, rd, x[rs1], x[rs1 + 1], x[rs2] & 63); break;
-      case Operation.Rori: rotateRight(x, rd, x[rs1], x[rs1 + 1], imm); break;
-      case Operation.Rolw: { const v = rotateRight32(x[rs1], (32 - (x[rs2] & 31)) & 31); x[rd] = v; x[rd + 1] = v >> 31; break; }
-      case Operation.Rorw: { const v = rotateRight32(x[rs1], x[rs2] & 31); x[rd] = v; x[rd + 1] = v >> 31; break; }
-      case Operation.Roriw: { const v = rotateRight32(x[rs1], imm); x[rd] = v; x[rd + 1] = v >> 31; break; }
-      case Operation.OrcB: x[rd + 1] = orCombineBytes(x[rs1 + 1]); x[rd] = orCombineBytes(x[rs1]); break;
-      case Operation.Rev8: { const lo = x[rs1]; x[rd] = byteSwap(x[rs1 + 1]); x[rd + 1] = byteSwap(lo); break; }
-
-      // ---- Zbc ----
-      case Operation.Clmul:
-        carrylessMultiply(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]);
-        x[rd] = productWord0; x[rd + 1] = productWord1;
-        break;
-      case Operation.Clmulh:
-        carrylessMultiply(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]);
-        x[rd] = productWord2; x[rd + 1] = productWord3;
-        break;
-      case Operation.Clmulr:
-        // Product bits 126:63.
-        carrylessMultiply(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]);
-        x[rd] = (productWord1 >>> 31) | (productWord2 << 1);
-        x[rd + 1] = (productWord2 >>> 31) | (productWord3 << 1);
-        break;
-
-      // ---- Zbs ----
-      case Operation.Bclr: case Operation.Bclri: case Operation.Binv: case Operation.Binvi:
-      case Operation.Bset: case Operation.Bseti: {
-        const operation = (packed & 0xff) as Operation;
-        const index = operation === Operation.Bclri || operation === Operation.Binvi || operation === Operation.Bseti ? imm : x[rs2] & 63;
-        const bitLo = index < 32 ? 1 << index : 0, bitHi = index < 32 ? 0 : 1 << (index - 32);
-        const lo = x[rs1], hi = x[rs1 + 1];
-        if (operation === Operation.Bclr || operation === Operation.Bclri) { x[rd] = lo & ~bitLo; x[rd + 1] = hi & ~bitHi; }
-        else if (operation === Operation.Binv || operation === Operation.Binvi) { x[rd] = lo ^ bitLo; x[rd + 1] = hi ^ bitHi; }
-        else { x[rd] = lo | bitLo; x[rd + 1] = hi | bitHi; }
-        break;
-      }
-      case Operation.Bext: case Operation.Bexti: {
-        const index = (packed & 0xff) === Operation.Bexti ? imm : x[rs2] & 63;
-        x[rd] = (index < 32 ? x[rs1] >>> index : x[rs1 + 1] >>> (index - 32)) & 1;
-        x[rd + 1] = 0;
-        break;
-      }
 
       // ---- sensitive: exit to the monitor ----
       case Operation.Fence:
         break;
-      case Operation.FenceI:
-        monitor.fenceI(hart, length);
-        continue execute;
       case Operation.Ecall:
         hart.instructionsRetired--;
         monitor.ecall(hart);
-        continue execute;
-      case Operation.Ebreak:
-        hart.instructionsRetired--;
-        monitor.ebreak(hart);
-        continue execute;
-      case Operation.Mret:
-        monitor.mret(hart);
         continue execute;
       case Operation.Sret:
         monitor.sret(hart);
@@ -534,22 +351,232 @@ export function runInterpreter(
         continue execute;
 
       default:
-        // Every remaining operation is F or D arithmetic.
-        if (hart.floatDisabled) {
-          hart.instructionsRetired--;
-          monitor.illegalInstruction(hart, raw);
-          continue execute;
-        }
-        if (!executeFloatingPoint(hart, (packed & 0xff) as Operation, rd >> 1, rs1 >> 1, rs2 >> 1, (packed >>> 24) & 31, cacheAuxiliary[slot])) {
-          hart.instructionsRetired--;
-          monitor.illegalInstruction(hart, raw);
-          continue execute;
-        }
+        // Everything else (rarer extensions) runs out of line, see executeUncommon.
+        if (!executeUncommon(hart, mmu, monitor, packed, imm, cacheAuxiliary[slot], raw, length)) continue execute;
         break;
     }
     const nextLo = (pcLo + length) | 0;
     if ((nextLo >>> 0) < (pcLo >>> 0)) hart.pcHi = (pcHi + 1) | 0;
     hart.pcLo = nextLo;
+  }
+}
+
+/**
+ * The operations outside the base ISA's hot core (a few rare I and system ones, M but mul,
+ * A, F/D, Zba/Zbb/Zbc/Zbs). They live out of runInterpreter so that the first use of one, which can
+ * come late in a guest's run (Linux's boot meets new ones for seconds), deoptimizes this
+ * function only, not the whole interpreter loop, whose reoptimization costs far more.
+ * Returns false when the instruction did not complete normally (a trap, or it set pc).
+ */
+function executeUncommon(
+  hart: Hart, mmu: Mmu, monitor: SensitiveInstructionHandler,
+  packed: number, imm: number, auxiliary: number, raw: number, length: number,
+): boolean {
+  const x = hart.registers;
+  const wide = hart.registersWide;
+  const rd = ((packed >>> 8) & 63) << 1;
+  const rs1 = ((packed >>> 14) & 31) << 1;
+  const rs2 = ((packed >>> 19) & 31) << 1;
+  switch ((packed & 0xff) as Operation) {
+    // ---- I and system operations that are rare in compiled code ----
+    case Operation.Slti: {
+      const aHi = x[rs1 + 1], bHi = imm >> 31;
+      const less = aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (imm >>> 0));
+      x[rd] = less ? 1 : 0;
+      x[rd + 1] = 0;
+      return true;
+    }
+    case Operation.Sra: shiftRightArithmetic(x, rd, x[rs1], x[rs1 + 1], x[rs2] & 63); return true;
+    case Operation.Slt: {
+      const aHi = x[rs1 + 1], bHi = x[rs2 + 1];
+      x[rd] = aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (x[rs2] >>> 0)) ? 1 : 0;
+      x[rd + 1] = 0;
+      return true;
+    }
+    case Operation.Sraw: { const v = x[rs1] >> (x[rs2] & 31); x[rd] = v; x[rd + 1] = v >> 31; return true; }
+    case Operation.Mulw: { const v = Math.imul(x[rs1], x[rs2]); x[rd] = v; x[rd + 1] = v >> 31; return true; }
+    case Operation.FenceI:
+      monitor.fenceI(hart, length);
+      return false;
+    case Operation.Ebreak:
+      hart.instructionsRetired--;
+      monitor.ebreak(hart);
+      return false;
+    case Operation.Mret:
+      monitor.mret(hart);
+      return false;
+
+    // ---- M ----
+    case Operation.Mulh: wide[rd >> 1] = (wide[rs1 >> 1] * wide[rs2 >> 1]) >> 64n; return true;
+    case Operation.Mulhsu:
+      wide[rd >> 1] = (wide[rs1 >> 1] * BigInt.asUintN(64, wide[rs2 >> 1])) >> 64n; return true;
+    case Operation.Mulhu:
+      wide[rd >> 1] = (BigInt.asUintN(64, wide[rs1 >> 1]) * BigInt.asUintN(64, wide[rs2 >> 1])) >> 64n; return true;
+    case Operation.Div: case Operation.Divu: case Operation.Rem: case Operation.Remu:
+      divide64(x, wide, (packed & 0xff) as Operation, rd, rs1, rs2);
+      return true;
+    case Operation.Divw: {
+      const a = x[rs1], b = x[rs2];
+      const v = b === 0 ? -1 : a === -2147483648 && b === -1 ? a : (a / b) | 0;
+      x[rd] = v; x[rd + 1] = v >> 31; return true;
+    }
+    case Operation.Divuw: {
+      const a = x[rs1] >>> 0, b = x[rs2] >>> 0;
+      const v = b === 0 ? -1 : (a / b) | 0;
+      x[rd] = v; x[rd + 1] = v >> 31; return true;
+    }
+    case Operation.Remw: {
+      const a = x[rs1], b = x[rs2];
+      const v = b === 0 ? a : a === -2147483648 && b === -1 ? 0 : (a % b) | 0;
+      x[rd] = v; x[rd + 1] = v >> 31; return true;
+    }
+    case Operation.Remuw: {
+      const a = x[rs1] >>> 0, b = x[rs2] >>> 0;
+      const v = b === 0 ? a | 0 : (a % b) | 0;
+      x[rd] = v; x[rd + 1] = v >> 31; return true;
+    }
+
+    // ---- A ----
+    case Operation.LrW: case Operation.LrD: case Operation.ScW: case Operation.ScD:
+    case Operation.AmoswapW: case Operation.AmoaddW: case Operation.AmoxorW: case Operation.AmoandW:
+    case Operation.AmoorW: case Operation.AmominW: case Operation.AmomaxW: case Operation.AmominuW: case Operation.AmomaxuW:
+    case Operation.AmoswapD: case Operation.AmoaddD: case Operation.AmoxorD: case Operation.AmoandD:
+    case Operation.AmoorD: case Operation.AmominD: case Operation.AmomaxD: case Operation.AmominuD: case Operation.AmomaxuD:
+      if (!executeAtomic(hart, mmu, monitor, (packed & 0xff) as Operation, rd, rs1, rs2)) {
+        hart.instructionsRetired--;
+        return false;
+      }
+      return true;
+
+    // ---- F and D loads/stores (the rest goes through float-execute) ----
+    case Operation.Flw: case Operation.Fld: case Operation.Fsw: case Operation.Fsd: {
+      if (hart.floatDisabled) {
+        hart.instructionsRetired--;
+        monitor.illegalInstruction(hart, raw);
+        return false;
+      }
+      const baseLo = x[rs1];
+      const addressLo = (baseLo + imm) | 0;
+      const addressHi = (x[rs1 + 1] + (imm >> 31) + ((addressLo >>> 0) < (baseLo >>> 0) ? 1 : 0)) | 0;
+      const f = hart.floatBits;
+      const operation = (packed & 0xff) as Operation;
+      if (operation === Operation.Flw || operation === Operation.Fld) {
+        const lo = operation === Operation.Flw ? mmu.load32(addressLo, addressHi) : mmu.load64(addressLo, addressHi);
+        if (mmu.faulted) { mmu.faulted = false; hart.instructionsRetired--; return false; }
+        const destination = rd === SINK_REGISTER << 1 ? 0 : rd;
+        f[destination] = lo;
+        f[destination + 1] = operation === Operation.Flw ? -1 : mmu.high;
+        hart.mstatus |= Mstatus.FS;
+      } else if (operation === Operation.Fsw) {
+        mmu.store32(addressLo, addressHi, f[rs2]);
+      } else {
+        mmu.store64(addressLo, addressHi, f[rs2], f[rs2 + 1]);
+      }
+      if (mmu.faulted) { mmu.faulted = false; hart.instructionsRetired--; return false; }
+      return true;
+    }
+
+    // ---- Zba ----
+    case Operation.Sh1add: addShifted(x, rd, x[rs1], x[rs1 + 1], 1, x[rs2], x[rs2 + 1]); return true;
+    case Operation.Sh2add: addShifted(x, rd, x[rs1], x[rs1 + 1], 2, x[rs2], x[rs2 + 1]); return true;
+    case Operation.Sh3add: addShifted(x, rd, x[rs1], x[rs1 + 1], 3, x[rs2], x[rs2 + 1]); return true;
+    case Operation.AddUw: addShifted(x, rd, x[rs1], 0, 0, x[rs2], x[rs2 + 1]); return true;
+    case Operation.Sh1addUw: addShifted(x, rd, x[rs1], 0, 1, x[rs2], x[rs2 + 1]); return true;
+    case Operation.Sh2addUw: addShifted(x, rd, x[rs1], 0, 2, x[rs2], x[rs2 + 1]); return true;
+    case Operation.Sh3addUw: addShifted(x, rd, x[rs1], 0, 3, x[rs2], x[rs2 + 1]); return true;
+    case Operation.SlliUw: shiftLeft(x, rd, x[rs1], 0, imm); return true;
+
+    // ---- Zbb ----
+    case Operation.Andn: x[rd + 1] = x[rs1 + 1] & ~x[rs2 + 1]; x[rd] = x[rs1] & ~x[rs2]; return true;
+    case Operation.Orn: x[rd + 1] = x[rs1 + 1] | ~x[rs2 + 1]; x[rd] = x[rs1] | ~x[rs2]; return true;
+    case Operation.Xnor: x[rd + 1] = ~(x[rs1 + 1] ^ x[rs2 + 1]); x[rd] = ~(x[rs1] ^ x[rs2]); return true;
+    case Operation.Clz: {
+      const hi = x[rs1 + 1];
+      x[rd] = hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(x[rs1]);
+      x[rd + 1] = 0;
+      return true;
+    }
+    case Operation.Ctz: {
+      const lo = x[rs1];
+      x[rd] = lo !== 0 ? countTrailingZeros(lo) : 32 + countTrailingZeros(x[rs1 + 1]);
+      x[rd + 1] = 0;
+      return true;
+    }
+    case Operation.Cpop: x[rd] = populationCount(x[rs1]) + populationCount(x[rs1 + 1]); x[rd + 1] = 0; return true;
+    case Operation.Clzw: x[rd] = Math.clz32(x[rs1]); x[rd + 1] = 0; return true;
+    case Operation.Ctzw: x[rd] = countTrailingZeros(x[rs1]); x[rd + 1] = 0; return true;
+    case Operation.Cpopw: x[rd] = populationCount(x[rs1]); x[rd + 1] = 0; return true;
+    case Operation.Max: case Operation.Maxu: case Operation.Min: case Operation.Minu: {
+      const operation = (packed & 0xff) as Operation;
+      const unsigned = operation === Operation.Maxu || operation === Operation.Minu;
+      const aLo = x[rs1], aHi = x[rs1 + 1], bLo = x[rs2], bHi = x[rs2 + 1];
+      const aHiCompare = unsigned ? aHi >>> 0 : aHi, bHiCompare = unsigned ? bHi >>> 0 : bHi;
+      const aLess = aHiCompare < bHiCompare || (aHiCompare === bHiCompare && (aLo >>> 0) < (bLo >>> 0));
+      const takeA = (operation === Operation.Min || operation === Operation.Minu) === aLess;
+      x[rd] = takeA ? aLo : bLo;
+      x[rd + 1] = takeA ? aHi : bHi;
+      return true;
+    }
+    case Operation.SextB: { const v = (x[rs1] << 24) >> 24; x[rd] = v; x[rd + 1] = v >> 31; return true; }
+    case Operation.SextH: { const v = (x[rs1] << 16) >> 16; x[rd] = v; x[rd + 1] = v >> 31; return true; }
+    case Operation.ZextH: x[rd] = x[rs1] & 0xffff; x[rd + 1] = 0; return true;
+    case Operation.Rol: rotateRight(x, rd, x[rs1], x[rs1 + 1], (64 - (x[rs2] & 63)) & 63); return true;
+    case Operation.Ror: rotateRight(x, rd, x[rs1], x[rs1 + 1], x[rs2] & 63); return true;
+    case Operation.Rori: rotateRight(x, rd, x[rs1], x[rs1 + 1], imm); return true;
+    case Operation.Rolw: { const v = rotateRight32(x[rs1], (32 - (x[rs2] & 31)) & 31); x[rd] = v; x[rd + 1] = v >> 31; return true; }
+    case Operation.Rorw: { const v = rotateRight32(x[rs1], x[rs2] & 31); x[rd] = v; x[rd + 1] = v >> 31; return true; }
+    case Operation.Roriw: { const v = rotateRight32(x[rs1], imm); x[rd] = v; x[rd + 1] = v >> 31; return true; }
+    case Operation.OrcB: x[rd + 1] = orCombineBytes(x[rs1 + 1]); x[rd] = orCombineBytes(x[rs1]); return true;
+    case Operation.Rev8: { const lo = x[rs1]; x[rd] = byteSwap(x[rs1 + 1]); x[rd + 1] = byteSwap(lo); return true; }
+
+    // ---- Zbc ----
+    case Operation.Clmul:
+      carrylessMultiply(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]);
+      x[rd] = productWord0; x[rd + 1] = productWord1;
+      return true;
+    case Operation.Clmulh:
+      carrylessMultiply(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]);
+      x[rd] = productWord2; x[rd + 1] = productWord3;
+      return true;
+    case Operation.Clmulr:
+      // Product bits 126:63.
+      carrylessMultiply(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]);
+      x[rd] = (productWord1 >>> 31) | (productWord2 << 1);
+      x[rd + 1] = (productWord2 >>> 31) | (productWord3 << 1);
+      return true;
+
+    // ---- Zbs ----
+    case Operation.Bclr: case Operation.Bclri: case Operation.Binv: case Operation.Binvi:
+    case Operation.Bset: case Operation.Bseti: {
+      const operation = (packed & 0xff) as Operation;
+      const index = operation === Operation.Bclri || operation === Operation.Binvi || operation === Operation.Bseti ? imm : x[rs2] & 63;
+      const bitLo = index < 32 ? 1 << index : 0, bitHi = index < 32 ? 0 : 1 << (index - 32);
+      const lo = x[rs1], hi = x[rs1 + 1];
+      if (operation === Operation.Bclr || operation === Operation.Bclri) { x[rd] = lo & ~bitLo; x[rd + 1] = hi & ~bitHi; }
+      else if (operation === Operation.Binv || operation === Operation.Binvi) { x[rd] = lo ^ bitLo; x[rd + 1] = hi ^ bitHi; }
+      else { x[rd] = lo | bitLo; x[rd + 1] = hi | bitHi; }
+      return true;
+    }
+    case Operation.Bext: case Operation.Bexti: {
+      const index = (packed & 0xff) === Operation.Bexti ? imm : x[rs2] & 63;
+      x[rd] = (index < 32 ? x[rs1] >>> index : x[rs1 + 1] >>> (index - 32)) & 1;
+      x[rd + 1] = 0;
+      return true;
+    }
+
+    default:
+      // Every remaining operation is F or D arithmetic.
+      if (hart.floatDisabled) {
+        hart.instructionsRetired--;
+        monitor.illegalInstruction(hart, raw);
+        return false;
+      }
+      if (!executeFloatingPoint(hart, (packed & 0xff) as Operation, rd >> 1, rs1 >> 1, rs2 >> 1, (packed >>> 24) & 31, auxiliary)) {
+        hart.instructionsRetired--;
+        monitor.illegalInstruction(hart, raw);
+        return false;
+      }
+      return true;
   }
 }
 
