@@ -4,7 +4,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Frame, Locator, Page } from 'playwright-core';
 import { ROOT, launchChromium, startCodeServer, workbenchUrl, type RunningCodeServer } from '../../scripts/code-shim.js';
 
 export const ARTIFACTS = join(ROOT, 'test-artifacts/ui');
@@ -95,6 +95,25 @@ export class Workbench {
   async waitForCommand(title: string, timeoutMs = 30_000): Promise<void> {
     await this.findCommand(title, timeoutMs);
     await this.page.keyboard.press('Escape');
+  }
+
+  /**
+   * The frame of the webview page whose document title is `title`: found by the page, not by its
+   * iframe's place among the workbench's webviews (that follows the order VS Code first showed them in).
+   */
+  async webviewFrame(title: string, timeoutMs = 15_000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const frame of this.page.frames()) {
+        if (frame === this.page.mainFrame()) continue;
+        if (await frame.title().catch(() => '') === title) return frame;
+      }
+      if (Date.now() > deadline) {
+        const titles = await Promise.all(this.page.frames().map((frame) => frame.title().catch(() => '?')));
+        throw new Error(`no webview page titled '${title}' within ${timeoutMs} ms; the frames' titles: ${JSON.stringify(titles)}`);
+      }
+      await this.page.waitForTimeout(100);
+    }
   }
 
   private async findCommand(title: string, timeoutMs: number): Promise<void> {
