@@ -95,8 +95,7 @@ describe('debugging the demo kernel in the VS Code UI', { timeout: 240_000 }, ()
   });
 
   step('shows the pc in the Variables view\'s Registers scope', async () => {
-    const { page } = workbench;
-    await page.locator('.debug-variables .monaco-list-row[aria-label="Scope Registers"]').click();
+    await workbench.expandScope('Registers');
     const entry = parseElf(readFileSync(join(WORKSPACE, 'demo.elf'))).entry;
     assert.match(await workbench.variableValue('pc'), /^0x[0-9a-f]{16}$/);
     assert.equal(BigInt(await workbench.variableValue('pc')), BigInt(entry));
@@ -143,6 +142,7 @@ describe('debugging the demo kernel in the VS Code UI', { timeout: 240_000 }, ()
     assert.match(widgetText, /Ring: U → S/);
     assert.match(widgetText, /U → S: .+ \((exception 8|interrupt 5)\), epc 0x[0-9a-f]+/);
     // The Variables view follows the stop: S-mode now, the pc at the trap entry.
+    await workbench.expandScope('Registers');
     await workbench.eventuallyVariable('privilege', 'S (supervisor)');
     await workbench.screenshot('stopped-on-u-to-s');
   });
@@ -189,6 +189,7 @@ describe('debugging the demo kernel in the VS Code UI', { timeout: 240_000 }, ()
     const state = (await workbench.callStackState().textContent()) ?? '';
     const address = /Breakpoint at (0x[0-9a-f]+)/.exec(state)?.[1];
     assert.ok(address, `call stack state '${state}'`);
+    await workbench.expandScope('Registers');
     await workbench.eventuallyVariable('pc', (value) => BigInt(value) === BigInt(address));
     await workbench.screenshot('stopped-at-c-breakpoint');
   });

@@ -167,6 +167,18 @@ export class Workbench {
     return this.page.locator(`.debug-variables .monaco-list-row[aria-label^="${name}, value "]`);
   }
 
+  /**
+   * Expands the Variables view's scope `name` when it is collapsed. Which scopes VS Code shows
+   * expanded after a new stop depends on its remembered view state and on timing (seen: the
+   * Registers scope collapsed at the second stop under load), so a test expands what it reads.
+   */
+  async expandScope(name: string): Promise<void> {
+    const row = this.page.locator(`.debug-variables .monaco-list-row[aria-label="Scope ${name}"]`).first();
+    await row.waitFor();
+    if ((await row.getAttribute('aria-expanded')) !== 'true') await row.locator('.monaco-tl-twistie').click();
+    await this.page.locator(`.debug-variables .monaco-list-row[aria-label="Scope ${name}"][aria-expanded="true"]`).first().waitFor();
+  }
+
   /** The value the Variables view shows for `name` (its scope must be expanded). */
   async variableValue(name: string): Promise<string> {
     const row = this.variableRow(name).first();
