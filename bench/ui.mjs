@@ -20,7 +20,7 @@ const add = (name, value) => samples.set(name, [...(samples.get(name) ?? []), ..
 for (let run = 1; run <= runs; run++) {
   const result = spawnSync(process.execPath, ['test/ui/run.mjs'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 15 * 60_000 });
   if (result.status !== 0) throw new Error(`run ${run}: the UI tests failed (node test/ui/run.mjs exit ${result.status}); no timings taken`);
-  for (const file of ['timings.json', 'installed-timings.json']) {
+  for (const file of ['timings.json', 'installed-timings.json', 'language-timings.json']) {
     const timings = JSON.parse(readFileSync(`test-artifacts/ui/${file}`, 'utf8'));
     for (const [name, value] of Object.entries(timings)) if (!name.endsWith('MedianMs')) add(name, value);
   }
@@ -35,7 +35,8 @@ const labels = {
   breakpointContinueToStoppedMs: 'continue (F5) to the C breakpoint',
   stepOverMs: 'step over (F10) round trip, per step',
   consoleEchoMs: 'console echo: key typed to shown in the terminal',
-  f5PressesNeeded: 'F5 presses needed at the first start (a count, not ms)',
+  ringsideCommandsListedMs: 'window open to Ringside commands in the palette',
+  debuggersAvailableMs: 'window open to "Debug: Start Debugging" (F5 enabled)',
 };
 console.log(`node ${process.version}, ${runs} run(s); median (min-max) in ms`);
 for (const [name, values] of samples) {

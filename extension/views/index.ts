@@ -16,15 +16,15 @@ import {
 } from './model';
 import { NoSessionError, RingsideSessionWatcher } from './session-watcher';
 import { NodeTreeProvider } from './trees';
-import { type PictureContent, PictureViewProvider } from './webviews';
+import { type PictureContent, type PictureId, PicturesViewProvider } from './webviews';
 
 export const VIEW_IDS = {
   container: 'ringside',
   machine: 'ringside.machine',
   devices: 'ringside.devices',
   pageTables: 'ringside.pageTables',
-  addressSpaceMap: 'ringside.addressSpaceMap',
-  trapTimeline: 'ringside.trapTimeline',
+  /** One webview with both pictures (webviews.ts says why not two). */
+  pictures: 'ringside.pictures',
 } as const;
 
 /** While the guest runs, visible views refresh this often. */
@@ -52,8 +52,7 @@ class ViewsController implements vscode.Disposable {
   private readonly machineView: vscode.TreeView<TreeNode>;
   private readonly devicesView: vscode.TreeView<TreeNode>;
   private readonly pagesView: vscode.TreeView<TreeNode>;
-  private readonly map: PictureViewProvider;
-  private readonly timeline: PictureViewProvider;
+  private readonly pictures: PicturesViewProvider;
   private readonly status: vscode.StatusBarItem;
   private pageQuery: PageTablesQuery = { kind: 'space' };
   /** Why the last page-table refresh failed, if it did. */
@@ -72,26 +71,30 @@ class ViewsController implements vscode.Disposable {
         if (!(error instanceof Error && error.message === 'no Ringside debug session')) void vscode.window.showErrorMessage(`Ringside: cannot open memory at ${address}: ${(error as Error).message}`);
       });
     };
-    this.map = new PictureViewProvider('Address space map', open);
-    this.timeline = new PictureViewProvider('Trap timeline', () => undefined);
+    this.pictures = new PicturesViewProvider('Address space and traps', open);
     this.status = vscode.window.createStatusBarItem('ringside.status', vscode.StatusBarAlignment.Left, 50);
     this.status.name = 'Ringside';
     this.status.command = 'ringside.showMachineView';
     this.subscriptions.push(
-      this.machineView, this.devicesView, this.pagesView, this.machine, this.devices, this.pages, this.map, this.timeline, this.status,
-      vscode.window.registerWebviewViewProvider(VIEW_IDS.addressSpaceMap, this.map),
-      vscode.window.registerWebviewViewProvider(VIEW_IDS.trapTimeline, this.timeline),
+      this.machineView, this.devicesView, this.pagesView, this.machine, this.devices, this.pages, this.pictures, this.status,
+      vscode.window.registerWebviewViewProvider(VIEW_IDS.pictures, this.pictures),
       watcher.onDidChange(() => this.schedule()),
       ...[this.machineView, this.devicesView, this.pagesView].map((view) => view.onDidChangeVisibility((event) => {
         if (event.visible) this.schedule();
       })),
-      this.map.onDidChangeVisibility((visible) => visible && this.schedule()),
-      this.timeline.onDidChangeVisibility((visible) => visible && this.schedule()),
+      this.pictures.onDidChangeVisibility((visible) => visible && this.schedule()),
     );
     this.schedule();
   }
 
   // ---- commands -------------------------------------------------------------------------------
+
+  /** Shows the pictures view scrolled to `part`. */
+  async showPicture(part: PictureId): Promise<void> {
+    this.pictures.reveal(part);
+    await vscode.commands.executeCommand(`${VIEW_IDS.pictures}.focus`);
+    this.pictures.reveal(part);
+  }
 
   async lookUp(address: unknown): Promise<PageTablesAnswer | undefined> {
     let text = typeof address === 'string' || typeof address === 'number' ? String(address) : undefined;
@@ -143,8 +146,8 @@ class ViewsController implements vscode.Disposable {
       machine: this.machine.roots,
       devices: this.devices.roots,
       pageTables: this.pages.roots,
-      addressSpaceMap: this.map.current,
-      trapTimeline: this.timeline.current,
+      addressSpaceMap: this.pictures.current('map'),
+      trapTimeline: this.pictures.current('timeline'),
       statusBar: this.status.text === '' ? undefined : this.status.text,
     };
   }
@@ -164,8 +167,8 @@ class ViewsController implements vscode.Disposable {
         : undefined,
       force || this.devicesView.visible ? this.refreshTree(this.devicesView, this.devices, async () => devicesTree(await this.watcher.request<DeviceState>('ringside/deviceState'))) : undefined,
       force || this.pagesView.visible ? this.refreshPages(force) : undefined,
-      force || this.map.visible ? this.refreshMap() : undefined,
-      force || this.timeline.visible ? this.refreshTimeline() : undefined,
+      force || this.pictures.visible ? this.refreshMap() : undefined,
+      force || this.pictures.visible ? this.refreshTimeline() : undefined,
     ]);
   }
 
@@ -176,8 +179,8 @@ class ViewsController implements vscode.Disposable {
       view.message = undefined;
     }
     const content = { status: `${NO_SESSION} Start one with F5 (a "ringside" configuration) or "Ringside: Run the Demo Kernel".`, svg: '' };
-    this.map.show(content);
-    this.timeline.show(content);
+    this.pictures.show('map', content);
+    this.pictures.show('timeline', content);
     this.status.hide();
     this.status.text = '';
   }
@@ -237,9 +240,9 @@ class ViewsController implements vscode.Disposable {
         ? `hart ${map.hartId} in ${map.privilege}-mode: ${map.note}`
         : `hart ${map.hartId} in ${map.privilege}-mode · ${map.mode} · satp ${map.satp} · ${map.ranges.length} ranges, ${formatBytes(map.mappedBytes)} mapped` +
           `${map.hartTranslates ? '' : ' · (not translating now: M-mode)'}${map.truncated ? ` · first ${map.ranges.length} ranges only` : ''} · click a range to open its memory`;
-      this.map.show({ status, svg: map.ranges.length > 0 ? renderAddressMapSvg(map) : '' });
+      this.pictures.show('map', { status, svg: map.ranges.length > 0 ? renderAddressMapSvg(map) : '' });
     } catch (error) {
-      this.map.show({ status: error instanceof NoSessionError ? NO_SESSION : `Could not read the page tables: ${(error as Error).message}`, svg: '' });
+      this.pictures.show('map', { status: error instanceof NoSessionError ? NO_SESSION : `Could not read the page tables: ${(error as Error).message}`, svg: '' });
     }
   }
 
@@ -252,9 +255,9 @@ class ViewsController implements vscode.Disposable {
         ? `No traps yet (${history.total} transitions recorded).`
         : `${traps} traps by cause, ${formatNanoseconds(bins.start)} – ${formatNanoseconds(bins.end)} of virtual time` +
           `${history.total > history.traps.length ? ` (the last ${history.traps.length} of ${history.total} transitions)` : ''}`;
-      this.timeline.show({ status, svg: traps === 0 ? '' : renderTimelineSvg(bins) });
+      this.pictures.show('timeline', { status, svg: traps === 0 ? '' : renderTimelineSvg(bins) });
     } catch (error) {
-      this.timeline.show({ status: error instanceof NoSessionError ? NO_SESSION : `Could not read the trap history: ${(error as Error).message}`, svg: '' });
+      this.pictures.show('timeline', { status: error instanceof NoSessionError ? NO_SESSION : `Could not read the trap history: ${(error as Error).message}`, svg: '' });
     }
   }
 
@@ -287,8 +290,8 @@ export function activateViews(context: vscode.ExtensionContext): void {
     controller,
     vscode.workspace.registerTextDocumentContentProvider(MEMORY_DUMP_SCHEME, new MemoryDumpProvider(watcher)),
     vscode.commands.registerCommand('ringside.showMachineView', () => vscode.commands.executeCommand(`${VIEW_IDS.machine}.focus`)),
-    vscode.commands.registerCommand('ringside.showAddressSpaceMap', () => vscode.commands.executeCommand(`${VIEW_IDS.addressSpaceMap}.focus`)),
-    vscode.commands.registerCommand('ringside.showTrapTimeline', () => vscode.commands.executeCommand(`${VIEW_IDS.trapTimeline}.focus`)),
+    vscode.commands.registerCommand('ringside.showAddressSpaceMap', () => controller.showPicture('map')),
+    vscode.commands.registerCommand('ringside.showTrapTimeline', () => controller.showPicture('timeline')),
     vscode.commands.registerCommand('ringside.refreshViews', () => controller.snapshot()),
     vscode.commands.registerCommand('ringside.pageTables.lookUp', (address?: unknown) => {
       if (watcher.session === undefined) {

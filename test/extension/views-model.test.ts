@@ -84,7 +84,7 @@ test('the address-space map: address order, a break for each hole, the pc marked
 
 test('the webview page: nothing from the network, only its own nonce runs', () => {
   const nonce = 'a1b2c3d4e5f6a7b8c9d0';
-  const page = webviewPage({ nonce, cspSource: 'https://file+.vscode-resource.vscode-cdn.net', title: 'Map <1>' });
+  const page = webviewPage({ nonce, cspSource: 'https://file+.vscode-resource.vscode-cdn.net', title: 'Map <1>', parts: [{ id: 'map', heading: 'Address <space>' }, { id: 'timeline', heading: 'Traps' }] });
   const policy = contentSecurityPolicy({ nonce, cspSource: 'https://file+.vscode-resource.vscode-cdn.net' });
   assert.match(policy, /^default-src 'none'; /);
   assert.match(policy, new RegExp(`script-src 'nonce-${nonce}'$`));
@@ -93,7 +93,10 @@ test('the webview page: nothing from the network, only its own nonce runs', () =
   assert.match(page, new RegExp(`<script nonce="${nonce}">`));
   assert.doesNotMatch(page, /<script[^>]* src=|<link /);
   assert.match(page, /<title>Map &#60;1&#62;<\/title>/);
-  assert.throws(() => webviewPage({ nonce: 'short', cspSource: 'x', title: 't' }), /nonce must be at least 16/);
+  assert.match(page, /<section id="map"><h3>Address &#60;space&#62;<\/h3>/);
+  assert.match(page, /<section id="timeline"><h3>Traps<\/h3>/);
+  assert.throws(() => webviewPage({ nonce: 'short', cspSource: 'x', title: 't', parts: [] }), /nonce must be at least 16/);
+  assert.throws(() => webviewPage({ nonce, cspSource: 'x', title: 't', parts: [{ id: '"><script>', heading: 'x' }] }), /picture id/);
 });
 
 test('status bar text and the hex dump', () => {

@@ -4,7 +4,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Frame, Locator, Page } from 'playwright-core';
 import { ROOT, launchChromium, startCodeServer, workbenchUrl, type RunningCodeServer } from '../../scripts/code-shim.js';
 
 export const ARTIFACTS = join(ROOT, 'test-artifacts/ui');
@@ -97,6 +97,25 @@ export class Workbench {
     await this.page.keyboard.press('Escape');
   }
 
+  /**
+   * The frame of the webview page whose document title is `title`: found by the page, not by its
+   * iframe's place among the workbench's webviews (that follows the order VS Code first showed them in).
+   */
+  async webviewFrame(title: string, timeoutMs = 15_000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const frame of this.page.frames()) {
+        if (frame === this.page.mainFrame()) continue;
+        if (await frame.title().catch(() => '') === title) return frame;
+      }
+      if (Date.now() > deadline) {
+        const titles = await Promise.all(this.page.frames().map((frame) => frame.title().catch(() => '?')));
+        throw new Error(`no webview page titled '${title}' within ${timeoutMs} ms; the frames' titles: ${JSON.stringify(titles)}`);
+      }
+      await this.page.waitForTimeout(100);
+    }
+  }
+
   private async findCommand(title: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const input = this.page.locator('.quick-input-widget input');
@@ -146,6 +165,18 @@ export class Workbench {
   /** The Variables view row of the variable `name` (rows are labelled "NAME, value VALUE"). */
   variableRow(name: string): Locator {
     return this.page.locator(`.debug-variables .monaco-list-row[aria-label^="${name}, value "]`);
+  }
+
+  /**
+   * Expands the Variables view's scope `name` when it is collapsed. Which scopes VS Code shows
+   * expanded after a new stop depends on its remembered view state and on timing (seen: the
+   * Registers scope collapsed at the second stop under load), so a test expands what it reads.
+   */
+  async expandScope(name: string): Promise<void> {
+    const row = this.page.locator(`.debug-variables .monaco-list-row[aria-label="Scope ${name}"]`).first();
+    await row.waitFor();
+    if ((await row.getAttribute('aria-expanded')) !== 'true') await row.locator('.monaco-tl-twistie').click();
+    await this.page.locator(`.debug-variables .monaco-list-row[aria-label="Scope ${name}"][aria-expanded="true"]`).first().waitFor();
   }
 
   /** The value the Variables view shows for `name` (its scope must be expanded). */
