@@ -4,31 +4,17 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { openDiskImage } from '../../vmm-core/bridges/disk/index';
-import { openSession, ROOT } from './support';
+import { openSession, ROOT, useScratch, vkernelDisk } from './support';
 
-let scratch = '';
-before(() => {
-  scratch = mkdtempSync(join(tmpdir(), 'ringside-dap-devices-'));
-});
-after(() => {
-  if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
-});
-
-function vkernelDisk(name: string): string {
-  const path = join(scratch, name);
-  const made = spawnSync(process.execPath, ['guests/vkernel/make-disk.mjs', 'create', path], { encoding: 'utf8', cwd: ROOT });
-  assert.equal(made.status, 0, made.stderr);
-  return path;
-}
+const scratch = useScratch('ringside-dap-devices-');
+const freshDisk = (name: string): string => vkernelDisk(join(scratch(), name));
 
 test('launch with drives: vkernel runs its processes on the virtio disk, which then holds their data', { timeout: 120_000 }, async () => {
-  const disk = vkernelDisk('vk.img');
+  const disk = freshDisk('vk.img');
   const session = await openSession();
   try {
     await session.launch({ program: 'guests/bin/vkernel.elf', drives: [`file=${disk},format=raw`], devices: ['virtio-rng'] });
@@ -62,7 +48,7 @@ test('bad device attributes: one clear error each, and a later good launch works
 });
 
 test('VM controls: pull and plug a network cable, sync disks; one clear error without a card', { timeout: 60_000 }, async () => {
-  const disk = vkernelDisk('controls.img');
+  const disk = freshDisk('controls.img');
   const session = await openSession();
   try {
     await session.launch({ program: 'guests/bin/demo.elf', stopOnEntry: true, netdevs: ['user', 'user,link=off'], drives: [`file=${disk},format=raw`] });

@@ -4,8 +4,11 @@
 // by their text (so a rebuilt guest keeps the tests meaningful), and golden transcripts.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { parseElf, type ElfImage } from '../../vmm-core/machine/elf';
@@ -228,4 +231,23 @@ export function assertGolden(name: string, value: unknown): void {
     return;
   }
   assert.equal(text, readFileSync(file, 'utf8'), `golden transcript ${name} differs (UPDATE_GOLDEN=1 to accept)`);
+}
+
+/** A scratch folder for the file's tests, made before them and removed after; the function names it. */
+export function useScratch(prefix: string): () => string {
+  let scratch = '';
+  before(() => {
+    scratch = mkdtempSync(join(tmpdir(), prefix));
+  });
+  after(() => {
+    if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
+  });
+  return () => scratch;
+}
+
+/** A fresh disk image for our vkernel guest (guests/vkernel/make-disk.mjs) at `path`. */
+export function vkernelDisk(path: string): string {
+  const made = spawnSync(process.execPath, ['guests/vkernel/make-disk.mjs', 'create', path], { encoding: 'utf8', cwd: ROOT });
+  assert.equal(made.status, 0, made.stderr);
+  return path;
 }

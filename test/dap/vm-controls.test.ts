@@ -5,29 +5,15 @@
 // pcap file. Bad arguments get one clear error each and the session stays usable.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { openDiskImage } from '../../vmm-core/bridges/disk/index';
-import { openSession, ROOT } from './support';
+import { openSession, useScratch, vkernelDisk } from './support';
 
-let scratch = '';
-before(() => {
-  scratch = mkdtempSync(join(tmpdir(), 'ringside-dap-vm-controls-'));
-});
-after(() => {
-  if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
-});
-
-function vkernelDisk(name: string): string {
-  const path = join(scratch, name);
-  const made = spawnSync(process.execPath, ['guests/vkernel/make-disk.mjs', 'create', path], { encoding: 'utf8', cwd: ROOT });
-  assert.equal(made.status, 0, made.stderr);
-  return path;
-}
+const scratch = useScratch('ringside-dap-vm-controls-');
+const freshDisk = (name: string): string => vkernelDisk(join(scratch(), name));
 
 async function waitForOutput(read: () => string, pattern: RegExp, timeout: number): Promise<void> {
   const deadline = Date.now() + timeout;
@@ -38,7 +24,7 @@ async function waitForOutput(read: () => string, pattern: RegExp, timeout: numbe
 }
 
 test('attachDisk: vkernel, stopped before its probe, boots from the hot-plugged disk; after a reset it finds it again; detach releases it', { timeout: 120_000 }, async () => {
-  const disk = vkernelDisk('hot.img');
+  const disk = freshDisk('hot.img');
   const session = await openSession();
   try {
     await session.launch({ program: 'guests/bin/vkernel.elf' }, async () => {
@@ -82,14 +68,14 @@ test('attachDisk/detachDisk/packetCapture: one clear error for each bad request,
     await session.launch({ program: 'guests/bin/demo.elf', stopOnEntry: true, netdevs: ['user'] });
     await session.stopped();
     await assert.rejects(session.request('ringside/attachDisk', {}), /ringside\/attachDisk needs 'path'/);
-    await assert.rejects(session.request('ringside/attachDisk', { path: join(scratch, 'missing.img') }), /cannot attach .*missing\.img/);
+    await assert.rejects(session.request('ringside/attachDisk', { path: join(scratch(), 'missing.img') }), /cannot attach .*missing\.img/);
     await assert.rejects(session.request('ringside/attachDisk', { path: 'x.img', format: 'vmdk' }), /'format' must be 'raw' or 'qcow2', got "vmdk"/);
     await assert.rejects(session.request('ringside/detachDisk', { slot: 3 }), /no disk in virtio-mmio slot 3 \(disks: none\)/);
     await assert.rejects(session.request('ringside/packetCapture', { action: 'begin' }), /action must be 'start' or 'stop', got "begin"/);
     await assert.rejects(session.request('ringside/packetCapture', { action: 'stop' }), /no packet capture is running/);
     await assert.rejects(session.request('ringside/packetCapture', { action: 'start', path: 'a.pcap', card: 1 }), /no network card 1 \(cards: 0\.\.0\)/);
 
-    const pcap = join(scratch, 'run.pcap');
+    const pcap = join(scratch(), 'run.pcap');
     const started = (await session.request('ringside/packetCapture', { action: 'start', path: pcap })).body;
     assert.deepEqual(started, { capturing: true, card: 0, path: pcap });
     assert.equal(existsSync(pcap), true);
