@@ -6,49 +6,27 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { guestPath, hex, lineOf, openSession, sourcePath, symbolAddress, type Session } from './support';
-
-const KERNEL_C = 'guests/demo/kernel.c';
-// struct task (kernel.c): name 0, state 8, regs 16 (264 bytes), satp 280, syscalls 288, preempted 296, exit_code 304; 312 bytes.
-const TASK_SIZE = 312n;
-
-async function stopInSyscall(session: Session): Promise<DebugProtocol.StackFrame> {
-  const line = lineOf(KERNEL_C, 'f->sepc += 4;');
-  await session.launch({ program: guestPath('demo') }, async () => {
-    await session.client.setBreakpointsRequest({ source: { path: sourcePath(KERNEL_C) }, breakpoints: [{ line }] });
-  });
-  await session.stopped();
-  await session.client.setBreakpointsRequest({ source: { path: sourcePath(KERNEL_C) }, breakpoints: [] });
-  return session.topFrame();
-}
+import { DEMO_TASK_SIZE, hex, openSession, readUnsigned, stopInDemoSyscall, symbolAddress, type Session } from './support';
 
 function setExpression(session: Session, args: DebugProtocol.SetExpressionArguments): Promise<DebugProtocol.SetExpressionResponse> {
   return session.request<DebugProtocol.SetExpressionResponse>('setExpression', args);
 }
 
-async function readU64(session: Session, address: bigint, size = 8): Promise<bigint> {
-  const response = await session.request<DebugProtocol.ReadMemoryResponse>('readMemory', { memoryReference: hex(address), count: size });
-  const bytes = new Uint8Array(Buffer.from(response.body!.data ?? '', 'base64'));
-  let value = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i]);
-  return value;
-}
-
 test('typed globals, members, &, sizeof and locals in evaluate', { timeout: 20_000 }, async () => {
   const session = await openSession();
   try {
-    const frame = await stopInSyscall(session);
+    const frame = await stopInDemoSyscall(session);
     const tasks = symbolAddress('demo', 'tasks');
 
     // tasks[1].satp: the value at the symbol + 1 * sizeof(struct task) + offsetof(satp).
     const satp1 = await session.evaluate('tasks[1].satp', frame.id);
     assert.equal(satp1.type, 'u64');
-    assert.equal(BigInt(satp1.result), await readU64(session, tasks + TASK_SIZE + 280n));
+    assert.equal(BigInt(satp1.result), await readUnsigned(session, tasks + DEMO_TASK_SIZE + 280n));
     assert.notEqual(BigInt(satp1.result), 0n, 'task 1 has its page tables');
-    assert.equal(satp1.memoryReference, hex(tasks + TASK_SIZE + 280n));
+    assert.equal(satp1.memoryReference, hex(tasks + DEMO_TASK_SIZE + 280n));
     // The running task's satp is what the CSR says.
     const current = await session.evaluate('current', frame.id);
-    assert.deepEqual([current.result, current.type], [String(await readU64(session, symbolAddress('demo', 'current'), 4)), 'int']);
+    assert.deepEqual([current.result, current.type], [String(await readUnsigned(session, symbolAddress('demo', 'current'), 4)), 'int']);
     assert.equal(BigInt((await session.evaluate('tasks[current].satp', frame.id)).result), BigInt((await session.evaluate('$satp')).result));
     assert.equal((await session.client.evaluateRequest({ expression: 'current + 10', frameId: frame.id, format: { hex: true } })).body.result, hex(BigInt(current.result) + 10n));
 
@@ -57,7 +35,7 @@ test('typed globals, members, &, sizeof and locals in evaluate', { timeout: 20_0
     assert.equal(first.memoryReference, hex(tasks));
     assert.ok(first.variablesReference > 0, 'a struct pointer expands');
     assert.equal((await session.evaluate('sizeof(struct frame)', frame.id)).result, '264');
-    assert.equal((await session.evaluate('sizeof(struct task)', frame.id)).result, String(TASK_SIZE));
+    assert.equal((await session.evaluate('sizeof(struct task)', frame.id)).result, String(DEMO_TASK_SIZE));
     assert.equal((await session.evaluate('tasks[0].state', frame.id)).result, 'RUNNABLE (1)');
     assert.match((await session.evaluate('tasks[0].name', frame.id)).result, /^0x[0-9a-f]+ "task A"$/);
 
@@ -70,7 +48,7 @@ test('typed globals, members, &, sizeof and locals in evaluate', { timeout: 20_0
     await assert.rejects(session.client.evaluateRequest({ expression: 't->satp', frameId: frame.id }), /'t' is not available here: computed value/);
     // Casts to DWARF type names, and raw casts as before.
     assert.equal(BigInt((await session.evaluate(`((struct task *)${hex(tasks)})[1].satp`, frame.id)).result), BigInt(satp1.result));
-    assert.equal(BigInt((await session.evaluate(`*(u64*)${hex(tasks + TASK_SIZE + 280n)}`)).result), BigInt(satp1.result));
+    assert.equal(BigInt((await session.evaluate(`*(u64*)${hex(tasks + DEMO_TASK_SIZE + 280n)}`)).result), BigInt(satp1.result));
 
     // Without a frame id: the innermost frame of the focused hart.
     assert.equal((await session.evaluate('f->x[17]')).result, n.value);
@@ -82,7 +60,7 @@ test('typed globals, members, &, sizeof and locals in evaluate', { timeout: 20_0
 test('expanding structs and arrays; setExpression and setVariable on members; data breakpoints', { timeout: 20_000 }, async () => {
   const session = await openSession();
   try {
-    const frame = await stopInSyscall(session);
+    const frame = await stopInDemoSyscall(session);
     const tasks = symbolAddress('demo', 'tasks');
 
     const array = await session.evaluate('tasks', frame.id);
@@ -102,7 +80,7 @@ test('expanding structs and arrays; setExpression and setVariable on members; da
     // A struct result expands the same way.
     const task1 = await session.evaluate('tasks[1]', frame.id);
     assert.equal(task1.type, 'struct task');
-    assert.equal(task1.memoryReference, hex(tasks + TASK_SIZE));
+    assert.equal(task1.memoryReference, hex(tasks + DEMO_TASK_SIZE));
     const again = (await session.client.variablesRequest({ variablesReference: task1.variablesReference })).body.variables;
     assert.equal(again.find((member) => member.name === 'satp')!.value, members[3].value);
 
@@ -111,11 +89,11 @@ test('expanding structs and arrays; setExpression and setVariable on members; da
     // A u64 shows in hex, with the short decimal alongside.
     assert.equal(set.body.value, '0x2a (42)');
     assert.equal((await session.evaluate('tasks[1].preempted', frame.id)).result, '0x2a (42)');
-    assert.equal(await readU64(session, tasks + TASK_SIZE + 296n), 42n);
+    assert.equal(await readUnsigned(session, tasks + DEMO_TASK_SIZE + 296n), 42n);
     // An enum by enumerator name; a raw place too.
     await setExpression(session, { expression: 'tasks[1].exit_code', value: '-5', frameId: frame.id });
     assert.equal((await session.evaluate('tasks[1].exit_code', frame.id)).result, '-5');
-    await setExpression(session, { expression: `*(u32*)${hex(tasks + TASK_SIZE + 8n)}`, value: '2', frameId: frame.id });
+    await setExpression(session, { expression: `*(u32*)${hex(tasks + DEMO_TASK_SIZE + 8n)}`, value: '2', frameId: frame.id });
     assert.equal((await session.evaluate('tasks[1].state', frame.id)).result, 'EXITED (2)');
     await setExpression(session, { expression: 'tasks[1].state', value: 'RUNNABLE', frameId: frame.id });
     assert.equal((await session.evaluate('tasks[1].state', frame.id)).result, 'RUNNABLE (1)');
@@ -123,7 +101,7 @@ test('expanding structs and arrays; setExpression and setVariable on members; da
     // setVariable on a member in an expanded struct.
     const written = await session.client.setVariableRequest({ variablesReference: task1.variablesReference, name: 'syscalls', value: '0x10' });
     assert.equal(written.body.value, '0x10 (16)');
-    assert.equal(await readU64(session, tasks + TASK_SIZE + 288n), 16n);
+    assert.equal(await readUnsigned(session, tasks + DEMO_TASK_SIZE + 288n), 16n);
     // And through the Locals scope: *f's members (the trap frame: x[] and sepc).
     const locals = await session.scope(frame.id, 'Locals');
     const f = locals.find((variable) => variable.name === 'f')!;
@@ -142,7 +120,7 @@ test('expanding structs and arrays; setExpression and setVariable on members; da
 
     // Data breakpoints on typed places: their address and their type's size.
     const info = (await session.client.dataBreakpointInfoRequest({ name: 'tasks[1].satp', frameId: frame.id })).body;
-    assert.equal(info.dataId, `${hex(tasks + TASK_SIZE + 280n)}/8`);
+    assert.equal(info.dataId, `${hex(tasks + DEMO_TASK_SIZE + 280n)}/8`);
     const state = (await session.client.dataBreakpointInfoRequest({ name: 'tasks[0].state', frameId: frame.id })).body;
     assert.equal(state.dataId, `${hex(tasks + 8n)}/4`);
     const member = (await session.client.dataBreakpointInfoRequest({ name: 'satp', variablesReference: task1.variablesReference })).body;
@@ -155,7 +133,7 @@ test('expanding structs and arrays; setExpression and setVariable on members; da
 test('typed expression errors are one line with the position', { timeout: 20_000 }, async () => {
   const session = await openSession();
   try {
-    const frame = await stopInSyscall(session);
+    const frame = await stopInDemoSyscall(session);
     const expectError = async (expression: string, pattern: RegExp) => {
       await assert.rejects(session.client.evaluateRequest({ expression, frameId: frame.id, context: 'watch' }), (error: Error) => {
         assert.match(error.message, pattern, expression);
@@ -182,7 +160,7 @@ test('casts as people write them: qualifiers, and (char *) shows the string like
   // `(const char *)tasks[0].name` did not parse.
   const session = await openSession();
   try {
-    const frame = await stopInSyscall(session);
+    const frame = await stopInDemoSyscall(session);
     const name = symbolAddress('demo', 'tasks');
     const plain = await session.evaluate('tasks[0].name', frame.id);
     assert.match(plain.result, /^0x[0-9a-f]+ "task A"$/);

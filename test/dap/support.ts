@@ -251,3 +251,27 @@ export function vkernelDisk(path: string): string {
   assert.equal(made.status, 0, made.stderr);
   return path;
 }
+
+/** The demo kernel's source, and `struct task`'s size there (name 0, state 8, regs 16, satp 280, syscalls 288, preempted 296, exit_code 304). */
+export const DEMO_KERNEL_C = 'guests/demo/kernel.c';
+export const DEMO_TASK_SIZE = 312n;
+
+/** Launches the demo and stops in its system-call handler (`f->sepc += 4;`), then clears that breakpoint. */
+export async function stopInDemoSyscall(session: Session): Promise<DebugProtocol.StackFrame> {
+  const line = lineOf(DEMO_KERNEL_C, 'f->sepc += 4;');
+  await session.launch({ program: guestPath('demo') }, async () => {
+    await session.client.setBreakpointsRequest({ source: { path: sourcePath(DEMO_KERNEL_C) }, breakpoints: [{ line }] });
+  });
+  await session.stopped();
+  await session.client.setBreakpointsRequest({ source: { path: sourcePath(DEMO_KERNEL_C) }, breakpoints: [] });
+  return session.topFrame();
+}
+
+/** A little-endian unsigned value of `size` bytes read through DAP `readMemory`. */
+export async function readUnsigned(session: Session, address: bigint, size = 8): Promise<bigint> {
+  const response = await session.request<DebugProtocol.ReadMemoryResponse>('readMemory', { memoryReference: hex(address), count: size });
+  const bytes = new Uint8Array(Buffer.from(response.body!.data ?? '', 'base64'));
+  let value = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i]);
+  return value;
+}

@@ -7,26 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { guestPath, hex, lineOf, openSession, sourcePath, symbolAddress, type Session } from './support';
-
-const KERNEL_C = 'guests/demo/kernel.c';
-// struct task (kernel.c): name 0, state 8, regs 16, satp 280, syscalls 288, preempted 296, exit_code 304; 312 bytes.
-const TASK_SIZE = 312n;
-
-async function stopInSyscall(session: Session): Promise<DebugProtocol.StackFrame> {
-  const line = lineOf(KERNEL_C, 'f->sepc += 4;');
-  await session.launch({ program: guestPath('demo') }, async () => {
-    await session.client.setBreakpointsRequest({ source: { path: sourcePath(KERNEL_C) }, breakpoints: [{ line }] });
-  });
-  await session.stopped();
-  return session.topFrame();
-}
-
-async function readU64(session: Session, address: bigint): Promise<bigint> {
-  const response = await session.request<DebugProtocol.ReadMemoryResponse>('readMemory', { memoryReference: hex(address), count: 8 });
-  const bytes = Buffer.from(response.body!.data ?? '', 'base64');
-  return bytes.readBigUInt64LE(0);
-}
+import { DEMO_TASK_SIZE, hex, openSession, readUnsigned, stopInDemoSyscall, symbolAddress, type Session } from './support';
 
 async function taskMembers(session: Session, frameId: number, format?: DebugProtocol.ValueFormat): Promise<Map<string, string>> {
   const task = await session.evaluate('tasks[1]', frameId);
@@ -46,17 +27,17 @@ test('by default: pointers, registers and u64 members in hex; small u64 with the
   }
   const stopped = await openSession();
   try {
-    const frame = await stopInSyscall(stopped);
+    const frame = await stopInDemoSyscall(stopped);
     const tasks = symbolAddress('demo', 'tasks');
     const members = await taskMembers(stopped, frame.id);
     // The saved satp is an 8-byte register image: hex alone (Sv39 mode in the top bits, far above the decimal limit).
-    const satp = await readU64(stopped, tasks + TASK_SIZE + 280n);
+    const satp = await readUnsigned(stopped, tasks + DEMO_TASK_SIZE + 280n);
     assert.ok(satp >> 60n === 8n, `task 1's satp ${hex(satp)} is Sv39`);
     assert.equal(members.get('satp'), hex(satp));
     // A pointer: hex, with the string it points at.
     assert.match(members.get('name')!, /^0x[0-9a-f]+ "task [A-Z]"$/);
     // Counters: hex, and the decimal when it differs and is short.
-    const syscalls = await readU64(stopped, tasks + TASK_SIZE + 288n);
+    const syscalls = await readUnsigned(stopped, tasks + DEMO_TASK_SIZE + 288n);
     assert.equal(members.get('syscalls'), syscalls >= 10n ? `${hex(syscalls)} (${syscalls})` : hex(syscalls));
     await stopped.client.setVariableRequest({ variablesReference: (await stopped.evaluate('tasks[1]', frame.id)).variablesReference, name: 'preempted', value: '1000' });
     assert.equal((await stopped.evaluate('tasks[1].preempted', frame.id)).result, '0x3e8 (1000)');
@@ -65,7 +46,7 @@ test('by default: pointers, registers and u64 members in hex; small u64 with the
     // Signed integers and enums as their type says.
     assert.match(members.get('exit_code')!, /^-?[0-9]+$/);
     assert.match(members.get('state')!, /^[A-Z]+ \([0-9]+\)$/);
-    assert.equal((await stopped.evaluate('sizeof(struct task)', frame.id)).result, String(TASK_SIZE));
+    assert.equal((await stopped.evaluate('sizeof(struct task)', frame.id)).result, String(DEMO_TASK_SIZE));
     // The local pointer f and registers.
     const locals = await stopped.scope(frame.id, 'Locals');
     assert.match(locals.find((variable) => variable.name === 'f')!.value, /^0x[0-9a-f]+$/);
@@ -81,7 +62,7 @@ test('by default: pointers, registers and u64 members in hex; small u64 with the
 test('format.hex on variables, evaluate, setVariable and stackTrace', { timeout: 20_000 }, async () => {
   const session = await openSession();
   try {
-    const frame = await stopInSyscall(session);
+    const frame = await stopInDemoSyscall(session);
     const tasks = symbolAddress('demo', 'tasks');
     await session.request('setExpression', { expression: 'tasks[1].exit_code', value: '-5', frameId: frame.id });
     await session.request('setExpression', { expression: 'tasks[1].preempted', value: '42', frameId: frame.id });
@@ -103,7 +84,7 @@ test('format.hex on variables, evaluate, setVariable and stackTrace', { timeout:
     const task1 = await session.evaluate('tasks[1]', frame.id);
     const written = await session.client.setVariableRequest({ variablesReference: task1.variablesReference, name: 'syscalls', value: '300', format: { hex: true } });
     assert.equal(written.body.value, '0x12c');
-    assert.equal(await readU64(session, tasks + TASK_SIZE + 288n), 300n);
+    assert.equal(await readUnsigned(session, tasks + DEMO_TASK_SIZE + 288n), 300n);
     // stackTrace: parameters with names and values, in hex when asked; the line.
     const fAddress = (await session.scope(frame.id, 'Locals')).find((variable) => variable.name === 'f')!.value;
     const named = await session.client.stackTraceRequest({ threadId: 1, levels: 1, format: { parameters: true, line: true, hex: true } });
