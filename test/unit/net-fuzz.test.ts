@@ -13,19 +13,8 @@ import { parseDnsQuery } from '../../vmm-core/bridges/net/dns';
 import { StreamFrameReader } from '../../vmm-core/bridges/net/stream-network';
 import { TestGuest } from '../support/net-guest';
 import { ACK, SYN, arp, dhcp, dnsQuery, ethernet, icmpEcho, ipv4, mac, tcp, udp } from '../support/net-frames';
+import { seededRandom } from '../support/random';
 
-/** xorshift32: the same seed gives the same frames on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state;
-  };
-}
 
 function sum16(bytes: Uint8Array, start: number, end: number, initial = 0): number {
   let sum = initial;
@@ -99,7 +88,7 @@ test('thousands of random and mutated frames: counted and dropped, no exception,
       ip('10.0.2.2', 6, tcp({ source: '10.0.2.15', destination: '10.0.2.2', sourcePort: 41002, destinationPort: serverPort, sequence: 5, acknowledgment: 9, flags: ACK, window: 100, data: new Uint8Array(40) })),
     ];
     const allowedDestinations = [[10, 0, 2, 2], [10, 0, 2, 3], [10, 0, 2, 15], [10, 0, 2, 77], [255, 255, 255, 255], [127, 0, 0, 1], [224, 0, 0, 1]];
-    const next = random(0x5eed1234);
+    const next = seededRandom(0x5eed1234);
     const frames = 6000;
     let thrown = 0;
     const started = Date.now();
@@ -169,7 +158,7 @@ test('thousands of random and mutated frames: counted and dropped, no exception,
 });
 
 test('the DHCP, DNS and stream-framing parsers take random bytes without throwing', () => {
-  const next = random(0xd00d);
+  const next = seededRandom(0xd00d);
   const server = new DhcpServer({ serverAddress: 0x0a000202, netmask: 0xffffff00, router: 0x0a000202, dnsServer: 0x0a000203, poolStart: 0x0a00020f, poolSize: 16, leaseSeconds: 86400 });
   const seeds = [
     dhcp({ type: 1, transactionId: 1, clientMac: mac('52:54:00:00:00:01') }),

@@ -11,19 +11,8 @@ import { after, before, test } from 'node:test';
 import { UsageError } from '../../vmm-core/cli/common';
 import { loadMachineConfigFile } from '../../vmm-core/cli/machine-options';
 import { readTestList } from '../../vmm-core/cli/test-list';
+import { seededRandom } from '../support/random';
 
-/** xorshift32: the same seed gives the same files on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state;
-  };
-}
 
 let scratch = '';
 before(() => {
@@ -107,7 +96,7 @@ function assertReadsOrRefuses(read: (path: string) => unknown, path: string, con
 }
 
 test('mutated test lists are read or refused with one UsageError', () => {
-  const next = random(0x7e57);
+  const next = seededRandom(0x7e57);
   const path = join(scratch, 'fuzz.ringside-tests.json');
   const stats = { accepted: 0, refused: 0 };
   assertReadsOrRefuses(readTestList, path, JSON.stringify(VALID_LIST), stats);
@@ -120,7 +109,7 @@ test('mutated test lists are read or refused with one UsageError', () => {
 });
 
 test('mutated machine config files are read or refused with one UsageError', () => {
-  const next = random(0xc0f16);
+  const next = seededRandom(0xc0f16);
   const path = join(scratch, 'fuzz.ringside.json');
   const stats = { accepted: 0, refused: 0 };
   assertReadsOrRefuses(loadMachineConfigFile, path, JSON.stringify(VALID_CONFIG), stats);
