@@ -3,21 +3,10 @@
 // extension/contributes/*.json (each a partial `contributes` object; arrays are concatenated in
 // file-name order, objects merged), so each part of the extension owns its own file.
 // `--check` only compares and exits 1 when package.json is out of date (test/dap/manifest.test.ts).
-import { build } from 'esbuild';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { loadTypeScript } from './load-typescript.mjs';
 
-const bundled = await build({
-  entryPoints: ['debug-adapter/launch-schema.ts'],
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  write: false,
-  logLevel: 'warning',
-});
-const module = { exports: {} };
-new Function('module', 'exports', 'require', bundled.outputFiles[0].text)(module, module.exports, createRequire(import.meta.url));
-const { debuggerContribution } = module.exports;
+const { debuggerContribution } = await loadTypeScript("export { debuggerContribution } from './debug-adapter/launch-schema';");
 
 function mergeContributions(into, fragment, file) {
   for (const [key, value] of Object.entries(fragment)) {
