@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { parseElf } from '../../vmm-core/machine/elf';
 import { ROOT } from '../../scripts/code-shim.js';
-import { ARTIFACTS, Workbench, since } from './workbench';
+import { ARTIFACTS, Workbench, since, screenshotSteps } from './workbench';
 
 const WORKSPACE = join(ARTIFACTS, 'workspace');
 const KERNEL_C = 'guests/demo/kernel.c';
@@ -47,17 +47,7 @@ function median(values: number[]): number {
 describe('debugging the demo kernel in the VS Code UI', { timeout: 240_000 }, () => {
   let workbench: Workbench;
   const breakpointLine = (): number => lineOf(KERNEL_C, BREAKPOINT_TEXT);
-  /** A test whose failure leaves a screenshot of the workbench as it was. */
-  const step = (name: string, body: () => Promise<void>): void => {
-    it(name, async () => {
-      try {
-        await body();
-      } catch (error) {
-        await workbench?.screenshot('failed').catch(() => {});
-        throw error;
-      }
-    });
-  };
+  const step = screenshotSteps(() => workbench, 'failed');
 
   before(async () => {
     makeWorkspace();

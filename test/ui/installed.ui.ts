@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { ROOT, codeServerCommand } from '../../scripts/code-shim.js';
-import { ARTIFACTS, Workbench, since } from './workbench';
+import { ARTIFACTS, Workbench, since, screenshotSteps } from './workbench';
 
 const WORKSPACE = join(ARTIFACTS, 'console-workspace');
 const VSIX = join(ROOT, 'ringside.vsix');
@@ -36,16 +36,7 @@ function packageExtension(): void {
 
 describe('the installed .vsix in the VS Code UI', { timeout: 240_000 }, () => {
   let workbench: Workbench;
-  const step = (name: string, body: () => Promise<void>): void => {
-    it(name, async () => {
-      try {
-        await body();
-      } catch (error) {
-        await workbench?.screenshot('installed-failed').catch(() => {});
-        throw error;
-      }
-    });
-  };
+  const step = screenshotSteps(() => workbench, 'installed-failed');
 
   before(async () => {
     makeWorkspace();

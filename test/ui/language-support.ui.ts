@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { ROOT } from '../../scripts/code-shim.js';
-import { ARTIFACTS, Workbench, since } from './workbench';
+import { ARTIFACTS, Workbench, since, screenshotSteps } from './workbench';
 
 const WORKSPACE = join(ARTIFACTS, 'language-workspace');
 /** The demo's first instruction: `csrr t0, mhartid`. */
@@ -35,16 +35,7 @@ function positionOf(file: string, text: string): { line: number; column: number 
 
 describe('language support in the VS Code UI', { timeout: 180_000 }, () => {
   let workbench: Workbench;
-  const step = (name: string, body: () => Promise<void>): void => {
-    it(name, async () => {
-      try {
-        await body();
-      } catch (error) {
-        await workbench?.screenshot('language-failed').catch(() => {});
-        throw error;
-      }
-    });
-  };
+  const step = screenshotSteps(() => workbench, 'language-failed');
 
   /** Moves the cursor to line:column of the active editor (Ctrl+G). */
   const goTo = async (line: number, column: number): Promise<void> => {

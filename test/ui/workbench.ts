@@ -4,6 +4,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { it } from 'node:test';
 import type { Browser, Frame, Locator, Page } from 'playwright-core';
 import { ROOT, launchChromium, startCodeServer, workbenchUrl, type RunningCodeServer } from '../../scripts/code-shim.js';
 
@@ -244,4 +245,21 @@ export class Workbench {
     const elapsed = await this.page.evaluate('window.ringsideMoved - window.ringsidePressed') as number;
     return Math.round(elapsed * 10) / 10;
   }
+}
+
+/**
+ * Declares UI steps as tests whose failure leaves a screenshot (`label`.png) of the workbench as
+ * it was; `workbench` names the suite's workbench once it is open.
+ */
+export function screenshotSteps(workbench: () => Workbench | undefined, label: string): (name: string, body: () => Promise<void>) => void {
+  return (name, body) => {
+    it(name, async () => {
+      try {
+        await body();
+      } catch (error) {
+        await workbench()?.screenshot(label).catch(() => {});
+        throw error;
+      }
+    });
+  };
 }
