@@ -144,6 +144,7 @@ export interface LaunchAttributes extends CommonAttributes {
   readonly harts?: number;
   readonly icountShift?: number;
   readonly idle?: 'pace' | 'skip';
+  readonly tier?: 'auto' | 'interpreter';
   readonly cpu?: string;
   readonly drives?: readonly string[];
   readonly netdevs?: readonly string[];

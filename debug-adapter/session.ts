@@ -305,6 +305,7 @@ export class RingsideSession extends LoggingDebugSession {
           hartCount: attributes.harts,
           icountShift: attributes.icountShift,
           idle: attributes.idle,
+          tier: attributes.tier,
           cpu: attributes.cpu,
           virtioDevices: opened.devices,
           virtioLegacy: attributes.virtioLegacy,

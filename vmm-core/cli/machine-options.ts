@@ -7,7 +7,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { BridgeError } from '../bridges/types';
 import { parseCpuModel } from '../cpu/cpu-model';
 import {
-  ConfigError, type IdleMode, MACHINE_FILE_SCHEMA, MACHINE_OPTIONS_SCHEMA, normalizeMachineConfig, parseMemorySize,
+  ConfigError, type ExecutionTier, type IdleMode, MACHINE_FILE_SCHEMA, MACHINE_OPTIONS_SCHEMA, normalizeMachineConfig, parseMemorySize,
 } from '../machine/config';
 import {
   type OpenedDevices, openVirtioDevices, parseDeviceOption, parseDriveOption, parseNetdevSpec, type VirtioDeviceSpec,
@@ -29,6 +29,8 @@ export interface MachineOptions {
   cpu?: string;
   icountShift: number;
   idle: IdleMode;
+  /** Unset: the machine's default (RINGSIDE_TIER, else auto). */
+  tier?: ExecutionTier;
   virtio: VirtioDeviceSpec[];
   virtioLegacy: boolean;
 }
@@ -54,6 +56,7 @@ export interface MachineFields {
   cpu?: string;
   icountShift?: number;
   idle?: IdleMode;
+  tier?: ExecutionTier;
   drives?: VirtioDeviceSpec[];
   netdevs?: VirtioDeviceSpec[];
   devices?: VirtioDeviceSpec[];
@@ -113,6 +116,7 @@ export function machineFieldsFromJson(
     harts: object.harts as number | undefined,
     icountShift: object.icountShift as number | undefined,
     idle: object.idle as IdleMode | undefined,
+    tier: object.tier as ExecutionTier | undefined,
     virtioLegacy: object.virtioLegacy as boolean | undefined,
   };
   const bios = object.bios as string | undefined;
@@ -298,6 +302,7 @@ export async function openMachine(
       append: options.append,
       icountShift: options.icountShift,
       idle: options.idle,
+      tier: options.tier,
       virtioDevices: opened.devices,
       virtioLegacy: options.virtioLegacy,
       consoleOutput,

@@ -79,6 +79,10 @@ const USAGE = `usage: ringside run --kernel FILE [options]
                        shift=0 matches QEMU -icount shift=0 instruction for instruction
   --idle pace|skip     when every hart waits: pace (default) sleeps until the next timer
                        event is due in wall time or input arrives; skip jumps ahead at once
+  --tier auto|interpreter
+                       auto (default): hot guest code runs translated to WebAssembly, the
+                       same machine instruction for instruction; interpreter: interpret all.
+                       RINGSIDE_TIER sets the default
   --stop-on SPEC       stop and print the reason and registers (repeatable):
                          exception:N | trap:N    exception with cause N (e.g. trap:2), or *
                          interrupt:N             interrupt with cause N, or *
@@ -226,6 +230,12 @@ function parseRunArguments(args: readonly string[]): RunOptions {
         const text = value();
         if (text !== 'pace' && text !== 'skip') throw new UsageError(`--idle must be 'pace' or 'skip', got '${text}'`);
         options.idle = text;
+        break;
+      }
+      case '--tier': {
+        const text = value();
+        if (text !== 'auto' && text !== 'interpreter') throw new UsageError(`--tier must be 'auto' or 'interpreter', got '${text}'`);
+        options.tier = text;
         break;
       }
       case '--stop-on': options.stopOn.push(parseStopSpec(value())); break;

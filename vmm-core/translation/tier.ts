@@ -9,7 +9,7 @@
 import type { Hart } from '../cpu/hart';
 import { HOT_THRESHOLD, HOTNESS_MASK, runInterpreter, type SensitiveInstructionHandler } from '../cpu/interpreter';
 import type { Mmu } from '../cpu/mmu';
-import { HartControl, generateRegionModule, planRegion } from './translator';
+import { HartControl, generateRegionsModule, generateTrampolineModule, planRegion, type RegionPlan } from './translator';
 
 
 const WASM_PAGE = 65536;
@@ -20,22 +20,44 @@ const MAX_PAGE_INVALIDATIONS = 16;
 const MAX_MODULE_BYTES = 8 * 1024 * 1024;
 /** A region's block index fits in the low bits of an entry. */
 const BLOCK_BITS = 7;
+/**
+ * Hot regions are compiled together, this many per module (or fewer when one of them is
+ * entered URGENT_ENTRIES more times while it waits): a module costs a code allocation and an
+ * instance, which dominate compiling one small region.
+ */
+const BATCH_REGIONS = 12;
+const URGENT_ENTRIES = 6;
+const INITIAL_TABLE_SIZE = 1024;
 
 /** The part of the WebAssembly JS API the tier uses (the project's TypeScript lib has no DOM types). */
 interface WebAssemblyApi {
   Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+  Table: new (descriptor: { element: 'anyfunc'; initial: number }) => WasmTable;
   Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: { env: { memory: WasmMemory } }) => { exports: Record<string, unknown> };
+  Instance: new (module: object, imports: { env: { memory: WasmMemory; table?: WasmTable } }) => { exports: Record<string, unknown> };
+}
+interface WasmTable {
+  readonly length: number;
+  grow(delta: number): number;
+  set(index: number, value: unknown): void;
 }
 interface WasmMemory {
   readonly buffer: ArrayBufferLike;
 }
 const wasm = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
-type RegionFunction = (entry: number, budget: number, control: number, pageLo: number, pageHi: number) => number;
+type EnterFunction = (slot: number, entry: number, budget: number, control: number, pageLo: number, pageHi: number) => number;
+
+/** A region waiting for its batch to be compiled. */
+interface PendingRegion {
+  readonly plan: RegionPlan;
+  readonly pageBase: number;
+  readonly entryOffset: number;
+  /** Entries into it while it waited. */
+  waits: number;
+}
 
 interface CompiledRegion {
-  readonly run: RegionFunction;
   readonly page: number;
   /** Entry keys ((RAM offset) >>> 1) this region registered. */
   readonly entryKeys: number[];
@@ -44,6 +66,7 @@ interface CompiledRegion {
 
 export interface TranslationStatistics {
   regionsCompiled: number;
+  modulesCompiled: number;
   blocksCompiled: number;
   instructionsCompiled: number;
   moduleBytes: number;
@@ -68,12 +91,18 @@ export class TranslationTier {
   private readonly halfwords: Uint16Array;
   /** (RAM offset >>> 1) → region index << BLOCK_BITS | block index. */
   private readonly entries = new Map<number, number>();
+  /** Compiled regions by their slot in the function table. */
   private regions: Array<CompiledRegion | undefined> = [];
+  private readonly freeSlots: number[] = [];
+  private readonly table: WasmTable;
+  private readonly enter: EnterFunction;
+  /** Hot regions planned but not compiled yet, by entry key. */
+  private readonly pending = new Map<number, PendingRegion>();
   private readonly regionsOfPage = new Map<number, number[]>();
   private readonly mmus: Mmu[] = [];
   private liveModuleBytes = 0;
   readonly statistics: TranslationStatistics = {
-    regionsCompiled: 0, blocksCompiled: 0, instructionsCompiled: 0, moduleBytes: 0, compileMilliseconds: 0,
+    regionsCompiled: 0, modulesCompiled: 0, blocksCompiled: 0, instructionsCompiled: 0, moduleBytes: 0, compileMilliseconds: 0,
     invalidatedPages: 0, cacheFlushes: 0, regionRuns: 0, instructionsTranslated: 0,
   };
 
@@ -86,6 +115,13 @@ export class TranslationTier {
     this.halfwords = new Uint16Array(this.buffer, 0, ramSize / 2);
     this.codePages = new Uint8Array(ramSize / PAGE_SIZE);
     this.pageInvalidations = new Uint8Array(ramSize / PAGE_SIZE);
+    // Every call from JavaScript goes through one function (so V8 keeps that call fast) that
+    // calls the region through the table.
+    this.table = new wasm.Table({ element: 'anyfunc', initial: INITIAL_TABLE_SIZE });
+    const trampoline = new wasm.Instance(new wasm.Module(generateTrampolineModule(this.memoryPages, INITIAL_TABLE_SIZE)), {
+      env: { memory: this.memory, table: this.table },
+    });
+    this.enter = trampoline.exports.enter as EnterFunction;
   }
 
   /** Byte offset of a hart's control area. */
@@ -130,11 +166,10 @@ export class TranslationTier {
         if (entry === undefined && hotness[(pcLo >>> 1) & HOTNESS_MASK] >= HOT_THRESHOLD) {
           entry = this.translate(pageBase, pcLo & 0xfff);
           // Not translatable here (or left to the interpreter): count again before the next try.
-          if (entry === undefined) hotness[(pcLo >>> 1) & HOTNESS_MASK] = 0;
+          if (entry === undefined && !this.pending.has(key)) hotness[(pcLo >>> 1) & HOTNESS_MASK] = 0;
         }
         if (entry !== undefined) {
-          const region = this.regions[entry >>> BLOCK_BITS]!;
-          const retired = region.run(entry & ((1 << BLOCK_BITS) - 1), budget - executed, control, pcLo & ~0xfff, hart.pcHi);
+          const retired = this.enter(entry >>> BLOCK_BITS, entry & ((1 << BLOCK_BITS) - 1), budget - executed, control, pcLo & ~0xfff, hart.pcHi);
           if (retired > 0) {
             executed += retired;
             hart.instructionsRetired += retired;
@@ -152,44 +187,79 @@ export class TranslationTier {
     return executed;
   }
 
-  /** Compiles the region at a hot entry; returns its entry or undefined. */
+  /**
+   * A hot entry without a translation: plans its region and queues it; compiles the queue when
+   * it is full or this region has waited long enough. Returns the entry once compiled.
+   */
   private translate(pageBase: number, entryOffset: number): number | undefined {
+    const key = (pageBase + entryOffset) >>> 1;
+    const waiting = this.pending.get(key);
+    if (waiting !== undefined) {
+      if (++waiting.waits < URGENT_ENTRIES) return undefined;
+      this.compilePending();
+      return this.entries.get(key);
+    }
     const page = pageBase / PAGE_SIZE;
     if (this.pageInvalidations[page] >= MAX_PAGE_INVALIDATIONS) return undefined;
     const plan = planRegion(this.halfwords, pageBase, entryOffset, this.extensions);
     if (plan === undefined) return undefined;
+    this.markCodePage(page);
+    this.pending.set(key, { plan, pageBase, entryOffset, waits: 0 });
+    if (this.pending.size < BATCH_REGIONS) return undefined;
+    this.compilePending();
+    return this.entries.get(key);
+  }
+
+  /** From now on stores into the page take the slow path, which sees the mark (also while its regions wait). */
+  private markCodePage(page: number): void {
+    if (this.codePages[page] !== 0) return;
+    this.codePages[page] = 1;
+    for (const mmu of this.mmus) mmu.forgetStorePage(page * PAGE_SIZE);
+  }
+
+  private compilePending(): void {
+    const batch = [...this.pending.values()];
+    this.pending.clear();
     const started = performance.now();
-    const bytes = generateRegionModule(plan, this.memoryPages);
-    const module = new wasm.Module(bytes);
-    const instance = new wasm.Instance(module, { env: { memory: this.memory } });
-    const run = instance.exports.run as RegionFunction;
-    this.statistics.compileMilliseconds += performance.now() - started;
-    if (this.liveModuleBytes + bytes.length > MAX_MODULE_BYTES) this.flush();
-    const regionIndex = this.regions.length;
-    const region: CompiledRegion = { run, page, entryKeys: [], moduleBytes: bytes.length };
-    this.regions.push(region);
-    plan.blocks.forEach((block, index) => {
-      const key = (pageBase + block.start) >>> 1;
-      if (!this.entries.has(key)) {
-        this.entries.set(key, (regionIndex << BLOCK_BITS) | index);
-        region.entryKeys.push(key);
-      }
-    });
-    let pageRegions = this.regionsOfPage.get(page);
-    if (pageRegions === undefined) this.regionsOfPage.set(page, (pageRegions = []));
-    pageRegions.push(regionIndex);
-    if (this.codePages[page] === 0) {
-      this.codePages[page] = 1;
-      // Stores into the page must now take the slow path, which sees the mark.
-      for (const mmu of this.mmus) mmu.forgetStorePage(pageBase);
-    }
-    this.liveModuleBytes += bytes.length;
+    const bytes = generateRegionsModule(batch.map((pending) => pending.plan), this.memoryPages);
+    const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory: this.memory } });
     const statistics = this.statistics;
-    statistics.regionsCompiled++;
-    statistics.blocksCompiled += plan.blocks.length;
-    statistics.instructionsCompiled += plan.instructionCount;
+    statistics.compileMilliseconds += performance.now() - started;
+    if (this.liveModuleBytes + bytes.length > MAX_MODULE_BYTES) this.flush();
+    const sharePerRegion = bytes.length / batch.length;
+    batch.forEach((pending, index) => {
+      const slot = this.allocateSlot();
+      this.table.set(slot, instance.exports[`region${index}`]);
+      const page = pending.pageBase / PAGE_SIZE;
+      const region: CompiledRegion = { page, entryKeys: [], moduleBytes: sharePerRegion };
+      this.regions[slot] = region;
+      pending.plan.blocks.forEach((block, blockIndex) => {
+        const key = (pending.pageBase + block.start) >>> 1;
+        if (!this.entries.has(key)) {
+          this.entries.set(key, (slot << BLOCK_BITS) | blockIndex);
+          region.entryKeys.push(key);
+        }
+      });
+      let pageRegions = this.regionsOfPage.get(page);
+      if (pageRegions === undefined) this.regionsOfPage.set(page, (pageRegions = []));
+      pageRegions.push(slot);
+      this.markCodePage(page);
+      statistics.regionsCompiled++;
+      statistics.blocksCompiled += pending.plan.blocks.length;
+      statistics.instructionsCompiled += pending.plan.instructionCount;
+    });
+    this.liveModuleBytes += bytes.length;
     statistics.moduleBytes += bytes.length;
-    return this.entries.get((pageBase + entryOffset) >>> 1);
+    statistics.modulesCompiled++;
+  }
+
+  private allocateSlot(): number {
+    const free = this.freeSlots.pop();
+    if (free !== undefined) return free;
+    const slot = this.regions.length;
+    this.regions.push(undefined);
+    if (slot >= this.table.length) this.table.grow(this.table.length);
+    return slot;
   }
 
   /** A write reached a page holding translated code: drop its translations. */
@@ -198,14 +268,19 @@ export class TranslationTier {
     this.codePages[page] = 0;
     if (this.pageInvalidations[page] < 255) this.pageInvalidations[page]++;
     this.statistics.invalidatedPages++;
-    for (const index of this.regionsOfPage.get(page) ?? []) {
-      const region = this.regions[index];
+    for (const slot of this.regionsOfPage.get(page) ?? []) {
+      const region = this.regions[slot];
       if (region === undefined) continue;
       for (const key of region.entryKeys) this.entries.delete(key);
       this.liveModuleBytes -= region.moduleBytes;
-      this.regions[index] = undefined;
+      this.regions[slot] = undefined;
+      this.table.set(slot, null);
+      this.freeSlots.push(slot);
     }
     this.regionsOfPage.delete(page);
+    for (const [key, pending] of this.pending) {
+      if (pending.pageBase / PAGE_SIZE === page) this.pending.delete(key);
+    }
   }
 
   /** Invalidates every code page in [offset, offset + length) of RAM (device DMA, debugger, loaders). */
@@ -220,7 +295,10 @@ export class TranslationTier {
   /** Forgets every translation (a machine reset, or the cache reached its bound). */
   flush(): void {
     this.entries.clear();
+    for (let slot = 0; slot < this.regions.length; slot++) this.table.set(slot, null);
     this.regions = [];
+    this.freeSlots.length = 0;
+    this.pending.clear();
     this.regionsOfPage.clear();
     this.codePages.fill(0);
     this.liveModuleBytes = 0;

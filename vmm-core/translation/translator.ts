@@ -7,7 +7,7 @@
 
 import { DecodedInstruction, decodeInstruction } from '../isa/decoder';
 import { Operation } from '../isa/operations';
-import { FunctionBuilder, ValueType, encodeModule, type MemoryOpcode, type Opcode } from './wasm-encoder';
+import { FunctionBuilder, ValueType, encodeModule, type FunctionDefinition, type FunctionType, type MemoryOpcode, type Opcode } from './wasm-encoder';
 
 /** Layout of one hart's control area in the machine's Wasm memory (byte offsets). */
 export const HartControl = {
@@ -188,11 +188,41 @@ function decodeBlock(halfwords: Uint16Array, pageRamOffset: number, start: numbe
 const ENTRY = 0, BUDGET = 1, CONTROL = 2, PAGE_LO = 3, PAGE_HI = 4;
 const COUNT = 5, SLOT = 6, PAGE = 7, EXIT_PC = 8, ADDRESS = 9, FIRST = 10, SECOND = 11, FIRST_REGISTER = 12;
 const FIXED_LOCALS = [ValueType.I32, ValueType.I32, ValueType.I64, ValueType.I64, ValueType.I64, ValueType.I64, ValueType.I64];
-/** Function index of the helper computing the high 64 bits of an unsigned 64×64 product. */
-const MULTIPLY_HIGH_UNSIGNED = 1;
+/** The type of every region function: (entry, budget, control, pageLo, pageHi) -> instructions retired. */
+export const REGION_FUNCTION_TYPE: FunctionType = {
+  parameters: [ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32],
+  results: [ValueType.I32],
+};
 
-/** The module of a region: exports `run(entry, budget, control, pageLo, pageHi) -> retired`. */
-export function generateRegionModule(plan: RegionPlan, memoryPages: number): Uint8Array {
+/**
+ * One module for several regions (one module per region would cost a code-space allocation
+ * and an instance each): exports `region0`, `region1`, … in the order of `plans`.
+ */
+export function generateRegionsModule(plans: readonly RegionPlan[], memoryPages: number): Uint8Array {
+  const multiplyHighIndex = plans.length;
+  const functions: FunctionDefinition[] = plans.map((plan, index) => ({
+    ...generateRegionFunction(plan, multiplyHighIndex),
+    exportName: `region${index}`,
+  }));
+  functions.push(multiplyHighUnsigned());
+  return encodeModule(memoryPages, functions);
+}
+
+/** The trampoline every call from JavaScript goes through: enter(slot, entry, budget, control, pageLo, pageHi) calls table[slot]. */
+export function generateTrampolineModule(memoryPages: number, tableSize: number): Uint8Array {
+  const body = new FunctionBuilder();
+  for (let parameter = 1; parameter <= 5; parameter++) body.get(parameter);
+  body.get(0).callIndirect(1);
+  return encodeModule(memoryPages, [{
+    exportName: 'enter',
+    parameters: [ValueType.I32, ...REGION_FUNCTION_TYPE.parameters],
+    results: [ValueType.I32],
+    locals: [],
+    body,
+  }], { tableSize, extraTypes: [REGION_FUNCTION_TYPE] });
+}
+
+function generateRegionFunction(plan: RegionPlan, multiplyHighIndex: number): FunctionDefinition {
   const body = new FunctionBuilder();
   const registerLocal = new Map<number, number>();
   const written = new Set<number>();
@@ -362,7 +392,7 @@ export function generateRegionModule(plan: RegionPlan, memoryPages: number): Uin
       case Operation.Mulhu:
         read(rs1);
         read(rs2);
-        body.call(MULTIPLY_HIGH_UNSIGNED);
+        body.call(multiplyHighIndex);
         write(rd);
         return;
       case Operation.Mulh:
@@ -370,7 +400,7 @@ export function generateRegionModule(plan: RegionPlan, memoryPages: number): Uin
         // Signed high product from the unsigned one: subtract b when a < 0 (and a when b < 0 for mulh).
         read(rs1);
         read(rs2);
-        body.call(MULTIPLY_HIGH_UNSIGNED);
+        body.call(multiplyHighIndex);
         read(rs1);
         body.i64(63, 0).op('i64.shr_s');
         read(rs2);
@@ -568,20 +598,15 @@ export function generateRegionModule(plan: RegionPlan, memoryPages: number): Uin
   run.raw(prologue.bytes());
   run.raw(body.bytes());
   run.raw(epilogue.bytes());
-  return encodeModule(memoryPages, [
-    {
-      exportName: 'run',
-      parameters: [ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32],
-      results: [ValueType.I32],
-      locals: [...FIXED_LOCALS, ...[...registerLocal.keys()].map(() => ValueType.I64)],
-      body: run,
-    },
-    multiplyHighUnsigned(),
-  ]);
+  return {
+    ...REGION_FUNCTION_TYPE,
+    locals: [...FIXED_LOCALS, ...[...registerLocal.keys()].map(() => ValueType.I64)],
+    body: run,
+  };
 }
 
 /** (a × b) >> 64 for unsigned 64-bit a and b, from 32-bit halves. */
-function multiplyHighUnsigned(): { parameters: ValueType[]; results: ValueType[]; locals: ValueType[]; body: FunctionBuilder } {
+function multiplyHighUnsigned(): FunctionDefinition {
   const A = 0, B = 1, LOW_LOW = 2, LOW_HIGH = 3, HIGH_LOW = 4, MIDDLE = 5;
   const f = new FunctionBuilder();
   const low = (local: number): void => { f.get(local).i64(-1, 0).op('i64.and'); };

@@ -15,7 +15,7 @@ const VOID_BLOCK = 0x40;
 /** Opcodes by their text-format names. */
 const OPCODES = {
   unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b,
-  br: 0x0c, br_if: 0x0d, br_table: 0x0e, return: 0x0f, call: 0x10, drop: 0x1a, select: 0x1b,
+  br: 0x0c, br_if: 0x0d, br_table: 0x0e, return: 0x0f, call: 0x10, call_indirect: 0x11, drop: 0x1a, select: 0x1b,
   'local.get': 0x20, 'local.set': 0x21, 'local.tee': 0x22,
   'i32.load': 0x28, 'i64.load': 0x29,
   'i64.load8_s': 0x30, 'i64.load8_u': 0x31, 'i64.load16_s': 0x32, 'i64.load16_u': 0x33,
@@ -165,6 +165,14 @@ export class FunctionBuilder {
     return this;
   }
 
+  /** call_indirect through table 0 with the function type `typeIndex`. */
+  callIndirect(typeIndex: number): this {
+    this.code.byte(OPCODES.call_indirect);
+    this.code.unsigned(typeIndex);
+    this.code.byte(0x00);
+    return this;
+  }
+
   block(label: string, result?: ValueType): this {
     return this.open('block', label, result);
   }
@@ -249,11 +257,23 @@ export interface FunctionDefinition {
   readonly exportName?: string;
 }
 
+export interface FunctionType {
+  readonly parameters: readonly ValueType[];
+  readonly results: readonly ValueType[];
+}
+
+export interface ModuleOptions {
+  /** Also import a function table (`env.table`, initial size `tableSize`, growable) for call_indirect. */
+  readonly tableSize?: number;
+  /** Types appended after the functions' own (function i has type i), for call_indirect. */
+  readonly extraTypes?: readonly FunctionType[];
+}
+
 /**
  * A module importing one shared memory (`env.memory`, `pages` 64 KiB pages, initial = maximum)
  * with the given functions (each its own type).
  */
-export function encodeModule(pages: number, functions: readonly FunctionDefinition[]): Uint8Array {
+export function encodeModule(pages: number, functions: readonly FunctionDefinition[], options: ModuleOptions = {}): Uint8Array {
   const out = new ByteWriter();
   out.append(Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00));
 
@@ -270,8 +290,9 @@ export function encodeModule(pages: number, functions: readonly FunctionDefiniti
   };
 
   section(1, (content) => {
-    content.unsigned(functions.length);
-    for (const definition of functions) {
+    const types: readonly FunctionType[] = [...functions, ...(options.extraTypes ?? [])];
+    content.unsigned(types.length);
+    for (const definition of types) {
       content.byte(0x60);
       content.unsigned(definition.parameters.length);
       for (const type of definition.parameters) content.byte(type);
@@ -280,13 +301,21 @@ export function encodeModule(pages: number, functions: readonly FunctionDefiniti
     }
   });
   section(2, (content) => {
-    content.unsigned(1);
+    content.unsigned(options.tableSize !== undefined ? 2 : 1);
     name(content, 'env');
     name(content, 'memory');
     content.byte(0x02);
     content.byte(0x03); // shared, with a maximum
     content.unsigned(pages);
     content.unsigned(pages);
+    if (options.tableSize !== undefined) {
+      name(content, 'env');
+      name(content, 'table');
+      content.byte(0x01);
+      content.byte(0x70); // funcref
+      content.byte(0x00); // no maximum
+      content.unsigned(options.tableSize);
+    }
   });
   section(3, (content) => {
     content.unsigned(functions.length);

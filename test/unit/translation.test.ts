@@ -1,0 +1,258 @@
+// The translation tier against the interpreter: seeded random programs built from every
+// operation the tier translates, run in hot loops on both tiers and compared register for
+// register and byte for byte; slices of every length ending on the same instruction;
+// self-modifying code, debugger and device writes into translated code; a fault in the middle
+// of a translated block; a code breakpoint set inside a loop that already runs translated.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { Csr } from '../../vmm-core/cpu/csr-numbers';
+import { Debugger } from '../../vmm-core/debug/debugger';
+import type { Machine } from '../../vmm-core/machine/machine';
+import { TEST_FINISHER } from '../../vmm-core/machine/layout';
+import { ProgramBuilder, SeededRandom, X, createMachine, encode } from '../support/assemble';
+
+const DATA = 0x8010_0000n;
+const DATA_BYTES = 4096;
+
+type Tier = 'interpreter' | 'auto';
+
+function machinesFor(program: ProgramBuilder): Record<Tier, Machine> {
+  return {
+    interpreter: createMachine({ program, tier: 'interpreter' }),
+    auto: createMachine({ program, tier: 'auto' }),
+  };
+}
+
+/** Everything a translated instruction can change: pc, x registers, instret, and the data page. */
+function state(machine: Machine): { pc: bigint; registers: bigint[]; instret: number; data: string } {
+  const hart = machine.harts[0];
+  const data = machine.readPhysical(DATA, DATA_BYTES)!;
+  return {
+    pc: hart.pc,
+    registers: Array.from({ length: 32 }, (_, index) => hart.readRegister(index)),
+    instret: hart.instructionsRetired,
+    data: Buffer.from(data).toString('hex'),
+  };
+}
+
+function runToExit(machine: Machine): void {
+  const result = machine.run(50_000_000);
+  assert.equal(result.kind, 'exit', 'program did not finish');
+  if (result.kind === 'exit') assert.equal(result.exit.kind === 'error' ? result.exit.message : result.exit.code, 0);
+}
+
+/** Ends the program through the test finisher with code 0. */
+function exitPass(program: ProgramBuilder): void {
+  program.li(X.t0, TEST_FINISHER.base).li(X.t1, 0x5555).emit('sw', { rs1: X.t0, rs2: X.t1, imm: 0 });
+  program.label('hang').emit('jal', { rd: 0 }, 'hang');
+}
+
+const EDGE_VALUES = [
+  0n, 1n, -1n, 2n, 0x7fffffffn, 0x80000000n, -0x80000000n, 0xffffffffn, 0x100000000n,
+  (1n << 63n) - 1n, -(1n << 63n), 0x123456789abcdef0n, -0x5555555555555556n, 63n, 64n, 31n, 32n,
+];
+
+const REGISTER_FORMS = [
+  'add', 'sub', 'sll', 'slt', 'sltu', 'xor', 'srl', 'sra', 'or', 'and',
+  'addw', 'subw', 'sllw', 'srlw', 'sraw',
+  'mul', 'mulh', 'mulhsu', 'mulhu', 'div', 'divu', 'rem', 'remu', 'mulw', 'divw', 'divuw', 'remw', 'remuw',
+  'sh1add', 'sh2add', 'sh3add', 'add.uw', 'sh1add.uw', 'sh2add.uw', 'sh3add.uw',
+  'andn', 'orn', 'xnor', 'max', 'maxu', 'min', 'minu', 'rol', 'ror', 'rolw', 'rorw',
+  'bclr', 'bext', 'binv', 'bset',
+];
+const IMMEDIATE_FORMS = ['addi', 'slti', 'sltiu', 'xori', 'ori', 'andi', 'addiw'];
+const SHIFT_FORMS: Array<[string, number]> = [
+  ['slli', 64], ['srli', 64], ['srai', 64], ['slliw', 32], ['srliw', 32], ['sraiw', 32], ['rori', 64], ['roriw', 32],
+  ['slli.uw', 64], ['bclri', 64], ['bexti', 64], ['binvi', 64], ['bseti', 64],
+];
+const UNARY_FORMS = ['clz', 'ctz', 'cpop', 'clzw', 'ctzw', 'cpopw', 'sext.b', 'sext.h', 'zext.h'];
+const LOAD_FORMS: Array<[string, number]> = [['lb', 1], ['lbu', 1], ['lh', 2], ['lhu', 2], ['lw', 4], ['lwu', 4], ['ld', 8]];
+const STORE_FORMS: Array<[string, number]> = [['sb', 1], ['sh', 2], ['sw', 4], ['sd', 8]];
+const BRANCH_FORMS = ['beq', 'bne', 'blt', 'bge', 'bltu', 'bgeu'];
+
+/** Registers the random bodies use: a0..a7, s2..s11, t3..t6 (s0 holds the data page, s1 counts iterations). */
+const WORK_REGISTERS = [X.a0, X.a1, X.a2, X.a3, X.a4, X.a5, X.a6, X.a7, X.s2, X.s3, X.s4, X.s5, X.s6, X.s7, X.s8, X.s9, X.s10, X.s11, X.t3, X.t4, X.t5, X.t6];
+
+/** A seeded program: registers from edge and random values, then a loop of random translated operations. */
+function randomProgram(seed: number, iterations: number): ProgramBuilder {
+  const random = new SeededRandom(BigInt(seed) * 0x9e3779b97f4a7c15n);
+  const program = new ProgramBuilder();
+  const register = (): number => random.pick(WORK_REGISTERS);
+  const destination = (): number => (random.below(16) === 0 ? X.zero : register());
+  for (const work of WORK_REGISTERS) {
+    program.li(work, random.below(2) === 0 ? random.pick(EDGE_VALUES) : BigInt.asIntN(64, random.next64()));
+  }
+  program.li(X.s0, DATA + 2048n).li(X.s1, iterations);
+  program.label('loop');
+  let skips = 0;
+  for (let index = 0; index < 48; index++) {
+    const kind = random.below(12);
+    if (kind <= 3) {
+      program.emit(random.pick(REGISTER_FORMS), { rd: destination(), rs1: register(), rs2: register() });
+    } else if (kind === 4) {
+      program.emit(random.pick(IMMEDIATE_FORMS), { rd: destination(), rs1: register(), imm: random.below(4096) - 2048 });
+    } else if (kind === 5) {
+      const [mnemonic, limit] = random.pick(SHIFT_FORMS);
+      program.emit(mnemonic, { rd: destination(), rs1: register(), imm: random.below(limit) });
+    } else if (kind === 6) {
+      program.emit(random.pick(UNARY_FORMS), { rd: destination(), rs1: register() });
+    } else if (kind === 7) {
+      // Any alignment within the data page, misaligned ones included.
+      const [mnemonic, width] = random.pick(LOAD_FORMS);
+      program.emit(mnemonic, { rd: destination(), rs1: X.s0, imm: random.below(DATA_BYTES - width + 1) - 2048 });
+    } else if (kind === 8) {
+      const [mnemonic, width] = random.pick(STORE_FORMS);
+      program.emit(mnemonic, { rs1: X.s0, rs2: register(), imm: random.below(DATA_BYTES - width + 1) - 2048 });
+    } else if (kind === 9) {
+      program.emit(random.below(2) === 0 ? 'lui' : 'auipc', { rd: destination(), imm: random.below(1 << 20) });
+    } else if (kind === 10) {
+      // A forward branch over one to three instructions: two blocks chained in the region.
+      const label = `skip${skips++}`;
+      program.emit(random.pick(BRANCH_FORMS), { rs1: register(), rs2: register() }, label);
+      for (let skipped = 1 + random.below(3); skipped > 0; skipped--) {
+        program.emit('addi', { rd: register(), rs1: register(), imm: random.below(4096) - 2048 });
+      }
+      program.label(label);
+    } else {
+      const compressed = random.pick(['c.add', 'c.mv', 'c.addi', 'c.slli']);
+      const rd = random.pick(WORK_REGISTERS);
+      if (compressed === 'c.add' || compressed === 'c.mv') program.emit(compressed, { rd, rs1: rd, rs2: random.pick(WORK_REGISTERS) });
+      else program.emit(compressed, { rd, rs1: rd, imm: compressed === 'c.slli' ? 1 + random.below(63) : random.below(63) - 31 || 1 });
+    }
+  }
+  program.emit('addi', { rd: X.s1, rs1: X.s1, imm: -1 });
+  program.emit('bne', { rs1: X.s1, rs2: X.zero }, 'loop');
+  // A jal/jalr pair: a call into the same page and the return.
+  program.emit('jal', { rd: X.ra }, 'function');
+  exitPass(program);
+  program.label('function').emit('xori', { rd: X.a0, rs1: X.a0, imm: 0x5a5 }).emit('jalr', { rd: X.zero, rs1: X.ra, imm: 0 });
+  return program;
+}
+
+describe('translation tier: the same machine as the interpreter', () => {
+  it('random programs of every translated operation leave identical registers, memory and counts', () => {
+    for (let seed = 1; seed <= 24; seed++) {
+      const machines = machinesFor(randomProgram(seed, 150));
+      runToExit(machines.interpreter);
+      runToExit(machines.auto);
+      assert.deepEqual(state(machines.auto), state(machines.interpreter), `seed ${seed}`);
+      const statistics = machines.auto.translation!.statistics;
+      assert.ok(statistics.instructionsTranslated > machines.auto.harts[0].instructionsRetired / 2,
+        `seed ${seed}: only ${statistics.instructionsTranslated} of ${machines.auto.harts[0].instructionsRetired} instructions ran translated`);
+    }
+  });
+
+  it('slices of any length end on the same instruction as on the interpreter', () => {
+    const machines = machinesFor(randomProgram(77, 200));
+    const budgets = [1, 2, 3, 5, 7, 11, 13, 47, 48, 49, 50, 51, 97, 200, 1000];
+    for (let round = 0; ; round++) {
+      const budget = budgets[round % budgets.length];
+      const interpreter = machines.interpreter.run(budget);
+      const auto = machines.auto.run(budget);
+      assert.equal(auto.kind, interpreter.kind);
+      assert.deepEqual(state(machines.auto), state(machines.interpreter), `round ${round}, budget ${budget}`);
+      if (interpreter.kind === 'exit') break;
+    }
+    const statistics = machines.auto.translation!.statistics;
+    assert.ok(statistics.instructionsTranslated > machines.auto.harts[0].instructionsRetired / 2 && statistics.regionRuns > 20);
+  });
+
+  it('a store into a translated loop (then fence.i) runs the new instruction', () => {
+    const program = new ProgramBuilder();
+    program.li(X.a0, 0).li(X.s1, 2);
+    program.label('outer').li(X.t2, 100);
+    program.label('loop').label('patched').emit('addi', { rd: X.a0, rs1: X.a0, imm: 1 });
+    program.emit('addi', { rd: X.t2, rs1: X.t2, imm: -1 }).emit('bne', { rs1: X.t2, rs2: X.zero }, 'loop');
+    // After the first 100 iterations, patch the loop to add 1000 instead.
+    program.la(X.t0, 'patched').li(X.t1, encode('addi', { rd: X.a0, rs1: X.a0, imm: 1000 }));
+    program.emit('sw', { rs1: X.t0, rs2: X.t1, imm: 0 }).emit('fence.i');
+    program.emit('addi', { rd: X.s1, rs1: X.s1, imm: -1 }).emit('bne', { rs1: X.s1, rs2: X.zero }, 'outer');
+    exitPass(program);
+    const machines = machinesFor(program);
+    runToExit(machines.interpreter);
+    runToExit(machines.auto);
+    assert.equal(machines.auto.harts[0].readRegister(X.a0), 100n + 100n * 1000n);
+    assert.deepEqual(state(machines.auto), state(machines.interpreter));
+    assert.ok(machines.auto.translation!.statistics.invalidatedPages >= 1);
+  });
+
+  it('debugger and device writes into translated code take effect at once', () => {
+    const program = new ProgramBuilder();
+    program.li(X.a0, 0).li(X.t2, 1_000_000);
+    program.label('loop').label('patched').emit('addi', { rd: X.a0, rs1: X.a0, imm: 1 });
+    program.emit('addi', { rd: X.t2, rs1: X.t2, imm: -1 }).emit('bne', { rs1: X.t2, rs2: X.zero }, 'loop');
+    exitPass(program);
+    const patchAddress = program.address('patched');
+    const plusSeven = encode('addi', { rd: X.a0, rs1: X.a0, imm: 7 });
+    const plusThree = encode('addi', { rd: X.a0, rs1: X.a0, imm: 3 });
+    const machines = machinesFor(program);
+    for (const machine of Object.values(machines)) {
+      assert.equal(machine.run(30_000).kind, 'budget');
+      // The debugger's write (Machine.writePhysical), then a device's (DMA through GuestMemory).
+      assert.ok(machine.writePhysical(patchAddress, Uint8Array.of(plusSeven, plusSeven >>> 8, plusSeven >>> 16, plusSeven >>> 24)));
+      assert.equal(machine.run(30_000).kind, 'budget');
+      machine.guestMemory.write(Number(patchAddress), Uint8Array.of(plusThree, plusThree >>> 8, plusThree >>> 16, plusThree >>> 24));
+      runToExit(machine);
+    }
+    assert.deepEqual(state(machines.auto), state(machines.interpreter));
+    // 10,000 iterations (3 instructions each, after 5 of setup) at +1, 10,000 at +7, the rest at +3.
+    assert.ok(machines.auto.translation!.statistics.invalidatedPages >= 2);
+    assert.equal(machines.auto.harts[0].readRegister(X.a0), machines.interpreter.harts[0].readRegister(X.a0));
+  });
+
+  it('a load that faults in the middle of a translated block traps with the interpreter\'s pc, tval and count', () => {
+    // Walks a pointer up by 64 KiB per iteration until it leaves RAM: a load access fault on
+    // the instruction in the middle of the loop body. The handler records mepc, mtval, minstret.
+    const program = new ProgramBuilder();
+    program.la(X.t0, 'handler').csrw(Csr.Mtvec, X.t0);
+    program.li(X.a1, 0x8000_0000n).li(X.a2, 0);
+    program.label('loop');
+    program.emit('addi', { rd: X.a2, rs1: X.a2, imm: 1 });
+    program.emit('ld', { rd: X.a3, rs1: X.a1, imm: 8 });
+    program.emit('add', { rd: X.a4, rs1: X.a4, rs2: X.a3 });
+    program.li(X.t1, 0x1_0000).emit('add', { rd: X.a1, rs1: X.a1, rs2: X.t1 });
+    program.emit('jal', { rd: 0 }, 'loop');
+    program.label('handler');
+    program.csrr(X.s2, Csr.Mepc).csrr(X.s3, Csr.Mtval).csrr(X.s4, Csr.Mcause).csrr(X.s5, Csr.Minstret);
+    exitPass(program);
+    const machines = machinesFor(program);
+    runToExit(machines.interpreter);
+    runToExit(machines.auto);
+    const hart = machines.auto.harts[0];
+    assert.equal(hart.readRegister(X.s4), 5n, 'load access fault');
+    assert.equal(hart.readRegister(X.s3), 0x8000_0000n + 8n * 1024n * 1024n + 8n);
+    assert.deepEqual(state(machines.auto), state(machines.interpreter));
+    // Each iteration's load misses the TLB (a new page), so only the instruction before it runs translated.
+    assert.ok(machines.auto.translation!.statistics.instructionsTranslated > 50);
+  });
+
+  it('a code breakpoint set in a loop that runs translated stops there, as on the interpreter', () => {
+    const program = new ProgramBuilder();
+    program.li(X.a0, 0).li(X.t2, 100_000);
+    program.label('loop').emit('addi', { rd: X.a0, rs1: X.a0, imm: 1 });
+    program.label('target').emit('xori', { rd: X.a1, rs1: X.a0, imm: 3 });
+    program.emit('addi', { rd: X.t2, rs1: X.t2, imm: -1 }).emit('bne', { rs1: X.t2, rs2: X.zero }, 'loop');
+    exitPass(program);
+    const stops: Array<{ pc: bigint; instret: number; a0: bigint }> = [];
+    for (const machine of Object.values(machinesFor(program))) {
+      const debug = new Debugger(machine);
+      assert.equal(debug.continue(20_003), undefined);
+      debug.addCodeBreakpoint({ address: program.address('target') });
+      const stop = debug.continue();
+      assert.equal(stop?.reason, 'breakpoint');
+      stops.push({ pc: machine.harts[0].pc, instret: machine.harts[0].instructionsRetired, a0: machine.harts[0].readRegister(X.a0) });
+      if (machine.translation !== null) assert.ok(machine.translation.statistics.instructionsTranslated > 10_000);
+    }
+    assert.deepEqual(stops[1], stops[0]);
+    assert.equal(stops[0].pc, program.address('target'));
+  });
+
+  it('a hot loop is compiled once and its region reused on every later entry', () => {
+    const machines = machinesFor(randomProgram(5, 400));
+    runToExit(machines.auto);
+    const statistics = machines.auto.translation!.statistics;
+    assert.ok(statistics.regionsCompiled >= 1 && statistics.regionsCompiled < 10, `${statistics.regionsCompiled} regions for one loop`);
+  });
+});
