@@ -101,10 +101,19 @@ export class Hart {
   /** LR reservation: physical address, or -1 when none. */
   reservationAddress = -1;
 
-  constructor(readonly hartId: number, readonly cpu: CpuModel = DEFAULT_CPU_MODEL) {
-    const buffer = new SharedArrayBuffer(REGISTER_PAIRS * 8);
-    this.registers = new Int32Array(buffer);
-    this.registersWide = new BigInt64Array(buffer);
+  /**
+   * `registerStorage` places the x registers in a given buffer (the translation tier's Wasm
+   * memory, where translated code reads them as i64s); by default they get a buffer of their own.
+   */
+  constructor(
+    readonly hartId: number,
+    readonly cpu: CpuModel = DEFAULT_CPU_MODEL,
+    registerStorage?: { readonly buffer: SharedArrayBuffer; readonly byteOffset: number },
+  ) {
+    const buffer = registerStorage?.buffer ?? new SharedArrayBuffer(REGISTER_PAIRS * 8);
+    const byteOffset = registerStorage?.byteOffset ?? 0;
+    this.registers = new Int32Array(buffer, byteOffset, REGISTER_PAIRS * 2);
+    this.registersWide = new BigInt64Array(buffer, byteOffset, REGISTER_PAIRS);
     const floatBuffer = new SharedArrayBuffer(32 * 8);
     this.floatBits = new Int32Array(floatBuffer);
     this.floatDoubles = new Float64Array(floatBuffer);

@@ -107,17 +107,32 @@ function mul64Low(aLo: number, aHi: number, bLo: number, bHi: number): number {
   return lowWord | 0;
 }
 
+// ---- jump-target hotness (for the translation tier) --------------------------------------
+
+/** Jump targets are counted in a table indexed by pc bits 16:1. */
+export const HOTNESS_MASK = 0xffff;
+/** Executions of a jump target after which the translation tier compiles the code there. */
+export const HOT_THRESHOLD = 40;
+
+/** Counts a jump to `targetLo`; true once the target is hot (the counter saturates at 255). */
+function reachedHotTarget(hotness: Uint8ClampedArray, targetLo: number): boolean {
+  return ++hotness[(targetLo >>> 1) & HOTNESS_MASK] >= HOT_THRESHOLD;
+}
+
 /**
  * Runs up to `budget` instructions on `hart`. Returns early when hart.exitRequested is set
  * (a trap, a device access, a CSR write, wfi, a breakpoint). Interrupts are not sampled
- * here: the caller samples them between slices.
+ * here: the caller samples them between slices. With `hotness` (the translation tier's jump
+ * counters) it also returns after a control transfer to a hot target, so the tier can enter
+ * translated code there. Returns the number of instruction attempts made.
  */
 export function runInterpreter(
   hart: Hart,
   mmu: Mmu,
   monitor: SensitiveInstructionHandler,
   budget: number,
-): void {
+  hotness: Uint8ClampedArray | null = null,
+): number {
   const x = hart.registers;
   let executed = 0;
   hart.exitRequested = false;
@@ -185,6 +200,7 @@ export function runInterpreter(
         hart.pcLo = targetLo;
         x[rd] = returnLo;
         x[rd + 1] = returnHi;
+        if (hotness !== null && reachedHotTarget(hotness, targetLo)) return executed;
         continue execute;
       }
       case Operation.Jalr: {
@@ -195,32 +211,57 @@ export function runInterpreter(
         const returnLo = (pcLo + length) | 0;
         x[rd] = returnLo;
         x[rd + 1] = (pcHi + ((returnLo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+        if (hotness !== null && reachedHotTarget(hotness, targetLo)) return executed;
         continue execute;
       }
       case Operation.Beq:
-        if (x[rs1] === x[rs2] && x[rs1 + 1] === x[rs2 + 1]) { takeBranch(hart, pcLo, pcHi, imm); continue execute; }
+        if (x[rs1] === x[rs2] && x[rs1 + 1] === x[rs2 + 1]) {
+          takeBranch(hart, pcLo, pcHi, imm);
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo)) return executed;
+          continue execute;
+        }
         break;
       case Operation.Bne:
-        if (x[rs1] !== x[rs2] || x[rs1 + 1] !== x[rs2 + 1]) { takeBranch(hart, pcLo, pcHi, imm); continue execute; }
+        if (x[rs1] !== x[rs2] || x[rs1 + 1] !== x[rs2 + 1]) {
+          takeBranch(hart, pcLo, pcHi, imm);
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo)) return executed;
+          continue execute;
+        }
         break;
       case Operation.Blt: {
         const aHi = x[rs1 + 1], bHi = x[rs2 + 1];
-        if (aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (x[rs2] >>> 0))) { takeBranch(hart, pcLo, pcHi, imm); continue execute; }
+        if (aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (x[rs2] >>> 0))) {
+          takeBranch(hart, pcLo, pcHi, imm);
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo)) return executed;
+          continue execute;
+        }
         break;
       }
       case Operation.Bge: {
         const aHi = x[rs1 + 1], bHi = x[rs2 + 1];
-        if (aHi > bHi || (aHi === bHi && (x[rs1] >>> 0) >= (x[rs2] >>> 0))) { takeBranch(hart, pcLo, pcHi, imm); continue execute; }
+        if (aHi > bHi || (aHi === bHi && (x[rs1] >>> 0) >= (x[rs2] >>> 0))) {
+          takeBranch(hart, pcLo, pcHi, imm);
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo)) return executed;
+          continue execute;
+        }
         break;
       }
       case Operation.Bltu: {
         const aHi = x[rs1 + 1] >>> 0, bHi = x[rs2 + 1] >>> 0;
-        if (aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (x[rs2] >>> 0))) { takeBranch(hart, pcLo, pcHi, imm); continue execute; }
+        if (aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (x[rs2] >>> 0))) {
+          takeBranch(hart, pcLo, pcHi, imm);
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo)) return executed;
+          continue execute;
+        }
         break;
       }
       case Operation.Bgeu: {
         const aHi = x[rs1 + 1] >>> 0, bHi = x[rs2 + 1] >>> 0;
-        if (aHi > bHi || (aHi === bHi && (x[rs1] >>> 0) >= (x[rs2] >>> 0))) { takeBranch(hart, pcLo, pcHi, imm); continue execute; }
+        if (aHi > bHi || (aHi === bHi && (x[rs1] >>> 0) >= (x[rs2] >>> 0))) {
+          takeBranch(hart, pcLo, pcHi, imm);
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo)) return executed;
+          continue execute;
+        }
         break;
       }
 
@@ -359,6 +400,7 @@ export function runInterpreter(
     if ((nextLo >>> 0) < (pcLo >>> 0)) hart.pcHi = (pcHi + 1) | 0;
     hart.pcLo = nextLo;
   }
+  return executed;
 }
 
 /**

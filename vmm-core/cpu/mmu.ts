@@ -41,10 +41,18 @@ const PTE_HIGH_N = 1 << 31;
 const PTE_HIGH_PBMT_SHIFT = 29;
 const PTE_HIGH_RESERVED = 0x7f << 22;
 
+/** Int32 words per TLB entry: tag (virtual page number lo 20 bits, then the address's high word), RAM offset of the page, unused. */
+const TLB_ENTRY_WORDS = 4;
+
+/** Where an MMU keeps its TLBs: in the translation tier's Wasm memory, so that translated code probes them too. */
+export interface TlbStorage {
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+}
+
 export class Mmu {
-  private readonly tagLo = new Int32Array(TLB_SIZE * 3);
-  private readonly tagHi = new Int32Array(TLB_SIZE * 3);
-  private readonly base = new Int32Array(TLB_SIZE * 3);
+  /** Fetch, load and store TLBs, TLB_SIZE entries each, TLB_ENTRY_WORDS words per entry. */
+  private readonly tlb: Int32Array;
   private readonly ram: GuestRam;
   private readonly words: Int32Array;
   private readonly halfwords: Uint16Array;
@@ -67,6 +75,12 @@ export class Mmu {
    * never enter the TLB, so the machine sees them right after the instruction.
    */
   exitOnStorePage = -1;
+  /**
+   * The translation tier's marks, one byte per RAM page holding translated code: such pages
+   * never enter the store TLB, and a store into one calls `codeWriteListener` first.
+   */
+  codePages: Uint8Array | null = null;
+  codeWriteListener: ((ramPage: number) => void) | null = null;
 
   /** Guest RAM, for the interpreter's fetch-page cache and for LR/SC/AMOs (translate, then access RAM). */
   get guestRam(): GuestRam {
@@ -77,7 +91,11 @@ export class Mmu {
     private readonly hart: Hart,
     private readonly bus: PhysicalBus,
     private readonly exceptions: ExceptionRaiser,
+    tlbStorage?: TlbStorage,
   ) {
+    this.tlb = tlbStorage !== undefined
+      ? new Int32Array(tlbStorage.buffer, tlbStorage.byteOffset, TLB_SIZE * 3 * TLB_ENTRY_WORDS)
+      : new Int32Array(TLB_SIZE * 3 * TLB_ENTRY_WORDS);
     this.ram = bus.ram;
     this.words = bus.ram.words;
     this.halfwords = bus.ram.halfwords;
@@ -87,7 +105,7 @@ export class Mmu {
 
   /** Forgets every cached translation (satp, privilege, mstatus, PMP or watchpoint changes). */
   flush(): void {
-    this.tagLo.fill(-1);
+    this.tlb.fill(-1);
     this.lastFetchPageBase = -1;
     // The interpreter keeps the current fetch page for the rest of a slice: end the slice.
     this.hart.exitRequested = true;
@@ -98,10 +116,12 @@ export class Mmu {
   /** Fetches the instruction at pc: a 32-bit word whose low half is the first parcel. */
   fetch(pcLo: number, pcHi: number): number {
     const page = pcLo >>> 12;
-    const slot = page & TLB_MASK;
-    if (this.tagLo[slot] === page && this.tagHi[slot] === pcHi) {
-      this.lastFetchPageBase = this.base[slot];
-      const offset = this.base[slot] + (pcLo & 0xfff);
+    const entry = (page & TLB_MASK) * TLB_ENTRY_WORDS;
+    const tlb = this.tlb;
+    if (tlb[entry] === page && tlb[entry + 1] === pcHi) {
+      const base = tlb[entry + 2];
+      this.lastFetchPageBase = base;
+      const offset = base + (pcLo & 0xfff);
       if ((offset & 3) === 0) return this.words[offset >> 2];
       const low = this.halfwords[offset >> 1];
       if ((low & 3) !== 3) return low;
@@ -110,18 +130,36 @@ export class Mmu {
     return this.fetchSlow(pcLo, pcHi);
   }
 
+  /** RAM offset of pc's page when the fetch TLB maps it, else -1 (no side effects: the translation tier's lookup). */
+  fetchPageBase(pcLo: number, pcHi: number): number {
+    const page = pcLo >>> 12;
+    const entry = (page & TLB_MASK) * TLB_ENTRY_WORDS;
+    const tlb = this.tlb;
+    return tlb[entry] === page && tlb[entry + 1] === pcHi ? tlb[entry + 2] : -1;
+  }
+
+  /** Drops store-TLB entries mapping the RAM page at `ramOffset` (it now holds translated code). */
+  forgetStorePage(ramOffset: number): void {
+    const tlb = this.tlb;
+    for (let slot = 2 * TLB_SIZE; slot < 3 * TLB_SIZE; slot++) {
+      if (tlb[slot * TLB_ENTRY_WORDS + 2] === ramOffset) tlb[slot * TLB_ENTRY_WORDS] = -1;
+    }
+  }
+
   load8(lo: number, hi: number): number {
     const page = lo >>> 12;
-    const slot = (page & TLB_MASK) + TLB_SIZE;
-    if (this.tagLo[slot] === page && this.tagHi[slot] === hi) return this.bytes[this.base[slot] + (lo & 0xfff)];
+    const entry = ((page & TLB_MASK) + TLB_SIZE) * TLB_ENTRY_WORDS;
+    const tlb = this.tlb;
+    if (tlb[entry] === page && tlb[entry + 1] === hi) return this.bytes[tlb[entry + 2] + (lo & 0xfff)];
     return this.loadSlow(lo, hi, 1);
   }
 
   load16(lo: number, hi: number): number {
     const page = lo >>> 12;
-    const slot = (page & TLB_MASK) + TLB_SIZE;
-    if (this.tagLo[slot] === page && this.tagHi[slot] === hi && (lo & 1) === 0) {
-      return this.halfwords[(this.base[slot] + (lo & 0xfff)) >> 1];
+    const entry = ((page & TLB_MASK) + TLB_SIZE) * TLB_ENTRY_WORDS;
+    const tlb = this.tlb;
+    if (tlb[entry] === page && tlb[entry + 1] === hi && (lo & 1) === 0) {
+      return this.halfwords[(tlb[entry + 2] + (lo & 0xfff)) >> 1];
     }
     return this.loadSlow(lo, hi, 2);
   }
@@ -129,9 +167,10 @@ export class Mmu {
   /** Returns the word as a signed int32. */
   load32(lo: number, hi: number): number {
     const page = lo >>> 12;
-    const slot = (page & TLB_MASK) + TLB_SIZE;
-    if (this.tagLo[slot] === page && this.tagHi[slot] === hi && (lo & 3) === 0) {
-      return this.words[(this.base[slot] + (lo & 0xfff)) >> 2];
+    const entry = ((page & TLB_MASK) + TLB_SIZE) * TLB_ENTRY_WORDS;
+    const tlb = this.tlb;
+    if (tlb[entry] === page && tlb[entry + 1] === hi && (lo & 3) === 0) {
+      return this.words[(tlb[entry + 2] + (lo & 0xfff)) >> 2];
     }
     return this.loadSlow(lo, hi, 4) | 0;
   }
@@ -139,9 +178,10 @@ export class Mmu {
   /** Returns the low word; the high word is left in `high`. */
   load64(lo: number, hi: number): number {
     const page = lo >>> 12;
-    const slot = (page & TLB_MASK) + TLB_SIZE;
-    if (this.tagLo[slot] === page && this.tagHi[slot] === hi && (lo & 7) === 0) {
-      const index = (this.base[slot] + (lo & 0xfff)) >> 2;
+    const entry = ((page & TLB_MASK) + TLB_SIZE) * TLB_ENTRY_WORDS;
+    const tlb = this.tlb;
+    if (tlb[entry] === page && tlb[entry + 1] === hi && (lo & 7) === 0) {
+      const index = (tlb[entry + 2] + (lo & 0xfff)) >> 2;
       this.high = this.words[index + 1];
       return this.words[index];
     }
@@ -150,9 +190,10 @@ export class Mmu {
 
   store8(lo: number, hi: number, value: number): void {
     const page = lo >>> 12;
-    const slot = (page & TLB_MASK) + 2 * TLB_SIZE;
-    if (this.tagLo[slot] === page && this.tagHi[slot] === hi) {
-      this.bytes[this.base[slot] + (lo & 0xfff)] = value;
+    const entry = ((page & TLB_MASK) + 2 * TLB_SIZE) * TLB_ENTRY_WORDS;
+    const tlb = this.tlb;
+    if (tlb[entry] === page && tlb[entry + 1] === hi) {
+      this.bytes[tlb[entry + 2] + (lo & 0xfff)] = value;
       return;
     }
     this.storeSlow(lo, hi, 1, value, 0);
@@ -160,9 +201,10 @@ export class Mmu {
 
   store16(lo: number, hi: number, value: number): void {
     const page = lo >>> 12;
-    const slot = (page & TLB_MASK) + 2 * TLB_SIZE;
-    if (this.tagLo[slot] === page && this.tagHi[slot] === hi && (lo & 1) === 0) {
-      this.halfwords[(this.base[slot] + (lo & 0xfff)) >> 1] = value;
+    const entry = ((page & TLB_MASK) + 2 * TLB_SIZE) * TLB_ENTRY_WORDS;
+    const tlb = this.tlb;
+    if (tlb[entry] === page && tlb[entry + 1] === hi && (lo & 1) === 0) {
+      this.halfwords[(tlb[entry + 2] + (lo & 0xfff)) >> 1] = value;
       return;
     }
     this.storeSlow(lo, hi, 2, value, 0);
@@ -170,9 +212,10 @@ export class Mmu {
 
   store32(lo: number, hi: number, value: number): void {
     const page = lo >>> 12;
-    const slot = (page & TLB_MASK) + 2 * TLB_SIZE;
-    if (this.tagLo[slot] === page && this.tagHi[slot] === hi && (lo & 3) === 0) {
-      this.words[(this.base[slot] + (lo & 0xfff)) >> 2] = value;
+    const entry = ((page & TLB_MASK) + 2 * TLB_SIZE) * TLB_ENTRY_WORDS;
+    const tlb = this.tlb;
+    if (tlb[entry] === page && tlb[entry + 1] === hi && (lo & 3) === 0) {
+      this.words[(tlb[entry + 2] + (lo & 0xfff)) >> 2] = value;
       return;
     }
     this.storeSlow(lo, hi, 4, value, 0);
@@ -180,9 +223,10 @@ export class Mmu {
 
   store64(lo: number, hi: number, valueLo: number, valueHi: number): void {
     const page = lo >>> 12;
-    const slot = (page & TLB_MASK) + 2 * TLB_SIZE;
-    if (this.tagLo[slot] === page && this.tagHi[slot] === hi && (lo & 7) === 0) {
-      const index = (this.base[slot] + (lo & 0xfff)) >> 2;
+    const entry = ((page & TLB_MASK) + 2 * TLB_SIZE) * TLB_ENTRY_WORDS;
+    const tlb = this.tlb;
+    if (tlb[entry] === page && tlb[entry + 1] === hi && (lo & 7) === 0) {
+      const index = (tlb[entry + 2] + (lo & 0xfff)) >> 2;
       this.words[index] = valueLo;
       this.words[index + 1] = valueHi;
       return;
@@ -390,6 +434,12 @@ export class Mmu {
     const machine = privilege === Privilege.Machine;
     if (!hart.pmp.allows(physical, size, kind, machine)) return this.fail(kind, false, lo, hi);
     const pageStart = physical - (physical % PAGE_SIZE);
+    const codePages = this.codePages;
+    const ramPage = (pageStart - this.ram.base) / PAGE_SIZE;
+    // A store into translated code: its translations go first (AMOs write RAM right after this).
+    if (kind === AccessKind.Write && codePages !== null && ramPage >= 0 && ramPage < codePages.length && codePages[ramPage] !== 0) {
+      this.codeWriteListener!(ramPage);
+    }
     if (
       this.bus.isRam(pageStart, PAGE_SIZE) &&
       (!hart.pmp.active || hart.pmp.allows(pageStart, PAGE_SIZE, kind, machine)) &&
@@ -398,10 +448,10 @@ export class Mmu {
       (kind !== AccessKind.Execute || this.codeBreakpoints === null || !this.codeBreakpoints.mayHaveBreakpoint(lo >>> 12, hi, pageStart)) &&
       !this.triggerMayMatchPage(lo >>> 12, hi, kind)
     ) {
-      const slot = ((lo >>> 12) & TLB_MASK) + (kind === AccessKind.Execute ? 0 : kind === AccessKind.Read ? TLB_SIZE : 2 * TLB_SIZE);
-      this.tagLo[slot] = lo >>> 12;
-      this.tagHi[slot] = hi;
-      this.base[slot] = pageStart - this.ram.base;
+      const entry = (((lo >>> 12) & TLB_MASK) + (kind === AccessKind.Execute ? 0 : kind === AccessKind.Read ? TLB_SIZE : 2 * TLB_SIZE)) * TLB_ENTRY_WORDS;
+      this.tlb[entry] = lo >>> 12;
+      this.tlb[entry + 1] = hi;
+      this.tlb[entry + 2] = pageStart - this.ram.base;
     }
     void pageUser;
     return physical;
@@ -483,6 +533,8 @@ export class Mmu {
         if (!hart.pmp.allows(pteAddress, 8, AccessKind.Write, false)) return this.fail(kind, false, lo, hi);
         pteLo |= wanted;
         this.words[index] = pteLo;
+        const codePages = this.codePages;
+        if (codePages !== null && codePages[index >>> 10] !== 0) this.codeWriteListener!(index >>> 10);
       }
       // Virtual page number bits below this level (or below the NAPOT size) pass through.
       const virtualPage = (lo >>> 12) + (hi & 0x1ffffff) * 2 ** 20;

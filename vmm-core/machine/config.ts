@@ -41,6 +41,12 @@ export interface MachineConfig {
    * timer event at once (fast headless runs). Both are deterministic for the same inputs.
    */
   idle?: IdleMode;
+  /**
+   * Execution tier: `auto` (default) translates hot guest code to WebAssembly and interprets
+   * the rest; `interpreter` interprets everything. Both run exactly the same machine. The
+   * environment variable RINGSIDE_TIER gives the default (tests run the suite on both).
+   */
+  tier?: ExecutionTier;
   /** virtio devices with their backends (default none: every slot empty). */
   virtioDevices?: readonly VirtioDeviceConfig[];
   /** The legacy virtio-mmio interface (version 1), as QEMU 7.2's default; modern (2) otherwise. */
@@ -50,6 +56,10 @@ export interface MachineConfig {
 }
 
 export type IdleMode = 'pace' | 'skip';
+
+/** The execution tiers (see vmm-core/translation/tier.ts). */
+export const EXECUTION_TIERS = ['auto', 'interpreter'] as const;
+export type ExecutionTier = (typeof EXECUTION_TIERS)[number];
 
 /**
  * A virtio device and its host side. Devices without `slot` fill the virtio-mmio slots from the
@@ -76,6 +86,7 @@ export interface ResolvedMachineConfig {
   readonly rtcEpochNanoseconds: number;
   readonly icountShift: number;
   readonly idle: IdleMode;
+  readonly tier: ExecutionTier;
   readonly virtioDevices: readonly VirtioDeviceConfig[];
   readonly virtioLegacy: boolean;
   readonly log: (message: string) => void;
@@ -106,6 +117,10 @@ export const MACHINE_OPTIONS_SCHEMA = {
     icountShift: {
       type: 'integer', minimum: 0, maximum: MAX_ICOUNT_SHIFT, default: DEFAULT_ICOUNT_SHIFT,
       description: 'Virtual time: each retired instruction takes 2^N ns (QEMU\'s -icount shift=N). The default makes a guest second about a wall second on the interpreter; 0 matches QEMU -icount shift=0 instruction for instruction.',
+    },
+    tier: {
+      type: 'string', enum: ['auto', 'interpreter'], default: 'auto',
+      description: "Execution tier: 'auto' translates hot guest code to WebAssembly (the same machine, instruction for instruction, several times faster); 'interpreter' interprets every instruction. The environment variable RINGSIDE_TIER sets the default.",
     },
     idle: {
       type: 'string', enum: ['pace', 'skip'], default: 'pace',
@@ -197,6 +212,7 @@ export function normalizeMachineConfig(config: MachineConfig): ResolvedMachineCo
     rtcEpochNanoseconds: config.rtcEpochNanoseconds ?? 0,
     icountShift: parseIcountShift(config.icountShift ?? DEFAULT_ICOUNT_SHIFT),
     idle: parseIdleMode(config.idle ?? 'pace'),
+    tier: parseExecutionTier(config.tier ?? defaultExecutionTier()),
     virtioDevices: checkVirtioDevices(config.virtioDevices ?? []),
     virtioLegacy: config.virtioLegacy ?? false,
     log: config.log ?? ((message) => process.stderr.write(`ringside: ${message}\n`)),
@@ -213,6 +229,23 @@ function parseIcountShift(shift: number): number {
 function parseIdleMode(mode: string): IdleMode {
   if (mode !== 'pace' && mode !== 'skip') throw new ConfigError(`idle must be 'pace' or 'skip', got '${mode}'`);
   return mode;
+}
+
+/** The tier RINGSIDE_TIER names, else `auto`. */
+export function defaultExecutionTier(): ExecutionTier {
+  const fromEnvironment = typeof process !== 'undefined' ? process.env.RINGSIDE_TIER : undefined;
+  if (fromEnvironment === undefined || fromEnvironment === '') return 'auto';
+  if (!(EXECUTION_TIERS as readonly string[]).includes(fromEnvironment)) {
+    throw new ConfigError(`RINGSIDE_TIER must be ${EXECUTION_TIERS.map((tier) => `'${tier}'`).join(' or ')}, got '${fromEnvironment}'`);
+  }
+  return fromEnvironment as ExecutionTier;
+}
+
+function parseExecutionTier(tier: string): ExecutionTier {
+  if (!(EXECUTION_TIERS as readonly string[]).includes(tier)) {
+    throw new ConfigError(`tier must be ${EXECUTION_TIERS.map((name) => `'${name}'`).join(' or ')}, got '${tier}'`);
+  }
+  return tier as ExecutionTier;
 }
 
 function checkVirtioDevices(devices: readonly VirtioDeviceConfig[]): readonly VirtioDeviceConfig[] {

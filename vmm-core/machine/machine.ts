@@ -26,6 +26,7 @@ import { ExitIndex } from '../monitor/exits';
 import { Monitor, type MonitorObserver } from '../monitor/monitor';
 import { HartState, SbiHandler } from '../monitor/sbi';
 import { walkForDebugger } from '../debug/debugger';
+import { TranslationTier } from '../translation/tier';
 import { buildVirtDeviceTree } from './device-tree';
 import { parseDeviceTree } from './fdt';
 import { ElfImage, loadElfIntoRam, parseElf } from './elf';
@@ -112,6 +113,8 @@ export class Machine implements MachineClock, HartInterruptPins {
   readonly bus: PhysicalBus;
   readonly harts: Hart[] = [];
   readonly mmus: Mmu[] = [];
+  /** The translation tier, unless the machine runs on the interpreter alone (`tier: 'interpreter'`). */
+  readonly translation: TranslationTier | null;
   readonly monitor: Monitor;
   readonly clint: Clint;
   readonly plic: Plic;
@@ -178,7 +181,10 @@ export class Machine implements MachineClock, HartInterruptPins {
   constructor(config: MachineConfig) {
     this.config = normalizeMachineConfig(config);
     const { memoryBytes, hartCount } = this.config;
-    this.ram = new GuestRam(RAM_BASE, memoryBytes);
+    this.translation = this.config.tier === 'auto' ? new TranslationTier(memoryBytes, hartCount, this.config.cpu.extensionMask) : null;
+    this.ram = new GuestRam(RAM_BASE, memoryBytes, this.translation?.buffer);
+    const translation = this.translation;
+    if (translation !== null) this.ram.writeListener = (offset, length) => translation.noteWrite(offset, length);
     this.bus = new PhysicalBus(this.ram);
     this.monitor = new Monitor({
       harts: this.harts,
@@ -188,10 +194,12 @@ export class Machine implements MachineClock, HartInterruptPins {
       requestStop: (hart) => this.requestStop(hart.hartId),
     });
     for (let id = 0; id < hartCount; id++) {
-      const hart = new Hart(id, this.config.cpu);
+      const hart = new Hart(id, this.config.cpu, this.translation?.registerStorage(id));
       hart.nanosecondsPerInstruction = 2 ** this.config.icountShift;
       this.harts.push(hart);
-      this.mmus.push(new Mmu(hart, this.bus, this.monitor));
+      const mmu = new Mmu(hart, this.bus, this.monitor, this.translation?.tlbStorage(id));
+      this.translation?.attach(mmu);
+      this.mmus.push(mmu);
       this.hartStates.push(HartState.Started);
       this.supervisorTimerDeadline.push(Infinity);
     }
@@ -211,6 +219,7 @@ export class Machine implements MachineClock, HartInterruptPins {
     this.guestMemory = new GuestMemory(this.ram);
     // A device's DMA write breaks the LR reservations it overlaps, as another hart's store would.
     this.guestMemory.writeObserver = (address, length) => {
+      translation?.noteWrite(address - RAM_BASE, length);
       for (const hart of this.harts) {
         if (hart.reservationAddress >= address - 7 && hart.reservationAddress < address + length) hart.reservationAddress = -1;
       }
@@ -669,6 +678,7 @@ export class Machine implements MachineClock, HartInterruptPins {
       this.ram.bytes.fill(0);
       for (const image of this.pristineImages) this.ram.bytes.set(image.bytes, image.address - RAM_BASE);
     }
+    this.translation?.reset();
     this.exit = null;
     this.windowStart = 0;
     this.clint.reset();
@@ -943,7 +953,8 @@ export class Machine implements MachineClock, HartInterruptPins {
         const slice = Math.max(1, Math.min(Math.ceil((until - now) / perInstruction), budgetEnd - hart.instructionsRetired,
           Math.ceil(untilTimer / perInstruction)));
         if (observer === null) {
-          runInterpreter(hart, mmu, this.monitor, slice);
+          if (this.translation !== null) this.translation.run(hart, mmu, this.monitor, slice);
+          else runInterpreter(hart, mmu, this.monitor, slice);
         } else {
           // One attempt per interpreter call, so a trap and its handler's first instruction are seen apart.
           observer.beforeInstruction(hart);
@@ -990,6 +1001,7 @@ export class Machine implements MachineClock, HartInterruptPins {
     if (!this.ram.contains(start, data.length)) return false;
     this.ramPristine = false;
     this.ram.bytes.set(data, start - RAM_BASE);
+    this.translation?.noteWrite(start - RAM_BASE, data.length);
     return true;
   }
 

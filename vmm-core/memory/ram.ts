@@ -8,13 +8,21 @@ export class GuestRam {
   readonly words: Int32Array;
   readonly doublewordsView: BigInt64Array;
 
-  constructor(readonly base: number, readonly size: number) {
+  /**
+   * Writes that bypass the MMU (devices, HTIF, loaders, the debugger) call this with the RAM
+   * offset and length, so that the translation tier drops code they overwrite.
+   */
+  writeListener: ((offset: number, length: number) => void) | null = null;
+
+  /** `buffer`: where RAM lives, from its byte 0 (the translation tier's Wasm memory); a new one by default. */
+  constructor(readonly base: number, readonly size: number, buffer?: SharedArrayBuffer) {
     if (size <= 0 || size % 4096 !== 0) throw new Error(`RAM size must be a positive multiple of 4 KiB, got ${size}`);
-    this.buffer = new SharedArrayBuffer(size);
-    this.bytes = new Uint8Array(this.buffer);
-    this.halfwords = new Uint16Array(this.buffer);
-    this.words = new Int32Array(this.buffer);
-    this.doublewordsView = new BigInt64Array(this.buffer);
+    if (buffer !== undefined && buffer.byteLength < size) throw new Error(`RAM buffer of ${buffer.byteLength} bytes cannot hold ${size}`);
+    this.buffer = buffer ?? new SharedArrayBuffer(size);
+    this.bytes = new Uint8Array(this.buffer, 0, size);
+    this.halfwords = new Uint16Array(this.buffer, 0, size / 2);
+    this.words = new Int32Array(this.buffer, 0, size / 4);
+    this.doublewordsView = new BigInt64Array(this.buffer, 0, size / 8);
   }
 
   /** True when the physical range [address, address+length) lies inside RAM. */
@@ -30,6 +38,7 @@ export class GuestRam {
       );
     }
     this.bytes.set(data, address - this.base);
+    this.writeListener?.(address - this.base, data.length);
   }
 
   /** Reads a little-endian value of 1, 2 or 4 bytes at any alignment (offset relative to base). */
@@ -41,6 +50,7 @@ export class GuestRam {
   }
 
   writeUnaligned(offset: number, size: number, value: number): void {
+    this.writeListener?.(offset, size);
     const b = this.bytes;
     b[offset] = value;
     if (size >= 2) b[offset + 1] = value >>> 8;

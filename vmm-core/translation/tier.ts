@@ -1,0 +1,236 @@
+// The translation tier: owns the machine's WebAssembly memory (guest RAM at address 0, then one
+// control area per hart holding its registers, exit pc and TLBs), the cache of translated
+// regions keyed by RAM offset, the per-page code marks that make stores into translated code
+// invalidate it, and the run loop that alternates translated regions with the interpreter.
+// The interpreter stays the reference: every instruction the tier does not translate, and
+// every access its fast path does not cover, is executed there, so both tiers retire the same
+// instructions, take the same traps and end slices at the same instruction.
+
+import type { Hart } from '../cpu/hart';
+import { HOT_THRESHOLD, HOTNESS_MASK, runInterpreter, type SensitiveInstructionHandler } from '../cpu/interpreter';
+import type { Mmu } from '../cpu/mmu';
+import { HartControl, generateRegionModule, planRegion } from './translator';
+
+
+const WASM_PAGE = 65536;
+const PAGE_SIZE = 4096;
+/** A page whose translations were thrown away this often (code and data mixed) is left to the interpreter. */
+const MAX_PAGE_INVALIDATIONS = 16;
+/** Bytes of generated modules kept before the whole cache is dropped (bounds memory; see bench/RESULTS.md). */
+const MAX_MODULE_BYTES = 8 * 1024 * 1024;
+/** A region's block index fits in the low bits of an entry. */
+const BLOCK_BITS = 7;
+
+/** The part of the WebAssembly JS API the tier uses (the project's TypeScript lib has no DOM types). */
+interface WebAssemblyApi {
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: { env: { memory: WasmMemory } }) => { exports: Record<string, unknown> };
+}
+interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+}
+const wasm = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+type RegionFunction = (entry: number, budget: number, control: number, pageLo: number, pageHi: number) => number;
+
+interface CompiledRegion {
+  readonly run: RegionFunction;
+  readonly page: number;
+  /** Entry keys ((RAM offset) >>> 1) this region registered. */
+  readonly entryKeys: number[];
+  readonly moduleBytes: number;
+}
+
+export interface TranslationStatistics {
+  regionsCompiled: number;
+  blocksCompiled: number;
+  instructionsCompiled: number;
+  moduleBytes: number;
+  compileMilliseconds: number;
+  invalidatedPages: number;
+  cacheFlushes: number;
+  regionRuns: number;
+  instructionsTranslated: number;
+}
+
+export class TranslationTier {
+  readonly memory: WasmMemory;
+  readonly buffer: SharedArrayBuffer;
+  /** Jump-target counters the interpreter keeps (indexed by pc): a target reaching HOT_THRESHOLD gets translated. */
+  readonly hotness = new Uint8ClampedArray(HOTNESS_MASK + 1);
+  /** One byte per RAM page: 1 while translated code came from it (never in a store TLB then). */
+  readonly codePages: Uint8Array;
+  private readonly pageInvalidations: Uint8Array;
+  private readonly controlStart: number;
+  private readonly memoryPages: number;
+  private readonly words: Int32Array;
+  private readonly halfwords: Uint16Array;
+  /** (RAM offset >>> 1) → region index << BLOCK_BITS | block index. */
+  private readonly entries = new Map<number, number>();
+  private regions: Array<CompiledRegion | undefined> = [];
+  private readonly regionsOfPage = new Map<number, number[]>();
+  private readonly mmus: Mmu[] = [];
+  private liveModuleBytes = 0;
+  readonly statistics: TranslationStatistics = {
+    regionsCompiled: 0, blocksCompiled: 0, instructionsCompiled: 0, moduleBytes: 0, compileMilliseconds: 0,
+    invalidatedPages: 0, cacheFlushes: 0, regionRuns: 0, instructionsTranslated: 0,
+  };
+
+  constructor(readonly ramSize: number, hartCount: number, private readonly extensions: number) {
+    this.controlStart = Math.ceil(ramSize / WASM_PAGE) * WASM_PAGE;
+    this.memoryPages = Math.ceil((this.controlStart + hartCount * HartControl.stride) / WASM_PAGE);
+    this.memory = new wasm.Memory({ initial: this.memoryPages, maximum: this.memoryPages, shared: true });
+    this.buffer = this.memory.buffer as unknown as SharedArrayBuffer;
+    this.words = new Int32Array(this.buffer);
+    this.halfwords = new Uint16Array(this.buffer, 0, ramSize / 2);
+    this.codePages = new Uint8Array(ramSize / PAGE_SIZE);
+    this.pageInvalidations = new Uint8Array(ramSize / PAGE_SIZE);
+  }
+
+  /** Byte offset of a hart's control area. */
+  controlOffset(hartId: number): number {
+    return this.controlStart + hartId * HartControl.stride;
+  }
+
+  /** Where a hart's registers live (Hart's register storage). */
+  registerStorage(hartId: number): { buffer: SharedArrayBuffer; byteOffset: number } {
+    return { buffer: this.buffer, byteOffset: this.controlOffset(hartId) + HartControl.registers };
+  }
+
+  /** Where a hart's TLBs live (Mmu's TLB storage). */
+  tlbStorage(hartId: number): { buffer: SharedArrayBuffer; byteOffset: number } {
+    return { buffer: this.buffer, byteOffset: this.controlOffset(hartId) + HartControl.tlb };
+  }
+
+  attach(mmu: Mmu): void {
+    this.mmus.push(mmu);
+    mmu.codePages = this.codePages;
+    mmu.codeWriteListener = (page) => this.invalidatePage(page);
+  }
+
+  /**
+   * Runs up to `budget` instruction attempts like runInterpreter (same slice end, same
+   * exitRequested rules), entering translated regions where they exist. Returns the attempts made.
+   */
+  run(hart: Hart, mmu: Mmu, monitor: SensitiveInstructionHandler, budget: number): number {
+    const control = this.controlOffset(hart.hartId);
+    const exitPcIndex = (control + HartControl.exitPc) >> 2;
+    const words = this.words;
+    const hotness = this.hotness;
+    const entries = this.entries;
+    let executed = 0;
+    hart.exitRequested = false;
+    while (executed < budget) {
+      const pcLo = hart.pcLo;
+      const pageBase = mmu.fetchPageBase(pcLo, hart.pcHi);
+      if (pageBase >= 0) {
+        const key = (pageBase + (pcLo & 0xfff)) >>> 1;
+        let entry = entries.get(key);
+        if (entry === undefined && hotness[(pcLo >>> 1) & HOTNESS_MASK] >= HOT_THRESHOLD) {
+          entry = this.translate(pageBase, pcLo & 0xfff);
+          // Not translatable here (or left to the interpreter): count again before the next try.
+          if (entry === undefined) hotness[(pcLo >>> 1) & HOTNESS_MASK] = 0;
+        }
+        if (entry !== undefined) {
+          const region = this.regions[entry >>> BLOCK_BITS]!;
+          const retired = region.run(entry & ((1 << BLOCK_BITS) - 1), budget - executed, control, pcLo & ~0xfff, hart.pcHi);
+          if (retired > 0) {
+            executed += retired;
+            hart.instructionsRetired += retired;
+            hart.pcLo = words[exitPcIndex];
+            hart.pcHi = words[exitPcIndex + 1];
+            this.statistics.regionRuns++;
+            this.statistics.instructionsTranslated += retired;
+            continue;
+          }
+        }
+      }
+      executed += runInterpreter(hart, mmu, monitor, budget - executed, hotness);
+      if (hart.exitRequested) break;
+    }
+    return executed;
+  }
+
+  /** Compiles the region at a hot entry; returns its entry or undefined. */
+  private translate(pageBase: number, entryOffset: number): number | undefined {
+    const page = pageBase / PAGE_SIZE;
+    if (this.pageInvalidations[page] >= MAX_PAGE_INVALIDATIONS) return undefined;
+    const plan = planRegion(this.halfwords, pageBase, entryOffset, this.extensions);
+    if (plan === undefined) return undefined;
+    const started = performance.now();
+    const bytes = generateRegionModule(plan, this.memoryPages);
+    const module = new wasm.Module(bytes);
+    const instance = new wasm.Instance(module, { env: { memory: this.memory } });
+    const run = instance.exports.run as RegionFunction;
+    this.statistics.compileMilliseconds += performance.now() - started;
+    if (this.liveModuleBytes + bytes.length > MAX_MODULE_BYTES) this.flush();
+    const regionIndex = this.regions.length;
+    const region: CompiledRegion = { run, page, entryKeys: [], moduleBytes: bytes.length };
+    this.regions.push(region);
+    plan.blocks.forEach((block, index) => {
+      const key = (pageBase + block.start) >>> 1;
+      if (!this.entries.has(key)) {
+        this.entries.set(key, (regionIndex << BLOCK_BITS) | index);
+        region.entryKeys.push(key);
+      }
+    });
+    let pageRegions = this.regionsOfPage.get(page);
+    if (pageRegions === undefined) this.regionsOfPage.set(page, (pageRegions = []));
+    pageRegions.push(regionIndex);
+    if (this.codePages[page] === 0) {
+      this.codePages[page] = 1;
+      // Stores into the page must now take the slow path, which sees the mark.
+      for (const mmu of this.mmus) mmu.forgetStorePage(pageBase);
+    }
+    this.liveModuleBytes += bytes.length;
+    const statistics = this.statistics;
+    statistics.regionsCompiled++;
+    statistics.blocksCompiled += plan.blocks.length;
+    statistics.instructionsCompiled += plan.instructionCount;
+    statistics.moduleBytes += bytes.length;
+    return this.entries.get((pageBase + entryOffset) >>> 1);
+  }
+
+  /** A write reached a page holding translated code: drop its translations. */
+  invalidatePage(page: number): void {
+    if (this.codePages[page] === 0) return;
+    this.codePages[page] = 0;
+    if (this.pageInvalidations[page] < 255) this.pageInvalidations[page]++;
+    this.statistics.invalidatedPages++;
+    for (const index of this.regionsOfPage.get(page) ?? []) {
+      const region = this.regions[index];
+      if (region === undefined) continue;
+      for (const key of region.entryKeys) this.entries.delete(key);
+      this.liveModuleBytes -= region.moduleBytes;
+      this.regions[index] = undefined;
+    }
+    this.regionsOfPage.delete(page);
+  }
+
+  /** Invalidates every code page in [offset, offset + length) of RAM (device DMA, debugger, loaders). */
+  noteWrite(ramOffset: number, length: number): void {
+    if (length <= 0) return;
+    const last = Math.min((ramOffset + length - 1) / PAGE_SIZE, this.codePages.length - 1);
+    for (let page = Math.floor(ramOffset / PAGE_SIZE); page <= last; page++) {
+      if (this.codePages[page] !== 0) this.invalidatePage(page);
+    }
+  }
+
+  /** Forgets every translation (a machine reset, or the cache reached its bound). */
+  flush(): void {
+    this.entries.clear();
+    this.regions = [];
+    this.regionsOfPage.clear();
+    this.codePages.fill(0);
+    this.liveModuleBytes = 0;
+    this.statistics.cacheFlushes++;
+  }
+
+  /** Also forgets hotness and the pages given up on: the tier starts as on a fresh machine. */
+  reset(): void {
+    this.flush();
+    this.hotness.fill(0);
+    this.pageInvalidations.fill(0);
+  }
+}
