@@ -81,6 +81,7 @@ if want demo; then
   echo "built $OUT/demo.elf"
 fi
 guest bench      $MARCH_GC -O2 "" bench/guest/bench.c
+guest workload   $MARCH_GC -O2 "" guests/workload/workload.c
 
 # vkernel: kernel and user program in one ELF; the link script places usys.o and user.o at the
 # user virtual address.  Calls the compiler makes to memset/memcpy from user code are renamed
