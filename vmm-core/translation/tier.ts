@@ -101,6 +101,8 @@ export class TranslationTier {
   private readonly regionsOfPage = new Map<number, number[]>();
   private readonly mmus: Mmu[] = [];
   private liveModuleBytes = 0;
+  /** Called after every region exit with the hart's state at that block boundary (lockstep tests). */
+  regionExitObserver: ((hart: Hart) => void) | null = null;
   readonly statistics: TranslationStatistics = {
     regionsCompiled: 0, modulesCompiled: 0, blocksCompiled: 0, instructionsCompiled: 0, moduleBytes: 0, compileMilliseconds: 0,
     invalidatedPages: 0, cacheFlushes: 0, regionRuns: 0, instructionsTranslated: 0,
@@ -177,6 +179,7 @@ export class TranslationTier {
             hart.pcHi = words[exitPcIndex + 1];
             this.statistics.regionRuns++;
             this.statistics.instructionsTranslated += retired;
+            if (this.regionExitObserver !== null) this.regionExitObserver(hart);
             continue;
           }
         }
