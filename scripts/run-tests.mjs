@@ -1,4 +1,8 @@
-// Runs every test/**/*.test.ts with node's built-in runner (TypeScript through tsx).
+// Runs every test/**/*.test.ts with node's built-in runner (TypeScript through tsx), then the
+// CPU, guest, machine and debugger tests again on the interpreter alone (RINGSIDE_TIER), so
+// that both execution tiers pass them: the first pass runs on the default tier (translation).
+// With arguments, runs the files whose path contains one of them, once, on the tier that
+// RINGSIDE_TIER names (default auto).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -13,9 +17,27 @@ function collect(dir) {
   return files.sort();
 }
 
+/** The tests that execute guest code through the machine's run loop, where the tier matters. */
+const BOTH_TIERS = [
+  'test/unit/cpu-', 'test/unit/monitor-', 'test/unit/sbi', 'test/unit/machine-', 'test/unit/debugger',
+  'test/unit/trap-history', 'test/unit/state-', 'test/unit/devices-', 'test/guests/', 'test/dap/', 'test/cli/cli.test.ts',
+];
+
+function run(files, environment) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+    stdio: 'inherit',
+    env: { ...process.env, ...environment },
+  });
+  return result.status ?? 1;
+}
+
 const filter = process.argv.slice(2);
-const files = collect('test').filter((f) => filter.length === 0 || filter.some((p) => f.includes(p)));
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
-  stdio: 'inherit',
-});
-process.exit(result.status ?? 1);
+const all = collect('test');
+if (filter.length > 0) {
+  process.exit(run(all.filter((f) => filter.some((p) => f.includes(p))), {}));
+}
+const first = run(all, {});
+const tierFiles = all.filter((f) => BOTH_TIERS.some((p) => f.includes(p)) && !f.includes('tier-lockstep'));
+console.log(`\n# again on the interpreter alone (RINGSIDE_TIER=interpreter): ${tierFiles.length} files`);
+const second = run(tierFiles, { RINGSIDE_TIER: 'interpreter' });
+process.exit(first !== 0 ? first : second);

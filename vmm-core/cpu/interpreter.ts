@@ -112,10 +112,10 @@ function mul64Low(aLo: number, aHi: number, bLo: number, bHi: number): number {
 /** Jump targets are counted in a table indexed by pc bits 16:1. */
 export const HOTNESS_MASK = 0xffff;
 /** Executions of a jump target after which the translation tier compiles the code there. */
-export const HOT_THRESHOLD = 40;
+export const HOT_THRESHOLD = Number(process.env.RINGSIDE_HOT ?? 40);
 
 /** Counts a jump to `targetLo`; true once the target is hot (the counter saturates at 255). */
-function reachedHotTarget(hotness: Uint8ClampedArray, targetLo: number): boolean {
+function reachedHotTarget(hotness: Uint16Array, targetLo: number): boolean {
   return ++hotness[(targetLo >>> 1) & HOTNESS_MASK] >= HOT_THRESHOLD;
 }
 
@@ -131,7 +131,7 @@ export function runInterpreter(
   mmu: Mmu,
   monitor: SensitiveInstructionHandler,
   budget: number,
-  hotness: Uint8ClampedArray | null = null,
+  hotness: Uint16Array | null = null,
 ): number {
   const x = hart.registers;
   let executed = 0;

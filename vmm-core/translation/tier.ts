@@ -9,7 +9,7 @@
 import type { Hart } from '../cpu/hart';
 import { HOT_THRESHOLD, HOTNESS_MASK, runInterpreter, type SensitiveInstructionHandler } from '../cpu/interpreter';
 import type { Mmu } from '../cpu/mmu';
-import { HartControl, generateRegionsModule, generateTrampolineModule, planRegion, type RegionPlan } from './translator';
+import { ENTRY_CACHE_BYTES, ENTRY_CACHE_ENTRIES, HartControl, generateRegionsModule, generateTrampolineModule, planRegion, type RegionPlan } from './translator';
 
 
 const WASM_PAGE = 65536;
@@ -46,7 +46,7 @@ interface WasmMemory {
 }
 const wasm = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
-type EnterFunction = (slot: number, entry: number, budget: number, control: number, pageLo: number, pageHi: number) => number;
+type EnterFunction = (slot: number, entry: number, budget: number, control: number, pageLo: number, pageHi: number, chain: number) => number;
 
 /** A region waiting for its batch to be compiled. */
 interface PendingRegion {
@@ -81,7 +81,7 @@ export class TranslationTier {
   readonly memory: WasmMemory;
   readonly buffer: SharedArrayBuffer;
   /** Jump-target counters the interpreter keeps (indexed by pc): a target reaching HOT_THRESHOLD gets translated. */
-  readonly hotness = new Uint8ClampedArray(HOTNESS_MASK + 1);
+  readonly hotness = new Uint16Array(HOTNESS_MASK + 1);
   /** One byte per RAM page: 1 while translated code came from it (never in a store TLB then). */
   readonly codePages: Uint8Array;
   private readonly pageInvalidations: Uint8Array;
@@ -89,6 +89,8 @@ export class TranslationTier {
   private readonly memoryPages: number;
   private readonly words: Int32Array;
   private readonly halfwords: Uint16Array;
+  /** The trampoline's direct-mapped copy of `entries` ({key + 1, entry} pairs), so regions chain without JavaScript. */
+  private readonly entryCache: Int32Array;
   /** (RAM offset >>> 1) → region index << BLOCK_BITS | block index. */
   private readonly entries = new Map<number, number>();
   /** Compiled regions by their slot in the function table. */
@@ -101,7 +103,10 @@ export class TranslationTier {
   private readonly regionsOfPage = new Map<number, number[]>();
   private readonly mmus: Mmu[] = [];
   private liveModuleBytes = 0;
-  /** Called after every region exit with the hart's state at that block boundary (lockstep tests). */
+  /**
+   * Called after every region exit with the hart's state at that block boundary (lockstep
+   * tests); while set, regions do not chain to each other inside WebAssembly.
+   */
   regionExitObserver: ((hart: Hart) => void) | null = null;
   readonly statistics: TranslationStatistics = {
     regionsCompiled: 0, modulesCompiled: 0, blocksCompiled: 0, instructionsCompiled: 0, moduleBytes: 0, compileMilliseconds: 0,
@@ -110,17 +115,19 @@ export class TranslationTier {
 
   constructor(readonly ramSize: number, hartCount: number, private readonly extensions: number) {
     this.controlStart = Math.ceil(ramSize / WASM_PAGE) * WASM_PAGE;
-    this.memoryPages = Math.ceil((this.controlStart + hartCount * HartControl.stride) / WASM_PAGE);
+    const entryCacheOffset = this.controlStart + hartCount * HartControl.stride;
+    this.memoryPages = Math.ceil((entryCacheOffset + ENTRY_CACHE_BYTES) / WASM_PAGE);
     this.memory = new wasm.Memory({ initial: this.memoryPages, maximum: this.memoryPages, shared: true });
     this.buffer = this.memory.buffer as unknown as SharedArrayBuffer;
     this.words = new Int32Array(this.buffer);
     this.halfwords = new Uint16Array(this.buffer, 0, ramSize / 2);
+    this.entryCache = new Int32Array(this.buffer, entryCacheOffset, ENTRY_CACHE_ENTRIES * 2);
     this.codePages = new Uint8Array(ramSize / PAGE_SIZE);
     this.pageInvalidations = new Uint8Array(ramSize / PAGE_SIZE);
     // Every call from JavaScript goes through one function (so V8 keeps that call fast) that
     // calls the region through the table.
     this.table = new wasm.Table({ element: 'anyfunc', initial: INITIAL_TABLE_SIZE });
-    const trampoline = new wasm.Instance(new wasm.Module(generateTrampolineModule(this.memoryPages, INITIAL_TABLE_SIZE)), {
+    const trampoline = new wasm.Instance(new wasm.Module(generateTrampolineModule(this.memoryPages, INITIAL_TABLE_SIZE, entryCacheOffset)), {
       env: { memory: this.memory, table: this.table },
     });
     this.enter = trampoline.exports.enter as EnterFunction;
@@ -171,7 +178,9 @@ export class TranslationTier {
           if (entry === undefined && !this.pending.has(key)) hotness[(pcLo >>> 1) & HOTNESS_MASK] = 0;
         }
         if (entry !== undefined) {
-          const retired = this.enter(entry >>> BLOCK_BITS, entry & ((1 << BLOCK_BITS) - 1), budget - executed, control, pcLo & ~0xfff, hart.pcHi);
+          const observer = this.regionExitObserver;
+          const retired = this.enter(
+            entry >>> BLOCK_BITS, entry & ((1 << BLOCK_BITS) - 1), budget - executed, control, pcLo & ~0xfff, hart.pcHi, observer === null ? 1 : 0);
           if (retired > 0) {
             executed += retired;
             hart.instructionsRetired += retired;
@@ -179,7 +188,7 @@ export class TranslationTier {
             hart.pcHi = words[exitPcIndex + 1];
             this.statistics.regionRuns++;
             this.statistics.instructionsTranslated += retired;
-            if (this.regionExitObserver !== null) this.regionExitObserver(hart);
+            if (observer !== null) observer(hart);
             continue;
           }
         }
@@ -239,8 +248,12 @@ export class TranslationTier {
       pending.plan.blocks.forEach((block, blockIndex) => {
         const key = (pending.pageBase + block.start) >>> 1;
         if (!this.entries.has(key)) {
-          this.entries.set(key, (slot << BLOCK_BITS) | blockIndex);
+          const entry = (slot << BLOCK_BITS) | blockIndex;
+          this.entries.set(key, entry);
           region.entryKeys.push(key);
+          const cacheIndex = (key & (ENTRY_CACHE_ENTRIES - 1)) * 2;
+          this.entryCache[cacheIndex] = key + 1;
+          this.entryCache[cacheIndex + 1] = entry;
         }
       });
       let pageRegions = this.regionsOfPage.get(page);
@@ -274,7 +287,11 @@ export class TranslationTier {
     for (const slot of this.regionsOfPage.get(page) ?? []) {
       const region = this.regions[slot];
       if (region === undefined) continue;
-      for (const key of region.entryKeys) this.entries.delete(key);
+      for (const key of region.entryKeys) {
+        this.entries.delete(key);
+        const cacheIndex = (key & (ENTRY_CACHE_ENTRIES - 1)) * 2;
+        if (this.entryCache[cacheIndex] === key + 1) this.entryCache[cacheIndex] = 0;
+      }
       this.liveModuleBytes -= region.moduleBytes;
       this.regions[slot] = undefined;
       this.table.set(slot, null);
@@ -298,6 +315,7 @@ export class TranslationTier {
   /** Forgets every translation (a machine reset, or the cache reached its bound). */
   flush(): void {
     this.entries.clear();
+    this.entryCache.fill(0);
     for (let slot = 0; slot < this.regions.length; slot++) this.table.set(slot, null);
     this.regions = [];
     this.freeSlots.length = 0;

@@ -208,17 +208,49 @@ export function generateRegionsModule(plans: readonly RegionPlan[], memoryPages:
   return encodeModule(memoryPages, functions);
 }
 
-/** The trampoline every call from JavaScript goes through: enter(slot, entry, budget, control, pageLo, pageHi) calls table[slot]. */
-export function generateTrampolineModule(memoryPages: number, tableSize: number): Uint8Array {
-  const body = new FunctionBuilder();
-  for (let parameter = 1; parameter <= 5; parameter++) body.get(parameter);
-  body.get(0).callIndirect(1);
+/** Entries of the direct-mapped entry cache the trampoline looks regions up in: {key + 1, slot << 7 | block}. */
+export const ENTRY_CACHE_ENTRIES = 1 << 16;
+export const ENTRY_CACHE_BYTES = ENTRY_CACHE_ENTRIES * 8;
+
+/**
+ * The trampoline every call from JavaScript goes through:
+ * enter(slot, entry, budget, control, pageLo, pageHi, chain) -> instructions retired. It calls
+ * table[slot]; with `chain`, while budget remains it follows the exit pc to the next region
+ * itself (fetch TLB, then the entry cache at `entryCacheOffset`) instead of returning.
+ */
+export function generateTrampolineModule(memoryPages: number, tableSize: number, entryCacheOffset: number): Uint8Array {
+  const SLOT = 0, ENTRY = 1, BUDGET = 2, CONTROL_PARAMETER = 3, PAGE_LOW = 4, PAGE_HIGH = 5, CHAIN = 6;
+  const TOTAL = 7, RETIRED = 8, SLOT_ADDRESS = 9, KEY = 10, CACHE_ADDRESS = 11, VALUE = 12, PC = 13;
+  const f = new FunctionBuilder();
+  f.block('done').loop('next');
+  f.get(ENTRY).get(BUDGET).get(TOTAL).op('i32.sub').get(CONTROL_PARAMETER).get(PAGE_LOW).get(PAGE_HIGH).get(SLOT).callIndirect(1);
+  f.tee(RETIRED).get(TOTAL).op('i32.add').set(TOTAL);
+  f.get(RETIRED).op('i32.eqz').branchIf('done');
+  f.get(CHAIN).op('i32.eqz').branchIf('done');
+  f.get(TOTAL).get(BUDGET).op('i32.ge_u').branchIf('done');
+  f.get(CONTROL_PARAMETER).memory('i64.load', HartControl.exitPc).set(PC);
+  // The fetch TLB must map the exit pc's page (execute permission, no breakpoint there).
+  f.get(PC).i64(12, 0).op('i64.shr_u').op('i32.wrap_i64').i32(TLB_ENTRIES_PER_KIND - 1).op('i32.and').i32(4).op('i32.shl');
+  f.get(CONTROL_PARAMETER).op('i32.add').tee(SLOT_ADDRESS).memory('i64.load', HartControl.tlb);
+  f.get(PC).i64(12, 0).op('i64.shr_u').i64(0xfffff, 0).op('i64.and').get(PC).i64(0, -1).op('i64.and').op('i64.or');
+  f.op('i64.ne').branchIf('done');
+  f.get(SLOT_ADDRESS).memory('i32.load', HartControl.tlb + 8).get(PC).op('i32.wrap_i64').i32(PAGE_SIZE - 1).op('i32.and').op('i32.add');
+  f.i32(1).op('i32.shr_u').tee(KEY);
+  f.i32(ENTRY_CACHE_ENTRIES - 1).op('i32.and').i32(3).op('i32.shl').tee(CACHE_ADDRESS);
+  f.memory('i32.load', entryCacheOffset).get(KEY).i32(1).op('i32.add').op('i32.ne').branchIf('done');
+  f.get(CACHE_ADDRESS).memory('i32.load', entryCacheOffset + 4).tee(VALUE).i32(7).op('i32.shr_u').set(SLOT);
+  f.get(VALUE).i32(127).op('i32.and').set(ENTRY);
+  f.get(PC).op('i32.wrap_i64').i32(-PAGE_SIZE).op('i32.and').set(PAGE_LOW);
+  f.get(PC).i64(32, 0).op('i64.shr_u').op('i32.wrap_i64').set(PAGE_HIGH);
+  f.branch('next');
+  f.end().end();
+  f.get(TOTAL);
   return encodeModule(memoryPages, [{
     exportName: 'enter',
-    parameters: [ValueType.I32, ...REGION_FUNCTION_TYPE.parameters],
+    parameters: [ValueType.I32, ...REGION_FUNCTION_TYPE.parameters, ValueType.I32],
     results: [ValueType.I32],
-    locals: [],
-    body,
+    locals: [ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I64],
+    body: f,
   }], { tableSize, extraTypes: [REGION_FUNCTION_TYPE] });
 }
 
