@@ -4,17 +4,33 @@
 // dividends and, per loop, divisors above 2^32 or below 2^24 (the "division by a constant"
 // shape compiled code and Linux produce). A loop of plain adds of the same length is the
 // reference for what the loop overhead alone costs.
-// Usage: node --import tsx bench/multiply-divide.mjs [--instructions N] [--rounds N]
-// (tsx because the loops are assembled with test/support/assemble.ts; the machine is vmm-core's source.)
+//
+// With --baseline FILE (another build of vmm-core, e.g. of the previous commit), both builds
+// run in this one process, their rounds interleaved, so that the load of a shared machine
+// falls on both alike; each figure is the best round, in this process's CPU time.
+//
+// Usage: npm run build && node --import tsx bench/multiply-divide.mjs [--baseline FILE.js]
+//          [--instructions N] [--rounds N] [--only TEXT (loops whose label contains it)]
+// (tsx because the loops are assembled with test/support/assemble.ts; the machines are built bundles.)
+// A baseline bundle: check the old vmm-core/cpu/interpreter.ts out, then
+//   npx esbuild vmm-core/index.ts --bundle --platform=node --target=node20 --format=cjs --outfile=/tmp/base/vmm-core.js
 
-import { createMachine, ProgramBuilder, X } from '../test/support/assemble.ts';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { buildElf, instructionBytes, ProgramBuilder, X } from '../test/support/assemble.ts';
 
+const require = createRequire(import.meta.url);
 const argument = (name, fallback) => {
   const index = process.argv.indexOf(name);
-  return index > 0 ? Number(process.argv[index + 1]) : fallback;
+  return index > 0 ? process.argv[index + 1] : fallback;
 };
-const instructions = argument('--instructions', 10_000_000);
-const rounds = argument('--rounds', 5);
+const instructions = Number(argument('--instructions', 4_000_000));
+const rounds = Number(argument('--rounds', 15));
+const baselinePath = argument('--baseline', undefined);
+const only = argument('--only', '');
+
+const builds = [['this build', require('../dist/vmm-core.js').Machine]];
+if (baselinePath !== undefined) builds.push(['baseline', require(resolve(baselinePath)).Machine]);
 
 /** The loop body: 4 operations on t0 (dividend / multiplicand) and t1, then the operand updates. */
 function loop(operations, divisor) {
@@ -33,7 +49,8 @@ function loop(operations, divisor) {
     program.emit('srli', { rd: X.t1, rs1: X.t0, imm: 40 }).emit('ori', { rd: X.t1, rs1: X.t1, imm: 1 });
   }
   program.emit('jal', { rd: 0 }, 'loop');
-  return program;
+  const words = program.words();
+  return { base: program.base, length: words.length * 4, elf: buildElf(instructionBytes(words), Number(program.base)) };
 }
 
 const LOOPS = {
@@ -43,19 +60,31 @@ const LOOPS = {
   'divu, remu, div, rem; divisor < 2^24': loop([['divu', X.a0], ['remu', X.a1], ['div', X.a2], ['rem', X.a3]], 'narrow'),
 };
 
-console.log(`node ${process.version}, ${instructions} guest instructions per round, best of ${rounds} rounds`);
-for (const [label, program] of Object.entries(LOOPS)) {
-  let best = Infinity;
+/** One round: a fresh machine runs the loop for `instructions`; returns this process's CPU seconds. */
+function runRound(Machine, label, { base, length, elf }) {
+  const machine = new Machine({
+    memoryBytes: 8 * 1024 * 1024, icountShift: 0, idle: 'skip', bios: 'none',
+    kernel: { fileName: 'multiply-divide-loop.elf', bytes: elf },
+  });
+  // CPU time of this process rather than wall time: other processes' load on the shared
+  // machine shows up in wall time much more than in our own CPU time.
+  const start = process.cpuUsage();
+  const result = machine.run(instructions);
+  const used = process.cpuUsage(start);
+  if (result.kind !== 'budget') throw new Error(`${label}: the loop stopped early (${result.kind})`);
+  // A trap would leave the loop for mtvec: the pc must still be inside the program.
+  const pc = machine.harts[0].pc;
+  if (pc < base || pc >= base + BigInt(length)) throw new Error(`${label}: left the loop (pc ${pc.toString(16)})`);
+  return (used.user + used.system) / 1e6;
+}
+
+console.log(`node ${process.version}, ${instructions} guest instructions per round, best of ${rounds} rounds, process CPU time`);
+for (const [label, program] of Object.entries(LOOPS).filter(([name]) => name.includes(only))) {
+  const best = builds.map(() => Infinity);
   for (let round = 0; round < rounds; round++) {
-    const machine = createMachine({ program });
-    const start = performance.now();
-    const result = machine.run(instructions);
-    const seconds = (performance.now() - start) / 1000;
-    if (result.kind !== 'budget') throw new Error(`${label}: the loop stopped early (${result.kind})`);
-    // A trap would leave the loop for mtvec: the pc must still be inside the program.
-    const pc = machine.harts[0].pc, base = program.base;
-    if (pc < base || pc >= base + BigInt(program.words().length * 4)) throw new Error(`${label}: left the loop (pc ${pc.toString(16)})`);
-    best = Math.min(best, seconds);
+    builds.forEach(([, Machine], index) => (best[index] = Math.min(best[index], runRound(Machine, label, program))));
   }
-  console.log(`${label.padEnd(44)} ${(instructions / best / 1e6).toFixed(1).padStart(7)} MIPS  ${best.toFixed(3)} s`);
+  const figures = builds.map(([name], index) => `${name} ${(instructions / best[index] / 1e6).toFixed(1).padStart(6)} MIPS`);
+  const ratio = builds.length > 1 ? `  (time ratio this / baseline ${(best[0] / best[1]).toFixed(2)})` : '';
+  console.log(`${label.padEnd(42)} ${figures.join('  ')}${ratio}`);
 }

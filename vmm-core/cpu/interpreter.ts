@@ -683,30 +683,34 @@ function carrylessMultiply(aLo: number, aHi: number, bLo: number, bHi: number): 
 
 const TWO_TO_32 = 4294967296;
 
-/** High word of the last multiplyWords (its return value is the low word). */
+// These helpers take and return words as int32 bit patterns and convert to unsigned inside:
+// a uint32 above 2^31 crossing a call that V8 does not inline, or stored in a module variable,
+// would be boxed as a heap number (an allocation per instruction).
+
+/** High word (int32 bits) of the last multiplyWords; its return value is the low word. */
 let wordProductHigh = 0;
 
 /**
- * Unsigned 32×32 → 64 product. Math.imul gives the low word exactly; the double product is
- * off by at most 2^10 (half an ulp below 2^64), and subtracting the exact low word leaves a
- * multiple of 2^32 off by at most 2^11, so rounding its quotient by 2^32 is the exact high word.
+ * Unsigned 32×32 → 64 product of two words. Math.imul gives the low word exactly; the double
+ * product is off by at most 2^10 (half an ulp below 2^64), and subtracting the exact low word
+ * leaves a multiple of 2^32 off by at most 2^11, so rounding it by 2^32 is the exact high word.
  */
 function multiplyWords(a: number, b: number): number {
-  const low = Math.imul(a, b) >>> 0;
-  wordProductHigh = Math.round((a * b - low) / TWO_TO_32);
+  const low = Math.imul(a, b);
+  wordProductHigh = Math.round(((a >>> 0) * (b >>> 0) - (low >>> 0)) / TWO_TO_32) | 0;
   return low;
 }
 
 /** Bits 64..127 of the last multiplyHighUnsigned: the low word is returned, the high word here. */
 let highProductHigh = 0;
 
-/** Bits 64..127 of the unsigned 128-bit product of two 64-bit values given as unsigned words. */
+/** Bits 64..127 of the unsigned 128-bit product of two 64-bit values (words as int32 bits). */
 function multiplyHighUnsigned(aLo: number, aHi: number, bLo: number, bHi: number): number {
   multiplyWords(aLo, bLo);
-  const lowLowHigh = wordProductHigh;
-  const crossALow = multiplyWords(aLo, bHi), crossAHigh = wordProductHigh;
-  const crossBLow = multiplyWords(aHi, bLo), crossBHigh = wordProductHigh;
-  const highLow = multiplyWords(aHi, bHi), highHigh = wordProductHigh;
+  const lowLowHigh = wordProductHigh >>> 0;
+  const crossALow = multiplyWords(aLo, bHi) >>> 0, crossAHigh = wordProductHigh >>> 0;
+  const crossBLow = multiplyWords(aHi, bLo) >>> 0, crossBHigh = wordProductHigh >>> 0;
+  const highLow = multiplyWords(aHi, bHi) >>> 0, highHigh = wordProductHigh >>> 0;
   // Column sums stay below 2^34: exact in doubles.
   const column1 = lowLowHigh + crossALow + crossBLow;
   const column2 = highLow + crossAHigh + crossBHigh + Math.floor(column1 / TWO_TO_32);
@@ -721,7 +725,7 @@ function multiplyHighUnsigned(aLo: number, aHi: number, bLo: number, bHi: number
  */
 function multiplyHigh64(x: Int32Array, operation: Operation, rd: number, rs1: number, rs2: number): void {
   const aLo = x[rs1], aHi = x[rs1 + 1], bLo = x[rs2], bHi = x[rs2 + 1];
-  let lo = multiplyHighUnsigned(aLo >>> 0, aHi >>> 0, bLo >>> 0, bHi >>> 0);
+  let lo = multiplyHighUnsigned(aLo, aHi, bLo, bHi);
   let hi = highProductHigh;
   if (operation !== Operation.Mulhu && aHi < 0) {
     const difference = (lo - bLo) | 0;
@@ -737,34 +741,45 @@ function multiplyHigh64(x: Int32Array, operation: Operation, rd: number, rs1: nu
   x[rd + 1] = hi;
 }
 
-// Quotient and remainder of the last divideUnsigned, as signed words (their bit patterns).
+// Quotient and remainder of the last divideUnsigned, as int32 bit patterns.
 let quotientLow = 0, quotientHigh = 0, remainderLow = 0, remainderHigh = 0;
 
 /**
- * Unsigned 64/64 division of unsigned words; the divisor is not zero. A divisor below 2^32
- * divides in 32-then-16-then-16-bit digits, each step exact in doubles (below 2^48). A larger
+ * Unsigned 64/64 division of words (int32 bits); the divisor is not zero. A divisor below
+ * 2^32 divides in 32-then-16-then-16-bit digits, each step exact in doubles (below 2^48). A larger
  * divisor has a quotient below 2^32: a double estimate minus one is never above the true
  * quotient and at most two below it, so the remainder it leaves lies in [0, dividend] (exact in
  * 64-bit wrapping arithmetic) and at most two subtractions of the divisor correct it.
  */
-function divideUnsigned(aLo: number, aHi: number, bLo: number, bHi: number): void {
+function divideUnsigned(aLoBits: number, aHiBits: number, bLoBits: number, bHiBits: number): void {
+  const aLo = aLoBits >>> 0, aHi = aHiBits >>> 0, bLo = bLoBits >>> 0, bHi = bHiBits >>> 0;
   if (bHi === 0) {
-    const upper = Math.floor(aHi / bLo);
-    const upperRemainder = aHi - upper * bLo;
+    // Three digit steps (32, 16, 16 bits), each dividend below 2^48. Multiplying by the
+    // reciprocal is faster than dividing; with dividends below 2^52 its rounding (relative
+    // error under 2^-52) can make a digit one too small, never too large: a remainder (exact in
+    // doubles) reaching the divisor tells and fixes it.
+    const inverse = 1 / bLo;
+    let upper = Math.floor(aHi * inverse);
+    let upperRemainder = aHi - upper * bLo;
+    if (upperRemainder >= bLo) { upper++; upperRemainder -= bLo; }
     const middleDividend = upperRemainder * 65536 + (aLo >>> 16);
-    const middle = Math.floor(middleDividend / bLo);
-    const lowerDividend = (middleDividend - middle * bLo) * 65536 + (aLo & 0xffff);
-    const lower = Math.floor(lowerDividend / bLo);
+    let middle = Math.floor(middleDividend * inverse);
+    let middleRemainder = middleDividend - middle * bLo;
+    if (middleRemainder >= bLo) { middle++; middleRemainder -= bLo; }
+    const lowerDividend = middleRemainder * 65536 + (aLo & 0xffff);
+    let lower = Math.floor(lowerDividend * inverse);
+    let lowerRemainder = lowerDividend - lower * bLo;
+    if (lowerRemainder >= bLo) { lower++; lowerRemainder -= bLo; }
     quotientHigh = upper | 0;
     quotientLow = (middle * 65536 + lower) | 0;
-    remainderLow = (lowerDividend - lower * bLo) | 0;
+    remainderLow = lowerRemainder | 0;
     remainderHigh = 0;
     return;
   }
   const estimate = Math.floor((aHi * TWO_TO_32 + aLo) / (bHi * TWO_TO_32 + bLo));
   let quotient = estimate > 0 ? Math.min(estimate - 1, 0xffffffff) : 0;
   // remainder = dividend - quotient × divisor, modulo 2^64.
-  const productLow = multiplyWords(quotient, bLo);
+  const productLow = multiplyWords(quotient | 0, bLoBits) >>> 0;
   const productHigh = (wordProductHigh + Math.imul(quotient, bHi)) | 0;
   let lo = (aLo - productLow) | 0;
   let hi = (aHi - productHigh - (aLo < productLow ? 1 : 0)) | 0;
@@ -807,7 +822,7 @@ function divide64(x: Int32Array, operation: Operation, rd: number, rs1: number, 
     const magnitudeAHi = negativeDividend ? (aLo === 0 ? -aHi : ~aHi) | 0 : aHi;
     const magnitudeBLo = negativeDivisor ? -bLo | 0 : bLo;
     const magnitudeBHi = negativeDivisor ? (bLo === 0 ? -bHi : ~bHi) | 0 : bHi;
-    divideUnsigned(magnitudeALo >>> 0, magnitudeAHi >>> 0, magnitudeBLo >>> 0, magnitudeBHi >>> 0);
+    divideUnsigned(magnitudeALo, magnitudeAHi, magnitudeBLo, magnitudeBHi);
     let lo: number, hi: number, negative: boolean;
     if (remainder) { lo = remainderLow; hi = remainderHigh; negative = negativeDividend; }
     else { lo = quotientLow; hi = quotientHigh; negative = negativeDividend !== negativeDivisor; }
