@@ -682,6 +682,8 @@ function carrylessMultiply(aLo: number, aHi: number, bLo: number, bHi: number): 
 // ---- M: the high half of 64×64 products and 64/64 division, on lo/hi words (no BigInt) ----
 
 const TWO_TO_32 = 4294967296;
+/** 1 - 2^-50: makes a double quotient estimate never exceed the true quotient (see divideUnsigned). */
+const ESTIMATE_SHRINK = 1 - 2 ** -50;
 
 // These helpers take and return words as int32 bit patterns and convert to unsigned inside:
 // a uint32 above 2^31 crossing a call that V8 does not inline, or stored in a module variable,
@@ -747,9 +749,9 @@ let quotientLow = 0, quotientHigh = 0, remainderLow = 0, remainderHigh = 0;
 /**
  * Unsigned 64/64 division of words (int32 bits); the divisor is not zero. A divisor below
  * 2^32 divides in 32-then-16-then-16-bit digits, each step exact in doubles (below 2^48). A larger
- * divisor has a quotient below 2^32: a double estimate minus one is never above the true
- * quotient and at most two below it, so the remainder it leaves lies in [0, dividend] (exact in
- * 64-bit wrapping arithmetic) and at most two subtractions of the divisor correct it.
+ * divisor has a quotient below 2^32: a double estimate made never to exceed it and at most one
+ * below leaves a remainder in [0, dividend] (so exact in 64-bit wrapping arithmetic) that one
+ * subtraction of the divisor corrects.
  */
 function divideUnsigned(aLoBits: number, aHiBits: number, bLoBits: number, bHiBits: number): void {
   const aLo = aLoBits >>> 0, aHi = aHiBits >>> 0, bLo = bLoBits >>> 0, bHi = bHiBits >>> 0;
@@ -776,15 +778,16 @@ function divideUnsigned(aLoBits: number, aHiBits: number, bLoBits: number, bHiBi
     remainderHigh = 0;
     return;
   }
-  const estimate = Math.floor((aHi * TWO_TO_32 + aLo) / (bHi * TWO_TO_32 + bLo));
-  let quotient = estimate > 0 ? Math.min(estimate - 1, 0xffffffff) : 0;
+  // The double quotient (relative error under 2^-51) shrunk by 2^-50 is below the true one by
+  // less than 2^-17 (the quotient is below 2^32): its floor is the quotient or one less.
+  let quotient = Math.floor(((aHi * TWO_TO_32 + aLo) / (bHi * TWO_TO_32 + bLo)) * ESTIMATE_SHRINK);
   // remainder = dividend - quotient × divisor, modulo 2^64.
   const productLow = multiplyWords(quotient | 0, bLoBits) >>> 0;
   const productHigh = (wordProductHigh + Math.imul(quotient, bHi)) | 0;
   let lo = (aLo - productLow) | 0;
   let hi = (aHi - productHigh - (aLo < productLow ? 1 : 0)) | 0;
-  // While remainder ≥ divisor (unsigned compare on words): subtract it once more.
-  while ((hi >>> 0) > bHi || ((hi >>> 0) === bHi && (lo >>> 0) >= bLo)) {
+  // Remainder ≥ divisor (unsigned compare on words): the estimate was one short.
+  if ((hi >>> 0) > bHi || ((hi >>> 0) === bHi && (lo >>> 0) >= bLo)) {
     const difference = (lo - bLo) | 0;
     hi = (hi - bHi - ((lo >>> 0) < bLo ? 1 : 0)) | 0;
     lo = difference;
