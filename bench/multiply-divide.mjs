@@ -7,7 +7,8 @@
 //
 // With --baseline FILE (another build of vmm-core, e.g. of the previous commit), both builds
 // run in this one process, their rounds interleaved, so that the load of a shared machine
-// falls on both alike; each figure is the best round, in this process's CPU time.
+// falls on both alike; each figure is the best round, in this process's CPU time, and the
+// garbage collections counted over all rounds.
 //
 // Usage: npm run build && node --import tsx bench/multiply-divide.mjs [--baseline FILE.js]
 //          [--instructions N] [--rounds N] [--only TEXT (loops whose label contains it)]
@@ -16,6 +17,7 @@
 //   npx esbuild vmm-core/index.ts --bundle --platform=node --target=node20 --format=cjs --outfile=/tmp/base/vmm-core.js
 
 import { createRequire } from 'node:module';
+import { GCProfiler } from 'node:v8';
 import { resolve } from 'node:path';
 import { buildElf, instructionBytes, ProgramBuilder, X } from '../test/support/assemble.ts';
 
@@ -60,7 +62,11 @@ const LOOPS = {
   'divu, remu, div, rem; divisor < 2^24': loop([['divu', X.a0], ['remu', X.a1], ['div', X.a2], ['rem', X.a3]], 'narrow'),
 };
 
-/** One round: a fresh machine runs the loop for `instructions`; returns this process's CPU seconds. */
+/**
+ * One round: a fresh machine runs the loop for `instructions`. Returns this process's CPU
+ * seconds and the garbage collections during the run (allocation per instruction shows there:
+ * BigInt values are heap objects).
+ */
 function runRound(Machine, label, { base, length, elf }) {
   const machine = new Machine({
     memoryBytes: 8 * 1024 * 1024, icountShift: 0, idle: 'skip', bios: 'none',
@@ -68,23 +74,32 @@ function runRound(Machine, label, { base, length, elf }) {
   });
   // CPU time of this process rather than wall time: other processes' load on the shared
   // machine shows up in wall time much more than in our own CPU time.
+  const profiler = new GCProfiler();
+  profiler.start();
   const start = process.cpuUsage();
   const result = machine.run(instructions);
   const used = process.cpuUsage(start);
+  const collections = profiler.stop().statistics.length;
   if (result.kind !== 'budget') throw new Error(`${label}: the loop stopped early (${result.kind})`);
   // A trap would leave the loop for mtvec: the pc must still be inside the program.
   const pc = machine.harts[0].pc;
   if (pc < base || pc >= base + BigInt(length)) throw new Error(`${label}: left the loop (pc ${pc.toString(16)})`);
-  return (used.user + used.system) / 1e6;
+  return { seconds: (used.user + used.system) / 1e6, collections };
 }
 
 console.log(`node ${process.version}, ${instructions} guest instructions per round, best of ${rounds} rounds, process CPU time`);
 for (const [label, program] of Object.entries(LOOPS).filter(([name]) => name.includes(only))) {
   const best = builds.map(() => Infinity);
+  const collections = builds.map(() => 0);
   for (let round = 0; round < rounds; round++) {
-    builds.forEach(([, Machine], index) => (best[index] = Math.min(best[index], runRound(Machine, label, program))));
+    for (const [index, [, Machine]] of builds.entries()) {
+      const { seconds, collections: count } = runRound(Machine, label, program);
+      best[index] = Math.min(best[index], seconds);
+      collections[index] += count;
+    }
   }
-  const figures = builds.map(([name], index) => `${name} ${(instructions / best[index] / 1e6).toFixed(1).padStart(6)} MIPS`);
+  const figures = builds.map(([name], index) =>
+    `${name} ${(instructions / best[index] / 1e6).toFixed(1).padStart(6)} MIPS ${String(collections[index]).padStart(4)} GCs`);
   const ratio = builds.length > 1 ? `  (time ratio this / baseline ${(best[0] / best[1]).toFixed(2)})` : '';
   console.log(`${label.padEnd(42)} ${figures.join('  ')}${ratio}`);
 }
