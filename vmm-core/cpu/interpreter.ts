@@ -415,7 +415,6 @@ function executeUncommon(
   packed: number, imm: number, auxiliary: number, raw: number, length: number,
 ): boolean {
   const x = hart.registers;
-  const wide = hart.registersWide;
   const rd = ((packed >>> 8) & 63) << 1;
   const rs1 = ((packed >>> 14) & 31) << 1;
   const rs2 = ((packed >>> 19) & 31) << 1;
@@ -449,13 +448,11 @@ function executeUncommon(
       return false;
 
     // ---- M ----
-    case Operation.Mulh: wide[rd >> 1] = (wide[rs1 >> 1] * wide[rs2 >> 1]) >> 64n; return true;
-    case Operation.Mulhsu:
-      wide[rd >> 1] = (wide[rs1 >> 1] * BigInt.asUintN(64, wide[rs2 >> 1])) >> 64n; return true;
-    case Operation.Mulhu:
-      wide[rd >> 1] = (BigInt.asUintN(64, wide[rs1 >> 1]) * BigInt.asUintN(64, wide[rs2 >> 1])) >> 64n; return true;
+    case Operation.Mulh: case Operation.Mulhsu: case Operation.Mulhu:
+      multiplyHigh64(x, (packed & 0xff) as Operation, rd, rs1, rs2);
+      return true;
     case Operation.Div: case Operation.Divu: case Operation.Rem: case Operation.Remu:
-      divide64(x, wide, (packed & 0xff) as Operation, rd, rs1, rs2);
+      divide64(x, (packed & 0xff) as Operation, rd, rs1, rs2);
       return true;
     case Operation.Divw: {
       const a = x[rs1], b = x[rs2];
@@ -724,8 +721,132 @@ function carrylessMultiply(aLo: number, aHi: number, bLo: number, bHi: number): 
   productWord3 = highHi;
 }
 
-/** 64-bit division; operands that fit in 32 bits use exact double arithmetic, the rest BigInt. */
-function divide64(x: Int32Array, wide: BigInt64Array, operation: Operation, rd: number, rs1: number, rs2: number): void {
+// ---- M: the high half of 64×64 products and 64/64 division, on lo/hi words (no BigInt) ----
+
+const TWO_TO_32 = 4294967296;
+/** 1 - 2^-50: makes a double quotient estimate never exceed the true quotient (see divideUnsigned). */
+const ESTIMATE_SHRINK = 1 - 2 ** -50;
+
+// These helpers take and return words as int32 bit patterns and convert to unsigned inside:
+// a uint32 above 2^31 crossing a call that V8 does not inline, or stored in a module variable,
+// would be boxed as a heap number (an allocation per instruction).
+
+/** High word (int32 bits) of the last multiplyWords; its return value is the low word. */
+let wordProductHigh = 0;
+
+/**
+ * Unsigned 32×32 → 64 product of two words. Math.imul gives the low word exactly; the double
+ * product is off by at most 2^10 (half an ulp below 2^64), and subtracting the exact low word
+ * leaves a multiple of 2^32 off by at most 2^11, so rounding it by 2^32 is the exact high word.
+ */
+function multiplyWords(a: number, b: number): number {
+  const low = Math.imul(a, b);
+  wordProductHigh = Math.round(((a >>> 0) * (b >>> 0) - (low >>> 0)) / TWO_TO_32) | 0;
+  return low;
+}
+
+/** Bits 64..127 of the last multiplyHighUnsigned: the low word is returned, the high word here. */
+let highProductHigh = 0;
+
+/** Bits 64..127 of the unsigned 128-bit product of two 64-bit values (words as int32 bits). */
+function multiplyHighUnsigned(aLo: number, aHi: number, bLo: number, bHi: number): number {
+  multiplyWords(aLo, bLo);
+  const lowLowHigh = wordProductHigh >>> 0;
+  const crossALow = multiplyWords(aLo, bHi) >>> 0, crossAHigh = wordProductHigh >>> 0;
+  const crossBLow = multiplyWords(aHi, bLo) >>> 0, crossBHigh = wordProductHigh >>> 0;
+  const highLow = multiplyWords(aHi, bHi) >>> 0, highHigh = wordProductHigh >>> 0;
+  // Column sums stay below 2^34: exact in doubles.
+  const column1 = lowLowHigh + crossALow + crossBLow;
+  const column2 = highLow + crossAHigh + crossBHigh + Math.floor(column1 / TWO_TO_32);
+  const column2Word = column2 >>> 0;
+  highProductHigh = (highHigh + (column2 - column2Word) / TWO_TO_32) | 0;
+  return column2Word | 0;
+}
+
+/**
+ * mulh, mulhsu, mulhu. The signed forms come from the unsigned product: reading a negative
+ * operand as unsigned adds 2^64 to it, which adds the other operand to the high half.
+ */
+function multiplyHigh64(x: Int32Array, operation: Operation, rd: number, rs1: number, rs2: number): void {
+  const aLo = x[rs1], aHi = x[rs1 + 1], bLo = x[rs2], bHi = x[rs2 + 1];
+  let lo = multiplyHighUnsigned(aLo, aHi, bLo, bHi);
+  let hi = highProductHigh;
+  if (operation !== Operation.Mulhu && aHi < 0) {
+    const difference = (lo - bLo) | 0;
+    hi = (hi - bHi - ((lo >>> 0) < (bLo >>> 0) ? 1 : 0)) | 0;
+    lo = difference;
+  }
+  if (operation === Operation.Mulh && bHi < 0) {
+    const difference = (lo - aLo) | 0;
+    hi = (hi - aHi - ((lo >>> 0) < (aLo >>> 0) ? 1 : 0)) | 0;
+    lo = difference;
+  }
+  x[rd] = lo;
+  x[rd + 1] = hi;
+}
+
+// Quotient and remainder of the last divideUnsigned, as int32 bit patterns.
+let quotientLow = 0, quotientHigh = 0, remainderLow = 0, remainderHigh = 0;
+
+/**
+ * Unsigned 64/64 division of words (int32 bits); the divisor is not zero. A divisor below
+ * 2^32 divides in 32-then-16-then-16-bit digits, each step exact in doubles (below 2^48). A larger
+ * divisor has a quotient below 2^32: a double estimate made never to exceed it and at most one
+ * below leaves a remainder in [0, dividend] (so exact in 64-bit wrapping arithmetic) that one
+ * subtraction of the divisor corrects.
+ */
+function divideUnsigned(aLoBits: number, aHiBits: number, bLoBits: number, bHiBits: number): void {
+  const aLo = aLoBits >>> 0, aHi = aHiBits >>> 0, bLo = bLoBits >>> 0, bHi = bHiBits >>> 0;
+  if (bHi === 0) {
+    // Three digit steps (32, 16, 16 bits), each dividend below 2^48. Multiplying by the
+    // reciprocal is faster than dividing; with dividends below 2^52 its rounding (relative
+    // error under 2^-52) can make a digit one too small, never too large: a remainder (exact in
+    // doubles) reaching the divisor tells and fixes it.
+    const inverse = 1 / bLo;
+    let upper = Math.floor(aHi * inverse);
+    let upperRemainder = aHi - upper * bLo;
+    if (upperRemainder >= bLo) { upper++; upperRemainder -= bLo; }
+    const middleDividend = upperRemainder * 65536 + (aLo >>> 16);
+    let middle = Math.floor(middleDividend * inverse);
+    let middleRemainder = middleDividend - middle * bLo;
+    if (middleRemainder >= bLo) { middle++; middleRemainder -= bLo; }
+    const lowerDividend = middleRemainder * 65536 + (aLo & 0xffff);
+    let lower = Math.floor(lowerDividend * inverse);
+    let lowerRemainder = lowerDividend - lower * bLo;
+    if (lowerRemainder >= bLo) { lower++; lowerRemainder -= bLo; }
+    quotientHigh = upper | 0;
+    quotientLow = (middle * 65536 + lower) | 0;
+    remainderLow = lowerRemainder | 0;
+    remainderHigh = 0;
+    return;
+  }
+  // The double quotient (relative error under 2^-51) shrunk by 2^-50 is below the true one by
+  // less than 2^-17 (the quotient is below 2^32): its floor is the quotient or one less.
+  let quotient = Math.floor(((aHi * TWO_TO_32 + aLo) / (bHi * TWO_TO_32 + bLo)) * ESTIMATE_SHRINK);
+  // remainder = dividend - quotient × divisor, modulo 2^64.
+  const productLow = multiplyWords(quotient | 0, bLoBits) >>> 0;
+  const productHigh = (wordProductHigh + Math.imul(quotient, bHi)) | 0;
+  let lo = (aLo - productLow) | 0;
+  let hi = (aHi - productHigh - (aLo < productLow ? 1 : 0)) | 0;
+  // Remainder ≥ divisor (unsigned compare on words): the estimate was one short.
+  if ((hi >>> 0) > bHi || ((hi >>> 0) === bHi && (lo >>> 0) >= bLo)) {
+    const difference = (lo - bLo) | 0;
+    hi = (hi - bHi - ((lo >>> 0) < bLo ? 1 : 0)) | 0;
+    lo = difference;
+    quotient++;
+  }
+  quotientLow = quotient | 0;
+  quotientHigh = 0;
+  remainderLow = lo;
+  remainderHigh = hi;
+}
+
+/**
+ * div, divu, rem, remu. Operands that fit in 32 bits use exact double arithmetic; the rest go
+ * through divideUnsigned on magnitudes. Signed overflow (MIN / -1) needs no special case there:
+ * |MIN| = 2^63 as unsigned, and negating the quotient 2^63 gives MIN back, remainder 0.
+ */
+function divide64(x: Int32Array, operation: Operation, rd: number, rs1: number, rs2: number): void {
   const aLo = x[rs1], aHi = x[rs1 + 1], bLo = x[rs2], bHi = x[rs2 + 1];
   const signed = operation === Operation.Div || operation === Operation.Rem;
   const remainder = operation === Operation.Rem || operation === Operation.Remu;
@@ -740,16 +861,19 @@ function divide64(x: Int32Array, wide: BigInt64Array, operation: Operation, rd: 
   } else if (!signed && aHi === 0 && bHi === 0) {
     result = remainder ? (aLo >>> 0) % (bLo >>> 0) : Math.floor((aLo >>> 0) / (bLo >>> 0));
   } else {
-    const a = wide[rs1 >> 1], b = wide[rs2 >> 1];
-    let value: bigint;
-    if (signed) {
-      if (a === -(1n << 63n) && b === -1n) value = remainder ? 0n : a;
-      else value = remainder ? a % b : a / b;
-    } else {
-      const ua = BigInt.asUintN(64, a), ub = BigInt.asUintN(64, b);
-      value = remainder ? ua % ub : ua / ub;
-    }
-    wide[rd >> 1] = value;
+    const negativeDividend = signed && aHi < 0, negativeDivisor = signed && bHi < 0;
+    // Magnitudes: two's-complement negation on words (the low word carries into the high one when it is 0).
+    const magnitudeALo = negativeDividend ? -aLo | 0 : aLo;
+    const magnitudeAHi = negativeDividend ? (aLo === 0 ? -aHi : ~aHi) | 0 : aHi;
+    const magnitudeBLo = negativeDivisor ? -bLo | 0 : bLo;
+    const magnitudeBHi = negativeDivisor ? (bLo === 0 ? -bHi : ~bHi) | 0 : bHi;
+    divideUnsigned(magnitudeALo, magnitudeAHi, magnitudeBLo, magnitudeBHi);
+    let lo: number, hi: number, negative: boolean;
+    if (remainder) { lo = remainderLow; hi = remainderHigh; negative = negativeDividend; }
+    else { lo = quotientLow; hi = quotientHigh; negative = negativeDividend !== negativeDivisor; }
+    if (negative) { hi = (lo === 0 ? -hi : ~hi) | 0; lo = -lo | 0; }
+    x[rd] = lo;
+    x[rd + 1] = hi;
     return;
   }
   // result is an integer in (-2^32, 2^32]: split into words.
