@@ -81,6 +81,11 @@ export class Mmu {
    */
   codePages: Uint8Array | null = null;
   codeWriteListener: ((ramPage: number) => void) | null = null;
+  /** Virtual page numbers (hi * 2^20 + lo >>> 12) spanned by superpages the TLBs hold pieces of. */
+  private superpageFirst = Infinity;
+  private superpageLast = -Infinity;
+  /** Pages the leaf of the last successful walk maps (1 for a 4 KiB page). */
+  private lastWalkPages = 1;
 
   /** Guest RAM, for the interpreter's fetch-page cache and for LR/SC/AMOs (translate, then access RAM). */
   get guestRam(): GuestRam {
@@ -106,8 +111,31 @@ export class Mmu {
   /** Forgets every cached translation (satp, privilege, mstatus, PMP or watchpoint changes). */
   flush(): void {
     this.tlb.fill(-1);
+    this.superpageFirst = Infinity;
+    this.superpageLast = -Infinity;
     this.lastFetchPageBase = -1;
     // The interpreter keeps the current fetch page for the rest of a slice: end the slice.
+    this.hart.exitRequested = true;
+  }
+
+  /**
+   * sfence.vma with an address: forgets the translations of that virtual page. When the page
+   * lies in the span of the superpages whose 4 KiB pieces the TLBs hold, those pieces may come
+   * from the leaf entry being fenced: then everything goes, as QEMU does for large pages.
+   */
+  flushPage(lo: number, hi: number): void {
+    const virtualPage = hi * 1048576 + (lo >>> 12);
+    if (virtualPage >= this.superpageFirst && virtualPage <= this.superpageLast) {
+      this.flush();
+      return;
+    }
+    const page = lo >>> 12;
+    const tlb = this.tlb;
+    for (let kind = 0; kind < 3; kind++) {
+      const entry = ((page & TLB_MASK) + kind * TLB_SIZE) * TLB_ENTRY_WORDS;
+      if (tlb[entry] === page && tlb[entry + 1] === hi) tlb[entry] = -1;
+    }
+    this.lastFetchPageBase = -1;
     this.hart.exitRequested = true;
   }
 
@@ -426,6 +454,7 @@ export class Mmu {
       if (hi !== 0) return this.fail(kind, false, lo, hi);
       physical = lo >>> 0;
     } else {
+      this.lastWalkPages = 1;
       const walked = this.walk(lo, hi, kind, privilege, mode);
       if (walked < 0) return -1;
       physical = walked;
@@ -452,8 +481,13 @@ export class Mmu {
       this.tlb[entry] = lo >>> 12;
       this.tlb[entry + 1] = hi;
       this.tlb[entry + 2] = pageStart - this.ram.base;
+      if (pageUser && this.lastWalkPages > 1) {
+        const virtualPage = hi * 1048576 + (lo >>> 12);
+        const first = virtualPage - (((virtualPage % this.lastWalkPages) + this.lastWalkPages) % this.lastWalkPages);
+        if (first < this.superpageFirst) this.superpageFirst = first;
+        if (first + this.lastWalkPages - 1 > this.superpageLast) this.superpageLast = first + this.lastWalkPages - 1;
+      }
     }
-    void pageUser;
     return physical;
   }
 
@@ -539,6 +573,7 @@ export class Mmu {
       // Virtual page number bits below this level (or below the NAPOT size) pass through.
       const virtualPage = (lo >>> 12) + (hi & 0x1ffffff) * 2 ** 20;
       const passThroughPages = napot ? 16 : levelPages;
+      this.lastWalkPages = passThroughPages;
       const physicalPage = ppn - (ppn % passThroughPages) + (virtualPage % passThroughPages);
       const physical = physicalPage * PAGE_SIZE + (lo & 0xfff);
       if (physical >= 2 ** 32) return this.fail(kind, false, lo, hi);

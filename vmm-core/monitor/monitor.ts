@@ -230,12 +230,15 @@ export class Monitor implements SensitiveInstructionHandler {
     if (hart.privilege === Privilege.User || (hart.privilege === Privilege.Supervisor && (hart.mstatus & Mstatus.TVM) !== 0)) {
       return this.illegalCurrent(hart, 0x12000073 | (rs1 << 15) | (rs2 << 20));
     }
-    this.environment.mmuOf(hart).flush();
+    // With an address, that page only (rs2's ASID is ignored: the TLBs keep no ASIDs).
+    if (rs1 !== 0) this.environment.mmuOf(hart).flushPage(hart.registers[rs1 * 2], hart.registers[rs1 * 2 + 1]);
+    else this.environment.mmuOf(hart).flush();
     advance(hart, length);
   }
 
   fenceI(hart: Hart, length: number): void {
-    // Decoded instructions are cached by their bits, so there is nothing to invalidate.
+    // Decoded instructions are cached by their bits, and stores into translated code already
+    // dropped it (the translation tier's code pages), so there is nothing to invalidate.
     this.exits.countIndex(ExitIndex.FenceI);
     advance(hart, length);
   }

@@ -25,8 +25,8 @@ const BLOCK_BITS = 7;
  * entered URGENT_ENTRIES more times while it waits): a module costs a code allocation and an
  * instance, which dominate compiling one small region.
  */
-const BATCH_REGIONS = 12;
-const URGENT_ENTRIES = 6;
+const BATCH_REGIONS = Number(process.env.RINGSIDE_BATCH ?? 12);
+const URGENT_ENTRIES = Number(process.env.RINGSIDE_URGENT ?? 6);
 const INITIAL_TABLE_SIZE = 1024;
 
 /** The part of the WebAssembly JS API the tier uses (the project's TypeScript lib has no DOM types). */

@@ -38,6 +38,8 @@ const OPCODES = {
 } as const;
 
 export type Opcode = keyof typeof OPCODES;
+/** The same as a Map: faster to look up than an object with a hundred dotted keys. */
+const OPCODE_BYTES = new Map<string, number>(Object.entries(OPCODES));
 export type MemoryOpcode =
   | 'i32.load' | 'i64.load' | 'i64.load8_s' | 'i64.load8_u' | 'i64.load16_s' | 'i64.load16_u' | 'i64.load32_s' | 'i64.load32_u'
   | 'i32.store' | 'i64.store' | 'i64.store8' | 'i64.store16' | 'i64.store32';
@@ -48,16 +50,20 @@ class ByteWriter {
   length = 0;
 
   byte(value: number): void {
-    if (this.length === this.bytes.length) {
-      const larger = new Uint8Array(this.bytes.length * 2);
-      larger.set(this.bytes);
-      this.bytes = larger;
-    }
+    if (this.length === this.bytes.length) this.grow(1);
     this.bytes[this.length++] = value;
   }
 
   append(data: Uint8Array): void {
-    for (let i = 0; i < data.length; i++) this.byte(data[i]);
+    if (this.length + data.length > this.bytes.length) this.grow(data.length);
+    this.bytes.set(data, this.length);
+    this.length += data.length;
+  }
+
+  private grow(atLeast: number): void {
+    const larger = new Uint8Array(Math.max(this.bytes.length * 2, this.length + atLeast));
+    larger.set(this.bytes.subarray(0, this.length));
+    this.bytes = larger;
   }
 
   unsigned(value: number): void {
@@ -109,7 +115,7 @@ export class FunctionBuilder {
   private readonly labels: string[] = [];
 
   op(opcode: Opcode): this {
-    this.code.byte(OPCODES[opcode]);
+    this.code.byte(OPCODE_BYTES.get(opcode)!);
     return this;
   }
 
@@ -153,7 +159,7 @@ export class FunctionBuilder {
 
   /** A load or store with its alignment exponent (a hint) and constant offset. */
   memory(opcode: MemoryOpcode, offset: number, alignment = 0): this {
-    this.code.byte(OPCODES[opcode]);
+    this.code.byte(OPCODE_BYTES.get(opcode)!);
     this.code.unsigned(alignment);
     this.code.unsigned(offset);
     return this;
