@@ -313,6 +313,8 @@ export class RingsideSession extends LoggingDebugSession {
         });
         // A debug session can always type into the guest (ringside/serialInput): waiting for input is never a deadlock.
         machine.externalInputPossible = () => true;
+        // The run loop yields to the event loop between slices: compile off the main thread.
+        if (machine.translation !== null) machine.translation.backgroundCompilation = true;
       } catch (error) {
         opened.discard();
         if (serial.kind === 'file') closeSync(serial.descriptor);

@@ -308,6 +308,8 @@ export async function openMachine(
       consoleOutput,
       log,
     });
+    // The CLI's run loops yield to the event loop between slices: compile off the main thread.
+    if (machine.translation !== null) machine.translation.backgroundCompilation = process.env.RINGSIDE_BG !== '0';
     return { machine, opened };
   } catch (error) {
     opened.discard();

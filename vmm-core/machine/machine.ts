@@ -826,7 +826,7 @@ export class Machine implements MachineClock, HartInterruptPins {
         if (this.stopRequestedBy >= 0) return { kind: 'stop', hartId: this.stopRequestedBy };
         if (hart === first && first.instructionsRetired >= budgetEnd) return { kind: 'budget' };
         // Only after progress: a run that returned before skipping an idle wait would never get past it.
-        if (ran && this.attentionRequested()) return { kind: 'budget' };
+        if (ran && (this.attentionRequested() || this.translationWaiting())) return { kind: 'budget' };
         if (smp && this.totalInstructionsRetired() >= allHartsBudgetEnd) return { kind: 'budget' };
       }
       // A hart running alone that is stopped (HSM) can only be started by one of the frozen others.
@@ -857,6 +857,15 @@ export class Machine implements MachineClock, HartInterruptPins {
   attentionRequested(): boolean {
     const attention = this.attention;
     return attention !== null && Atomics.load(attention, 0) !== 0;
+  }
+
+  /**
+   * Regions are compiling in the background: end the run after this slice, so that the host's
+   * event loop turns and installs them (slice boundaries never change what the machine does).
+   */
+  private translationWaiting(): boolean {
+    const translation = this.translation;
+    return translation !== null && translation.compilationsInFlight > 0;
   }
 
   private totalInstructionsRetired(): number {
@@ -971,7 +980,7 @@ export class Machine implements MachineClock, HartInterruptPins {
         if (this.htif !== null) this.htif.poll();
         if (this.exit !== null || this.stopRequestedBy >= 0) return true;
         if (this.hartStates[hart.hartId] !== HartState.Started) return true;
-        if (this.attentionRequested()) return true;
+        if (this.attentionRequested() || this.translationWaiting()) return true;
       }
       return ran;
     } finally {

@@ -26,7 +26,7 @@ const BLOCK_BITS = 7;
  * instance, which dominate compiling one small region.
  */
 const BATCH_REGIONS = Number(process.env.RINGSIDE_BATCH ?? 12);
-const URGENT_ENTRIES = Number(process.env.RINGSIDE_URGENT ?? 6);
+const URGENT_ENTRIES = Number(process.env.RINGSIDE_URGENT ?? 2);
 const INITIAL_TABLE_SIZE = 1024;
 
 /** The part of the WebAssembly JS API the tier uses (the project's TypeScript lib has no DOM types). */
@@ -34,6 +34,7 @@ interface WebAssemblyApi {
   Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
   Table: new (descriptor: { element: 'anyfunc'; initial: number }) => WasmTable;
   Module: new (bytes: Uint8Array) => object;
+  compile(bytes: Uint8Array): Promise<object>;
   Instance: new (module: object, imports: { env: { memory: WasmMemory; table?: WasmTable } }) => { exports: Record<string, unknown> };
 }
 interface WasmTable {
@@ -100,6 +101,20 @@ export class TranslationTier {
   private readonly enter: EnterFunction;
   /** Hot regions planned but not compiled yet, by entry key. */
   private readonly pending = new Map<number, PendingRegion>();
+  /**
+   * Compile batches on V8's background threads (`WebAssembly.compile`) and install them when
+   * the host's event loop turns, instead of at once. For hosts that yield between runs (the
+   * CLI, the debug adapter); without it (the default, and what tests use) a batch is usable as
+   * soon as it is queued. Either way the machine is the same: only when code runs translated changes.
+   */
+  backgroundCompilation = false;
+  /** Entry keys of batches being compiled in the background. */
+  private readonly compiling = new Set<number>();
+  /** Bumped by every invalidation of a page and every flush, so late batches drop what went stale. */
+  private readonly pageGenerations: Uint32Array;
+  private cacheGeneration = 0;
+  private backgroundFailure: Error | null = null;
+  private batchesInFlight = 0;
   private readonly regionsOfPage = new Map<number, number[]>();
   private readonly mmus: Mmu[] = [];
   private liveModuleBytes = 0;
@@ -124,6 +139,7 @@ export class TranslationTier {
     this.entryCache = new Int32Array(this.buffer, entryCacheOffset, ENTRY_CACHE_ENTRIES * 2);
     this.codePages = new Uint8Array(ramSize / PAGE_SIZE);
     this.pageInvalidations = new Uint8Array(ramSize / PAGE_SIZE);
+    this.pageGenerations = new Uint32Array(ramSize / PAGE_SIZE);
     // Every call from JavaScript goes through one function (so V8 keeps that call fast) that
     // calls the region through the table.
     this.table = new wasm.Table({ element: 'anyfunc', initial: INITIAL_TABLE_SIZE });
@@ -131,6 +147,11 @@ export class TranslationTier {
       env: { memory: this.memory, table: this.table },
     });
     this.enter = trampoline.exports.enter as EnterFunction;
+  }
+
+  /** Batches compiling in the background (the machine ends runs early meanwhile, so hosts install them soon). */
+  get compilationsInFlight(): number {
+    return this.batchesInFlight;
   }
 
   /** Byte offset of a hart's control area. */
@@ -164,6 +185,7 @@ export class TranslationTier {
     const words = this.words;
     const hotness = this.hotness;
     const entries = this.entries;
+    if (this.backgroundFailure !== null) throw this.backgroundFailure;
     let executed = 0;
     hart.exitRequested = false;
     while (executed < budget) {
@@ -174,8 +196,9 @@ export class TranslationTier {
         let entry = entries.get(key);
         if (entry === undefined && hotness[(pcLo >>> 1) & HOTNESS_MASK] >= HOT_THRESHOLD) {
           entry = this.translate(pageBase, pcLo & 0xfff);
-          // Not translatable here (or left to the interpreter): count again before the next try.
-          if (entry === undefined && !this.pending.has(key)) hotness[(pcLo >>> 1) & HOTNESS_MASK] = 0;
+          // Queued, compiling, or not translatable: the interpreter counts to the threshold
+          // again before it returns here (rather than at every jump to it).
+          if (entry === undefined) hotness[(pcLo >>> 1) & HOTNESS_MASK] = 0;
         }
         if (entry !== undefined) {
           const observer = this.regionExitObserver;
@@ -205,6 +228,7 @@ export class TranslationTier {
    */
   private translate(pageBase: number, entryOffset: number): number | undefined {
     const key = (pageBase + entryOffset) >>> 1;
+    if (this.compiling.has(key)) return undefined;
     const waiting = this.pending.get(key);
     if (waiting !== undefined) {
       if (++waiting.waits < URGENT_ENTRIES) return undefined;
@@ -234,12 +258,41 @@ export class TranslationTier {
     this.pending.clear();
     const started = performance.now();
     const bytes = generateRegionsModule(batch.map((pending) => pending.plan), this.memoryPages);
-    const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory: this.memory } });
+    if (!this.backgroundCompilation) {
+      const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory: this.memory } });
+      this.statistics.compileMilliseconds += performance.now() - started;
+      this.install(batch, instance, bytes.length);
+      return;
+    }
+    this.statistics.compileMilliseconds += performance.now() - started;
+    const keys = batch.map((pending) => (pending.pageBase + pending.entryOffset) >>> 1);
+    for (const key of keys) this.compiling.add(key);
+    const generation = this.cacheGeneration;
+    const pageGenerations = batch.map((pending) => this.pageGenerations[pending.pageBase / PAGE_SIZE]);
+    this.batchesInFlight++;
+    wasm.compile(bytes).then((module) => {
+      this.batchesInFlight--;
+      for (const key of keys) this.compiling.delete(key);
+      if (generation !== this.cacheGeneration) return;
+      const installStarted = performance.now();
+      const instance = new wasm.Instance(module, { env: { memory: this.memory } });
+      // Regions whose page was written while they compiled are stale: leave them out.
+      const fresh = batch.map((pending, index) => this.pageGenerations[pending.pageBase / PAGE_SIZE] === pageGenerations[index]);
+      this.install(batch, instance, bytes.length, fresh);
+      this.statistics.compileMilliseconds += performance.now() - installStarted;
+    }).catch((error: unknown) => {
+      this.batchesInFlight = 0;
+      this.backgroundFailure = new Error(`translation tier: compiling a batch of regions failed: ${(error as Error).message}`);
+    });
+  }
+
+  /** Puts a compiled batch's regions in the table and the entry maps. */
+  private install(batch: readonly PendingRegion[], instance: { exports: Record<string, unknown> }, moduleBytes: number, fresh?: readonly boolean[]): void {
     const statistics = this.statistics;
-    statistics.compileMilliseconds += performance.now() - started;
-    if (this.liveModuleBytes + bytes.length > MAX_MODULE_BYTES) this.flush();
-    const sharePerRegion = bytes.length / batch.length;
+    if (this.liveModuleBytes + moduleBytes > MAX_MODULE_BYTES) this.flush();
+    const sharePerRegion = moduleBytes / batch.length;
     batch.forEach((pending, index) => {
+      if (fresh !== undefined && !fresh[index]) return;
       const slot = this.allocateSlot();
       this.table.set(slot, instance.exports[`region${index}`]);
       const page = pending.pageBase / PAGE_SIZE;
@@ -264,8 +317,8 @@ export class TranslationTier {
       statistics.blocksCompiled += pending.plan.blocks.length;
       statistics.instructionsCompiled += pending.plan.instructionCount;
     });
-    this.liveModuleBytes += bytes.length;
-    statistics.moduleBytes += bytes.length;
+    this.liveModuleBytes += moduleBytes;
+    statistics.moduleBytes += moduleBytes;
     statistics.modulesCompiled++;
   }
 
@@ -282,6 +335,7 @@ export class TranslationTier {
   invalidatePage(page: number): void {
     if (this.codePages[page] === 0) return;
     this.codePages[page] = 0;
+    this.pageGenerations[page]++;
     if (this.pageInvalidations[page] < 255) this.pageInvalidations[page]++;
     this.statistics.invalidatedPages++;
     for (const slot of this.regionsOfPage.get(page) ?? []) {
@@ -320,6 +374,8 @@ export class TranslationTier {
     this.regions = [];
     this.freeSlots.length = 0;
     this.pending.clear();
+    this.compiling.clear();
+    this.cacheGeneration++;
     this.regionsOfPage.clear();
     this.codePages.fill(0);
     this.liveModuleBytes = 0;

@@ -137,7 +137,7 @@ export function planRegion(halfwords: Uint16Array, pageRamOffset: number, entryO
   const worklist = [entryOffset];
   let instructionCount = 0;
   while (worklist.length > 0 && blocks.length < MAX_REGION_BLOCKS && instructionCount < MAX_REGION_INSTRUCTIONS) {
-    const start = worklist.shift()!;
+    const start = worklist.pop()!;
     if (seen.has(start)) continue;
     seen.add(start);
     const block = decodeBlock(halfwords, pageRamOffset, start, extensions);
@@ -199,9 +199,9 @@ export const REGION_FUNCTION_TYPE: FunctionType = {
  * and an instance each): exports `region0`, `region1`, … in the order of `plans`.
  */
 export function generateRegionsModule(plans: readonly RegionPlan[], memoryPages: number): Uint8Array {
-  const multiplyHighIndex = plans.length;
+  const helpers: Helpers = { multiplyHigh: plans.length };
   const functions: FunctionDefinition[] = plans.map((plan, index) => ({
-    ...generateRegionFunction(plan, multiplyHighIndex),
+    ...generateRegionFunction(plan, helpers),
     exportName: `region${index}`,
   }));
   functions.push(multiplyHighUnsigned());
@@ -254,7 +254,13 @@ export function generateTrampolineModule(memoryPages: number, tableSize: number,
   }], { tableSize, extraTypes: [REGION_FUNCTION_TYPE] });
 }
 
-function generateRegionFunction(plan: RegionPlan, multiplyHighIndex: number): FunctionDefinition {
+/** Function indices of the helpers every regions module has. */
+interface Helpers {
+  readonly multiplyHigh: number;
+}
+
+function generateRegionFunction(plan: RegionPlan, helpers: Helpers): FunctionDefinition {
+  const multiplyHighIndex = helpers.multiplyHigh;
   const body = new FunctionBuilder();
   const registerLocal = new Map<number, number>();
   const written = new Set<number>();

@@ -112,7 +112,9 @@ class ByteWriter {
  */
 export class FunctionBuilder {
   private readonly code = new ByteWriter();
+  /** Open labels, innermost last, and where each name is open (a name may be open more than once). */
   private readonly labels: string[] = [];
+  private readonly positions = new Map<string, number[]>();
 
   op(opcode: Opcode): this {
     this.code.byte(OPCODE_BYTES.get(opcode)!);
@@ -198,8 +200,9 @@ export class FunctionBuilder {
   }
 
   end(): this {
-    if (this.labels.length === 0) throw new Error('wasm emitter: end without an open block');
-    this.labels.pop();
+    const label = this.labels.pop();
+    if (label === undefined) throw new Error('wasm emitter: end without an open block');
+    this.positions.get(label)!.pop();
     this.code.byte(OPCODES.end);
     return this;
   }
@@ -232,9 +235,9 @@ export class FunctionBuilder {
 
   /** Nesting depth of the innermost open label `label` (0 = innermost block). */
   depthOf(label: string): number {
-    const index = this.labels.lastIndexOf(label);
-    if (index < 0) throw new Error(`wasm emitter: no open label ${label}`);
-    return this.labels.length - 1 - index;
+    const open = this.positions.get(label);
+    if (open === undefined || open.length === 0) throw new Error(`wasm emitter: no open label ${label}`);
+    return this.labels.length - 1 - open[open.length - 1];
   }
 
   get openLabels(): number {
@@ -249,6 +252,9 @@ export class FunctionBuilder {
   private open(kind: 'block' | 'loop' | 'if', label: string, result?: ValueType): this {
     this.code.byte(OPCODES[kind]);
     this.code.byte(result ?? VOID_BLOCK);
+    let open = this.positions.get(label);
+    if (open === undefined) this.positions.set(label, (open = []));
+    open.push(this.labels.length);
     this.labels.push(label);
     return this;
   }
