@@ -18,11 +18,13 @@ const DATA_BYTES = 4096;
 
 type Tier = 'interpreter' | 'auto';
 
+/** Jumps after which these tests' short loops are translated (the default waits longer). */
+const TEST_HOT_THRESHOLD = 30;
+
 function machinesFor(program: ProgramBuilder): Record<Tier, Machine> {
-  return {
-    interpreter: createMachine({ program, tier: 'interpreter' }),
-    auto: createMachine({ program, tier: 'auto' }),
-  };
+  const auto = createMachine({ program, tier: 'auto' });
+  auto.translation!.hotThreshold = TEST_HOT_THRESHOLD;
+  return { interpreter: createMachine({ program, tier: 'interpreter' }), auto };
 }
 
 /** Everything a translated instruction can change: pc, x registers, instret, and the data page. */
@@ -134,7 +136,7 @@ function randomProgram(seed: number, iterations: number): ProgramBuilder {
 describe('translation tier: the same machine as the interpreter', () => {
   it('random programs of every translated operation leave identical registers, memory and counts', () => {
     for (let seed = 1; seed <= 24; seed++) {
-      const machines = machinesFor(randomProgram(seed, 400));
+      const machines = machinesFor(randomProgram(seed, 200));
       runToExit(machines.interpreter);
       runToExit(machines.auto);
       assert.deepEqual(state(machines.auto), state(machines.interpreter), `seed ${seed}`);
@@ -145,7 +147,7 @@ describe('translation tier: the same machine as the interpreter', () => {
   });
 
   it('slices of any length end on the same instruction as on the interpreter', () => {
-    const machines = machinesFor(randomProgram(77, 400));
+    const machines = machinesFor(randomProgram(77, 500));
     const budgets = [1, 2, 3, 5, 7, 11, 13, 47, 48, 49, 50, 51, 97, 200, 1000];
     for (let round = 0; ; round++) {
       const budget = budgets[round % budgets.length];

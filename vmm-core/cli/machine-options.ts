@@ -309,7 +309,7 @@ export async function openMachine(
       log,
     });
     // The CLI's run loops yield to the event loop between slices: compile off the main thread.
-    if (machine.translation !== null) machine.translation.backgroundCompilation = process.env.RINGSIDE_BG !== '0';
+    if (machine.translation !== null) machine.translation.backgroundCompilation = true;
     return { machine, opened };
   } catch (error) {
     opened.discard();

@@ -111,12 +111,17 @@ function mul64Low(aLo: number, aHi: number, bLo: number, bHi: number): number {
 
 /** Jump targets are counted in a table indexed by pc bits 16:1. */
 export const HOTNESS_MASK = 0xffff;
-/** Executions of a jump target after which the translation tier compiles the code there. */
-export const HOT_THRESHOLD = Number(process.env.RINGSIDE_HOT ?? 40);
+/**
+ * Executions of a jump target after which the translation tier compiles the code there. Low
+ * enough that a loop of a CPU-bound guest is translated within milliseconds; high enough that
+ * Linux's boot, whose code mostly runs a few hundred times, does not spend more compiling than
+ * it saves (bench/RESULTS.md, "Translation tier": the threshold sweep).
+ */
+export const HOT_THRESHOLD = 500;
 
-/** Counts a jump to `targetLo`; true once the target is hot (the counter saturates at 255). */
-function reachedHotTarget(hotness: Uint16Array, targetLo: number): boolean {
-  return ++hotness[(targetLo >>> 1) & HOTNESS_MASK] >= HOT_THRESHOLD;
+/** Counts a jump to `targetLo`; true once the target is hot. */
+function reachedHotTarget(hotness: Uint16Array, targetLo: number, threshold: number): boolean {
+  return ++hotness[(targetLo >>> 1) & HOTNESS_MASK] >= threshold;
 }
 
 /**
@@ -132,6 +137,7 @@ export function runInterpreter(
   monitor: SensitiveInstructionHandler,
   budget: number,
   hotness: Uint16Array | null = null,
+  hotThreshold = HOT_THRESHOLD,
 ): number {
   const x = hart.registers;
   let executed = 0;
@@ -200,7 +206,7 @@ export function runInterpreter(
         hart.pcLo = targetLo;
         x[rd] = returnLo;
         x[rd + 1] = returnHi;
-        if (hotness !== null && reachedHotTarget(hotness, targetLo)) return executed;
+        if (hotness !== null && reachedHotTarget(hotness, targetLo, hotThreshold)) return executed;
         continue execute;
       }
       case Operation.Jalr: {
@@ -211,20 +217,20 @@ export function runInterpreter(
         const returnLo = (pcLo + length) | 0;
         x[rd] = returnLo;
         x[rd + 1] = (pcHi + ((returnLo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
-        if (hotness !== null && reachedHotTarget(hotness, targetLo)) return executed;
+        if (hotness !== null && reachedHotTarget(hotness, targetLo, hotThreshold)) return executed;
         continue execute;
       }
       case Operation.Beq:
         if (x[rs1] === x[rs2] && x[rs1 + 1] === x[rs2 + 1]) {
           takeBranch(hart, pcLo, pcHi, imm);
-          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo)) return executed;
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold)) return executed;
           continue execute;
         }
         break;
       case Operation.Bne:
         if (x[rs1] !== x[rs2] || x[rs1 + 1] !== x[rs2 + 1]) {
           takeBranch(hart, pcLo, pcHi, imm);
-          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo)) return executed;
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold)) return executed;
           continue execute;
         }
         break;
@@ -232,7 +238,7 @@ export function runInterpreter(
         const aHi = x[rs1 + 1], bHi = x[rs2 + 1];
         if (aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (x[rs2] >>> 0))) {
           takeBranch(hart, pcLo, pcHi, imm);
-          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo)) return executed;
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold)) return executed;
           continue execute;
         }
         break;
@@ -241,7 +247,7 @@ export function runInterpreter(
         const aHi = x[rs1 + 1], bHi = x[rs2 + 1];
         if (aHi > bHi || (aHi === bHi && (x[rs1] >>> 0) >= (x[rs2] >>> 0))) {
           takeBranch(hart, pcLo, pcHi, imm);
-          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo)) return executed;
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold)) return executed;
           continue execute;
         }
         break;
@@ -250,7 +256,7 @@ export function runInterpreter(
         const aHi = x[rs1 + 1] >>> 0, bHi = x[rs2 + 1] >>> 0;
         if (aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (x[rs2] >>> 0))) {
           takeBranch(hart, pcLo, pcHi, imm);
-          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo)) return executed;
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold)) return executed;
           continue execute;
         }
         break;
@@ -259,7 +265,7 @@ export function runInterpreter(
         const aHi = x[rs1 + 1] >>> 0, bHi = x[rs2 + 1] >>> 0;
         if (aHi > bHi || (aHi === bHi && (x[rs1] >>> 0) >= (x[rs2] >>> 0))) {
           takeBranch(hart, pcLo, pcHi, imm);
-          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo)) return executed;
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold)) return executed;
           continue execute;
         }
         break;

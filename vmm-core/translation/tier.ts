@@ -25,8 +25,8 @@ const BLOCK_BITS = 7;
  * entered URGENT_ENTRIES more times while it waits): a module costs a code allocation and an
  * instance, which dominate compiling one small region.
  */
-const BATCH_REGIONS = Number(process.env.RINGSIDE_BATCH ?? 12);
-const URGENT_ENTRIES = Number(process.env.RINGSIDE_URGENT ?? 2);
+const BATCH_REGIONS = 12;
+const URGENT_ENTRIES = 2;
 const INITIAL_TABLE_SIZE = 1024;
 
 /** The part of the WebAssembly JS API the tier uses (the project's TypeScript lib has no DOM types). */
@@ -81,6 +81,8 @@ export interface TranslationStatistics {
 export class TranslationTier {
   readonly memory: WasmMemory;
   readonly buffer: SharedArrayBuffer;
+  /** Jumps to a target after which it is translated (tests of the tier lower it to translate short loops). */
+  hotThreshold = HOT_THRESHOLD;
   /** Jump-target counters the interpreter keeps (indexed by pc): a target reaching HOT_THRESHOLD gets translated. */
   readonly hotness = new Uint16Array(HOTNESS_MASK + 1);
   /** One byte per RAM page: 1 while translated code came from it (never in a store TLB then). */
@@ -194,7 +196,7 @@ export class TranslationTier {
       if (pageBase >= 0) {
         const key = (pageBase + (pcLo & 0xfff)) >>> 1;
         let entry = entries.get(key);
-        if (entry === undefined && hotness[(pcLo >>> 1) & HOTNESS_MASK] >= HOT_THRESHOLD) {
+        if (entry === undefined && hotness[(pcLo >>> 1) & HOTNESS_MASK] >= this.hotThreshold) {
           entry = this.translate(pageBase, pcLo & 0xfff);
           // Queued, compiling, or not translatable: the interpreter counts to the threshold
           // again before it returns here (rather than at every jump to it).
@@ -216,7 +218,7 @@ export class TranslationTier {
           }
         }
       }
-      executed += runInterpreter(hart, mmu, monitor, budget - executed, hotness);
+      executed += runInterpreter(hart, mmu, monitor, budget - executed, hotness, this.hotThreshold);
       if (hart.exitRequested) break;
     }
     return executed;
