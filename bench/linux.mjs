@@ -3,7 +3,9 @@
 // (dd on a virtio disk) and NAT TCP throughput (wget from a host HTTP server through the
 // user-mode network). Ratios are Ringside / QEMU wall time for the same work.
 //
-//   node bench/linux.mjs [--rounds N] [--disk-mib N] [--http-mib N] [--idle-seconds N]
+//   node bench/linux.mjs [--rounds N] [--disk-mib N] [--http-mib N] [--idle-seconds N] [--tiers]
+//
+// --tiers adds Ringside on the interpreter alone (--tier interpreter) next to the default tier.
 //
 // The guest is driven through its serial console (busy box shell, `ringside.scenario=shell`),
 // exactly as a person would type.
@@ -94,10 +96,12 @@ function commandLine(emulator, disk, httpPort) {
     ]];
   }
   void httpPort;
+  // 'ringside[-builtin][-interpreter]': OpenSBI or the built-in SBI, the default tier or the interpreter alone.
   return [process.execPath, [
-    CLI, 'run', '--kernel', join(CACHE, 'Image'), '--bios', emulator === 'ringside-builtin' ? 'builtin' : FW_JUMP,
+    CLI, 'run', '--kernel', join(CACHE, 'Image'), '--bios', emulator.includes('builtin') ? 'builtin' : FW_JUMP,
     '--mem', '256M', '--initrd', join(CACHE, 'initramfs.cpio'), '--append', append,
     '--drive', `file=${disk},format=raw`, '--netdev', 'user',
+    '--tier', emulator.endsWith('-interpreter') ? 'interpreter' : 'auto',
   ]];
 }
 
@@ -140,6 +144,8 @@ await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const httpPort = server.address().port;
 const work = mkdtempSync(join(tmpdir(), 'ringside-bench-linux-'));
 const emulators = ['ringside', 'ringside-builtin'];
+// --tiers: also both Ringside configurations on the interpreter alone, in the same run.
+if (process.argv.includes('--tiers')) emulators.push('ringside-interpreter', 'ringside-builtin-interpreter');
 const hasQemu = await new Promise((resolve) => spawn('qemu-system-riscv64', ['--version']).on('exit', (code) => resolve(code === 0)).on('error', () => resolve(false)));
 if (hasQemu) emulators.push('qemu');
 const best = {};

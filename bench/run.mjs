@@ -2,7 +2,7 @@
 // matrix multiply, string work) on Ringside and, when installed, on QEMU TCG in the same run,
 // and reports guest MIPS and the ratio. Also measures the debugger's cost when nothing (or
 // something unrelated) is armed, and counts garbage collections during the run.
-// Usage: npm run bench [-- --rounds N]
+// Usage: npm run bench [-- --rounds N] [--tier auto|interpreter]
 
 import { readFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -15,6 +15,10 @@ const { Machine, Debugger, parseElf } = require('../dist/vmm-core.js');
 const roundsArgument = process.argv.indexOf('--rounds');
 const rounds = roundsArgument > 0 ? Number(process.argv[roundsArgument + 1]) : 3;
 const guestPath = 'guests/bin/bench.elf';
+// The execution tier: --tier auto (default: translation) or --tier interpreter.
+const tierArgument = process.argv.indexOf('--tier');
+const tier = tierArgument > 0 ? process.argv[tierArgument + 1] : 'auto';
+if (tier !== 'auto' && tier !== 'interpreter') throw new Error(`--tier must be auto or interpreter, got ${tier}`);
 const bytes = new Uint8Array(readFileSync(guestPath));
 
 let garbageCollections = 0;
@@ -23,7 +27,7 @@ gcObserver.observe({ entryTypes: ['gc'] });
 
 function runRingside(setup) {
   let output = '';
-  const machine = new Machine({ kernel: { fileName: guestPath, bytes }, consoleOutput: (b) => (output += String.fromCharCode(b)) });
+  const machine = new Machine({ kernel: { fileName: guestPath, bytes }, consoleOutput: (b) => (output += String.fromCharCode(b)), tier });
   const debug = setup ? setup(machine) : undefined;
   const gcBefore = garbageCollections;
   const start = performance.now();
@@ -68,8 +72,8 @@ function runQemu(instructions) {
   return { seconds, mips: instructions / seconds / 1e6, startup };
 }
 
-console.log(`node ${process.version}, ${rounds} rounds each, best of rounds`);
-const plain = best('ringside interpreter', undefined);
+console.log(`node ${process.version}, ${rounds} rounds each, best of rounds, tier ${tier}`);
+const plain = best(`ringside (tier ${tier})`, undefined);
 const attached = best('ringside, debugger attached, nothing armed', (machine) => new Debugger(machine));
 const elf = parseElf(bytes, guestPath);
 const unrelated = elf.findSymbol('pass') ?? elf.findSymbol('fail');
