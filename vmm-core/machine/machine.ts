@@ -153,6 +153,7 @@ export class Machine implements MachineClock, HartInterruptPins {
   /** Virtual time all harts have reached, in ns. */
   private windowStart = 0;
   private stopRequestedBy = -1;
+  private yieldingForTranslation = false;
   private consoleListeners: Array<(byte: number) => void> = [];
   /**
    * Sees every instruction attempt while set. The scheduler stays the same (slices, interrupt
@@ -803,6 +804,7 @@ export class Machine implements MachineClock, HartInterruptPins {
     this.performGuestReset();
     this.ramPristine = false;
     this.stopRequestedBy = -1;
+    this.yieldingForTranslation = false;
     const smp = this.harts.length > 1 && singleHart === undefined;
     const quantum = (smp ? QUANTUM_SMP : QUANTUM_SINGLE_HART) * 2 ** this.config.icountShift;
     // A hart run alone (a debugger step) always skips its waits: nothing else can wake it in wall time.
@@ -859,13 +861,12 @@ export class Machine implements MachineClock, HartInterruptPins {
     return attention !== null && Atomics.load(attention, 0) !== 0;
   }
 
-  /**
-   * Regions are compiling in the background: end the run after this slice, so that the host's
-   * event loop turns and installs them (slice boundaries never change what the machine does).
-   */
+  /** Regions compiling in the background want the host's event loop to turn (TranslationTier.takeYieldRequest); stays set for the rest of the run. */
   private translationWaiting(): boolean {
+    if (this.yieldingForTranslation) return true;
     const translation = this.translation;
-    return translation !== null && translation.compilationsInFlight > 0;
+    this.yieldingForTranslation = translation !== null && translation.takeYieldRequest();
+    return this.yieldingForTranslation;
   }
 
   private totalInstructionsRetired(): number {

@@ -28,6 +28,8 @@ const BLOCK_BITS = 7;
 const BATCH_REGIONS = 12;
 const URGENT_ENTRIES = 2;
 const INITIAL_TABLE_SIZE = 1024;
+/** About a few milliseconds of interpretation between turns of the host's event loop while batches compile. */
+const YIELD_AFTER_INSTRUCTIONS = 100_000;
 
 /** The part of the WebAssembly JS API the tier uses (the project's TypeScript lib has no DOM types). */
 interface WebAssemblyApi {
@@ -54,8 +56,10 @@ interface PendingRegion {
   readonly plan: RegionPlan;
   readonly pageBase: number;
   readonly entryOffset: number;
-  /** Entries into it while it waited. */
+  /** Hot entries into it while it waited. */
   waits: number;
+  /** Sent to compile in the background (no longer queued). */
+  compiling: boolean;
 }
 
 interface CompiledRegion {
@@ -101,8 +105,10 @@ export class TranslationTier {
   private readonly freeSlots: number[] = [];
   private readonly table: WasmTable;
   private readonly enter: EnterFunction;
-  /** Hot regions planned but not compiled yet, by entry key. */
-  private readonly pending = new Map<number, PendingRegion>();
+  /** Hot regions planned, queued for the next batch. */
+  private pending: PendingRegion[] = [];
+  /** The block keys of regions queued or compiling: hot entries there wait for them instead of planning another region. */
+  private readonly reserved = new Map<number, PendingRegion>();
   /**
    * Compile batches on V8's background threads (`WebAssembly.compile`) and install them when
    * the host's event loop turns, instead of at once. For hosts that yield between runs (the
@@ -110,13 +116,12 @@ export class TranslationTier {
    * soon as it is queued. Either way the machine is the same: only when code runs translated changes.
    */
   backgroundCompilation = false;
-  /** Entry keys of batches being compiled in the background. */
-  private readonly compiling = new Set<number>();
   /** Bumped by every invalidation of a page and every flush, so late batches drop what went stale. */
   private readonly pageGenerations: Uint32Array;
   private cacheGeneration = 0;
   private backgroundFailure: Error | null = null;
   private batchesInFlight = 0;
+  private executedSinceYield = 0;
   private readonly regionsOfPage = new Map<number, number[]>();
   private readonly mmus: Mmu[] = [];
   private liveModuleBytes = 0;
@@ -151,9 +156,21 @@ export class TranslationTier {
     this.enter = trampoline.exports.enter as EnterFunction;
   }
 
-  /** Batches compiling in the background (the machine ends runs early meanwhile, so hosts install them soon). */
+  /** Batches compiling in the background. */
   get compilationsInFlight(): number {
     return this.batchesInFlight;
+  }
+
+  /**
+   * True while batches compile in the background, every YIELD_AFTER_INSTRUCTIONS executed: the
+   * machine then ends its run, so that the host's event loop turns and installs them as soon
+   * as they are ready (instead of a whole host slice later). Run boundaries never change what
+   * the machine does.
+   */
+  takeYieldRequest(): boolean {
+    if (this.batchesInFlight === 0 || this.executedSinceYield < YIELD_AFTER_INSTRUCTIONS) return false;
+    this.executedSinceYield = 0;
+    return true;
   }
 
   /** Byte offset of a hart's control area. */
@@ -221,6 +238,7 @@ export class TranslationTier {
       executed += runInterpreter(hart, mmu, monitor, budget - executed, hotness, this.hotThreshold);
       if (hart.exitRequested) break;
     }
+    this.executedSinceYield += executed;
     return executed;
   }
 
@@ -230,10 +248,9 @@ export class TranslationTier {
    */
   private translate(pageBase: number, entryOffset: number): number | undefined {
     const key = (pageBase + entryOffset) >>> 1;
-    if (this.compiling.has(key)) return undefined;
-    const waiting = this.pending.get(key);
+    const waiting = this.reserved.get(key);
     if (waiting !== undefined) {
-      if (++waiting.waits < URGENT_ENTRIES) return undefined;
+      if (waiting.compiling || ++waiting.waits < URGENT_ENTRIES) return undefined;
       this.compilePending();
       return this.entries.get(key);
     }
@@ -242,8 +259,13 @@ export class TranslationTier {
     const plan = planRegion(this.halfwords, pageBase, entryOffset, this.extensions);
     if (plan === undefined) return undefined;
     this.markCodePage(page);
-    this.pending.set(key, { plan, pageBase, entryOffset, waits: 0 });
-    if (this.pending.size < BATCH_REGIONS) return undefined;
+    const region: PendingRegion = { plan, pageBase, entryOffset, waits: 0, compiling: false };
+    this.pending.push(region);
+    for (const block of plan.blocks) {
+      const blockKey = (pageBase + block.start) >>> 1;
+      if (!this.entries.has(blockKey) && !this.reserved.has(blockKey)) this.reserved.set(blockKey, region);
+    }
+    if (this.pending.length < BATCH_REGIONS) return undefined;
     this.compilePending();
     return this.entries.get(key);
   }
@@ -256,26 +278,27 @@ export class TranslationTier {
   }
 
   private compilePending(): void {
-    const batch = [...this.pending.values()];
-    this.pending.clear();
+    const batch = this.pending;
+    this.pending = [];
     const started = performance.now();
     const bytes = generateRegionsModule(batch.map((pending) => pending.plan), this.memoryPages);
     if (!this.backgroundCompilation) {
       const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory: this.memory } });
       this.statistics.compileMilliseconds += performance.now() - started;
+      this.release(batch);
       this.install(batch, instance, bytes.length);
       return;
     }
     this.statistics.compileMilliseconds += performance.now() - started;
-    const keys = batch.map((pending) => (pending.pageBase + pending.entryOffset) >>> 1);
-    for (const key of keys) this.compiling.add(key);
+    for (const region of batch) region.compiling = true;
     const generation = this.cacheGeneration;
     const pageGenerations = batch.map((pending) => this.pageGenerations[pending.pageBase / PAGE_SIZE]);
     this.batchesInFlight++;
+    this.executedSinceYield = 0;
     wasm.compile(bytes).then((module) => {
       this.batchesInFlight--;
-      for (const key of keys) this.compiling.delete(key);
       if (generation !== this.cacheGeneration) return;
+      this.release(batch);
       const installStarted = performance.now();
       const instance = new wasm.Instance(module, { env: { memory: this.memory } });
       // Regions whose page was written while they compiled are stale: leave them out.
@@ -286,6 +309,16 @@ export class TranslationTier {
       this.batchesInFlight = 0;
       this.backgroundFailure = new Error(`translation tier: compiling a batch of regions failed: ${(error as Error).message}`);
     });
+  }
+
+  /** The batch's block keys are no longer waited for. */
+  private release(batch: readonly PendingRegion[]): void {
+    for (const region of batch) {
+      for (const block of region.plan.blocks) {
+        const key = (region.pageBase + block.start) >>> 1;
+        if (this.reserved.get(key) === region) this.reserved.delete(key);
+      }
+    }
   }
 
   /** Puts a compiled batch's regions in the table and the entry maps. */
@@ -354,8 +387,11 @@ export class TranslationTier {
       this.freeSlots.push(slot);
     }
     this.regionsOfPage.delete(page);
-    for (const [key, pending] of this.pending) {
-      if (pending.pageBase / PAGE_SIZE === page) this.pending.delete(key);
+    // Regions of the page still waiting are stale too (compiling ones are dropped when they arrive).
+    const stale = this.pending.filter((region) => region.pageBase / PAGE_SIZE === page);
+    if (stale.length > 0) {
+      this.pending = this.pending.filter((region) => region.pageBase / PAGE_SIZE !== page);
+      this.release(stale);
     }
   }
 
@@ -375,8 +411,8 @@ export class TranslationTier {
     for (let slot = 0; slot < this.regions.length; slot++) this.table.set(slot, null);
     this.regions = [];
     this.freeSlots.length = 0;
-    this.pending.clear();
-    this.compiling.clear();
+    this.pending = [];
+    this.reserved.clear();
     this.cacheGeneration++;
     this.regionsOfPage.clear();
     this.codePages.fill(0);

@@ -186,8 +186,8 @@ function decodeBlock(halfwords: Uint16Array, pageRamOffset: number, start: numbe
 
 // run(entry, budget, control, pageLo, pageHi) -> instructions retired
 const ENTRY = 0, BUDGET = 1, CONTROL = 2, PAGE_LO = 3, PAGE_HI = 4;
-const COUNT = 5, SLOT = 6, PAGE = 7, EXIT_PC = 8, ADDRESS = 9, FIRST = 10, SECOND = 11, FIRST_REGISTER = 12;
-const FIXED_LOCALS = [ValueType.I32, ValueType.I32, ValueType.I64, ValueType.I64, ValueType.I64, ValueType.I64, ValueType.I64];
+const COUNT = 5, SLOT = 6, PAGE = 7, EXIT_PC = 8, ADDRESS = 9, FIRST = 10, SECOND = 11, VALUE = 12, FIRST_REGISTER = 13;
+const FIXED_LOCALS = [ValueType.I32, ValueType.I32, ValueType.I64, ValueType.I64, ValueType.I64, ValueType.I64, ValueType.I64, ValueType.I64];
 /** The type of every region function: (entry, budget, control, pageLo, pageHi) -> instructions retired. */
 export const REGION_FUNCTION_TYPE: FunctionType = {
   parameters: [ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32],
@@ -275,14 +275,24 @@ function generateRegionFunction(plan: RegionPlan, helpers: Helpers): FunctionDef
     }
     return index;
   };
+  // A region that loops keeps the registers it uses in locals (loaded on entry, stored on
+  // exit), which V8 keeps in host registers; one that does not (straight code between calls
+  // and returns) reads and writes them in memory, so that entering and leaving costs nothing.
+  const cached = plan.blocks.some((block, index) =>
+    (block.end === BlockEnd.Branch || block.end === BlockEnd.Jump) && (blockIndex.get(block.target) ?? Infinity) <= index);
   const read = (register: number): void => {
     if (register === 0) body.i64(0, 0);
-    else body.get(local(register));
+    else if (cached) body.get(local(register));
+    else body.get(CONTROL).memory('i64.load', HartControl.registers + 8 * register);
   };
   /** Pops the value on the stack into rd (dropped for x0). */
   const write = (register: number): void => {
     if (register === 0) {
       body.op('drop');
+      return;
+    }
+    if (!cached) {
+      body.set(VALUE).get(CONTROL).get(VALUE).memory('i64.store', HartControl.registers + 8 * register);
       return;
     }
     written.add(register);
