@@ -98,6 +98,7 @@ export class TranslationTier {
   private readonly halfwords: Uint16Array;
   /** The trampoline's direct-mapped copy of `entries` ({key + 1, entry} pairs), so regions chain without JavaScript. */
   private readonly entryCache: Int32Array;
+  private readonly entryCacheOffset: number;
   /** (RAM offset >>> 1) → region index << BLOCK_BITS | block index. */
   private readonly entries = new Map<number, number>();
   /** Compiled regions by their slot in the function table. */
@@ -138,6 +139,7 @@ export class TranslationTier {
   constructor(readonly ramSize: number, hartCount: number, private readonly extensions: number) {
     this.controlStart = Math.ceil(ramSize / WASM_PAGE) * WASM_PAGE;
     const entryCacheOffset = this.controlStart + hartCount * HartControl.stride;
+    this.entryCacheOffset = entryCacheOffset;
     this.memoryPages = Math.ceil((entryCacheOffset + ENTRY_CACHE_BYTES) / WASM_PAGE);
     this.memory = new wasm.Memory({ initial: this.memoryPages, maximum: this.memoryPages, shared: true });
     this.buffer = this.memory.buffer as unknown as SharedArrayBuffer;
@@ -281,7 +283,7 @@ export class TranslationTier {
     const batch = this.pending;
     this.pending = [];
     const started = performance.now();
-    const bytes = generateRegionsModule(batch.map((pending) => pending.plan), this.memoryPages);
+    const bytes = generateRegionsModule(batch.map((pending) => pending.plan), this.memoryPages, this.entryCacheOffset);
     if (!this.backgroundCompilation) {
       const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory: this.memory } });
       this.statistics.compileMilliseconds += performance.now() - started;

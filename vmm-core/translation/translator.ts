@@ -63,6 +63,8 @@ interface PlannedBlock {
 }
 
 export interface RegionPlan {
+  /** RAM offset of the region's page. */
+  readonly pageRamOffset: number;
   readonly blocks: readonly PlannedBlock[];
   readonly instructionCount: number;
 }
@@ -150,7 +152,7 @@ export function planRegion(halfwords: Uint16Array, pageRamOffset: number, entryO
   }
   if (blocks.length === 0) return undefined;
   blocks.sort((a, b) => a.start - b.start);
-  return { blocks, instructionCount };
+  return { pageRamOffset, blocks, instructionCount };
 }
 
 function decodeBlock(halfwords: Uint16Array, pageRamOffset: number, start: number, extensions: number): PlannedBlock | undefined {
@@ -185,12 +187,12 @@ function decodeBlock(halfwords: Uint16Array, pageRamOffset: number, start: numbe
 // ---- code generation ------------------------------------------------------------------------
 
 // run(entry, budget, control, pageLo, pageHi) -> instructions retired
-const ENTRY = 0, BUDGET = 1, CONTROL = 2, PAGE_LO = 3, PAGE_HI = 4;
-const COUNT = 5, SLOT = 6, PAGE = 7, EXIT_PC = 8, ADDRESS = 9, FIRST = 10, SECOND = 11, VALUE = 12, FIRST_REGISTER = 13;
-const FIXED_LOCALS = [ValueType.I32, ValueType.I32, ValueType.I64, ValueType.I64, ValueType.I64, ValueType.I64, ValueType.I64, ValueType.I64];
-/** The type of every region function: (entry, budget, control, pageLo, pageHi) -> instructions retired. */
+const ENTRY = 0, BUDGET = 1, CONTROL = 2, PAGE_LO = 3, PAGE_HI = 4, OWN_SLOT = 5;
+const COUNT = 6, SLOT = 7, CACHE_ADDRESS = 8, PAGE = 9, EXIT_PC = 10, ADDRESS = 11, FIRST = 12, SECOND = 13, VALUE = 14, FIRST_REGISTER = 15;
+const FIXED_LOCALS = [ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I64, ValueType.I64, ValueType.I64, ValueType.I64, ValueType.I64, ValueType.I64];
+/** The type of every region function: (entry, budget, control, pageLo, pageHi, its own table slot) -> instructions retired. */
 export const REGION_FUNCTION_TYPE: FunctionType = {
-  parameters: [ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32],
+  parameters: [ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32],
   results: [ValueType.I32],
 };
 
@@ -198,8 +200,8 @@ export const REGION_FUNCTION_TYPE: FunctionType = {
  * One module for several regions (one module per region would cost a code-space allocation
  * and an instance each): exports `region0`, `region1`, … in the order of `plans`.
  */
-export function generateRegionsModule(plans: readonly RegionPlan[], memoryPages: number): Uint8Array {
-  const helpers: Helpers = { multiplyHigh: plans.length };
+export function generateRegionsModule(plans: readonly RegionPlan[], memoryPages: number, entryCacheOffset: number): Uint8Array {
+  const helpers: Helpers = { multiplyHigh: plans.length, entryCacheOffset };
   const functions: FunctionDefinition[] = plans.map((plan, index) => ({
     ...generateRegionFunction(plan, helpers),
     exportName: `region${index}`,
@@ -223,7 +225,7 @@ export function generateTrampolineModule(memoryPages: number, tableSize: number,
   const TOTAL = 7, RETIRED = 8, SLOT_ADDRESS = 9, KEY = 10, CACHE_ADDRESS = 11, VALUE = 12, PC = 13;
   const f = new FunctionBuilder();
   f.block('done').loop('next');
-  f.get(ENTRY).get(BUDGET).get(TOTAL).op('i32.sub').get(CONTROL_PARAMETER).get(PAGE_LOW).get(PAGE_HIGH).get(SLOT).callIndirect(1);
+  f.get(ENTRY).get(BUDGET).get(TOTAL).op('i32.sub').get(CONTROL_PARAMETER).get(PAGE_LOW).get(PAGE_HIGH).get(SLOT).get(SLOT).callIndirect(1);
   f.tee(RETIRED).get(TOTAL).op('i32.add').set(TOTAL);
   f.get(RETIRED).op('i32.eqz').branchIf('done');
   f.get(CHAIN).op('i32.eqz').branchIf('done');
@@ -247,7 +249,7 @@ export function generateTrampolineModule(memoryPages: number, tableSize: number,
   f.get(TOTAL);
   return encodeModule(memoryPages, [{
     exportName: 'enter',
-    parameters: [ValueType.I32, ...REGION_FUNCTION_TYPE.parameters, ValueType.I32],
+    parameters: [ValueType.I32, ...REGION_FUNCTION_TYPE.parameters.slice(0, 5), ValueType.I32],
     results: [ValueType.I32],
     locals: [ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I64],
     body: f,
@@ -257,6 +259,8 @@ export function generateTrampolineModule(memoryPages: number, tableSize: number,
 /** Function indices of the helpers every regions module has. */
 interface Helpers {
   readonly multiplyHigh: number;
+  /** Where the trampoline's entry cache lives: an indirect jump within the page looks its target up there. */
+  readonly entryCacheOffset: number;
 }
 
 function generateRegionFunction(plan: RegionPlan, helpers: Helpers): FunctionDefinition {
@@ -355,6 +359,7 @@ function generateRegionFunction(plan: RegionPlan, helpers: Helpers): FunctionDef
         body.op('i64.add').i64(-2, -1).op('i64.and').set(EXIT_PC);
         body.get(PAGE).i64Number(last.offset + last.length).op('i64.add');
         write(last.rd);
+        emitIndirectChain();
         body.branch('exit');
         break;
       default:
@@ -580,6 +585,21 @@ function generateRegionFunction(plan: RegionPlan, helpers: Helpers): FunctionDef
     body.end();
     body.get(SLOT).memory('i32.load', tlb + 8);
     body.get(ADDRESS).op('i32.wrap_i64').i32(PAGE_SIZE - 1).op('i32.and').op('i32.add');
+  }
+
+  /**
+   * An indirect jump (a return, a jump table) to a block of this region in this page goes there
+   * directly: the entry cache, keyed by RAM offset, says which region and block registered it.
+   */
+  function emitIndirectChain(): void {
+    body.get(EXIT_PC).get(PAGE).op('i64.sub').tee(ADDRESS).i64(PAGE_SIZE, 0).op('i64.lt_u').if('inPage');
+    body.get(ADDRESS).op('i32.wrap_i64').i32(plan.pageRamOffset).op('i32.add').i32(1).op('i32.shr_u').tee(SLOT);
+    body.i32(ENTRY_CACHE_ENTRIES - 1).op('i32.and').i32(3).op('i32.shl').tee(CACHE_ADDRESS);
+    body.memory('i32.load', helpers.entryCacheOffset).get(SLOT).i32(1).op('i32.add').op('i32.eq').if('cached');
+    body.get(CACHE_ADDRESS).memory('i32.load', helpers.entryCacheOffset + 4).tee(SLOT).i32(7).op('i32.shr_u');
+    body.get(OWN_SLOT).op('i32.eq').if('mine');
+    body.get(SLOT).i32(127).op('i32.and').set(ENTRY).branch('dispatch');
+    body.end().end().end();
   }
 
   function emitDivide64(operation: Operation, rd: number, rs1: number, rs2: number): void {
