@@ -574,3 +574,18 @@ describe('ringside run: bad input', () => {
     assertBadInput(badSerial, /cannot create serial file/);
   });
 });
+
+describe('ringside run: a reader that goes away', () => {
+  test('`ringside run … | head -1`: ringside ends quietly with 141 (SIGPIPE\'s status), no stack trace', () => {
+    // A shell pipe into a reader that stops after the first line, as a person types it.
+    const result = spawnSync('sh', ['-c', `"${process.execPath}" ${CLI} run --kernel guests/bin/demo.elf | head -1`], {
+      encoding: 'utf8', timeout: 60_000,
+    });
+    assert.match(result.stdout, /^demo: kernel running in S-mode\n/);
+    assert.doesNotMatch(result.stderr, /Error|at .*\.js:\d+/, result.stderr);
+    const status = spawnSync('bash', ['-c', `"${process.execPath}" ${CLI} run --kernel guests/bin/demo.elf | head -1 > /dev/null; echo \${PIPESTATUS[0]}`], {
+      encoding: 'utf8', timeout: 60_000,
+    });
+    assert.equal(status.stdout.trim(), '141', status.stderr);
+  });
+});

@@ -99,8 +99,19 @@ export class StdioConsole implements ConsoleBackend {
     this.input.on('data', this.onData);
     this.input.on('end', this.onEnd);
     this.input.on('error', this.onEnd);
+    this.output.on('error', this.onOutputError);
     this.input.resume();
   }
+
+  /**
+   * Whoever read the console went away (`ringside run … | head`): end as a Unix tool does on
+   * SIGPIPE, quietly with 128 + 13 (the exit hooks restore a raw terminal), not with a stack trace.
+   */
+  private readonly onOutputError = (error: NodeJS.ErrnoException): void => {
+    if (error.code !== 'EPIPE') throw error;
+    this.closed = true;
+    process.exit(141);
+  };
 
   get inputOpen(): boolean {
     return this.open && !this.closed;
