@@ -11,7 +11,6 @@ import { HOT_THRESHOLD, HOTNESS_MASK, runInterpreter, type SensitiveInstructionH
 import type { Mmu } from '../cpu/mmu';
 import { ENTRY_CACHE_BYTES, ENTRY_CACHE_ENTRIES, HartControl, generateRegionsModule, generateTrampolineModule, planRegion, type RegionPlan } from './translator';
 
-
 const WASM_PAGE = 65536;
 const PAGE_SIZE = 4096;
 /** A page whose translations were thrown away this often (code and data mixed) is left to the interpreter. */
@@ -98,13 +97,13 @@ export class TranslationTier {
   hotThreshold = HOT_THRESHOLD;
 
   /**
-   * The threshold doubles with every REGIONS_PER_DOUBLING regions compiled: a CPU-bound guest
+   * The threshold doubles with every REGIONS_PER_DOUBLING regions in the cache: a CPU-bound guest
    * has a few dozen hot regions and gets them all at once, while a kernel's boot, with
    * thousands of warm ones, compiles only its hottest instead of spending more on compiling
    * than it saves (bench/RESULTS.md, "Translation tier").
    */
   private get effectiveThreshold(): number {
-    const doublings = Math.floor(this.statistics.regionsCompiled / REGIONS_PER_DOUBLING);
+    const doublings = Math.floor(this.liveRegions / REGIONS_PER_DOUBLING);
     return Math.min(this.hotThreshold * 2 ** doublings, MAX_THRESHOLD);
   }
   /** Jump-target counters the interpreter keeps (indexed by pc): a target reaching HOT_THRESHOLD gets translated. */
@@ -148,6 +147,8 @@ export class TranslationTier {
   private liveModuleBytes = 0;
   /** Modules installed since the last flush (a module lives while any of its regions does). */
   private liveModules = 0;
+  /** Regions in the cache. */
+  private liveRegions = 0;
   /**
    * Called after every region exit with the hart's state at that block boundary (lockstep
    * tests); while set, regions do not chain to each other inside WebAssembly.
@@ -373,6 +374,7 @@ export class TranslationTier {
       pageRegions.push(slot);
       this.markCodePage(page);
       statistics.regionsCompiled++;
+      this.liveRegions++;
       statistics.blocksCompiled += pending.plan.blocks.length;
       statistics.instructionsCompiled += pending.plan.instructionCount;
     });
@@ -408,6 +410,7 @@ export class TranslationTier {
       }
       this.liveModuleBytes -= region.moduleBytes;
       this.regions[slot] = undefined;
+      this.liveRegions--;
       this.table.set(slot, null);
       this.freeSlots.push(slot);
     }
@@ -443,6 +446,7 @@ export class TranslationTier {
     this.codePages.fill(0);
     this.liveModuleBytes = 0;
     this.liveModules = 0;
+    this.liveRegions = 0;
     this.statistics.cacheFlushes++;
   }
 
