@@ -112,10 +112,10 @@ function mul64Low(aLo: number, aHi: number, bLo: number, bHi: number): number {
 /** Jump targets are counted in a table indexed by pc bits 16:1. */
 export const HOTNESS_MASK = 0xffff;
 /**
- * Executions of a jump target after which the translation tier compiles the code there. Low
- * enough that a loop of a CPU-bound guest is translated within milliseconds; high enough that
- * Linux's boot, whose code mostly runs a few hundred times, does not spend more compiling than
- * it saves (bench/RESULTS.md, "Translation tier": the threshold sweep).
+ * Executions of a jump target after which the translation tier compiles the code there (the
+ * tier doubles it as its cache fills): low enough that a CPU-bound guest's loops are translated
+ * within milliseconds, high enough that Linux's boot, whose code mostly runs a few hundred
+ * times, does not spend more on compiling than it saves (bench/RESULTS.md, "Translation tier").
  */
 export const HOT_THRESHOLD = 500;
 
