@@ -461,11 +461,25 @@ export function createMachine(options: TestMachineOptions = {}): Machine {
 /**
  * Executes exactly `count` instructions on one hart, counting one that traps as executed (its
  * trap is delivered; the handler's first instruction is not run). Interrupts are not sampled
- * and the run loop's clock is not involved: this is the single-instruction view.
+ * and the run loop's clock is not involved: this is the single-instruction view. On a machine
+ * with the translation tier (RINGSIDE_TIER unset or `auto`), the instruction runs translated
+ * whenever the tier can take it (its page in the fetch TLB, the instruction translatable):
+ * every instruction gets compiled at once, so the CPU tests check both tiers.
  */
 export function step(machine: Machine, count = 1, hartId = 0): void {
   const hart = machine.harts[hartId];
-  for (let i = 0; i < count; i++) runInterpreter(hart, machine.mmus[hartId], machine.monitor, 1);
+  const mmu = machine.mmus[hartId];
+  const translation = machine.translation;
+  if (translation === null) {
+    for (let i = 0; i < count; i++) runInterpreter(hart, mmu, machine.monitor, 1);
+    return;
+  }
+  translation.translateEverything = true;
+  try {
+    for (let i = 0; i < count; i++) translation.run(hart, mmu, machine.monitor, 1);
+  } finally {
+    translation.translateEverything = false;
+  }
 }
 
 /** Writes encoded instructions at a physical address. */

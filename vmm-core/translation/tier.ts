@@ -95,6 +95,12 @@ export class TranslationTier {
   readonly buffer: SharedArrayBuffer;
   /** Jumps to a target after which it is translated (tests of the tier lower it to translate short loops). */
   hotThreshold = HOT_THRESHOLD;
+  /**
+   * For tests that execute single instructions (test/support/assemble.ts `step`): compile the
+   * code at every pc the run loop looks up at once, hot or not, one region per module, in blocks
+   * of one instruction (so that a budget of one runs it translated).
+   */
+  translateEverything = false;
 
   /**
    * The threshold doubles with every REGIONS_PER_DOUBLING regions in the cache: a CPU-bound guest
@@ -238,7 +244,7 @@ export class TranslationTier {
       if (pageBase >= 0) {
         const key = (pageBase + (pcLo & 0xfff)) >>> 1;
         let entry = entries.get(key);
-        if (entry === undefined && hotness[(pcLo >>> 1) & HOTNESS_MASK] >= this.effectiveThreshold) {
+        if (entry === undefined && (this.translateEverything || hotness[(pcLo >>> 1) & HOTNESS_MASK] >= this.effectiveThreshold)) {
           entry = this.translate(pageBase, pcLo & 0xfff);
           // Queued, compiling, or not translatable: the interpreter counts to the threshold
           // again before it returns here (rather than at every jump to it).
@@ -280,8 +286,9 @@ export class TranslationTier {
       return this.entries.get(key);
     }
     const page = pageBase / PAGE_SIZE;
-    if (this.pageInvalidations[page] >= MAX_PAGE_INVALIDATIONS) return undefined;
-    const plan = planRegion(this.halfwords, pageBase, entryOffset, this.extensions);
+    if (this.pageInvalidations[page] >= MAX_PAGE_INVALIDATIONS && !this.translateEverything) return undefined;
+    // Single-instruction blocks when everything is translated for tests that step one instruction.
+    const plan = planRegion(this.halfwords, pageBase, entryOffset, this.extensions, this.translateEverything ? 1 : undefined);
     if (plan === undefined) return undefined;
     this.markCodePage(page);
     const region: PendingRegion = { plan, pageBase, entryOffset, waits: 0, compiling: false };
@@ -290,7 +297,7 @@ export class TranslationTier {
       const blockKey = (pageBase + block.start) >>> 1;
       if (!this.entries.has(blockKey) && !this.reserved.has(blockKey)) this.reserved.set(blockKey, region);
     }
-    if (this.pending.length < BATCH_REGIONS) return undefined;
+    if (this.pending.length < BATCH_REGIONS && !this.translateEverything) return undefined;
     this.compilePending();
     return this.entries.get(key);
   }

@@ -133,7 +133,9 @@ const scratch = new DecodedInstruction();
  * Plans the region of the page at `pageRamOffset` reachable from `entryOffset`: blocks in
  * increasing address order. Returns undefined when the entry instruction is not translated.
  */
-export function planRegion(halfwords: Uint16Array, pageRamOffset: number, entryOffset: number, extensions: number): RegionPlan | undefined {
+export function planRegion(
+  halfwords: Uint16Array, pageRamOffset: number, entryOffset: number, extensions: number, blockInstructions = MAX_BLOCK_INSTRUCTIONS,
+): RegionPlan | undefined {
   const blocks: PlannedBlock[] = [];
   const seen = new Set<number>();
   const worklist = [entryOffset];
@@ -142,7 +144,7 @@ export function planRegion(halfwords: Uint16Array, pageRamOffset: number, entryO
     const start = worklist.pop()!;
     if (seen.has(start)) continue;
     seen.add(start);
-    const block = decodeBlock(halfwords, pageRamOffset, start, extensions);
+    const block = decodeBlock(halfwords, pageRamOffset, start, extensions, blockInstructions);
     if (block === undefined) continue;
     blocks.push(block);
     instructionCount += block.instructions.length;
@@ -155,10 +157,12 @@ export function planRegion(halfwords: Uint16Array, pageRamOffset: number, entryO
   return { pageRamOffset, blocks, instructionCount };
 }
 
-function decodeBlock(halfwords: Uint16Array, pageRamOffset: number, start: number, extensions: number): PlannedBlock | undefined {
+function decodeBlock(
+  halfwords: Uint16Array, pageRamOffset: number, start: number, extensions: number, blockInstructions: number,
+): PlannedBlock | undefined {
   const instructions: TranslatedInstruction[] = [];
   let offset = start;
-  while (offset < PAGE_SIZE && instructions.length < MAX_BLOCK_INSTRUCTIONS) {
+  while (offset < PAGE_SIZE && instructions.length < blockInstructions) {
     let raw = halfwords[(pageRamOffset + offset) >>> 1];
     if ((raw & 3) === 3) {
       // A 32-bit instruction across the page end is the interpreter's (two translations, two checks).
