@@ -12,16 +12,10 @@ import type { Machine } from '../../vmm-core/machine/machine';
 import {
   createMachine, encode, executeAt, readDoubleword, SeededRandom, step, writeDoubleword, writeInstructions, X,
 } from '../support/assemble';
+import { MAX64, MIN64, s32, s64, u32, u64 } from '../support/integers';
 
 const CODE = 0x8000_1000n;
 const DATA = 0x8000_2000n;
-
-const s64 = (value: bigint): bigint => BigInt.asIntN(64, value);
-const u64 = (value: bigint): bigint => BigInt.asUintN(64, value);
-const s32 = (value: bigint): bigint => BigInt.asIntN(32, value);
-const u32 = (value: bigint): bigint => BigInt.asUintN(32, value);
-const MIN64 = -(1n << 63n);
-const MAX64 = (1n << 63n) - 1n;
 
 /** One reusable machine: each case writes registers, points pc at the instruction and steps it. */
 class Bench {

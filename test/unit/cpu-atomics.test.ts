@@ -9,12 +9,9 @@ import { ExceptionCause, Privilege } from '../../vmm-core/cpu/csr-numbers';
 import {
   createMachine, encode, NO_TRAP, readDoubleword, runInstructions, SeededRandom, writeDoubleword, X,
 } from '../support/assemble';
+import { s32, s64, u32, u64 } from '../support/integers';
 
 const DATA = 0x8000_2000n;
-const s64 = (value: bigint) => BigInt.asIntN(64, value);
-const s32 = (value: bigint) => BigInt.asIntN(32, value);
-const u64 = (value: bigint) => BigInt.asUintN(64, value);
-const u32 = (value: bigint) => BigInt.asUintN(32, value);
 const M = Privilege.Machine;
 
 /** New memory value from the old one and rs2, for the doubleword AMOs (W forms use the low words). */

@@ -11,12 +11,9 @@ import { ExceptionCause } from '../../vmm-core/cpu/csr-numbers';
 import type { Hart } from '../../vmm-core/cpu/hart';
 import type { Machine } from '../../vmm-core/machine/machine';
 import { createMachine, encode, SeededRandom, step, writeInstructions, X } from '../support/assemble';
+import { s32, s64, u32, u64 } from '../support/integers';
 
 const CODE = 0x8000_1000n;
-const u64 = (value: bigint): bigint => BigInt.asUintN(64, value);
-const s64 = (value: bigint): bigint => BigInt.asIntN(64, value);
-const u32 = (value: bigint): bigint => BigInt.asUintN(32, value);
-const s32 = (value: bigint): bigint => BigInt.asIntN(32, value);
 
 class Bench {
   readonly machine: Machine;

@@ -12,15 +12,9 @@ import type { Hart } from '../../vmm-core/cpu/hart';
 import type { Machine } from '../../vmm-core/machine/machine';
 import { createMachine, encode, step, writeInstructions, X } from '../support/assemble';
 import { seededRandom } from '../support/random';
+import { MAX64, MIN64, s32, s64, u32, u64 } from '../support/integers';
 
 const CODE = 0x8000_1000n;
-
-const s64 = (value: bigint): bigint => BigInt.asIntN(64, value);
-const u64 = (value: bigint): bigint => BigInt.asUintN(64, value);
-const s32 = (value: bigint): bigint => BigInt.asIntN(32, value);
-const u32 = (value: bigint): bigint => BigInt.asUintN(32, value);
-const MIN64 = -(1n << 63n);
-const MAX64 = (1n << 63n) - 1n;
 
 const REFERENCE: Record<string, (a: bigint, b: bigint) => bigint> = {
   mulh: (a, b) => s64((a * b) >> 64n),

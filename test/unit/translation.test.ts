@@ -11,7 +11,10 @@ import { Csr } from '../../vmm-core/cpu/csr-numbers';
 import { Debugger } from '../../vmm-core/debug/debugger';
 import type { Machine } from '../../vmm-core/machine/machine';
 import { TEST_FINISHER } from '../../vmm-core/machine/layout';
+import { DEFAULT_CPU_MODEL } from '../../vmm-core/cpu/cpu-model';
+import { generateRegionsModule, planRegion } from '../../vmm-core/translation/translator';
 import { ProgramBuilder, SeededRandom, X, createMachine, encode } from '../support/assemble';
+import { seededRandom } from '../support/random';
 
 const DATA = 0x8010_0000n;
 const DATA_BYTES = 4096;
@@ -256,5 +259,30 @@ describe('translation tier: the same machine as the interpreter', () => {
     runToExit(machines.auto);
     const statistics = machines.auto.translation!.statistics;
     assert.ok(statistics.regionsCompiled >= 1 && statistics.regionsCompiled < 10, `${statistics.regionsCompiled} regions for one loop`);
+  });
+
+  it('any page of guest bytes plans and compiles to valid WebAssembly (fuzz)', () => {
+    // The generator reads guest memory: random words, random halfwords (compressed forms) and
+    // real code with bytes flipped must give a region or none, never an error or invalid Wasm.
+    const next = seededRandom(0x7a1e);
+    const page = new Uint16Array(4096);
+    const real = Uint16Array.from(randomProgram(3, 10).words().flatMap((word) => ((word & 3) === 3 ? [word & 0xffff, word >>> 16] : [word])));
+    let compiled = 0;
+    const WebAssemblyModule = (globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => object } }).WebAssembly.Module;
+    for (let round = 0; round < 300; round++) {
+      for (let index = 0; index < page.length; index++) {
+        const kind = round % 3;
+        page[index] = kind === 0 ? next() & 0xffff : kind === 1 ? (next() & 0xfffc) | (next() & 1) : real[index % real.length];
+      }
+      if (round % 3 === 2) for (let flips = 0; flips < 40; flips++) page[next() % 2048] ^= 1 << (next() % 16);
+      const pageRamOffset = (round % 2) * 4096;
+      const entry = (next() % 2048) * 2;
+      const plan = planRegion(page, pageRamOffset, entry, DEFAULT_CPU_MODEL.extensionMask);
+      if (plan === undefined) continue;
+      const bytes = generateRegionsModule([plan], 160, 0x200000);
+      assert.doesNotThrow(() => new WebAssemblyModule(bytes), `round ${round}`);
+      compiled++;
+    }
+    assert.ok(compiled > 100, `only ${compiled} of 300 pages had a translatable entry`);
   });
 });

@@ -112,6 +112,7 @@ export class TranslationTier {
     const doublings = Math.floor(this.liveRegions / REGIONS_PER_DOUBLING);
     return Math.min(this.hotThreshold * 2 ** doublings, MAX_THRESHOLD);
   }
+
   /** Jump-target counters the interpreter keeps (indexed by pc): a target reaching HOT_THRESHOLD gets translated. */
   readonly hotness = new Uint16Array(HOTNESS_MASK + 1);
   /** One byte per RAM page: 1 while translated code came from it (never in a store TLB then). */
