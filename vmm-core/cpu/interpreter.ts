@@ -30,6 +30,7 @@ export interface SensitiveInstructionHandler extends ExceptionRaiser {
 
 const CACHE_BITS = 16;
 const CACHE_SIZE = 1 << CACHE_BITS;
+const SLOT_WORDS = 4;
 
 const FLOAT_DESTINATION_FORMATS: ReadonlySet<InstructionFormat> = new Set([
   'FLoad', 'R4', 'FR', 'FRNoRm', 'FUnary', 'IntToF', 'FMoveFromInt',
@@ -45,17 +46,21 @@ const scratch = new DecodedInstruction();
  * the same bits differently, so each set has its cache).
  */
 class DecodeCache {
-  /** Raw bits of the cached instruction (compressed ones zero-extended from 16 bits). Raw 0 is illegal, which slot contents already say. */
-  readonly raw = new Int32Array(CACHE_SIZE);
-  /** operation | rd << 8 | rs1 << 14 | rs2 << 19 | rs3 << 24 | compressed << 29 */
-  readonly packed = new Int32Array(CACHE_SIZE);
-  readonly immediate = new Int32Array(CACHE_SIZE);
-  /** CSR number, rounding mode or fence bits. */
-  readonly auxiliary = new Int32Array(CACHE_SIZE);
+  /**
+   * SLOT_WORDS words per slot, together so that a lookup touches one host cache line (Linux's
+   * working set misses the host caches; four separate arrays cost four misses):
+   * - raw bits of the cached instruction (compressed ones zero-extended from 16 bits; raw 0 is
+   *   illegal, which slot contents already say),
+   * - operation | rd << 8 | rs1 << 14 | rs2 << 19 | rs3 << 24 | compressed << 29,
+   * - the immediate,
+   * - the CSR number, rounding mode or fence bits.
+   */
+  readonly slots = new Int32Array(CACHE_SIZE * SLOT_WORDS);
 
   constructor(private readonly extensions: number) {}
 
-  fill(slot: number, raw: number): void {
+  /** Decodes `raw` into the slot at word index `base`. */
+  fill(base: number, raw: number): void {
     decodeInstruction(raw, scratch, this.extensions);
     let rd = scratch.rd;
     const spec = scratch.row >= 0 ? INSTRUCTIONS[scratch.row] : undefined;
@@ -64,11 +69,12 @@ class DecodeCache {
       const floatDestination = baseFormat !== undefined ? FLOAT_DESTINATION_FORMATS.has(baseFormat) : isFloatDestination(spec.operation);
       if (!floatDestination) rd = SINK_REGISTER;
     }
-    this.raw[slot] = raw;
-    this.packed[slot] =
+    const slots = this.slots;
+    slots[base] = raw;
+    slots[base + 1] =
       scratch.operation | (rd << 8) | (scratch.rs1 << 14) | (scratch.rs2 << 19) | (scratch.rs3 << 24) | (scratch.length === 2 ? 1 << 29 : 0);
-    this.immediate[slot] = scratch.imm;
-    this.auxiliary[slot] = spec !== undefined && (spec.format === 'Csr' || spec.format === 'CsrImm' || spec.format === 'Fence') ? scratch.csr : scratch.roundingMode;
+    slots[base + 2] = scratch.imm;
+    slots[base + 3] = spec !== undefined && (spec.format === 'Csr' || spec.format === 'CsrImm' || spec.format === 'Fence') ? scratch.csr : scratch.roundingMode;
   }
 }
 
@@ -149,10 +155,7 @@ export function runInterpreter(
   const words = mmu.guestRam.words;
   const halfwords = mmu.guestRam.halfwords;
   const cache = decodeCacheFor(hart.cpu.extensionMask);
-  const cacheRaw = cache.raw;
-  const cachePacked = cache.packed;
-  const cacheImmediate = cache.immediate;
-  const cacheAuxiliary = cache.auxiliary;
+  const slots = cache.slots;
 
   execute: while (executed < budget && !hart.exitRequested) {
     const pcLo = hart.pcLo;
@@ -176,10 +179,10 @@ export function runInterpreter(
     }
     if ((raw & 3) !== 3) raw &= 0xffff;
     // Indexed by pc (neighbouring instructions share cache lines), tagged by the raw bits.
-    const slot = (pcLo >>> 1) & (CACHE_SIZE - 1);
-    if (cacheRaw[slot] !== raw) cache.fill(slot, raw);
-    const packed = cachePacked[slot];
-    const imm = cacheImmediate[slot];
+    const slot = ((pcLo >>> 1) & (CACHE_SIZE - 1)) * SLOT_WORDS;
+    if (slots[slot] !== raw) cache.fill(slot, raw);
+    const packed = slots[slot + 1];
+    const imm = slots[slot + 2];
     const length = (packed & (1 << 29)) !== 0 ? 2 : 4;
     const rd = ((packed >>> 8) & 63) << 1;
     const rs1 = ((packed >>> 14) & 31) << 1;
@@ -390,7 +393,7 @@ export function runInterpreter(
         continue execute;
       case Operation.Csrrw: case Operation.Csrrs: case Operation.Csrrc:
       case Operation.Csrrwi: case Operation.Csrrsi: case Operation.Csrrci:
-        monitor.csrInstruction(hart, (packed & 0xff) as Operation, (packed >>> 8) & 63, (packed >>> 14) & 31, cacheAuxiliary[slot], length);
+        monitor.csrInstruction(hart, (packed & 0xff) as Operation, (packed >>> 8) & 63, (packed >>> 14) & 31, slots[slot + 3], length);
         continue execute;
       case Operation.Illegal:
         hart.instructionsRetired--;
@@ -399,7 +402,7 @@ export function runInterpreter(
 
       default:
         // Everything else (rarer extensions) runs out of line, see executeUncommon.
-        if (!executeUncommon(hart, mmu, monitor, packed, imm, cacheAuxiliary[slot], raw, length)) continue execute;
+        if (!executeUncommon(hart, mmu, monitor, packed, imm, slots[slot + 3], raw, length)) continue execute;
         break;
     }
     const nextLo = (pcLo + length) | 0;
