@@ -76,6 +76,10 @@ const UNARY_FORMS = ['clz', 'ctz', 'cpop', 'clzw', 'ctzw', 'cpopw', 'sext.b', 's
 const LOAD_FORMS: Array<[string, number]> = [['lb', 1], ['lbu', 1], ['lh', 2], ['lhu', 2], ['lw', 4], ['lwu', 4], ['ld', 8]];
 const STORE_FORMS: Array<[string, number]> = [['sb', 1], ['sh', 2], ['sw', 4], ['sd', 8]];
 const BRANCH_FORMS = ['beq', 'bne', 'blt', 'bge', 'bltu', 'bgeu'];
+const ATOMIC_FORMS: Array<[string, number]> = [
+  ...['amoswap', 'amoadd', 'amoxor', 'amoand', 'amoor', 'amomin', 'amomax', 'amominu', 'amomaxu'].flatMap(
+    (name): Array<[string, number]> => [[`${name}.w`, 4], [`${name}.d`, 8]]),
+];
 
 /** Registers the random bodies use: a0..a7, s2..s11, t3..t6 (s0 holds the data page, s1 counts iterations). */
 const WORK_REGISTERS = [X.a0, X.a1, X.a2, X.a3, X.a4, X.a5, X.a6, X.a7, X.s2, X.s3, X.s4, X.s5, X.s6, X.s7, X.s8, X.s9, X.s10, X.s11, X.t3, X.t4, X.t5, X.t6];
@@ -112,6 +116,19 @@ function randomProgram(seed: number, iterations: number): ProgramBuilder {
       program.emit(mnemonic, { rs1: X.s0, rs2: register(), imm: random.below(DATA_BYTES - width + 1) - 2048 });
     } else if (kind === 9) {
       program.emit(random.below(2) === 0 ? 'lui' : 'auipc', { rd: destination(), imm: random.below(1 << 20) });
+    } else if (kind === 10 && random.below(3) === 0) {
+      // An atomic at an aligned address in the data page.
+      const [mnemonic, width] = random.pick(ATOMIC_FORMS);
+      program.emit('addi', { rd: X.t1, rs1: X.s0, imm: (random.below(DATA_BYTES / width) * width) - 2048 });
+      if (random.below(3) === 0) {
+        // An LR/SC pair (the SC fails when another SC or a trap came between).
+        const double = width === 8 ? 'd' : 'w';
+        program.emit(`lr.${double}`, { rd: destination(), rs1: X.t1 });
+        if (random.below(2) === 0) program.emit(`sc.${double}`, { rd: destination(), rs1: X.t1, rs2: register() });
+        program.emit(`sc.${double}`, { rd: destination(), rs1: X.t1, rs2: register() });
+      } else {
+        program.emit(mnemonic, { rd: destination(), rs1: X.t1, rs2: register() });
+      }
     } else if (kind === 10) {
       // A forward branch over one to three instructions: two blocks chained in the region.
       const label = `skip${skips++}`;
@@ -233,6 +250,74 @@ describe('translation tier: the same machine as the interpreter', () => {
     assert.ok(machines.auto.translation!.statistics.instructionsTranslated > 50);
   });
 
+  it('atomics run translated: LR/SC retry loops and AMOs count as on the interpreter; a misaligned AMO traps the same', () => {
+    const program = new ProgramBuilder();
+    program.la(X.t0, 'handler').csrw(Csr.Mtvec, X.t0);
+    program.li(X.a1, DATA).li(X.t2, 1).li(X.s1, 1000).li(X.a0, -5);
+    program.label('loop');
+    program.emit('amoadd.d', { rd: X.a2, rs1: X.a1, rs2: X.t2 });
+    program.emit('addi', { rd: X.a5, rs1: X.a1, imm: 8 });
+    program.label('retry');
+    program.emit('lr.d', { rd: X.a3, rs1: X.a5 });
+    program.emit('addi', { rd: X.a3, rs1: X.a3, imm: 3 });
+    program.emit('sc.d', { rd: X.a4, rs1: X.a5, rs2: X.a3 });
+    program.emit('bne', { rs1: X.a4, rs2: X.zero }, 'retry');
+    program.emit('addi', { rd: X.a5, rs1: X.a1, imm: 16 });
+    program.emit('sc.w', { rd: X.a6, rs1: X.a5, rs2: X.a0 }); // no reservation: fails, stores nothing
+    program.emit('amominu.w', { rd: X.a7, rs1: X.a5, rs2: X.a0 });
+    program.emit('amomax.w', { rd: X.s2, rs1: X.a5, rs2: X.s1 });
+    program.emit('amoswap.w', { rd: X.s3, rs1: X.a5, rs2: X.s1 });
+    program.emit('addi', { rd: X.a0, rs1: X.a0, imm: 7 });
+    program.emit('addi', { rd: X.s1, rs1: X.s1, imm: -1 }).emit('bne', { rs1: X.s1, rs2: X.zero }, 'loop');
+    program.emit('addi', { rd: X.t1, rs1: X.a1, imm: 3 });
+    program.emit('amoadd.w', { rd: X.a2, rs1: X.t1, rs2: X.t2 });
+    program.label('handler');
+    program.csrr(X.s4, Csr.Mcause).csrr(X.s5, Csr.Mtval).csrr(X.s6, Csr.Minstret);
+    exitPass(program);
+    const machines = machinesFor(program);
+    runToExit(machines.interpreter);
+    runToExit(machines.auto);
+    assert.deepEqual(state(machines.auto), state(machines.interpreter));
+    const hart = machines.auto.harts[0];
+    assert.equal(hart.readRegister(X.s4), 6n, 'store/AMO address misaligned');
+    assert.equal(hart.readRegister(X.s5), DATA + 3n);
+    assert.equal(hart.readRegister(X.a6), 1n, 'sc.w without a reservation fails');
+    const data = machines.auto.readPhysical(DATA, 24)!;
+    const view = new DataView(data.buffer, data.byteOffset);
+    assert.equal(view.getBigUint64(0, true), 1000n, 'amoadd.d counted every iteration');
+    assert.equal(view.getBigUint64(8, true), 3000n, 'every LR/SC increment landed');
+    const statistics = machines.auto.translation!.statistics;
+    // (The first hundred iterations run before the loop is hot and compiled.)
+    assert.ok(statistics.instructionsTranslated > 0.85 * hart.instructionsRetired,
+      `only ${statistics.instructionsTranslated} of ${hart.instructionsRetired} instructions ran translated`);
+  });
+
+  it('translated code resumes right after an instruction it leaves to the interpreter', () => {
+    // A CSR read in the middle of the loop: the region holds the blocks before and after it, and
+    // the run loop steps the CSR read alone on the interpreter before entering the next block.
+    const program = new ProgramBuilder();
+    program.li(X.s1, 2000).li(X.a0, 0);
+    program.label('loop');
+    program.emit('addi', { rd: X.a0, rs1: X.a0, imm: 1 }).emit('xori', { rd: X.a1, rs1: X.a0, imm: 5 });
+    program.label('read').csrr(X.a2, Csr.Mscratch);
+    program.label('after');
+    for (let index = 0; index < 20; index++) program.emit('addi', { rd: X.a3, rs1: X.a3, imm: index });
+    program.emit('addi', { rd: X.s1, rs1: X.s1, imm: -1 }).emit('bne', { rs1: X.s1, rs2: X.zero }, 'loop');
+    exitPass(program);
+    const machines = machinesFor(program);
+    runToExit(machines.interpreter);
+    runToExit(machines.auto);
+    assert.deepEqual(state(machines.auto), state(machines.interpreter));
+    const hart = machines.auto.harts[0];
+    const statistics = machines.auto.translation!.statistics;
+    assert.ok(statistics.instructionsTranslated > 0.85 * hart.instructionsRetired,
+      `only ${statistics.instructionsTranslated} of ${hart.instructionsRetired} instructions ran translated`);
+    const page = machines.auto.readPhysical(program.address('loop') & ~0xfffn, 4096)!;
+    const halfwords = new Uint16Array(page.buffer, page.byteOffset, 2048);
+    const plan = planRegion(halfwords, 0, Number(program.address('loop')) & 0xfff, DEFAULT_CPU_MODEL.extensionMask)!;
+    assert.ok(plan.blocks.some((block) => block.start === (Number(program.address('after')) & 0xfff)), 'a block starts after the CSR read');
+  });
+
   it('a code breakpoint set in a loop that runs translated stops there, as on the interpreter', () => {
     const program = new ProgramBuilder();
     program.li(X.a0, 0).li(X.t2, 100_000);
@@ -279,7 +364,7 @@ describe('translation tier: the same machine as the interpreter', () => {
       const entry = (next() % 2048) * 2;
       const plan = planRegion(page, pageRamOffset, entry, DEFAULT_CPU_MODEL.extensionMask);
       if (plan === undefined) continue;
-      const bytes = generateRegionsModule([plan], 160, 0x200000);
+      const bytes = generateRegionsModule([plan], 160, 0x200000, 0x8000_0000);
       assert.doesNotThrow(() => new WebAssemblyModule(bytes), `round ${round}`);
       compiled++;
     }

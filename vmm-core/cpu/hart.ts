@@ -11,6 +11,10 @@ import { DebugTriggers } from './triggers';
 /** Integer register pairs: x0..x31 at 2i/2i+1, plus a sink pair at 64/65 that writes to x0 go to. */
 export const SINK_REGISTER = 32;
 export const REGISTER_PAIRS = 33;
+/** Byte offset of the LR reservation in a hart's register storage (after the registers). */
+export const RESERVATION_OFFSET = REGISTER_PAIRS * 8;
+/** Bytes of register storage a hart needs: the registers and the reservation. */
+export const HART_STORAGE_BYTES = RESERVATION_OFFSET + 8;
 
 export class Hart {
   /** x registers, lo word at 2i, hi word at 2i+1; x0 always reads 0. */
@@ -98,8 +102,26 @@ export class Hart {
   instretOffset = 0;
   cycleOffset = 0;
 
+  /**
+   * The LR reservation as a 64-bit word {lo, hi} right after the registers (where translated
+   * code reads and writes it too): a physical address, or -1 when none.
+   */
+  private readonly reservation: Int32Array;
+
   /** LR reservation: physical address, or -1 when none. */
-  reservationAddress = -1;
+  get reservationAddress(): number {
+    const high = this.reservation[1];
+    return high < 0 ? -1 : high * 4294967296 + (this.reservation[0] >>> 0);
+  }
+
+  set reservationAddress(address: number) {
+    if (address < 0) {
+      this.reservation[0] = this.reservation[1] = -1;
+    } else {
+      this.reservation[0] = address >>> 0;
+      this.reservation[1] = Math.floor(address / 4294967296);
+    }
+  }
 
   /**
    * `registerStorage` places the x registers in a given buffer (the translation tier's Wasm
@@ -110,19 +132,20 @@ export class Hart {
     readonly cpu: CpuModel = DEFAULT_CPU_MODEL,
     registerStorage?: { readonly buffer: SharedArrayBuffer; readonly byteOffset: number },
   ) {
-    const buffer = registerStorage?.buffer ?? new SharedArrayBuffer(REGISTER_PAIRS * 8);
+    const buffer = registerStorage?.buffer ?? new SharedArrayBuffer(HART_STORAGE_BYTES);
     const byteOffset = registerStorage?.byteOffset ?? 0;
     this.registers = new Int32Array(buffer, byteOffset, REGISTER_PAIRS * 2);
+    this.reservation = new Int32Array(buffer, byteOffset + RESERVATION_OFFSET, 2);
+    this.reservation[0] = this.reservation[1] = -1;
     this.registersWide = new BigInt64Array(buffer, byteOffset, REGISTER_PAIRS);
     const floatBuffer = new SharedArrayBuffer(32 * 8);
     this.floatBits = new Int32Array(floatBuffer);
     this.floatDoubles = new Float64Array(floatBuffer);
     this.floatSingles = new Float32Array(floatBuffer);
-    // Give the fields that later hold numbers beyond 31 bits (a physical address, a timer tick)
-    // their double representation now: widening it mid-run changes every hart's hidden class and
+    // Give the field that later holds numbers beyond 31 bits (a timer tick) its double
+    // representation now: widening it mid-run changes every hart's hidden class and
     // deoptimizes each compiled function that touches one (seen profiling Linux's boot).
-    this.reservationAddress = this.stimecmp = 2 ** 53;
-    this.reservationAddress = -1;
+    this.stimecmp = 2 ** 53;
     this.stimecmp = 0;
   }
 

@@ -182,7 +182,7 @@ export class Machine implements MachineClock, HartInterruptPins {
   constructor(config: MachineConfig) {
     this.config = normalizeMachineConfig(config);
     const { memoryBytes, hartCount } = this.config;
-    this.translation = this.config.tier === 'auto' ? new TranslationTier(memoryBytes, hartCount, this.config.cpu.extensionMask) : null;
+    this.translation = this.config.tier === 'auto' ? new TranslationTier(memoryBytes, hartCount, this.config.cpu.extensionMask, RAM_BASE) : null;
     this.ram = new GuestRam(RAM_BASE, memoryBytes, this.translation?.buffer);
     const translation = this.translation;
     if (translation !== null) this.ram.writeListener = (offset, length) => translation.noteWrite(offset, length);

@@ -57,6 +57,9 @@ interface WasmMemory {
 }
 const wasm = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
+/** What the run loop does after translated code returned (see TranslationTier.run). */
+const enum Resume { None, AfterRegion, StepExit, ToControlTransfer }
+
 type EnterFunction = (slot: number, entry: number, budget: number, control: number, pageLo: number, pageHi: number, chain: number) => number;
 
 /** A region waiting for its batch to be compiled. */
@@ -108,10 +111,17 @@ export class TranslationTier {
    * thousands of warm ones, compiles only its hottest instead of spending more on compiling
    * than it saves (bench/RESULTS.md, "Translation tier").
    */
-  private get effectiveThreshold(): number {
-    const doublings = Math.floor(this.liveRegions / REGIONS_PER_DOUBLING);
-    return Math.min(this.hotThreshold * 2 ** doublings, MAX_THRESHOLD);
+  private get threshold(): number {
+    if (this.thresholdRegions !== this.liveRegions || this.thresholdBase !== this.hotThreshold) {
+      this.thresholdRegions = this.liveRegions;
+      this.thresholdBase = this.hotThreshold;
+      this.effectiveThreshold = Math.min(this.hotThreshold * 2 ** Math.floor(this.liveRegions / REGIONS_PER_DOUBLING), MAX_THRESHOLD);
+    }
+    return this.effectiveThreshold;
   }
+  private effectiveThreshold = HOT_THRESHOLD;
+  private thresholdRegions = 0;
+  private thresholdBase = HOT_THRESHOLD;
 
   /** Jump-target counters the interpreter keeps (indexed by pc): a target reaching HOT_THRESHOLD gets translated. */
   readonly hotness = new Uint16Array(HOTNESS_MASK + 1);
@@ -166,7 +176,7 @@ export class TranslationTier {
     invalidatedPages: 0, cacheFlushes: 0, regionRuns: 0, instructionsTranslated: 0,
   };
 
-  constructor(readonly ramSize: number, hartCount: number, private readonly extensions: number) {
+  constructor(readonly ramSize: number, hartCount: number, private readonly extensions: number, private readonly ramBase: number) {
     this.controlStart = Math.ceil(ramSize / WASM_PAGE) * WASM_PAGE;
     const entryCacheOffset = this.controlStart + hartCount * HartControl.stride;
     this.entryCacheOffset = entryCacheOffset;
@@ -239,22 +249,28 @@ export class TranslationTier {
     if (this.backgroundFailure !== null) throw this.backgroundFailure;
     let executed = 0;
     hart.exitRequested = false;
+    // After translated code leaves (an instruction it does not translate, a TLB miss), the
+    // interpreter runs that instruction alone, then on to the next control transfer, so that
+    // translated code resumes at the next block it has rather than at the next hot jump target.
+    let resume = Resume.None;
     while (executed < budget) {
       const pcLo = hart.pcLo;
       const pageBase = mmu.fetchPageBase(pcLo, hart.pcHi);
       if (pageBase >= 0) {
         const key = (pageBase + (pcLo & 0xfff)) >>> 1;
         let entry = entries.get(key);
-        if (entry === undefined && (this.translateEverything || hotness[(pcLo >>> 1) & HOTNESS_MASK] >= this.effectiveThreshold)) {
+        if (entry === undefined && (this.translateEverything || hotness[(pcLo >>> 1) & HOTNESS_MASK] >= this.threshold)) {
           entry = this.translate(pageBase, pcLo & 0xfff);
           // Queued, compiling, or not translatable: the interpreter counts to the threshold
           // again before it returns here (rather than at every jump to it).
           if (entry === undefined) hotness[(pcLo >>> 1) & HOTNESS_MASK] = 0;
         }
-        if (entry !== undefined) {
+        if (entry !== undefined && resume !== Resume.StepExit) {
           const observer = this.regionExitObserver;
           const retired = this.enter(
             entry >>> BLOCK_BITS, entry & ((1 << BLOCK_BITS) - 1), budget - executed, control, pcLo & ~0xfff, hart.pcHi, observer === null ? 1 : 0);
+          // Nothing retired (a TLB miss or the budget at its first block): not again at this pc.
+          resume = retired > 0 ? Resume.AfterRegion : Resume.StepExit;
           if (retired > 0) {
             executed += retired;
             hart.instructionsRetired += retired;
@@ -267,7 +283,14 @@ export class TranslationTier {
           }
         }
       }
-      executed += runInterpreter(hart, mmu, monitor, budget - executed, hotness, this.effectiveThreshold);
+      if (resume === Resume.StepExit || resume === Resume.AfterRegion) {
+        executed += runInterpreter(hart, mmu, monitor, 1, hotness, 0);
+        resume = Resume.ToControlTransfer;
+      } else {
+        // A threshold of 0 makes every taken jump or branch return here.
+        executed += runInterpreter(hart, mmu, monitor, budget - executed, hotness, resume === Resume.ToControlTransfer ? 0 : this.threshold);
+        resume = Resume.None;
+      }
       if (hart.exitRequested) break;
     }
     this.executedSinceYield += executed;
@@ -314,7 +337,7 @@ export class TranslationTier {
     const batch = this.pending;
     this.pending = [];
     const started = performance.now();
-    const bytes = generateRegionsModule(batch.map((pending) => pending.plan), this.memoryPages, this.entryCacheOffset);
+    const bytes = generateRegionsModule(batch.map((pending) => pending.plan), this.memoryPages, this.entryCacheOffset, this.ramBase);
     if (!this.backgroundCompilation) {
       const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory: this.memory } });
       this.statistics.compileMilliseconds += performance.now() - started;

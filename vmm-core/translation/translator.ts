@@ -5,6 +5,7 @@
 // subset, leaves the region with the pc of that instruction and the number of instructions
 // retired before it, so that the interpreter executes it exactly as it would have anyway.
 
+import { RESERVATION_OFFSET } from '../cpu/hart';
 import { DecodedInstruction, decodeInstruction } from '../isa/decoder';
 import { Operation } from '../isa/operations';
 import { FunctionBuilder, ValueType, encodeModule, type FunctionDefinition, type FunctionType, type MemoryOpcode, type Opcode } from './wasm-encoder';
@@ -13,6 +14,8 @@ import { FunctionBuilder, ValueType, encodeModule, type FunctionDefinition, type
 export const HartControl = {
   /** x0..x31 and the sink pair as little-endian 64-bit words (Hart.registers' layout). */
   registers: 0,
+  /** The LR reservation (Hart's, after the registers): a physical address as an i64, or -1. */
+  reservation: RESERVATION_OFFSET,
   /** Where a region leaves the pc it exits at (64 bits). */
   exitPc: 512,
   /** The MMU's TLBs: 16-byte entries {tagLo, tagHi, ramOffset, unused}; fetch, then load, then store. */
@@ -104,6 +107,28 @@ const WORD_REGISTER_OPERATIONS = new Map<Operation, Opcode>([
   [Operation.Addw, 'i32.add'], [Operation.Subw, 'i32.sub'], [Operation.Sllw, 'i32.shl'], [Operation.Srlw, 'i32.shr_u'],
   [Operation.Sraw, 'i32.shr_s'], [Operation.Mulw, 'i32.mul'], [Operation.Rolw, 'i32.rotl'], [Operation.Rorw, 'i32.rotr'],
 ]);
+/** LR/SC and the AMOs: memory operations on aligned words or doublewords (A extension). */
+const ATOMICS = new Set<Operation>([
+  Operation.LrW, Operation.ScW, Operation.AmoswapW, Operation.AmoaddW, Operation.AmoxorW, Operation.AmoandW, Operation.AmoorW,
+  Operation.AmominW, Operation.AmomaxW, Operation.AmominuW, Operation.AmomaxuW,
+  Operation.LrD, Operation.ScD, Operation.AmoswapD, Operation.AmoaddD, Operation.AmoxorD, Operation.AmoandD, Operation.AmoorD,
+  Operation.AmominD, Operation.AmomaxD, Operation.AmominuD, Operation.AmomaxuD,
+]);
+const DOUBLEWORD_ATOMICS = new Set<Operation>([
+  Operation.LrD, Operation.ScD, Operation.AmoswapD, Operation.AmoaddD, Operation.AmoxorD, Operation.AmoandD, Operation.AmoorD,
+  Operation.AmominD, Operation.AmomaxD, Operation.AmominuD, Operation.AmomaxuD,
+]);
+/** The AMOs' new value from the old one (first operand) and rs2 (second). */
+const AMO_ARITHMETIC = new Map<Operation, Opcode>([
+  [Operation.AmoaddW, 'i64.add'], [Operation.AmoxorW, 'i64.xor'], [Operation.AmoandW, 'i64.and'], [Operation.AmoorW, 'i64.or'],
+  [Operation.AmoaddD, 'i64.add'], [Operation.AmoxorD, 'i64.xor'], [Operation.AmoandD, 'i64.and'], [Operation.AmoorD, 'i64.or'],
+]);
+/** min/max: keep the old value when `old <op> rs2` holds (both sign-extended to 64 bits for .w). */
+const AMO_KEEP_OLD = new Map<Operation, Opcode>([
+  [Operation.AmominW, 'i64.lt_s'], [Operation.AmomaxW, 'i64.ge_s'], [Operation.AmominuW, 'i64.lt_u'], [Operation.AmomaxuW, 'i64.ge_u'],
+  [Operation.AmominD, 'i64.lt_s'], [Operation.AmomaxD, 'i64.ge_s'], [Operation.AmominuD, 'i64.lt_u'], [Operation.AmomaxuD, 'i64.ge_u'],
+]);
+
 /** rd = zero-extended i32 result of a comparison. */
 const SET_LESS_THAN = new Map<Operation, Opcode>([
   [Operation.Slt, 'i64.lt_s'], [Operation.Sltu, 'i64.lt_u'], [Operation.Slti, 'i64.lt_s'], [Operation.Sltiu, 'i64.lt_u'],
@@ -120,11 +145,15 @@ const OTHER_TRANSLATED = new Set<Operation>([
   Operation.Bclr, Operation.Bclri, Operation.Bext, Operation.Bexti, Operation.Binv, Operation.Binvi, Operation.Bset, Operation.Bseti,
 ]);
 
+/** Instructions after which the next one is not what runs next (returns from traps; illegal ones). */
+const NEVER_FALLS_THROUGH = new Set<Operation>([Operation.Mret, Operation.Sret, Operation.Illegal]);
+
 /** True for the operations this tier translates; everything else stays in the interpreter. */
 export function isTranslated(operation: Operation): boolean {
   return LOADS.has(operation) || STORES.has(operation) || BRANCHES.has(operation) || IMMEDIATE_OPERATIONS.has(operation) ||
     REGISTER_OPERATIONS.has(operation) || WORD_IMMEDIATE_OPERATIONS.has(operation) ||
-    WORD_REGISTER_OPERATIONS.has(operation) || SET_LESS_THAN.has(operation) || OTHER_TRANSLATED.has(operation);
+    WORD_REGISTER_OPERATIONS.has(operation) || SET_LESS_THAN.has(operation) || OTHER_TRANSLATED.has(operation) ||
+    ATOMICS.has(operation);
 }
 
 const scratch = new DecodedInstruction();
@@ -144,17 +173,39 @@ export function planRegion(
     const start = worklist.pop()!;
     if (seen.has(start)) continue;
     seen.add(start);
+    const inPage = (offset: number): boolean => offset >= 0 && offset < PAGE_SIZE;
     const block = decodeBlock(halfwords, pageRamOffset, start, extensions, blockInstructions);
-    if (block === undefined) continue;
+    if (block === undefined) {
+      // An instruction left to the interpreter (a CSR access, an atomic): the code after it is
+      // a block of its own, where the tier resumes once the interpreter has executed it.
+      const after = start + untranslatedLength(halfwords, pageRamOffset, start, extensions);
+      if (after > start && inPage(after) && start !== entryOffset) worklist.push(after);
+      continue;
+    }
     blocks.push(block);
     instructionCount += block.instructions.length;
-    const inPage = (offset: number): boolean => offset >= 0 && offset < PAGE_SIZE;
     if ((block.end === BlockEnd.Branch || block.end === BlockEnd.Jump) && inPage(block.target)) worklist.push(block.target);
     if ((block.end === BlockEnd.Branch || block.end === BlockEnd.Continue) && inPage(block.next)) worklist.push(block.next);
   }
   if (blocks.length === 0) return undefined;
   blocks.sort((a, b) => a.start - b.start);
   return { pageRamOffset, blocks, instructionCount };
+}
+
+/**
+ * The length of the instruction at `offset` when it is a valid one the tier leaves to the
+ * interpreter and execution can go on after it; 0 otherwise (not decodable, a 32-bit
+ * instruction across the page end, or one that never falls through).
+ */
+function untranslatedLength(halfwords: Uint16Array, pageRamOffset: number, offset: number, extensions: number): number {
+  let raw = halfwords[(pageRamOffset + offset) >>> 1];
+  if ((raw & 3) === 3) {
+    if (offset === PAGE_SIZE - 2) return 0;
+    raw = (raw | (halfwords[((pageRamOffset + offset) >>> 1) + 1] << 16)) >>> 0;
+  }
+  decodeInstruction(raw, scratch, extensions);
+  if (scratch.row < 0 || NEVER_FALLS_THROUGH.has(scratch.operation)) return 0;
+  return scratch.length;
 }
 
 function decodeBlock(
@@ -204,8 +255,10 @@ export const REGION_FUNCTION_TYPE: FunctionType = {
  * One module for several regions (one module per region would cost a code-space allocation
  * and an instance each): exports `region0`, `region1`, … in the order of `plans`.
  */
-export function generateRegionsModule(plans: readonly RegionPlan[], memoryPages: number, entryCacheOffset: number): Uint8Array {
-  const helpers: Helpers = { multiplyHigh: plans.length, entryCacheOffset };
+export function generateRegionsModule(
+  plans: readonly RegionPlan[], memoryPages: number, entryCacheOffset: number, ramBase: number,
+): Uint8Array {
+  const helpers: Helpers = { multiplyHigh: plans.length, entryCacheOffset, ramBase };
   const functions: FunctionDefinition[] = plans.map((plan, index) => ({
     ...generateRegionFunction(plan, helpers),
     exportName: `region${index}`,
@@ -263,6 +316,8 @@ export function generateTrampolineModule(memoryPages: number, tableSize: number,
 /** Function indices of the helpers every regions module has. */
 interface Helpers {
   readonly multiplyHigh: number;
+  /** Physical address of RAM offset 0 (LR/SC reservations hold physical addresses). */
+  readonly ramBase: number;
   /** Where the trampoline's entry cache lives: an indirect jump within the page looks its target up there. */
   readonly entryCacheOffset: number;
 }
@@ -391,6 +446,10 @@ function generateRegionFunction(plan: RegionPlan, helpers: Helpers): FunctionDef
         read(rs2);
         body.memory(store!.opcode, 0);
       }
+      return;
+    }
+    if (ATOMICS.has(operation)) {
+      emitAtomic(instruction, position);
       return;
     }
     if (BRANCHES.has(operation) || operation === Operation.Jal || operation === Operation.Jalr) return; // the block end
@@ -589,6 +648,86 @@ function generateRegionFunction(plan: RegionPlan, helpers: Helpers): FunctionDef
     body.end();
     body.get(SLOT).memory('i32.load', tlb + 8);
     body.get(ADDRESS).op('i32.wrap_i64').i32(PAGE_SIZE - 1).op('i32.and').op('i32.add');
+  }
+
+  /**
+   * LR, SC and the AMOs on RAM the data TLBs map, as executeAtomic does them; a misaligned
+   * address or a TLB miss leaves to the interpreter before the instruction (which raises the
+   * fault, or walks). The reservation lives after the registers in the control area.
+   */
+  function emitAtomic(instruction: TranslatedInstruction, position: number): void {
+    const { operation, rd, rs1, rs2, offset } = instruction;
+    const doubleword = DOUBLEWORD_ATOMICS.has(operation);
+    const size = doubleword ? 8 : 4;
+    const loadOpcode: MemoryOpcode = doubleword ? 'i64.load' : 'i64.load32_s';
+    const storeOpcode: MemoryOpcode = doubleword ? 'i64.store' : 'i64.store32';
+    read(rs1);
+    body.set(ADDRESS);
+    body.get(ADDRESS).op('i32.wrap_i64').i32(size - 1).op('i32.and').if('misaligned');
+    exitAt(offset, position);
+    body.end();
+    /** The physical address of the host address in CACHE_ADDRESS. */
+    const physical = (): void => {
+      body.get(CACHE_ADDRESS).op('i64.extend_i32_u').i64Number(helpers.ramBase).op('i64.add');
+    };
+    if (operation === Operation.LrW || operation === Operation.LrD) {
+      emitTlbProbe(LOAD_TLB, size, offset, position);
+      body.set(CACHE_ADDRESS);
+      body.get(CONTROL);
+      physical();
+      body.memory('i64.store', HartControl.reservation);
+      body.get(CACHE_ADDRESS).memory(loadOpcode, 0);
+      write(rd);
+      return;
+    }
+    if (operation === Operation.ScW || operation === Operation.ScD) {
+      // Without a reservation it fails with no access (no fault either).
+      body.get(CONTROL).memory('i64.load', HartControl.reservation).i64(-1, -1).op('i64.eq').if('unreserved');
+      body.i64(1, 0);
+      write(rd);
+      body.else();
+      emitTlbProbe(STORE_TLB, size, offset, position);
+      body.set(CACHE_ADDRESS);
+      body.get(CONTROL).memory('i64.load', HartControl.reservation);
+      physical();
+      body.op('i64.eq').set(SLOT);
+      body.get(CONTROL).i64(-1, -1).memory('i64.store', HartControl.reservation);
+      body.get(SLOT).if('stored');
+      body.get(CACHE_ADDRESS);
+      read(rs2);
+      body.memory(storeOpcode, 0);
+      body.end();
+      body.get(SLOT).op('i32.eqz').op('i64.extend_i32_u');
+      write(rd);
+      body.end();
+      return;
+    }
+    emitTlbProbe(STORE_TLB, size, offset, position);
+    body.set(CACHE_ADDRESS);
+    body.get(CACHE_ADDRESS).memory(loadOpcode, 0).set(FIRST);
+    body.get(CACHE_ADDRESS);
+    const operand = (): void => {
+      read(rs2);
+      if (!doubleword) body.op('i64.extend32_s');
+    };
+    const arithmetic = AMO_ARITHMETIC.get(operation);
+    const keepOld = AMO_KEEP_OLD.get(operation);
+    if (arithmetic !== undefined) {
+      body.get(FIRST);
+      operand();
+      body.op(arithmetic);
+    } else if (keepOld !== undefined) {
+      body.get(FIRST);
+      operand();
+      body.get(FIRST);
+      operand();
+      body.op(keepOld).op('select');
+    } else {
+      operand(); // amoswap
+    }
+    body.memory(storeOpcode, 0);
+    body.get(FIRST);
+    write(rd);
   }
 
   /**
