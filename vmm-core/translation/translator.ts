@@ -8,7 +8,7 @@
 import { RESERVATION_OFFSET } from '../cpu/hart';
 import { DecodedInstruction, decodeInstruction } from '../isa/decoder';
 import { Operation } from '../isa/operations';
-import { FunctionBuilder, ValueType, encodeModule, type FunctionDefinition, type FunctionType, type MemoryOpcode, type Opcode } from './wasm-encoder';
+import { ByteWriter, FunctionBuilder, ValueType, encodeModule, type FunctionDefinition, type FunctionType, type MemoryOpcode, type Opcode } from './wasm-encoder';
 
 /** Layout of one hart's control area in the machine's Wasm memory (byte offsets). */
 export const HartControl = {
@@ -148,6 +148,29 @@ const OTHER_TRANSLATED = new Set<Operation>([
 /** Instructions after which the next one is not what runs next (returns from traps; illegal ones). */
 const NEVER_FALLS_THROUGH = new Set<Operation>([Operation.Mret, Operation.Sret, Operation.Illegal]);
 
+/** How emitInstruction handles an operation: one table lookup instead of a lookup per map. */
+const enum OperationKind { Other, Load, Store, Atomic, BlockEnd, Immediate, Register, WordImmediate, WordRegister, SetLessThan }
+const OPERATION_KIND = new Uint8Array(Operation.Count);
+/** The Wasm opcode of the map-driven kinds. */
+const OPERATION_OPCODE: Array<Opcode | undefined> = [];
+{
+  const classify = (operations: Iterable<Operation>, kind: OperationKind, opcodes?: ReadonlyMap<Operation, Opcode>): void => {
+    for (const operation of operations) {
+      OPERATION_KIND[operation] = kind;
+      OPERATION_OPCODE[operation] = opcodes?.get(operation);
+    }
+  };
+  classify(LOADS.keys(), OperationKind.Load);
+  classify(STORES.keys(), OperationKind.Store);
+  classify(ATOMICS, OperationKind.Atomic);
+  classify([...BRANCHES.keys(), Operation.Jal, Operation.Jalr], OperationKind.BlockEnd);
+  classify(IMMEDIATE_OPERATIONS.keys(), OperationKind.Immediate, IMMEDIATE_OPERATIONS);
+  classify(REGISTER_OPERATIONS.keys(), OperationKind.Register, REGISTER_OPERATIONS);
+  classify(WORD_IMMEDIATE_OPERATIONS.keys(), OperationKind.WordImmediate, WORD_IMMEDIATE_OPERATIONS);
+  classify(WORD_REGISTER_OPERATIONS.keys(), OperationKind.WordRegister, WORD_REGISTER_OPERATIONS);
+  classify(SET_LESS_THAN.keys(), OperationKind.SetLessThan, SET_LESS_THAN);
+}
+
 /** True for the operations this tier translates; everything else stays in the interpreter. */
 export function isTranslated(operation: Operation): boolean {
   return LOADS.has(operation) || STORES.has(operation) || BRANCHES.has(operation) || IMMEDIATE_OPERATIONS.has(operation) ||
@@ -258,7 +281,7 @@ export const REGION_FUNCTION_TYPE: FunctionType = {
 export function generateRegionsModule(
   plans: readonly RegionPlan[], memoryPages: number, entryCacheOffset: number, ramBase: number,
 ): Uint8Array {
-  const helpers: Helpers = { multiplyHigh: plans.length, entryCacheOffset, ramBase };
+  const helpers: Helpers = { multiplyHigh: plans.length, entryCacheOffset, ramBase, code: new ByteWriter(16384) };
   const functions: FunctionDefinition[] = plans.map((plan, index) => ({
     ...generateRegionFunction(plan, helpers),
     exportName: `region${index}`,
@@ -309,7 +332,7 @@ export function generateTrampolineModule(memoryPages: number, tableSize: number,
     parameters: [ValueType.I32, ...REGION_FUNCTION_TYPE.parameters.slice(0, 5), ValueType.I32],
     results: [ValueType.I32],
     locals: [ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I32, ValueType.I64],
-    body: f,
+    body: [f],
   }], { tableSize, extraTypes: [REGION_FUNCTION_TYPE] });
 }
 
@@ -320,11 +343,13 @@ interface Helpers {
   readonly ramBase: number;
   /** Where the trampoline's entry cache lives: an indirect jump within the page looks its target up there. */
   readonly entryCacheOffset: number;
+  /** The buffer every function of the module is written into, one after another. */
+  readonly code: ByteWriter;
 }
 
 function generateRegionFunction(plan: RegionPlan, helpers: Helpers): FunctionDefinition {
   const multiplyHighIndex = helpers.multiplyHigh;
-  const body = new FunctionBuilder();
+  const body = new FunctionBuilder(helpers.code);
   const registerLocal = new Map<number, number>();
   const written = new Set<number>();
   const blockIndex = new Map<number, number>();
@@ -431,68 +456,62 @@ function generateRegionFunction(plan: RegionPlan, helpers: Helpers): FunctionDef
 
   function emitInstruction(instruction: TranslatedInstruction, position: number): void {
     const { operation, rd, rs1, rs2, imm } = instruction;
-    const load = LOADS.get(operation);
-    const store = STORES.get(operation);
-    if (load !== undefined || store !== undefined) {
-      const access = (load ?? store)!;
-      read(rs1);
-      immediate(imm);
-      body.op('i64.add').set(ADDRESS);
-      emitTlbProbe(store !== undefined ? STORE_TLB : LOAD_TLB, access.width, instruction.offset, position);
-      if (load !== undefined) {
-        body.memory(load.opcode, 0);
-        write(rd);
-      } else {
-        read(rs2);
-        body.memory(store!.opcode, 0);
+    const opcode = OPERATION_OPCODE[operation]!;
+    switch (OPERATION_KIND[operation] as OperationKind) {
+      case OperationKind.Load: case OperationKind.Store: {
+        const load = LOADS.get(operation);
+        const access = (load ?? STORES.get(operation))!;
+        read(rs1);
+        immediate(imm);
+        body.op('i64.add').set(ADDRESS);
+        emitTlbProbe(load === undefined ? STORE_TLB : LOAD_TLB, access.width, instruction.offset, position);
+        if (load !== undefined) {
+          body.memory(load.opcode, 0);
+          write(rd);
+        } else {
+          read(rs2);
+          body.memory(access.opcode, 0);
+        }
+        return;
       }
-      return;
-    }
-    if (ATOMICS.has(operation)) {
-      emitAtomic(instruction, position);
-      return;
-    }
-    if (BRANCHES.has(operation) || operation === Operation.Jal || operation === Operation.Jalr) return; // the block end
-    let opcode = IMMEDIATE_OPERATIONS.get(operation);
-    if (opcode !== undefined) {
-      read(rs1);
-      immediate(imm);
-      body.op(opcode);
-      write(rd);
-      return;
-    }
-    opcode = REGISTER_OPERATIONS.get(operation);
-    if (opcode !== undefined) {
-      read(rs1);
-      read(rs2);
-      body.op(opcode);
-      write(rd);
-      return;
-    }
-    opcode = WORD_IMMEDIATE_OPERATIONS.get(operation);
-    if (opcode !== undefined) {
-      read(rs1);
-      body.op('i32.wrap_i64').i32(imm).op(opcode).op('i64.extend_i32_s');
-      write(rd);
-      return;
-    }
-    opcode = WORD_REGISTER_OPERATIONS.get(operation);
-    if (opcode !== undefined) {
-      read(rs1);
-      body.op('i32.wrap_i64');
-      read(rs2);
-      body.op('i32.wrap_i64').op(opcode).op('i64.extend_i32_s');
-      write(rd);
-      return;
-    }
-    opcode = SET_LESS_THAN.get(operation);
-    if (opcode !== undefined) {
-      read(rs1);
-      if (operation === Operation.Slti || operation === Operation.Sltiu) immediate(imm);
-      else read(rs2);
-      body.op(opcode).op('i64.extend_i32_u');
-      write(rd);
-      return;
+      case OperationKind.Atomic:
+        emitAtomic(instruction, position);
+        return;
+      case OperationKind.BlockEnd:
+        return; // the block's end emits it
+      case OperationKind.Immediate:
+        read(rs1);
+        immediate(imm);
+        body.op(opcode);
+        write(rd);
+        return;
+      case OperationKind.Register:
+        read(rs1);
+        read(rs2);
+        body.op(opcode);
+        write(rd);
+        return;
+      case OperationKind.WordImmediate:
+        read(rs1);
+        body.op('i32.wrap_i64').i32(imm).op(opcode).op('i64.extend_i32_s');
+        write(rd);
+        return;
+      case OperationKind.WordRegister:
+        read(rs1);
+        body.op('i32.wrap_i64');
+        read(rs2);
+        body.op('i32.wrap_i64').op(opcode).op('i64.extend_i32_s');
+        write(rd);
+        return;
+      case OperationKind.SetLessThan:
+        read(rs1);
+        if (operation === Operation.Slti || operation === Operation.Sltiu) immediate(imm);
+        else read(rs2);
+        body.op(opcode).op('i64.extend_i32_u');
+        write(rd);
+        return;
+      default:
+        break;
     }
     switch (operation) {
       case Operation.Fence:
@@ -792,27 +811,25 @@ function generateRegionFunction(plan: RegionPlan, helpers: Helpers): FunctionDef
     write(rd);
   }
 
+  body.finish();
   // Prologue: the page base and the registers the region uses; epilogue: the written ones back.
-  const prologue = new FunctionBuilder();
+  const prologue = new FunctionBuilder(helpers.code);
   prologue.get(PAGE_LO).op('i64.extend_i32_u').get(PAGE_HI).op('i64.extend_i32_u').i64(32, 0).op('i64.shl').op('i64.or').set(PAGE);
   for (const [register, index] of registerLocal) {
     prologue.get(CONTROL).memory('i64.load', HartControl.registers + 8 * register).set(index);
   }
-  const epilogue = new FunctionBuilder();
+  prologue.finish();
+  const epilogue = new FunctionBuilder(helpers.code);
   for (const register of written) {
     epilogue.get(CONTROL).get(registerLocal.get(register)!).memory('i64.store', HartControl.registers + 8 * register);
   }
   epilogue.get(CONTROL).get(EXIT_PC).memory('i64.store', HartControl.exitPc);
   epilogue.get(COUNT);
-
-  const run = new FunctionBuilder();
-  run.raw(prologue.bytes());
-  run.raw(body.bytes());
-  run.raw(epilogue.bytes());
+  epilogue.finish();
   return {
     ...REGION_FUNCTION_TYPE,
     locals: [...FIXED_LOCALS, ...[...registerLocal.keys()].map(() => ValueType.I64)],
-    body: run,
+    body: [prologue, body, epilogue],
   };
 }
 
@@ -831,5 +848,5 @@ function multiplyHighUnsigned(): FunctionDefinition {
   high(LOW_HIGH); f.op('i64.add');
   high(HIGH_LOW); f.op('i64.add');
   high(MIDDLE); f.op('i64.add');
-  return { parameters: [ValueType.I64, ValueType.I64], results: [ValueType.I64], locals: [ValueType.I64, ValueType.I64, ValueType.I64, ValueType.I64], body: f };
+  return { parameters: [ValueType.I64, ValueType.I64], results: [ValueType.I64], locals: [ValueType.I64, ValueType.I64, ValueType.I64, ValueType.I64], body: [f] };
 }

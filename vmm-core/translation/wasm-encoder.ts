@@ -44,10 +44,15 @@ export type MemoryOpcode =
   | 'i32.load' | 'i64.load' | 'i64.load8_s' | 'i64.load8_u' | 'i64.load16_s' | 'i64.load16_u' | 'i64.load32_s' | 'i64.load32_u'
   | 'i32.store' | 'i64.store' | 'i64.store8' | 'i64.store16' | 'i64.store32';
 
-/** A growable byte buffer. */
-class ByteWriter {
-  private bytes = new Uint8Array(256);
+/** A growable byte buffer (function builders may share one, writing one after another). */
+export class ByteWriter {
+  private bytes: Uint8Array;
   length = 0;
+
+  /** `capacity`: the bytes expected (growing copies). */
+  constructor(capacity = 256) {
+    this.bytes = new Uint8Array(capacity);
+  }
 
   byte(value: number): void {
     if (this.length === this.bytes.length) this.grow(1);
@@ -62,7 +67,7 @@ class ByteWriter {
 
   private grow(atLeast: number): void {
     const larger = new Uint8Array(Math.max(this.bytes.length * 2, this.length + atLeast));
-    larger.set(this.bytes.subarray(0, this.length));
+    larger.set(this.bytes);
     this.bytes = larger;
   }
 
@@ -101,8 +106,8 @@ class ByteWriter {
     }
   }
 
-  view(): Uint8Array {
-    return this.bytes.subarray(0, this.length);
+  view(start = 0, end = this.length): Uint8Array {
+    return this.bytes.subarray(start, end);
   }
 }
 
@@ -111,7 +116,17 @@ class ByteWriter {
  * the label's depth, so generators never count nesting by hand.
  */
 export class FunctionBuilder {
-  private readonly code = new ByteWriter();
+  /** Where this function's code starts and ends (-1 until finished) in `code`. */
+  private readonly start: number;
+  private finishedAt = -1;
+
+  /**
+   * `code`: a buffer shared with the builders of the module's other functions, built one after
+   * another (allocating a buffer per function is what generating a small region cost most).
+   */
+  constructor(private readonly code = new ByteWriter()) {
+    this.start = code.length;
+  }
   /** Open labels, innermost last, and where each name is open (a name may be open more than once). */
   private readonly labels: string[] = [];
   private readonly positions = new Map<string, number[]>();
@@ -227,17 +242,16 @@ export class FunctionBuilder {
     return this;
   }
 
-  /** Appends the bytes of another body (a prologue or epilogue built apart; no open labels cross it). */
-  raw(bytes: Uint8Array): this {
-    this.code.append(bytes);
-    return this;
-  }
-
   /** Nesting depth of the innermost open label `label` (0 = innermost block). */
   depthOf(label: string): number {
     const open = this.positions.get(label);
     if (open === undefined || open.length === 0) throw new Error(`wasm emitter: no open label ${label}`);
     return this.labels.length - 1 - open[open.length - 1];
+  }
+
+  /** Bytes emitted so far. */
+  get length(): number {
+    return (this.finishedAt < 0 ? this.code.length : this.finishedAt) - this.start;
   }
 
   get openLabels(): number {
@@ -246,7 +260,13 @@ export class FunctionBuilder {
 
   bytes(): Uint8Array {
     if (this.labels.length !== 0) throw new Error(`wasm emitter: ${this.labels.length} blocks left open`);
-    return this.code.view();
+    return this.code.view(this.start, this.finishedAt < 0 ? this.code.length : this.finishedAt);
+  }
+
+  /** Ends this function's code: the next builder sharing the buffer writes after it. */
+  finish(): this {
+    this.finishedAt = this.code.length;
+    return this;
   }
 
   private open(kind: 'block' | 'loop' | 'if', label: string, result?: ValueType): this {
@@ -264,7 +284,8 @@ export interface FunctionDefinition {
   readonly parameters: readonly ValueType[];
   readonly results: readonly ValueType[];
   readonly locals: readonly ValueType[];
-  readonly body: FunctionBuilder;
+  /** The code, in parts concatenated in order (a prologue written after the body, say). */
+  readonly body: readonly FunctionBuilder[];
   /** Exported under this name when given. */
   readonly exportName?: string;
 }
@@ -286,11 +307,12 @@ export interface ModuleOptions {
  * with the given functions (each its own type).
  */
 export function encodeModule(pages: number, functions: readonly FunctionDefinition[], options: ModuleOptions = {}): Uint8Array {
-  const out = new ByteWriter();
+  const codeLength = (definition: FunctionDefinition): number => definition.body.reduce((total, part) => total + part.length, 0);
+  const out = new ByteWriter(functions.reduce((total, definition) => total + codeLength(definition) + 96, 1024));
   out.append(Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00));
 
-  const section = (id: number, write: (content: ByteWriter) => void): void => {
-    const content = new ByteWriter();
+  const section = (id: number, write: (content: ByteWriter) => void, capacity?: number): void => {
+    const content = new ByteWriter(capacity);
     write(content);
     out.byte(id);
     out.unsigned(content.length);
@@ -342,27 +364,29 @@ export function encodeModule(pages: number, functions: readonly FunctionDefiniti
       content.unsigned(index);
     }
   });
+  const codeBytes = functions.reduce((total, definition) => total + codeLength(definition) + 64, 16);
   section(10, (content) => {
     content.unsigned(functions.length);
+    const header = new ByteWriter(64);
     for (const definition of functions) {
-      const body = new ByteWriter();
       // Consecutive locals of one type share a group.
-      const groups: Array<{ count: number; type: ValueType }> = [];
-      for (const type of definition.locals) {
-        const last = groups[groups.length - 1];
-        if (last !== undefined && last.type === type) last.count++;
-        else groups.push({ count: 1, type });
+      const locals = definition.locals;
+      let groups = 0;
+      for (let local = 0; local < locals.length; local++) if (local === 0 || locals[local] !== locals[local - 1]) groups++;
+      header.length = 0;
+      header.unsigned(groups);
+      for (let local = 0; local < locals.length;) {
+        const type = locals[local];
+        let count = 0;
+        while (local < locals.length && locals[local] === type) { count++; local++; }
+        header.unsigned(count);
+        header.byte(type);
       }
-      body.unsigned(groups.length);
-      for (const group of groups) {
-        body.unsigned(group.count);
-        body.byte(group.type);
-      }
-      body.append(definition.body.bytes());
-      body.byte(OPCODES.end);
-      content.unsigned(body.length);
-      content.append(body.view());
+      content.unsigned(header.length + codeLength(definition) + 1);
+      content.append(header.view());
+      for (const part of definition.body) content.append(part.bytes());
+      content.byte(OPCODES.end);
     }
-  });
+  }, codeBytes);
   return out.view().slice();
 }
