@@ -15,6 +15,7 @@ import { csrLayout } from '../vmm-core/isa/csr-fields';
 import { INTEGER_REGISTER_NAMES, parseIntegerRegister } from '../vmm-core/isa/registers';
 import { type ImageFile, parseMemorySize } from '../vmm-core/machine/config';
 import { Machine, type MachineExit } from '../vmm-core/machine/machine';
+import { warmUpEngine } from '../vmm-core/machine/warm-up';
 import {
   openVirtioDevices, type OpenedDevices, parseDeviceOption, parseDriveOption, parseNetdevSpec, type VirtioDeviceSpec,
 } from '../vmm-core/machine/device-options';
@@ -295,6 +296,8 @@ export class RingsideSession extends LoggingDebugSession {
       }
       let machine: Machine;
       try {
+        // Once per process, before the first guest: V8 then optimizes the interpreter for every path.
+        warmUpEngine(attributes.tier);
         machine = new Machine({
           kernel,
           bios,

@@ -70,6 +70,7 @@ guest rv64a      $MARCH_G  -O2 "" guests/rv64a/rv64a.c
 guest traps      $MARCH_GC -O2 "" guests/traps/traps.c
 guest priv       $MARCH_GC -O2 "" guests/priv/priv.c
 guest vm         $MARCH_GC -O2 "" guests/vm/vm.c guests/vm/user.S
+guest warmup     $MARCH_GC -O2 "" guests/warmup/warmup.c
 
 # demo kernel: separate objects so the link script can place user.o in user pages
 if want demo; then

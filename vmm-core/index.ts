@@ -11,6 +11,7 @@ export { MACHINE_FILE_SCHEMA } from './machine/config';
 export { TEST_LIST_SCHEMA } from './machine/test-list-schema';
 export { validateJson, type JsonSchema } from './machine/json-schema';
 export { IdlePacer } from './machine/pacing';
+export { warmUpEngine } from './machine/warm-up';
 export {
   parseDriveOption, parseNetdevSpec, parseDeviceOption, parseGlobalOption, openVirtioDevices,
   type DriveSpec, type NetdevSpec, type DeviceSpec, type VirtioDeviceSpec, type OpenedDevices,

@@ -15,6 +15,7 @@ import {
 import { type JsonSchema, validateJson } from '../machine/json-schema';
 import { DEFAULT_ICOUNT_SHIFT } from '../machine/layout';
 import { Machine } from '../machine/machine';
+import { warmUpEngine } from '../machine/warm-up';
 import { fileErrorReason, readImage, UsageError } from './common';
 
 /** Everything that describes the machine itself (not how a run is watched). */
@@ -291,6 +292,8 @@ export async function openMachine(
     throw error;
   }
   try {
+    // Once per process, before the first guest: V8 then optimizes the interpreter for every path.
+    warmUpEngine(options.tier);
     const machine = new Machine({
       memoryBytes: options.memory,
       hartCount: options.harts,

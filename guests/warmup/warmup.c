@@ -1,0 +1,163 @@
+/* warmup: a short tour of the paths Ringside's JavaScript takes while it boots a kernel: every
+ * load and store width, M, A (AMOs and LR/SC), F and D, CSR accesses, ecall, illegal
+ * instructions, access and page faults taken in M and delegated to S (sret, mret), Sv39 walks
+ * and sfence.vma, looped a few times. Ringside runs it once per process before the first
+ * guest (vmm-core/machine/warm-up.ts) so that V8 optimizes the interpreter with type feedback
+ * for all of them, instead of deoptimizing it each time a kernel first uses one. */
+#include "rt.h"
+
+#define PTE_V 1
+#define PTE_R 2
+#define PTE_W 4
+#define PTE_X 8
+#define PTE_A 64
+#define PTE_D 128
+#define SATP_SV39 (8ull << 60)
+
+static u64 root[512] __attribute__((aligned(4096)));
+static u64 level1[512] __attribute__((aligned(4096)));
+static u64 level0[512] __attribute__((aligned(4096)));
+static u8 page[4096] __attribute__((aligned(4096)));
+#define PAGE_VA 0x40000000ull        /* `page`, mapped by a 4 KiB leaf */
+#define UNMAPPED_VA 0x40001000ull
+#define UNASSIGNED_PA 0x0b000000ull  /* no device on virt: access faults */
+
+static int fault_hook(struct trap_frame *f)
+{
+    u64 c = f->cause;
+    if (tr.armed && (c == 2 || c == 5 || c == 7 || c == 13 || c == 15)) {
+        trap_note(f, 3);
+        f->epc += ((*(volatile u16 *)(uintptr_t)f->epc & 3) == 3) ? 4 : 2;
+        return 1;
+    }
+    return 0;
+}
+static int supervisor_fault_hook(struct trap_frame *f)
+{
+    if (tr.armed && (f->cause == 13 || f->cause == 15)) {
+        trap_note(f, 1);
+        f->epc += ((*(volatile u16 *)(uintptr_t)f->epc & 3) == 3) ? 4 : 2;
+        return 1;
+    }
+    return 0;
+}
+
+/* Forms the compiler may not pick for the C below. */
+static u64 forms(u64 a, u64 b)
+{
+    u64 r = 0, t;
+    volatile u64 cell = a ^ b;
+    asm volatile(
+        "lb %1, 0(%2); add %0, %0, %1; lbu %1, 1(%2); add %0, %0, %1\n"
+        "lh %1, 0(%2); add %0, %0, %1; lhu %1, 2(%2); add %0, %0, %1\n"
+        "lw %1, 0(%2); add %0, %0, %1; lwu %1, 4(%2); add %0, %0, %1; ld %1, 0(%2); add %0, %0, %1\n"
+        "sb %0, 0(%2); sh %0, 2(%2); sw %0, 4(%2); sd %0, 0(%2)\n"
+        "srliw %1, %3, 3; add %0, %0, %1; srlw %1, %3, %4; add %0, %0, %1\n"
+        "sraiw %1, %3, 5; add %0, %0, %1; sraw %1, %3, %4; add %0, %0, %1\n"
+        "slliw %1, %3, 7; add %0, %0, %1; sllw %1, %3, %4; add %0, %0, %1\n"
+        "srli %1, %3, 9; add %0, %0, %1; srl %1, %3, %4; add %0, %0, %1; srai %1, %3, 11; add %0, %0, %1\n"
+        "sra %1, %3, %4; add %0, %0, %1; sll %1, %3, %4; add %0, %0, %1\n"
+        "addw %1, %3, %4; add %0, %0, %1; subw %1, %3, %4; add %0, %0, %1; addiw %1, %3, -7; add %0, %0, %1\n"
+        "slt %1, %3, %4; add %0, %0, %1; sltu %1, %3, %4; add %0, %0, %1; slti %1, %3, -3; add %0, %0, %1\n"
+        "sltiu %1, %3, 9; add %0, %0, %1; xori %1, %3, 0x55; add %0, %0, %1; ori %1, %3, 0x66; and %0, %0, %1\n"
+        "mulw %1, %3, %4; add %0, %0, %1; mulhsu %1, %3, %4; add %0, %0, %1; mulhu %1, %3, %4; xor %0, %0, %1\n"
+        "divuw %1, %3, %4; add %0, %0, %1; remuw %1, %3, %4; add %0, %0, %1; divw %1, %3, %4; add %0, %0, %1\n"
+        "remw %1, %3, %4; add %0, %0, %1; divu %1, %3, %4; add %0, %0, %1; remu %1, %3, %4; add %0, %0, %1\n"
+        : "+r"(r), "=&r"(t) : "r"(&cell), "r"(a), "r"(b | 1) : "memory");
+    return r;
+}
+
+static volatile u64 data[8];
+static volatile double doubles[4] = { 1.5, -2.25, 1e10, 3.0 };
+static volatile float singles[4] = { 1.5f, -2.25f, 1e10f, 3.0f };
+
+/* Integer, memory, atomic and floating-point work; returns a checksum. */
+static u64 work(u64 seed)
+{
+    volatile u8 *bytes = (volatile u8 *)data;
+    volatile u16 *halves = (volatile u16 *)data;
+    volatile u32 *words = (volatile u32 *)data;
+    u64 sum = seed;
+    for (int i = 0; i < 4; i++) {
+        bytes[i] = (u8)(sum + i); halves[i + 2] = (u16)(sum * 3); words[i + 2] = (u32)(sum * 7); data[i + 4] = sum * 11;
+        sum += (u64)(i64)(int8_t)bytes[i] + bytes[i + 1] + (u64)(i64)(int16_t)halves[i] + halves[i + 1];
+        sum += (u64)(i64)(i32)words[i] + words[i + 1] + data[i + 4];
+        u64 a = data[i + 4] | 1, b = sum | 3;
+        sum += a * b + (u64)(((__uint128_t)a * b) >> 64) + (u64)(((__int128)(i64)a * (i64)b) >> 64);
+        sum += a / b + a % b + (u64)((i64)a / (i64)b) + (u64)((i64)a % (i64)b);
+        sum += (u64)(i64)((i32)a * (i32)b) + (u32)a / ((u32)b | 1) + (u32)a % ((u32)b | 1);
+        sum += (u64)(i64)((i32)a / ((i32)b | 1)) + (u64)(i64)((i32)a % ((i32)b | 1));
+        sum += (sum << (i + 1)) ^ (sum >> (i + 3)) ^ (u64)((i64)sum >> 7) ^ (u64)(i64)((i32)sum >> 3);
+        sum += (sum < a) + ((i64)sum < (i64)b);
+        __atomic_fetch_add(&data[0], sum, __ATOMIC_SEQ_CST);
+        __atomic_fetch_or(&data[1], sum, __ATOMIC_SEQ_CST);
+        __atomic_fetch_and(&data[2], sum | 1, __ATOMIC_SEQ_CST);
+        __atomic_fetch_xor(&data[3], sum, __ATOMIC_SEQ_CST);
+        sum += __atomic_exchange_n(&data[4], sum, __ATOMIC_SEQ_CST);
+        sum += __atomic_fetch_add(&words[0], (u32)sum, __ATOMIC_SEQ_CST);
+        u64 expected = data[5];
+        __atomic_compare_exchange_n(&data[5], &expected, sum, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+        double d = doubles[i] * (double)(i64)(sum & 0xffff) + doubles[(i + 1) & 3];
+        float s = singles[i] / (singles[(i + 1) & 3] + 1.0f);
+        doubles[i] = d / 3.0;
+        singles[i] = s;
+        sum += (u64)(i64)d + (u64)(i64)s + (d < (double)s);
+        sum += forms(sum, data[i + 4]);
+    }
+    return sum;
+}
+
+static u64 load_at(u64 va) { return *(volatile u64 *)(uintptr_t)va; }
+static u64 store_at(u64 va) { *(volatile u64 *)(uintptr_t)va = va; return 1; }
+static u64 supervisor_round(u64 seed)
+{
+    asm volatile("sfence.vma %0, zero" :: "r"(PAGE_VA) : "memory");
+    u64 sum = work(seed) + load_at(PAGE_VA) + csr_read(stval);
+    csr_write(stval, sum);
+    return sum + whoami();
+}
+
+int main(void)
+{
+    mtrap_hook = fault_hook;
+    strap_hook = supervisor_fault_hook;
+    /* Sv39: RAM and the devices by identity gigapages, one 4 KiB page at PAGE_VA. */
+    root[2] = ((0x80000000ull >> 12) << 10) | PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D;
+    root[0] = ((0x0ull >> 12) << 10) | PTE_V | PTE_R | PTE_W | PTE_A | PTE_D;
+    root[1] = (((u64)(uintptr_t)level1 >> 12) << 10) | PTE_V;
+    level1[0] = (((u64)(uintptr_t)level0 >> 12) << 10) | PTE_V;
+    level0[0] = (((u64)(uintptr_t)page >> 12) << 10) | PTE_V | PTE_R | PTE_W | PTE_A | PTE_D;
+    csr_write(satp, SATP_SV39 | ((u64)(uintptr_t)root >> 12));
+    asm volatile("sfence.vma" ::: "memory");
+
+    u64 sum = 0;
+    for (int round = 0; round < 6; round++) {
+        sum += work(sum + round);
+        csr_set(mtval, sum & 0xf0);
+        csr_clear(mtval, 0x30);
+        sum += csr_swap(mtval, sum);
+        asm volatile("csrrwi zero, mtval, 5; csrrsi zero, mtval, 2; csrrci zero, mtval, 1; fence.i" ::: "memory");
+        sum += run_mode(MODE_S, supervisor_round, sum);
+        /* faults: an illegal instruction, an access fault, a page fault in M, then in S */
+        arm_trap();
+        asm volatile(".2byte 0" ::: "memory");   /* c.unimp */
+        expect_trap(1, 2);
+        arm_trap();
+        sum += load_at(UNASSIGNED_PA);
+        expect_trap(2, 5);
+        arm_trap();
+        store_at(UNASSIGNED_PA);
+        expect_trap(3, 7);
+        arm_trap();
+        run_mode(MODE_S, load_at, UNMAPPED_VA);
+        expect_trap(4, 13);
+        csr_write(medeleg, (1 << 13) | (1 << 15));
+        arm_trap();
+        run_mode(MODE_S, store_at, UNMAPPED_VA);
+        expect_trap(5, 15);
+        CHECKEQ(6, tr.level, 1);
+        csr_write(medeleg, 0);
+    }
+    CHECK(7, sum != 0);
+    pass();
+}
