@@ -41,6 +41,19 @@ const CSR_OPERATIONS: ReadonlySet<Operation> = new Set([
 ]);
 const scratch = new DecodedInstruction();
 
+/** What a refill needs of each table row, looked up once instead of by sets of names per refill. */
+const enum RowTrait {
+  /** rd = x0 stays x0 (CSR instructions skip the read; F destinations are f0), not the sink. */
+  KeepsX0 = 1,
+  /** The auxiliary word is the CSR number or fence bits (else the rounding mode). */
+  CsrField = 2,
+}
+const ROW_TRAITS = Uint8Array.from(INSTRUCTIONS, (spec) => {
+  const floatDestination = spec.length === 4 ? FLOAT_DESTINATION_FORMATS.has(spec.format) : isFloatDestination(spec.operation);
+  return (CSR_OPERATIONS.has(spec.operation) || floatDestination ? RowTrait.KeepsX0 : 0) |
+    (spec.format === 'Csr' || spec.format === 'CsrImm' || spec.format === 'Fence' ? RowTrait.CsrField : 0);
+});
+
 /**
  * Decoded instructions for one set of enabled extensions (harts of different CPU models decode
  * the same bits differently, so each set has its cache).
@@ -62,19 +75,15 @@ class DecodeCache {
   /** Decodes `raw` into the slot at word index `base`. */
   fill(base: number, raw: number): void {
     decodeInstruction(raw, scratch, this.extensions);
-    let rd = scratch.rd;
-    const spec = scratch.row >= 0 ? INSTRUCTIONS[scratch.row] : undefined;
-    if (rd === 0 && spec !== undefined && !CSR_OPERATIONS.has(spec.operation)) {
-      const baseFormat = spec.length === 4 ? spec.format : undefined;
-      const floatDestination = baseFormat !== undefined ? FLOAT_DESTINATION_FORMATS.has(baseFormat) : isFloatDestination(spec.operation);
-      if (!floatDestination) rd = SINK_REGISTER;
-    }
+    const row = scratch.row;
+    const traits = row >= 0 ? ROW_TRAITS[row] : 0;
+    const rd = scratch.rd === 0 && row >= 0 && (traits & RowTrait.KeepsX0) === 0 ? SINK_REGISTER : scratch.rd;
     const slots = this.slots;
     slots[base] = raw;
     slots[base + 1] =
       scratch.operation | (rd << 8) | (scratch.rs1 << 14) | (scratch.rs2 << 19) | (scratch.rs3 << 24) | (scratch.length === 2 ? 1 << 29 : 0);
     slots[base + 2] = scratch.imm;
-    slots[base + 3] = spec !== undefined && (spec.format === 'Csr' || spec.format === 'CsrImm' || spec.format === 'Fence') ? scratch.csr : scratch.roundingMode;
+    slots[base + 3] = (traits & RowTrait.CsrField) !== 0 ? scratch.csr : scratch.roundingMode;
   }
 }
 

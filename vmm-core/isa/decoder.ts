@@ -32,8 +32,11 @@ export function instructionLength(lowHalfword: number): 2 | 4 {
   return (lowHalfword & 3) === 3 ? 4 : 2;
 }
 
-// Candidate rows per 32-bit major opcode and per compressed quadrant+funct3, most specific mask first.
-const wideCandidates: number[][] = Array.from({ length: 128 }, () => []);
+// Candidate rows per 32-bit major opcode and funct3 (bits 14:12; a row whose mask leaves them
+// free is a candidate under all eight), and per compressed quadrant+funct3, most specific mask
+// first. (Per opcode alone, `addi` came after the fifteen Zbb/Zbs rows of its opcode, and the
+// interpreter's decode cache refills about a million times in Linux's boot.)
+const wideCandidates: number[][] = Array.from({ length: 128 * 8 }, () => []);
 const compressedCandidates: number[][] = Array.from({ length: 32 }, () => []);
 {
   const popcount = (v: number) => {
@@ -42,8 +45,14 @@ const compressedCandidates: number[][] = Array.from({ length: 32 }, () => []);
     return c;
   };
   INSTRUCTIONS.forEach((spec, index) => {
-    if (spec.length === 4) wideCandidates[spec.match & 0x7f].push(index);
-    else compressedCandidates[((spec.match >>> 13) << 2) | (spec.match & 3)].push(index);
+    if (spec.length === 4) {
+      for (let funct3 = 0; funct3 < 8; funct3++) {
+        if ((spec.mask & 0x7000) === 0x7000 && ((spec.match >>> 12) & 7) !== funct3) continue;
+        wideCandidates[(spec.match & 0x7f) * 8 + funct3].push(index);
+      }
+    } else {
+      compressedCandidates[((spec.match >>> 13) << 2) | (spec.match & 3)].push(index);
+    }
   });
   const byMask = (a: number, b: number) => popcount(INSTRUCTIONS[b].mask) - popcount(INSTRUCTIONS[a].mask);
   for (const list of wideCandidates) list.sort(byMask);
@@ -66,7 +75,7 @@ export function decodeInstruction(raw: number, out: DecodedInstruction, enabledE
   out.raw = length === 2 ? raw & 0xffff : raw >>> 0;
   out.length = length;
   out.rd = out.rs1 = out.rs2 = out.rs3 = out.imm = out.roundingMode = out.csr = 0;
-  const candidates = length === 4 ? wideCandidates[raw & 0x7f] : compressedCandidates[((raw >>> 13 & 7) << 2) | (raw & 3)];
+  const candidates = length === 4 ? wideCandidates[(raw & 0x7f) * 8 + ((raw >>> 12) & 7)] : compressedCandidates[((raw >>> 13 & 7) << 2) | (raw & 3)];
   const word = out.raw;
   for (const index of candidates) {
     const spec = INSTRUCTIONS[index];
