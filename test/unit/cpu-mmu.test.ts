@@ -218,6 +218,48 @@ describe('Sv39 translation', () => {
     assert.equal(store(context, Privilege.Supervisor, 0x1000_2010n, 1n).cause, ExceptionCause.StorePageFault);
   });
 
+  it('clearing SUM or MXR (csrc sstatus) takes back the accesses only they allowed, however many pages used them', () => {
+    // One S-mode run (nothing flushes the TLBs between its instructions): set the bit, load and
+    // store through `pages` U pages (or an execute-only one), clear the bit, then touch one of
+    // them again: a page fault, not the stale translation. S pages stay usable throughout.
+    const SSTATUS = 0x100;
+    const scenario = (bit: number, pages: number, again: number, kind: 'load' | 'store'): Outcome => {
+      const context = setup(8);
+      const { machine, hart, tables } = context;
+      for (let page = 0; page < pages; page++) {
+        tables.map(0x2000_0000n + BigInt(page) * 0x1000n, 0x8030_0000n + BigInt(page) * 0x1000n, 0, bit === Mstatus.SUM ? RWAD | PTE_U : PTE_X | PTE_A);
+      }
+      tables.map(0x1000_8000n, 0x8020_8000n, 0, RWAD);
+      const words = [encode('csrrs', { rd: 0, rs1: X.t2, csr: SSTATUS })];
+      for (let page = 0; page < pages; page++) {
+        words.push(encode('ld', { rd: X.a1, rs1: X.t0, imm: 0 }));
+        if (bit === Mstatus.SUM) words.push(encode('sd', { rs1: X.t0, rs2: X.a1, imm: 8 }));
+        words.push(encode('add', { rd: X.t0, rs1: X.t0, rs2: X.t3 }));
+      }
+      words.push(encode('csrrc', { rd: 0, rs1: X.t2, csr: SSTATUS }));
+      words.push(encode('ld', { rd: X.a2, rs1: X.t4, imm: 0 }));
+      words.push(kind === 'load' ? encode('ld', { rd: X.a0, rs1: X.t5, imm: 16 }) : encode('sd', { rs1: X.t5, rs2: X.a1, imm: 16 }));
+      setPrivilege(machine, Privilege.Supervisor);
+      hart.mcauseLo = NO_TRAP;
+      hart.writeRegister(X.t0, 0x2000_0000n);
+      hart.writeRegister(X.t2, BigInt(bit));
+      hart.writeRegister(X.t3, 0x1000n);
+      hart.writeRegister(X.t4, 0x1000_8000n);
+      hart.writeRegister(X.t5, 0x2000_0000n + BigInt(again) * 0x1000n);
+      executeAt(machine, CODE, words);
+      assert.equal(hart.mstatus & bit, 0, 'the bit is clear');
+      return { cause: hart.mcauseLo, tval: wide(hart.mtvalLo, hart.mtvalHi), epc: wide(hart.mepcLo, hart.mepcHi), value: hart.readRegister(X.a0) };
+    };
+    for (const [pages, again] of [[3, 1], [40, 35], [40, 2]]) {
+      const loaded = scenario(Mstatus.SUM, pages, again, 'load');
+      assert.equal(loaded.cause, ExceptionCause.LoadPageFault, `SUM, ${pages} pages, load from page ${again}`);
+      assert.equal(loaded.tval, 0x2000_0000n + BigInt(again) * 0x1000n + 16n);
+      assert.equal(scenario(Mstatus.SUM, pages, again, 'store').cause, ExceptionCause.StorePageFault, `SUM, ${pages} pages, store`);
+    }
+    assert.equal(scenario(Mstatus.MXR, 1, 0, 'load').cause, ExceptionCause.LoadPageFault, 'MXR: execute-only again');
+    assert.equal(scenario(Mstatus.MXR, 40, 37, 'load').cause, ExceptionCause.LoadPageFault, 'MXR, 40 pages');
+  });
+
   it('MPRV with MPP=S translates M-mode loads and stores, not fetches', () => {
     const context = setup(8);
     const { hart, machine, tables } = context;

@@ -12,6 +12,8 @@ import { AccessKind } from './pmp';
 
 const TLB_SIZE = 256;
 const TLB_MASK = TLB_SIZE - 1;
+/** Data-TLB entries allowed only by mstatus.SUM or MXR that are remembered one by one. */
+const RELAXED_ENTRY_LIMIT = 32;
 const PAGE_SIZE = 4096;
 
 /** What the MMU needs from the monitor: deliver a synchronous exception. */
@@ -86,6 +88,14 @@ export class Mmu {
   private superpageLast = -Infinity;
   /** Pages the leaf of the last successful walk maps (1 for a 4 KiB page). */
   private lastWalkPages = 1;
+  /** The last walk allowed its data access only through mstatus.SUM (a U page from S) or MXR. */
+  private lastWalkRelaxed = false;
+  /**
+   * Word indexes of the data-TLB entries filled for such accesses since SUM or MXR was last
+   * cleared (RELAXED_ENTRY_LIMIT at most; beyond that, clearing them flushes the data TLBs).
+   */
+  private readonly relaxedEntries = new Int32Array(RELAXED_ENTRY_LIMIT);
+  private relaxedEntryCount = 0;
 
   /** Guest RAM, for the interpreter's fetch-page cache and for LR/SC/AMOs (translate, then access RAM). */
   get guestRam(): GuestRam {
@@ -111,11 +121,25 @@ export class Mmu {
   /** Forgets every cached translation (satp, privilege, mstatus, PMP or watchpoint changes). */
   flush(): void {
     this.tlb.fill(-1);
+    this.relaxedEntryCount = 0;
     this.superpageFirst = Infinity;
     this.superpageLast = -Infinity;
     this.lastFetchPageBase = -1;
     // The interpreter keeps the current fetch page for the rest of a slice: end the slice.
     this.hart.exitRequested = true;
+  }
+
+  /**
+   * mstatus.SUM or MXR was cleared: forgets the data-TLB entries only they allowed (the fetch
+   * TLB never holds one: S-mode cannot execute U pages, and MXR concerns loads).
+   */
+  forgetRelaxedEntries(): void {
+    if (this.relaxedEntryCount > RELAXED_ENTRY_LIMIT) {
+      this.tlb.fill(-1, TLB_SIZE * TLB_ENTRY_WORDS);
+    } else {
+      for (let index = 0; index < this.relaxedEntryCount; index++) this.tlb[this.relaxedEntries[index]] = -1;
+    }
+    this.relaxedEntryCount = 0;
   }
 
   /**
@@ -455,6 +479,7 @@ export class Mmu {
       physical = lo >>> 0;
     } else {
       this.lastWalkPages = 1;
+      this.lastWalkRelaxed = false;
       const walked = this.walk(lo, hi, kind, privilege, mode);
       if (walked < 0) return -1;
       physical = walked;
@@ -481,6 +506,10 @@ export class Mmu {
       this.tlb[entry] = lo >>> 12;
       this.tlb[entry + 1] = hi;
       this.tlb[entry + 2] = pageStart - this.ram.base;
+      if (pageUser && this.lastWalkRelaxed) {
+        if (this.relaxedEntryCount < RELAXED_ENTRY_LIMIT) this.relaxedEntries[this.relaxedEntryCount] = entry;
+        this.relaxedEntryCount++;
+      }
       if (pageUser && this.lastWalkPages > 1) {
         const virtualPage = hi * 1048576 + (lo >>> 12);
         const first = virtualPage - (((virtualPage % this.lastWalkPages) + this.lastWalkPages) % this.lastWalkPages);
@@ -548,6 +577,7 @@ export class Mmu {
       // Leaf: permissions.
       const user = (pteLo & PTE_U) !== 0;
       if (privilege === Privilege.User && !user) return this.fail(kind, true, lo, hi);
+      this.lastWalkRelaxed = (privilege === Privilege.Supervisor && user) || (kind === AccessKind.Read && (pteLo & PTE_R) === 0);
       if (privilege === Privilege.Supervisor && user && (kind === AccessKind.Execute || (hart.mstatus & Mstatus.SUM) === 0)) {
         return this.fail(kind, true, lo, hi);
       }

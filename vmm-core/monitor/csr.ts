@@ -140,6 +140,11 @@ export const enum CsrWriteEffect {
   FlushTranslation = 1,
   /** Interrupt enables or pending bits changed: sample interrupts. */
   InterruptsChanged = 2,
+  /**
+   * mstatus.SUM or MXR went from 1 to 0: drop the data-TLB entries only they allowed (Linux
+   * clears SUM after every user copy; a full flush there cost thousands of walks per boot).
+   */
+  NarrowedDataAccess = 4,
 }
 
 /** Writes a CSR (already checked for existence, privilege and read-only). Returns effects. */
@@ -263,10 +268,14 @@ function writeMstatus(hart: Hart, value: number): number {
   let next = (hart.mstatus & ~MSTATUS_WRITABLE) | (value & MSTATUS_WRITABLE);
   // MPP is WARL: 2 (reserved) keeps the previous value.
   if (((next >>> Mstatus.MPP_SHIFT) & 3) === 2) next = (next & ~Mstatus.MPP) | (hart.mstatus & Mstatus.MPP);
-  const translationBits = Mstatus.MPRV | Mstatus.SUM | Mstatus.MXR | Mstatus.MPP;
-  const changedTranslation = ((hart.mstatus ^ next) & translationBits) !== 0;
+  const changed = hart.mstatus ^ next;
+  // MPRV and MPP pick the privilege of M-mode data accesses: everything goes. SUM and MXR only
+  // widen what S-mode may access when set (cached entries stay right); cleared, they narrow it.
+  let effect = CsrWriteEffect.InterruptsChanged;
+  if ((changed & (Mstatus.MPRV | Mstatus.MPP)) !== 0) effect |= CsrWriteEffect.FlushTranslation;
+  else if ((changed & hart.mstatus & (Mstatus.SUM | Mstatus.MXR)) !== 0) effect |= CsrWriteEffect.NarrowedDataAccess;
   hart.mstatus = next;
-  return CsrWriteEffect.InterruptsChanged | (changedTranslation ? CsrWriteEffect.FlushTranslation : 0);
+  return effect;
 }
 
 function toDouble(lo: number, hi: number): number {

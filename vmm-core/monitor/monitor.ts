@@ -292,6 +292,7 @@ export class Monitor implements SensitiveInstructionHandler {
       else { newLo = oldLo & ~sourceLo; newHi = oldHi & ~sourceHi; }
       const effect = writeCsr(hart, csr, newLo, newHi);
       if ((effect & CsrWriteEffect.FlushTranslation) !== 0) this.environment.mmuOf(hart).flush();
+      else if ((effect & CsrWriteEffect.NarrowedDataAccess) !== 0) this.environment.mmuOf(hart).forgetRelaxedEntries();
       hart.exitRequested = true;
     }
     if (rd !== 0) {
