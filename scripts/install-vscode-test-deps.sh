@@ -32,7 +32,8 @@ fi
 
 installed_version() {
   [ -x "$CODE_SERVER_BIN" ] || return 0
-  "$CODE_SERVER_BIN" --version 2>/dev/null | head -1 | cut -d' ' -f1
+  # The first run on a machine may log a line before the version ("Wrote default config file").
+  "$CODE_SERVER_BIN" --version 2>/dev/null | grep -m1 -E '^[0-9]+\.[0-9]+\.[0-9]+ ' | cut -d' ' -f1
 }
 if [ "$(installed_version)" = "$CODE_SERVER_VERSION" ]; then
   echo "install-vscode-test-deps: code-server $CODE_SERVER_VERSION and chromium are installed"
