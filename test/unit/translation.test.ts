@@ -42,6 +42,22 @@ function state(machine: Machine): { pc: bigint; registers: bigint[]; instret: nu
   };
 }
 
+/** Runs `program` on both tiers to its exit; they must end in the same state. Returns the auto tier's machine. */
+function runBothAlike(program: ProgramBuilder): Machine {
+  const machines = machinesFor(program);
+  runToExit(machines.interpreter);
+  runToExit(machines.auto);
+  assert.deepEqual(state(machines.auto), state(machines.interpreter));
+  return machines.auto;
+}
+
+/** More than `fraction` of the instructions the machine retired ran as translated code. */
+function assertMostlyTranslated(machine: Machine, fraction: number): void {
+  const translated = machine.translation!.statistics.instructionsTranslated;
+  const retired = machine.harts[0].instructionsRetired;
+  assert.ok(translated > fraction * retired, `only ${translated} of ${retired} instructions ran translated`);
+}
+
 function runToExit(machine: Machine): void {
   const result = machine.run(50_000_000);
   assert.equal(result.kind, 'exit', 'program did not finish');
@@ -274,22 +290,17 @@ describe('translation tier: the same machine as the interpreter', () => {
     program.label('handler');
     program.csrr(X.s4, Csr.Mcause).csrr(X.s5, Csr.Mtval).csrr(X.s6, Csr.Minstret);
     exitPass(program);
-    const machines = machinesFor(program);
-    runToExit(machines.interpreter);
-    runToExit(machines.auto);
-    assert.deepEqual(state(machines.auto), state(machines.interpreter));
-    const hart = machines.auto.harts[0];
+    const machine = runBothAlike(program);
+    const hart = machine.harts[0];
     assert.equal(hart.readRegister(X.s4), 6n, 'store/AMO address misaligned');
     assert.equal(hart.readRegister(X.s5), DATA + 3n);
     assert.equal(hart.readRegister(X.a6), 1n, 'sc.w without a reservation fails');
-    const data = machines.auto.readPhysical(DATA, 24)!;
+    const data = machine.readPhysical(DATA, 24)!;
     const view = new DataView(data.buffer, data.byteOffset);
     assert.equal(view.getBigUint64(0, true), 1000n, 'amoadd.d counted every iteration');
     assert.equal(view.getBigUint64(8, true), 3000n, 'every LR/SC increment landed');
-    const statistics = machines.auto.translation!.statistics;
     // (The first hundred iterations run before the loop is hot and compiled.)
-    assert.ok(statistics.instructionsTranslated > 0.85 * hart.instructionsRetired,
-      `only ${statistics.instructionsTranslated} of ${hart.instructionsRetired} instructions ran translated`);
+    assertMostlyTranslated(machine, 0.85);
   });
 
   it('translated code resumes right after an instruction it leaves to the interpreter', () => {
@@ -304,15 +315,9 @@ describe('translation tier: the same machine as the interpreter', () => {
     for (let index = 0; index < 20; index++) program.emit('addi', { rd: X.a3, rs1: X.a3, imm: index });
     program.emit('addi', { rd: X.s1, rs1: X.s1, imm: -1 }).emit('bne', { rs1: X.s1, rs2: X.zero }, 'loop');
     exitPass(program);
-    const machines = machinesFor(program);
-    runToExit(machines.interpreter);
-    runToExit(machines.auto);
-    assert.deepEqual(state(machines.auto), state(machines.interpreter));
-    const hart = machines.auto.harts[0];
-    const statistics = machines.auto.translation!.statistics;
-    assert.ok(statistics.instructionsTranslated > 0.85 * hart.instructionsRetired,
-      `only ${statistics.instructionsTranslated} of ${hart.instructionsRetired} instructions ran translated`);
-    const page = machines.auto.readPhysical(program.address('loop') & ~0xfffn, 4096)!;
+    const machine = runBothAlike(program);
+    assertMostlyTranslated(machine, 0.85);
+    const page = machine.readPhysical(program.address('loop') & ~0xfffn, 4096)!;
     const halfwords = new Uint16Array(page.buffer, page.byteOffset, 2048);
     const plan = planRegion(halfwords, 0, Number(program.address('loop')) & 0xfff, DEFAULT_CPU_MODEL.extensionMask)!;
     assert.ok(plan.blocks.some((block) => block.start === (Number(program.address('after')) & 0xfff)), 'a block starts after the CSR read');

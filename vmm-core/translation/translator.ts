@@ -114,10 +114,6 @@ const ATOMICS = new Set<Operation>([
   Operation.LrD, Operation.ScD, Operation.AmoswapD, Operation.AmoaddD, Operation.AmoxorD, Operation.AmoandD, Operation.AmoorD,
   Operation.AmominD, Operation.AmomaxD, Operation.AmominuD, Operation.AmomaxuD,
 ]);
-const DOUBLEWORD_ATOMICS = new Set<Operation>([
-  Operation.LrD, Operation.ScD, Operation.AmoswapD, Operation.AmoaddD, Operation.AmoxorD, Operation.AmoandD, Operation.AmoorD,
-  Operation.AmominD, Operation.AmomaxD, Operation.AmominuD, Operation.AmomaxuD,
-]);
 /** The AMOs' new value from the old one (first operand) and rs2 (second). */
 const AMO_ARITHMETIC = new Map<Operation, Opcode>([
   [Operation.AmoaddW, 'i64.add'], [Operation.AmoxorW, 'i64.xor'], [Operation.AmoandW, 'i64.and'], [Operation.AmoorW, 'i64.or'],
@@ -676,7 +672,7 @@ function generateRegionFunction(plan: RegionPlan, helpers: Helpers): FunctionDef
    */
   function emitAtomic(instruction: TranslatedInstruction, position: number): void {
     const { operation, rd, rs1, rs2, offset } = instruction;
-    const doubleword = DOUBLEWORD_ATOMICS.has(operation);
+    const doubleword = operation >= Operation.LrD; // the .d forms follow the .w ones, as in executeAtomic
     const size = doubleword ? 8 : 4;
     const loadOpcode: MemoryOpcode = doubleword ? 'i64.load' : 'i64.load32_s';
     const storeOpcode: MemoryOpcode = doubleword ? 'i64.store' : 'i64.store32';
