@@ -587,10 +587,11 @@ export class Mmu {
       }
       if (kind === AccessKind.Write && (pteLo & PTE_W) === 0) return this.fail(kind, true, lo, hi);
       // A superpage's low PPN fields must be zero.
-      const levelPages = 2 ** (9 * level);
-      if (ppn % levelPages !== 0) return this.fail(kind, true, lo, hi);
+      if (((pteLo >>> 10) & SUPERPAGE_PPN_LOW_MASK[level]) !== 0 || (pteHi & SUPERPAGE_PPN_HIGH_MASK[level]) !== 0) {
+        return this.fail(kind, true, lo, hi);
+      }
       // Svnapot: only 64 KiB pages exist (a level-0 leaf whose PPN ends in 1000).
-      if (napot && (level !== 0 || ppn % 16 !== 8)) return this.fail(kind, true, lo, hi);
+      if (napot && (level !== 0 || ((pteLo >>> 10) & 15) !== 8)) return this.fail(kind, true, lo, hi);
       // Hardware A/D update, as QEMU does.
       const wanted = PTE_A | (kind === AccessKind.Write ? PTE_D : 0);
       if ((pteLo & wanted) !== wanted) {
@@ -600,11 +601,16 @@ export class Mmu {
         const codePages = this.codePages;
         if (codePages !== null && codePages[index >>> 10] !== 0) this.codeWriteListener!(index >>> 10);
       }
-      // Virtual page number bits below this level (or below the NAPOT size) pass through.
-      const virtualPage = (lo >>> 12) + (hi & 0x1ffffff) * 2 ** 20;
-      const passThroughPages = napot ? 16 : levelPages;
-      this.lastWalkPages = passThroughPages;
-      const physicalPage = ppn - (ppn % passThroughPages) + (virtualPage % passThroughPages);
+      // Virtual page number bits below this level (or below the NAPOT size) pass through; the
+      // PPN's own bits there are zero (checked above), but for NAPOT's 1000.
+      let physicalPage = ppn;
+      if (napot) {
+        physicalPage = ppn - 8 + ((lo >>> 12) & 15);
+        this.lastWalkPages = 16;
+      } else {
+        if (level !== 0) physicalPage = ppn + (((lo >>> 12) & SUPERPAGE_PPN_LOW_MASK[level]) + (hi & SUPERPAGE_VA_HIGH_MASK[level]) * 2 ** 20);
+        this.lastWalkPages = LEVEL_PAGES[level];
+      }
       const physical = physicalPage * PAGE_SIZE + (lo & 0xfff);
       if (physical >= 2 ** 32) return this.fail(kind, false, lo, hi);
       return physical;
@@ -612,6 +618,16 @@ export class Mmu {
     return this.fail(kind, true, lo, hi);
   }
 }
+
+// Per level of a leaf (4 KiB, 2 MiB, 1 GiB, 512 GiB, 256 TiB pages): the pages it maps, and the
+// masks of the PPN bits that must be zero (over pte[31:10] and pte[53:32]) and of the virtual
+// address bits above bit 31 that pass through. Tables and masks, not `2 ** (9 * level)` and
+// `%`: with a variable exponent V8 calls the C library's pow, and `%` on doubles its fmod,
+// on every page walk (Linux's boot walks about 250 k times).
+const LEVEL_PAGES = [1, 2 ** 9, 2 ** 18, 2 ** 27, 2 ** 36];
+const SUPERPAGE_PPN_LOW_MASK = Int32Array.of(0, 0x1ff, 0x3ffff, 0x3fffff, 0x3fffff);
+const SUPERPAGE_PPN_HIGH_MASK = Int32Array.of(0, 0, 0, 0x1f, 0x3fff);
+const SUPERPAGE_VA_HIGH_MASK = Int32Array.of(0, 0, 0, 0x7f, 0xffff);
 
 /** VPN[level] of a virtual address given as lo/hi words. */
 function virtualPageNumber(lo: number, hi: number, level: number): number {

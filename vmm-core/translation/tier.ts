@@ -115,7 +115,10 @@ export class TranslationTier {
     if (this.thresholdRegions !== this.liveRegions || this.thresholdBase !== this.hotThreshold) {
       this.thresholdRegions = this.liveRegions;
       this.thresholdBase = this.hotThreshold;
-      this.effectiveThreshold = Math.min(this.hotThreshold * 2 ** Math.floor(this.liveRegions / REGIONS_PER_DOUBLING), MAX_THRESHOLD);
+      // Kept a small integer: a double stored here once would change the tier's hidden class
+      // and deoptimize every function that reads it.
+      const doublings = Math.min(Math.floor(this.liveRegions / REGIONS_PER_DOUBLING), 16);
+      this.effectiveThreshold = Math.min(this.hotThreshold * (1 << doublings), MAX_THRESHOLD) | 0;
     }
     return this.effectiveThreshold;
   }
@@ -381,7 +384,9 @@ export class TranslationTier {
   private install(batch: readonly PendingRegion[], instance: { exports: Record<string, unknown> }, moduleBytes: number, fresh?: readonly boolean[]): void {
     const statistics = this.statistics;
     if (this.liveModuleBytes + moduleBytes > MAX_MODULE_BYTES || this.liveModules + 1 > MAX_LIVE_MODULES) this.flush();
-    const sharePerRegion = moduleBytes / batch.length;
+    // Whole bytes: a fraction stored in liveModuleBytes would make it a double and change the
+    // tier's hidden class (deoptimizing the run loop).
+    const sharePerRegion = Math.ceil(moduleBytes / batch.length);
     batch.forEach((pending, index) => {
       if (fresh !== undefined && !fresh[index]) return;
       const slot = this.allocateSlot();
@@ -409,7 +414,7 @@ export class TranslationTier {
       statistics.blocksCompiled += pending.plan.blocks.length;
       statistics.instructionsCompiled += pending.plan.instructionCount;
     });
-    this.liveModuleBytes += moduleBytes;
+    this.liveModuleBytes += sharePerRegion * batch.length;
     this.liveModules++;
     statistics.moduleBytes += moduleBytes;
     statistics.modulesCompiled++;
