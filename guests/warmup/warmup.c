@@ -29,6 +29,8 @@ static u8 user_page[4096] __attribute__((aligned(4096)));
 #define FRESH_VA 0x40002000ull       /* `fresh_page` without A and D: the walk sets them */
 #define USER_VA 0x40003000ull        /* `user_page`, a U page: S reaches it under SUM */
 #define EXECUTE_ONLY_VA 0x40004000ull /* `page` again, X only: S reads it under MXR */
+#define READ_ONLY_VA 0x40005000ull   /* `page` again, R only: S's store faults */
+#define HIGH_RAM_VA 0xffffffff80000000ull /* RAM again, by a gigapage at the top (as kernels map themselves) */
 #define MTIMECMP0 (CLINT + 0x4000)
 #define MTIME (CLINT + 0xbff8)
 #define MIP_STIP (1 << 5)
@@ -117,7 +119,9 @@ static u64 failing_sc(volatile u64 *reserved, volatile u64 *other)
     asm volatile("lr.d %0, (%2); sc.d %1, %0, (%3)" : "=&r"(t), "=&r"(failed) : "r"(reserved), "r"(other) : "memory");
     u32 w, failed_word;
     asm volatile("lr.w %0, (%2); sc.w %1, %0, (%3)" : "=&r"(w), "=&r"(failed_word) : "r"(other), "r"(reserved) : "memory");
-    return failed + failed_word;
+    u64 unreserved;   /* the last SC used the reservation up */
+    asm volatile("sc.d %0, %1, (%2)" : "=&r"(unreserved) : "r"(w), "r"(reserved) : "memory");
+    return failed + failed_word + unreserved;
 }
 
 static volatile u64 data[8];
@@ -160,6 +164,7 @@ static u64 work(u64 seed)
         sum += decisions(high | (u32)i, high | (u32)(sum >> 40)) + decisions(sum, ~sum) + decisions(i, i + 1);
         sum += failing_sc(&data[6], &data[7]);
         csr_write(fflags, sum & 0x1f);
+        csr_write(fcsr, sum & 0x1f);   /* frm 0: 5-7 would make dynamic rounding illegal */
         sum += csr_read(fcsr) + csr_read(frm) + csr_read(fflags);
     }
     return sum;
@@ -167,6 +172,7 @@ static u64 work(u64 seed)
 
 static u64 load_at(u64 va) { return *(volatile u64 *)(uintptr_t)va; }
 static u64 store_at(u64 va) { *(volatile u64 *)(uintptr_t)va = va; return 1; }
+static u64 amo_at(u64 va) { u64 old; asm volatile("amoor.d %0, %1, (%2)" : "=r"(old) : "r"(va), "r"(va) : "memory"); return old; }
 static u64 supervisor_round(u64 seed)
 {
     asm volatile("sfence.vma %0, zero" :: "r"(PAGE_VA) : "memory");
@@ -181,6 +187,7 @@ static u64 supervisor_round(u64 seed)
     csr_set(sstatus, MSTATUS_MXR);
     sum += load_at(EXECUTE_ONLY_VA);
     csr_clear(sstatus, MSTATUS_MXR);
+    sum += load_at(HIGH_RAM_VA) + load_at(HIGH_RAM_VA + 0x1000);
     /* an Sstc timer interrupt: stimecmp a little ahead, wait for the tick */
     int ticks = supervisor_ticks;
     csr_set(sie, MIP_STIP);
@@ -204,6 +211,8 @@ int main(void)
     level0[0] = (((u64)(uintptr_t)page >> 12) << 10) | PTE_V | PTE_R | PTE_W | PTE_A | PTE_D;
     level0[3] = (((u64)(uintptr_t)user_page >> 12) << 10) | PTE_V | PTE_R | PTE_W | PTE_U | PTE_A | PTE_D;
     level0[4] = (((u64)(uintptr_t)page >> 12) << 10) | PTE_V | PTE_X | PTE_A;
+    level0[5] = (((u64)(uintptr_t)page >> 12) << 10) | PTE_V | PTE_R | PTE_A;
+    root[510] = root[2];
     /* S uses the Sstc timer and reads time */
     csr_set(menvcfg, MENVCFG_STCE);
     csr_set(mcounteren, 2);
@@ -236,6 +245,13 @@ int main(void)
         arm_trap();
         asm volatile("amoswap.w zero, %0, (%1)" :: "r"(sum), "r"(UNASSIGNED_PA) : "memory");
         CHECK(9, tr.count == 1 && (tr.cause == 5 || tr.cause == 7));
+        /* an AMO and a store that page-fault in S (taken in M) */
+        arm_trap();
+        run_mode(MODE_S, amo_at, UNMAPPED_VA);
+        CHECK(11, tr.count == 1 && (tr.cause == 13 || tr.cause == 15));
+        arm_trap();
+        run_mode(MODE_S, store_at, READ_ONLY_VA);
+        expect_trap(12, 15);
         arm_trap();
         { u64 t; asm volatile("lr.d %0, (%1)" : "=r"(t) : "r"(UNASSIGNED_PA) : "memory"); }
         expect_trap(10, 5);
