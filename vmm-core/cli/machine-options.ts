@@ -17,6 +17,7 @@ import { DEFAULT_ICOUNT_SHIFT } from '../machine/layout';
 import { Machine } from '../machine/machine';
 import { warmUpEngine } from '../machine/warm-up';
 import { fileErrorReason, readImage, UsageError } from './common';
+import { lowerHelperThreadPriority } from './thread-priority';
 
 /** Everything that describes the machine itself (not how a run is watched). */
 export interface MachineOptions {
@@ -292,7 +293,9 @@ export async function openMachine(
     throw error;
   }
   try {
-    // Once per process, before the first guest: V8 then optimizes the interpreter for every path.
+    // Once per process, before the first guest: V8 then optimizes the interpreter for every path,
+    // and its helper threads compile without taking the emulator's core.
+    lowerHelperThreadPriority();
     warmUpEngine(options.tier);
     const machine = new Machine({
       memoryBytes: options.memory,
