@@ -249,6 +249,7 @@ export class TranslationTier {
     const words = this.words;
     const hotness = this.hotness;
     const entries = this.entries;
+    const entryCache = this.entryCache;
     if (this.backgroundFailure !== null) throw this.backgroundFailure;
     let executed = 0;
     hart.exitRequested = false;
@@ -261,7 +262,9 @@ export class TranslationTier {
       const pageBase = mmu.fetchPageBase(pcLo, hart.pcHi);
       if (pageBase >= 0) {
         const key = (pageBase + (pcLo & 0xfff)) >>> 1;
-        let entry = entries.get(key);
+        // The trampoline's direct-mapped copy answers most lookups without hashing.
+        const cacheIndex = (key & (ENTRY_CACHE_ENTRIES - 1)) * 2;
+        let entry = entryCache[cacheIndex] === key + 1 ? entryCache[cacheIndex + 1] : entries.get(key);
         if (entry === undefined && (this.translateEverything || hotness[(pcLo >>> 1) & HOTNESS_MASK] >= this.threshold)) {
           entry = this.translate(pageBase, pcLo & 0xfff);
           // Queued, compiling, or not translatable: the interpreter counts to the threshold
