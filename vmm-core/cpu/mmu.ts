@@ -115,6 +115,11 @@ export class Mmu {
     this.words = bus.ram.words;
     this.halfwords = bus.ram.halfwords;
     this.bytes = bus.ram.bytes;
+    // Superpages map up to 2^36 pages, beyond a small integer: the field is a double from the
+    // start, not from the first superpage walk mid-run (which would change the hidden class
+    // and deoptimize the interpreter, whose loads and stores are inlined from here).
+    this.lastWalkPages = 2 ** 36;
+    this.lastWalkPages = 1;
     this.flush();
   }
 

@@ -6,6 +6,7 @@ import { ALL_EXTENSIONS, INSTRUCTIONS, type InstructionFormat, type InstructionS
 
 /** Operand fields of one decoded instruction; compressed instructions come out expanded. */
 export class DecodedInstruction {
+  /** The instruction's bits, unsigned. */
   raw = 0;
   /** Index into INSTRUCTIONS, or -1 for an illegal encoding. */
   row = -1;
@@ -21,6 +22,14 @@ export class DecodedInstruction {
   roundingMode = 0;
   /** CSR number for Zicsr; fence predecessor/successor bits for fence (pred << 4 | succ). */
   csr = 0;
+
+  constructor() {
+    // Words with bit 31 set do not fit a small integer: give the field its double
+    // representation now, not at the first such word mid-run, which would change the hidden
+    // class and deoptimize the compiled code that reads one (the interpreter's decode cache).
+    this.raw = 2 ** 32 - 1;
+    this.raw = 0;
+  }
 
   get spec(): InstructionSpec | undefined {
     return this.row >= 0 ? INSTRUCTIONS[this.row] : undefined;

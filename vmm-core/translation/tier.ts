@@ -180,6 +180,10 @@ export class TranslationTier {
   };
 
   constructor(readonly ramSize: number, hartCount: number, private readonly extensions: number, private readonly ramBase: number) {
+    // A double from the start (it sums fractions of milliseconds): widening it at the first
+    // compile mid-run would change the hidden class and deoptimize the run loop.
+    this.statistics.compileMilliseconds = 0.5;
+    this.statistics.compileMilliseconds = 0;
     this.controlStart = Math.ceil(ramSize / WASM_PAGE) * WASM_PAGE;
     const entryCacheOffset = this.controlStart + hartCount * HartControl.stride;
     this.entryCacheOffset = entryCacheOffset;
