@@ -15,6 +15,7 @@ import { csrLayout } from '../vmm-core/isa/csr-fields';
 import { INTEGER_REGISTER_NAMES, parseIntegerRegister } from '../vmm-core/isa/registers';
 import { type ImageFile, parseMemorySize } from '../vmm-core/machine/config';
 import { Machine, type MachineExit } from '../vmm-core/machine/machine';
+import { lowerHelperThreadPriority } from '../vmm-core/machine/thread-priority';
 import { warmUpEngine } from '../vmm-core/machine/warm-up';
 import {
   openVirtioDevices, type OpenedDevices, parseDeviceOption, parseDriveOption, parseNetdevSpec, type VirtioDeviceSpec,
@@ -296,7 +297,9 @@ export class RingsideSession extends LoggingDebugSession {
       }
       let machine: Machine;
       try {
-        // Once per process, before the first guest: V8 then optimizes the interpreter for every path.
+        // Once per process, before the first guest: V8 then optimizes the interpreter for every path,
+        // and (as its own process) its helper threads compile without taking the emulator's core.
+        lowerHelperThreadPriority();
         warmUpEngine(attributes.tier);
         machine = new Machine({
           kernel,

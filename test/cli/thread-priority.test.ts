@@ -1,29 +1,13 @@
-// `ringside run` lowers the priority of V8's helper threads (vmm-core/cli/thread-priority.ts):
+// `ringside run` lowers the priority of V8's helper threads (vmm-core/machine/thread-priority.ts):
 // while a guest runs, every thread of the CLI's process but the main one has nice 10, and the
 // main thread keeps its own. Read from /proc while the console guest waits for input.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
-import { lowerHelperThreadPriority } from '../../vmm-core/cli/thread-priority';
-
-/** Nice value of each thread of a process (field 19 of /proc/PID/task/TID/stat). */
-function threadNiceValues(pid: number): Map<number, number> {
-  const values = new Map<number, number>();
-  for (const name of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${name}/stat`, 'utf8');
-      // After "(comm)" the fields start at 3: nice is field 19.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      values.set(Number(name), Number(fields[19 - 3]));
-    } catch {
-      // The thread ended meanwhile.
-    }
-  }
-  return values;
-}
+import { lowerHelperThreadPriority } from '../../vmm-core/machine/thread-priority';
+import { threadNiceValues } from '../support/threads';
 
 test('ringside run gives V8\'s helper threads nice 10 and keeps the main thread\'s', async () => {
   const child = spawn(process.execPath, ['dist/cli.js', 'run', '--kernel', 'guests/bin/console.elf'], { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import { threadNiceValues } from '../support/threads';
 import { ADAPTER, guestPath, Session } from './support';
 
 /** What VS Code passes to fork for a `runtime: node` adapter (the same under Electron and node). */
@@ -55,6 +56,11 @@ test('forked as VS Code forks a runtime: node adapter, it speaks DAP on stdio: e
     const stop = await answered(session.stopped());
     assert.equal(stop.reason, 'entry');
     assert.equal((await answered(session.topFrame())).name, '_start');
+    // As its own process the adapter gives V8's helper threads nice 10, and keeps its main thread's.
+    const nice = threadNiceValues(child.pid!);
+    assert.equal(nice.get(child.pid!), 0);
+    const helpers = [...nice].filter(([threadId]) => threadId !== child.pid);
+    assert.ok(helpers.length >= 2 && helpers.every(([, value]) => value === 10), `helper threads' nice values: ${JSON.stringify(helpers)}`);
     disconnected = true;
     await client.disconnectRequest({ terminateDebuggee: true });
     assert.equal(await exited, 0, `adapter stderr: ${stderr}`);

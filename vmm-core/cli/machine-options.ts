@@ -15,9 +15,9 @@ import {
 import { type JsonSchema, validateJson } from '../machine/json-schema';
 import { DEFAULT_ICOUNT_SHIFT } from '../machine/layout';
 import { Machine } from '../machine/machine';
+import { lowerHelperThreadPriority } from '../machine/thread-priority';
 import { warmUpEngine } from '../machine/warm-up';
 import { fileErrorReason, readImage, UsageError } from './common';
-import { lowerHelperThreadPriority } from './thread-priority';
 
 /** Everything that describes the machine itself (not how a run is watched). */
 export interface MachineOptions {

@@ -1,10 +1,13 @@
-// The CLI's emulator runs on the main thread; V8's helper threads (TurboFan for JavaScript,
-// Liftoff and TurboFan for the translation tier's WebAssembly, the garbage collector's
-// helpers) compile in the background while a kernel boots. On a 2-core machine four of them
-// take the main thread's core for whole time slices: Linux's boot spent about 150-200 ms of
-// its wall time waiting for a core that way. Lowering the helpers' priority (Linux's nice,
-// per thread) lets them use the idle core and yield the busy one (bench/RESULTS.md, "Linux
-// boot, third round"). The machine is unchanged: only when background compiles finish.
+// A process whose main thread runs the emulator (the CLI; the debug adapter when VS Code starts
+// it as its own process) shares the host's cores with V8's helper threads (TurboFan for
+// JavaScript, Liftoff and TurboFan for the translation tier's WebAssembly, the garbage
+// collector's helpers), which compile in the background while a kernel boots. On a 2-core
+// machine four of them take the main thread's core for whole time slices: Linux's boot spent
+// about 150-200 ms of its wall time waiting for a core that way. Lowering the helpers' priority
+// (Linux's nice, per thread) lets them use the idle core and yield the busy one (bench/RESULTS.md,
+// "Linux boot, third round"). The machine is unchanged: only when background compiles finish.
+// From a worker thread (the adapter inside VS Code's extension host) it does nothing: the
+// process, and its threads, are not ours.
 
 import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
