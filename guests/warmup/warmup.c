@@ -95,7 +95,7 @@ static u64 forms(u64 a, u64 b)
 }
 
 /* Compares and branches, taken and not, on pairs whose high words are equal (the low words
- * decide) and on pairs whose high words differ; a failing SC (no reservation at its address). */
+ * decide) and on pairs whose high words differ. */
 static u64 decisions(u64 a, u64 b)
 {
     u64 r = 0, t;
@@ -113,6 +113,7 @@ static u64 decisions(u64 a, u64 b)
         : "+r"(r), "=&r"(t) : "r"(a), "r"(b));
     return r;
 }
+/* SCs that fail: one to another address than the reservation's, one with no reservation left. */
 static u64 failing_sc(volatile u64 *reserved, volatile u64 *other)
 {
     u64 t, failed;
