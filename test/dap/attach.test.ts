@@ -24,7 +24,8 @@ function startCli(): Promise<RunningCli> {
     });
     let stdout = '';
     let stderr = '';
-    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    // 'close' (stdio drained), not 'exit': the run's last output may still be in the pipe.
+    const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
     child.stdout!.on('data', (data: Buffer) => (stdout += data.toString()));
     child.stderr!.on('data', (data: Buffer) => {
       stderr += data.toString();

@@ -28,7 +28,9 @@ async function runAndKill(plan: DurabilityPlan, flushes: number, delayMs: number
   let seen = 0;
   let killScheduled = false;
   child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': the writer's last lines can still be in the pipe when it dies, and a
+  // flush it reported but this side had not read yet would make its later writes look invalid.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   child.stdout!.setEncoding('utf8');
   child.stdout!.on('data', (chunk: string) => {
     output += chunk;
