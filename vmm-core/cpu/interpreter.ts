@@ -110,14 +110,18 @@ if (Operation.Count > 0xff) throw new Error('instruction table outgrew the decod
 /** High word of the last mul64Low. */
 let productHigh = 0;
 
-/** Low 64 bits of a 64×64 product, from 16-bit limbs (no BigInt). */
+/**
+ * Low 64 bits of a 64×64 product, from 16-bit limbs (no BigInt). The partial sums stay below
+ * 2^35, where floor and multiply are exact (`%` on doubles would call libc's fmod).
+ */
 function mul64Low(aLo: number, aHi: number, bLo: number, bHi: number): number {
   const a0 = aLo & 0xffff, a1 = aLo >>> 16, b0 = bLo & 0xffff, b1 = bLo >>> 16;
   const middle = a0 * b1 + a1 * b0;
-  const low = a0 * b0 + (middle % 65536) * 65536;
-  const lowWord = low % 4294967296;
-  const carry = (low - lowWord) / 4294967296;
-  const high = a1 * b1 + Math.floor(middle / 65536) + carry;
+  const middleHigh = Math.floor(middle / 65536);
+  const low = a0 * b0 + (middle - middleHigh * 65536) * 65536;
+  const carry = Math.floor(low / 4294967296);
+  const lowWord = low - carry * 4294967296;
+  const high = a1 * b1 + middleHigh + carry;
   productHigh = (high + Math.imul(aLo, bHi) + Math.imul(aHi, bLo)) | 0;
   return lowWord | 0;
 }

@@ -439,7 +439,7 @@ export class Mmu {
   private writePhysical(physical: number, size: 1 | 2 | 4, value: number, lo: number, hi: number): void {
     if (this.bus.isRam(physical, size)) {
       this.ram.writeUnaligned(physical - this.ram.base, size, value);
-      if (physical - (physical % PAGE_SIZE) === this.exitOnStorePage) this.hart.exitRequested = true;
+      if (Math.floor(physical / PAGE_SIZE) * PAGE_SIZE === this.exitOnStorePage) this.hart.exitRequested = true;
       return;
     }
     this.deviceAccessed = true;
@@ -492,7 +492,9 @@ export class Mmu {
     }
     const machine = privilege === Privilege.Machine;
     if (!hart.pmp.allows(physical, size, kind, machine)) return this.fail(kind, false, lo, hi);
-    const pageStart = physical - (physical % PAGE_SIZE);
+    // Physical addresses reach 56 bits: floor and multiply, exact on doubles, where `%` would
+    // call libc's fmod on every TLB miss.
+    const pageStart = Math.floor(physical / PAGE_SIZE) * PAGE_SIZE;
     const codePages = this.codePages;
     const ramPage = (pageStart - this.ram.base) / PAGE_SIZE;
     // A store into translated code: its translations go first (AMOs write RAM right after this).
@@ -517,7 +519,7 @@ export class Mmu {
       }
       if (pageUser && this.lastWalkPages > 1) {
         const virtualPage = hi * 1048576 + (lo >>> 12);
-        const first = virtualPage - (((virtualPage % this.lastWalkPages) + this.lastWalkPages) % this.lastWalkPages);
+        const first = Math.floor(virtualPage / this.lastWalkPages) * this.lastWalkPages;
         if (first < this.superpageFirst) this.superpageFirst = first;
         if (first + this.lastWalkPages - 1 > this.superpageLast) this.superpageLast = first + this.lastWalkPages - 1;
       }

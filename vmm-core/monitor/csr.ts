@@ -15,9 +15,11 @@ import { TRIGGER_INFO } from '../cpu/triggers';
 export const csrValue = { lo: 0, hi: 0 };
 
 const TWO_POW_32 = 4294967296;
+// Floor and subtract, exact for integers below 2^53: `%` on a double calls libc's fmod.
 const split = (value: number) => {
-  csrValue.lo = value % TWO_POW_32 | 0;
-  csrValue.hi = Math.floor(value / TWO_POW_32) | 0;
+  const high = Math.floor(value / TWO_POW_32);
+  csrValue.lo = (value - high * TWO_POW_32) | 0;
+  csrValue.hi = high | 0;
 };
 
 /**
