@@ -5,10 +5,10 @@
 // so the machine's load falls on all alike; prints every time, the medians and the ratios to
 // QEMU's median. Every run must exit with the guest's code 7.
 //
-//   node bench/boot-wall.mjs [--rounds N] [--baseline DIST] [--tiers]
+//   node bench/boot-wall.mjs [--rounds N] [--baseline DIST]... [--tiers] [--bios builtin|opensbi]
 //
-// --baseline DIST: also run another build's CLI (e.g. a copy of an earlier commit's dist/).
-// --tiers: also run each build on the interpreter alone.
+// --baseline DIST: also run another build's CLI (e.g. a copy of an earlier commit's dist/);
+// repeatable. --tiers: also run each build on the interpreter alone. --bios: only that firmware.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +20,8 @@ const argument = (name, fallback) => {
   return index > 0 ? process.argv[index + 1] : fallback;
 };
 const rounds = Number(argument('--rounds', '4'));
-const baseline = argument('--baseline', undefined);
+const baselines = process.argv.flatMap((value, index) => (process.argv[index - 1] === '--baseline' ? [value] : []));
+const onlyBios = argument('--bios', undefined);
 const CACHE = process.env.RINGSIDE_LINUX_DIR ?? join(process.env.HOME ?? '/root', '.cache/ringside/linux-6.1');
 const FW_JUMP = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf';
 const APPEND = 'console=ttyS0 ringside.scenario=exitcode ringside.code=7 quiet';
@@ -34,13 +35,13 @@ const work = mkdtempSync(join(tmpdir(), 'ringside-boot-wall-'));
 const serial = join(work, 'serial.txt');
 
 const builds = [{ name: 'this build', dist: resolve('dist') }];
-if (baseline !== undefined) builds.push({ name: 'baseline', dist: resolve(baseline) });
+for (const baseline of baselines) builds.push({ name: baselines.length === 1 ? 'baseline' : `baseline ${baseline}`, dist: resolve(baseline) });
 const tiers = process.argv.includes('--tiers') ? ['auto', 'interpreter'] : ['auto'];
 const configurations = [];
 for (const build of builds) {
   for (const tier of tiers) {
     for (const bios of ['builtin', 'opensbi']) {
-      if (bios === 'opensbi' && !existsSync(FW_JUMP)) continue;
+      if ((bios === 'opensbi' && !existsSync(FW_JUMP)) || (onlyBios !== undefined && bios !== onlyBios)) continue;
       configurations.push({
         name: `${build.name}, ${tier}, ${bios === 'builtin' ? 'built-in SBI' : 'OpenSBI'}`,
         command: process.execPath,
