@@ -323,6 +323,29 @@ describe('translation tier: the same machine as the interpreter', () => {
     assert.ok(plan.blocks.some((block) => block.start === (Number(program.address('after')) & 0xfff)), 'a block starts after the CSR read');
   });
 
+  it('a loop running off the end of a page into the next runs translated on both pages', () => {
+    // Only the loop's head is a jump target; the code on the second page is reached by running
+    // off the first page's region, which the run loop counts as a jump there.
+    const build = (padding: number): ProgramBuilder => {
+      const program = new ProgramBuilder();
+      program.li(X.s1, 2000).li(X.a0, 0);
+      for (let index = 0; index < padding; index++) program.emit('addi', { rd: X.zero, rs1: X.zero, imm: 0 });
+      program.label('loop');
+      for (let index = 0; index < 30; index++) program.emit('addi', { rd: X.a0, rs1: X.a0, imm: index + 1 });
+      program.emit('addi', { rd: X.s1, rs1: X.s1, imm: -1 }).emit('bne', { rs1: X.s1, rs2: X.zero }, 'loop');
+      exitPass(program);
+      return program;
+    };
+    // Padding that puts the page boundary after the loop's 15th instruction.
+    const start = Number(build(0).address('loop'));
+    const padding = ((0x1000 - ((start + 15 * 4) & 0xfff)) & 0xfff) / 4;
+    const program = build(padding);
+    const loop = Number(program.address('loop'));
+    assert.equal((loop + 15 * 4) & 0xfff, 0, 'the loop straddles a page boundary');
+    const machine = runBothAlike(program);
+    assertMostlyTranslated(machine, 0.85);
+  });
+
   it('a code breakpoint set in a loop that runs translated stops there, as on the interpreter', () => {
     const program = new ProgramBuilder();
     program.li(X.a0, 0).li(X.t2, 100_000);

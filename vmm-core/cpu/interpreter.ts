@@ -158,9 +158,21 @@ export const HOTNESS_MASK = 0xffff;
  */
 export const HOT_THRESHOLD = 500;
 
+/**
+ * Counts a jump to `targetLo` and returns the count. Saturating: a target with a translation is
+ * jumped to far more than 65,535 times, and a count wrapped to 0 would keep the interpreter from
+ * returning there (to enter it) for the next threshold's worth of jumps.
+ */
+export function countJumpTarget(hotness: Uint16Array, targetLo: number): number {
+  const index = (targetLo >>> 1) & HOTNESS_MASK;
+  const count = hotness[index] + 1;
+  if (count <= 0xffff) hotness[index] = count;
+  return count;
+}
+
 /** Counts a jump to `targetLo`; true once the target is hot. */
 function reachedHotTarget(hotness: Uint16Array, targetLo: number, threshold: number): boolean {
-  return ++hotness[(targetLo >>> 1) & HOTNESS_MASK] >= threshold;
+  return countJumpTarget(hotness, targetLo) >= threshold;
 }
 
 /**

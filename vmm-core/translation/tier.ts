@@ -7,7 +7,7 @@
 // instructions, take the same traps and end slices at the same instruction.
 
 import type { Hart } from '../cpu/hart';
-import { HOT_THRESHOLD, HOTNESS_MASK, runInterpreter, type SensitiveInstructionHandler } from '../cpu/interpreter';
+import { countJumpTarget, HOT_THRESHOLD, HOTNESS_MASK, runInterpreter, type SensitiveInstructionHandler } from '../cpu/interpreter';
 import type { Mmu } from '../cpu/mmu';
 import { ENTRY_CACHE_BYTES, ENTRY_CACHE_ENTRIES, HartControl, generateRegionsModule, generateTrampolineModule, planRegion, type RegionPlan } from './translator';
 
@@ -58,7 +58,7 @@ interface WasmMemory {
 const wasm = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
 /** What the run loop does after translated code returned (see TranslationTier.run). */
-const enum Resume { None, AfterRegion, StepExit, ToControlTransfer }
+const enum Resume { None, AfterRegion, StepExit, AfterStep }
 
 type EnterFunction = (slot: number, entry: number, budget: number, control: number, pageLo: number, pageHi: number, chain: number) => number;
 
@@ -261,6 +261,7 @@ export class TranslationTier {
     // interpreter runs that instruction alone, then on to the next control transfer, so that
     // translated code resumes at the next block it has rather than at the next hot jump target.
     let resume = Resume.None;
+    let steppedPcLo = 0;
     while (executed < budget) {
       const pcLo = hart.pcLo;
       const pageBase = mmu.fetchPageBase(pcLo, hart.pcHi);
@@ -269,6 +270,13 @@ export class TranslationTier {
         // The trampoline's direct-mapped copy answers most lookups without hashing.
         const cacheIndex = (key & (ENTRY_CACHE_ENTRIES - 1)) * 2;
         let entry = entryCache[cacheIndex] === key + 1 ? entryCache[cacheIndex + 1] : entries.get(key);
+        // Where translated code handed over without a jump the interpreter counted (it ran off
+        // its page, or jumped to code with no translation), and right after an instruction
+        // stepped for it, count the pc as a jump target: code reached only that way gets hot too.
+        if (entry === undefined && (resume === Resume.AfterRegion ||
+          (resume === Resume.AfterStep && (((pcLo - steppedPcLo) | 0) === 2 || ((pcLo - steppedPcLo) | 0) === 4)))) {
+          countJumpTarget(hotness, pcLo);
+        }
         if (entry === undefined && (this.translateEverything || hotness[(pcLo >>> 1) & HOTNESS_MASK] >= this.threshold)) {
           entry = this.translate(pageBase, pcLo & 0xfff);
           // Queued, compiling, or not translatable: the interpreter counts to the threshold
@@ -295,10 +303,11 @@ export class TranslationTier {
       }
       if (resume === Resume.StepExit || resume === Resume.AfterRegion) {
         executed += runInterpreter(hart, mmu, monitor, 1, hotness, 0);
-        resume = Resume.ToControlTransfer;
+        resume = Resume.AfterStep;
+        steppedPcLo = pcLo;
       } else {
         // A threshold of 0 makes every taken jump or branch return here.
-        executed += runInterpreter(hart, mmu, monitor, budget - executed, hotness, resume === Resume.ToControlTransfer ? 0 : this.threshold);
+        executed += runInterpreter(hart, mmu, monitor, budget - executed, hotness, resume === Resume.AfterStep ? 0 : this.threshold);
         resume = Resume.None;
       }
       if (hart.exitRequested) break;
