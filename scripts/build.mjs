@@ -9,6 +9,7 @@ const entries = [
   { in: 'vmm-core/cli/launch.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node' },
   { in: 'vmm-core/cli/main.ts', out: 'dist/cli-main.js' },
   { in: 'vmm-core/index.ts', out: 'dist/vmm-core.js' },
+  { in: 'vmm-core/translation/compile-worker.ts', out: 'dist/translationWorker.js' },
   { in: 'debug-adapter/main.ts', out: 'dist/debugAdapter.js' },
   { in: 'debug-adapter/worker/adapter-worker.ts', out: 'dist/adapterWorker.js' },
   { in: 'debug-adapter/symbols/index-worker.ts', out: 'dist/symbolIndexWorker.js' },

@@ -12,6 +12,7 @@ import { Debugger } from '../../vmm-core/debug/debugger';
 import type { Machine } from '../../vmm-core/machine/machine';
 import { TEST_FINISHER } from '../../vmm-core/machine/layout';
 import { DEFAULT_CPU_MODEL } from '../../vmm-core/cpu/cpu-model';
+import { startCompileWorker } from '../../vmm-core/translation/compile-protocol';
 import { generateRegionsModule, planRegion } from '../../vmm-core/translation/translator';
 import { ProgramBuilder, SeededRandom, X, createMachine, encode } from '../support/assemble';
 import { seededRandom } from '../support/random';
@@ -397,5 +398,70 @@ describe('translation tier: the same machine as the interpreter', () => {
       compiled++;
     }
     assert.ok(compiled > 100, `only ${compiled} of 300 pages had a translatable entry`);
+  });
+});
+
+/**
+ * Runs `machine` to its exit as the CLI does with background compilation: slices, with a turn
+ * of the event loop between them (where compiled batches come in). Until `ready` holds it runs
+ * short slices and waits a little between them (a worker started from TypeScript sources takes
+ * a while to come up), failing after 60 s.
+ */
+async function runYieldingToExit(machine: Machine, ready: () => boolean = () => true): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const waiting = !ready();
+    const result = machine.run(waiting ? 2_000 : 200_000);
+    if (result.kind === 'exit') {
+      assert.equal(result.exit.kind === 'error' ? result.exit.message : result.exit.code, 0);
+      return;
+    }
+    await new Promise((resolve) => (waiting ? setTimeout(resolve, 5) : setImmediate(resolve)));
+  }
+  assert.fail('program did not finish within 60 s');
+}
+
+describe('translation tier: background compilation', () => {
+  it('batches compiled on V8\'s threads are installed between slices: the same machine, mostly translated', async () => {
+    const machines = machinesFor(randomProgram(11, 40_000));
+    runToExit(machines.interpreter);
+    machines.auto.translation!.backgroundCompilation = true;
+    await runYieldingToExit(machines.auto);
+    assert.deepEqual(state(machines.auto), state(machines.interpreter));
+    assert.equal(machines.auto.translation!.statistics.modulesFromWorker, 0);
+    assertMostlyTranslated(machines.auto, 0.5);
+  });
+
+  it('the compile worker generates and compiles batches on its own thread: the same machine, mostly translated', async () => {
+    const machines = machinesFor(randomProgram(12, 40_000));
+    runToExit(machines.interpreter);
+    const tier = machines.auto.translation!;
+    tier.backgroundCompilation = true;
+    tier.useCompileWorker(startCompileWorker());
+    try {
+      await runYieldingToExit(machines.auto, () => tier.statistics.modulesFromWorker > 0);
+    } finally {
+      tier.stopCompileWorker();
+    }
+    assert.deepEqual(state(machines.auto), state(machines.interpreter));
+    assert.ok(tier.statistics.modulesFromWorker > 0, 'no module came from the worker');
+    assertMostlyTranslated(machines.auto, 0.5);
+  });
+
+  it('when the compile worker goes away, its batches and later ones are compiled on this thread', async () => {
+    const machines = machinesFor(randomProgram(13, 40_000));
+    runToExit(machines.interpreter);
+    const tier = machines.auto.translation!;
+    tier.backgroundCompilation = true;
+    const worker = startCompileWorker();
+    tier.useCompileWorker(worker);
+    // Hot regions are sent to the worker at once; then it ends before answering.
+    assert.equal(machines.auto.run(50_000).kind, 'budget');
+    assert.ok(tier.compilationsInFlight > 0, 'nothing was sent to the worker');
+    await worker.terminate();
+    await runYieldingToExit(machines.auto);
+    assert.deepEqual(state(machines.auto), state(machines.interpreter));
+    assert.equal(tier.statistics.modulesFromWorker, 0);
+    assertMostlyTranslated(machines.auto, 0.5);
   });
 });

@@ -15,7 +15,9 @@ import {
 import { type JsonSchema, validateJson } from '../machine/json-schema';
 import { DEFAULT_ICOUNT_SHIFT } from '../machine/layout';
 import { Machine } from '../machine/machine';
+import type { Worker } from 'node:worker_threads';
 import { lowerHelperThreadPriority } from '../machine/thread-priority';
+import { startCompileWorker } from '../translation/compile-protocol';
 import { warmUpEngine } from '../machine/warm-up';
 import { fileErrorReason, readImage, UsageError } from './common';
 
@@ -277,6 +279,15 @@ export function loadMachineConfigFile(path: string): MachineFields {
   return machineFieldsFromJson(value, dirname(resolvePath(path)), path, MACHINE_FILE_SCHEMA);
 }
 
+/** The translation tier's compile worker, or undefined (regions are then compiled on this thread). */
+function startCompileWorkerIfPossible(): Worker | undefined {
+  try {
+    return startCompileWorker();
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads the images, opens the devices (disks locked, sockets up) and builds the machine. */
 export async function openMachine(
   options: MachineOptions, consoleOutput: (byte: number) => void, log?: (message: string) => void,
@@ -292,9 +303,12 @@ export async function openMachine(
     if (error instanceof BridgeError || error instanceof ConfigError) throw new UsageError(error.message);
     throw error;
   }
+  let compileWorker: Worker | undefined;
   try {
     // Once per process, before the first guest: V8 then optimizes the interpreter for every path,
-    // and its helper threads compile without taking the emulator's core.
+    // and its helper threads (the compile worker's among them, started first so that it is
+    // ready when the guest's code gets hot) compile without taking the emulator's core.
+    compileWorker = options.tier === 'interpreter' ? undefined : startCompileWorkerIfPossible();
     lowerHelperThreadPriority();
     warmUpEngine(options.tier);
     const machine = new Machine({
@@ -315,9 +329,15 @@ export async function openMachine(
       log,
     });
     // The CLI's run loops yield to the event loop between slices: compile off the main thread.
-    if (machine.translation !== null) machine.translation.backgroundCompilation = true;
+    if (machine.translation !== null) {
+      machine.translation.backgroundCompilation = true;
+      if (compileWorker !== undefined) machine.translation.useCompileWorker(compileWorker);
+    } else {
+      void compileWorker?.terminate();
+    }
     return { machine, opened };
   } catch (error) {
+    void compileWorker?.terminate();
     opened.discard();
     throw error;
   }

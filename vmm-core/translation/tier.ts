@@ -9,6 +9,7 @@
 import type { Hart } from '../cpu/hart';
 import { countJumpTarget, HOT_THRESHOLD, HOTNESS_MASK, runInterpreter, type SensitiveInstructionHandler } from '../cpu/interpreter';
 import type { Mmu } from '../cpu/mmu';
+import type { CompileAnswer } from './compile-protocol';
 import { ENTRY_CACHE_BYTES, ENTRY_CACHE_ENTRIES, HartControl, generateRegionsModule, generateTrampolineModule, planRegion, type RegionPlan } from './translator';
 
 const WASM_PAGE = 65536;
@@ -73,6 +74,24 @@ interface PendingRegion {
   compiling: boolean;
 }
 
+/** A batch the compile worker has: what installing its answer needs. */
+interface WorkerBatch {
+  readonly batch: readonly PendingRegion[];
+  /** The cache's and the pages' generations when it was sent (a later write or flush makes it stale). */
+  readonly cacheGeneration: number;
+  readonly pageGenerations: readonly number[];
+}
+
+/** The part of a worker_threads Worker the tier uses (the host starts it: compile-protocol.ts). */
+export interface CompileWorker {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (answer: CompileAnswer) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'exit', listener: (code: number) => void): unknown;
+  terminate(): Promise<number>;
+  unref(): void;
+}
+
 interface CompiledRegion {
   readonly page: number;
   /** Entry keys ((RAM offset) >>> 1) this region registered. */
@@ -91,6 +110,8 @@ export interface TranslationStatistics {
   cacheFlushes: number;
   regionRuns: number;
   instructionsTranslated: number;
+  /** Modules the compile worker generated and compiled (useCompileWorker). */
+  modulesFromWorker: number;
 }
 
 export class TranslationTier {
@@ -161,6 +182,10 @@ export class TranslationTier {
   private cacheGeneration = 0;
   private backgroundFailure: Error | null = null;
   private batchesInFlight = 0;
+  /** With background compilation: generates and compiles batches on its own thread (useCompileWorker). */
+  private compileWorker: CompileWorker | null = null;
+  private readonly workerBatches = new Map<number, WorkerBatch>();
+  private nextWorkerBatch = 0;
   private executedSinceYield = 0;
   private readonly regionsOfPage = new Map<number, number[]>();
   private readonly mmus: Mmu[] = [];
@@ -176,7 +201,7 @@ export class TranslationTier {
   regionExitObserver: ((hart: Hart) => void) | null = null;
   readonly statistics: TranslationStatistics = {
     regionsCompiled: 0, modulesCompiled: 0, blocksCompiled: 0, instructionsCompiled: 0, moduleBytes: 0, compileMilliseconds: 0,
-    invalidatedPages: 0, cacheFlushes: 0, regionRuns: 0, instructionsTranslated: 0,
+    invalidatedPages: 0, cacheFlushes: 0, regionRuns: 0, instructionsTranslated: 0, modulesFromWorker: 0,
   };
 
   constructor(readonly ramSize: number, hartCount: number, private readonly extensions: number, private readonly ramBase: number) {
@@ -203,6 +228,30 @@ export class TranslationTier {
       env: { memory: this.memory, table: this.table },
     });
     this.enter = trampoline.exports.enter as EnterFunction;
+  }
+
+  /**
+   * Hands the generation and compilation of batches to `worker` (compile-protocol.ts's
+   * startCompileWorker), with background compilation: the emulator's thread then only plans
+   * regions and instantiates the compiled modules. If the worker fails, the batches it had and
+   * later ones are compiled here again (as without a worker).
+   */
+  useCompileWorker(worker: CompileWorker): void {
+    this.compileWorker = worker;
+    worker.on('message', (answer) => this.workerAnswered(answer));
+    const lost = (): void => this.workerLost(worker);
+    worker.on('error', lost);
+    worker.on('exit', lost);
+    // A 'message' listener refs the worker again: it must never keep the process alive.
+    worker.unref();
+  }
+
+  /** Stops the compile worker, if any (batches it had are compiled here instead). */
+  stopCompileWorker(): void {
+    const worker = this.compileWorker;
+    if (worker === null) return;
+    this.workerLost(worker);
+    void worker.terminate();
   }
 
   /** Batches compiling in the background. */
@@ -355,6 +404,10 @@ export class TranslationTier {
   private compilePending(): void {
     const batch = this.pending;
     this.pending = [];
+    if (this.backgroundCompilation && this.compileWorker !== null) {
+      this.sendToWorker(this.compileWorker, batch);
+      return;
+    }
     const started = performance.now();
     const bytes = generateRegionsModule(batch.map((pending) => pending.plan), this.memoryPages, this.entryCacheOffset, this.ramBase);
     if (!this.backgroundCompilation) {
@@ -366,8 +419,17 @@ export class TranslationTier {
     }
     this.statistics.compileMilliseconds += performance.now() - started;
     for (const region of batch) region.compiling = true;
-    const generation = this.cacheGeneration;
-    const pageGenerations = batch.map((pending) => this.pageGenerations[pending.pageBase / PAGE_SIZE]);
+    this.compileInBackground(batch, bytes);
+  }
+
+  /**
+   * Compiles a batch's module on V8's threads; installs it when done unless it went stale since
+   * the generations given (by default, now).
+   */
+  private compileInBackground(
+    batch: readonly PendingRegion[], bytes: Uint8Array, generation = this.cacheGeneration,
+    pageGenerations: readonly number[] = batch.map((pending) => this.pageGenerations[pending.pageBase / PAGE_SIZE]),
+  ): void {
     this.batchesInFlight++;
     this.executedSinceYield = 0;
     wasm.compile(bytes).then((module) => {
@@ -384,6 +446,58 @@ export class TranslationTier {
       this.batchesInFlight = 0;
       this.backgroundFailure = new Error(`translation tier: compiling a batch of regions failed: ${(error as Error).message}`);
     });
+  }
+
+  private sendToWorker(worker: CompileWorker, batch: readonly PendingRegion[]): void {
+    const started = performance.now();
+    for (const region of batch) region.compiling = true;
+    const id = this.nextWorkerBatch++;
+    this.workerBatches.set(id, {
+      batch,
+      cacheGeneration: this.cacheGeneration,
+      pageGenerations: batch.map((pending) => this.pageGenerations[pending.pageBase / PAGE_SIZE]),
+    });
+    this.batchesInFlight++;
+    this.executedSinceYield = 0;
+    worker.postMessage({
+      id, plans: batch.map((pending) => pending.plan), memoryPages: this.memoryPages, entryCacheOffset: this.entryCacheOffset, ramBase: this.ramBase,
+    });
+    this.statistics.compileMilliseconds += performance.now() - started;
+  }
+
+  private workerAnswered(answer: CompileAnswer): void {
+    const sent = this.workerBatches.get(answer.id);
+    if (sent === undefined) return;
+    this.workerBatches.delete(answer.id);
+    this.batchesInFlight--;
+    if ('error' in answer) {
+      this.batchesInFlight = 0;
+      this.backgroundFailure = new Error(`translation tier: compiling a batch of regions failed: ${answer.error}`);
+      return;
+    }
+    if (sent.cacheGeneration !== this.cacheGeneration) return;
+    this.release(sent.batch);
+    const started = performance.now();
+    const instance = new wasm.Instance(answer.module, { env: { memory: this.memory } });
+    // Regions whose page was written while they compiled are stale: leave them out.
+    const fresh = sent.batch.map((pending, index) => this.pageGenerations[pending.pageBase / PAGE_SIZE] === sent.pageGenerations[index]);
+    this.install(sent.batch, instance, answer.byteLength, fresh);
+    this.statistics.modulesFromWorker++;
+    this.statistics.compileMilliseconds += performance.now() - started;
+  }
+
+  /** The worker is gone: what it had is compiled here, as everything after. */
+  private workerLost(worker: CompileWorker): void {
+    if (this.compileWorker !== worker) return;
+    this.compileWorker = null;
+    const batches = [...this.workerBatches.values()];
+    this.workerBatches.clear();
+    for (const sent of batches) {
+      this.batchesInFlight--;
+      if (sent.cacheGeneration !== this.cacheGeneration) continue;
+      const bytes = generateRegionsModule(sent.batch.map((pending) => pending.plan), this.memoryPages, this.entryCacheOffset, this.ramBase);
+      this.compileInBackground(sent.batch, bytes, sent.cacheGeneration, sent.pageGenerations);
+    }
   }
 
   /** The batch's block keys are no longer waited for. */
