@@ -61,7 +61,7 @@ test('the .vsix holds the bundles, the demo kernel and its sources, the walkthro
     assert.ok(!name.startsWith('extension/guests/bin/') || name === 'extension/guests/bin/demo.elf', `${name}: only the demo kernel ships`);
   }
   // Every bundle the build makes ships (other parts of the extension add bundles to dist/).
-  for (const bundle of ['extension.js', 'debugAdapter.js', 'adapterWorker.js', 'languageServer.js']) {
+  for (const bundle of ['extension.js', 'debugAdapter.js', 'adapterWorker.js', 'languageServer.js', 'cli-main.js', 'translationWorker.js', 'symbolIndexWorker.js']) {
     if (existsSync(join(ROOT, 'dist', bundle))) assert.ok(names.includes(`extension/dist/${bundle}`), `dist/${bundle} ships`);
   }
 
