@@ -464,4 +464,20 @@ describe('translation tier: background compilation', () => {
     assert.equal(tier.statistics.modulesFromWorker, 0);
     assertMostlyTranslated(machines.auto, 0.5);
   });
+
+  it('a compile worker stopped with batches in flight drops them: their regions are planned and compiled again', async () => {
+    const machines = machinesFor(randomProgram(14, 40_000));
+    runToExit(machines.interpreter);
+    const tier = machines.auto.translation!;
+    tier.backgroundCompilation = true;
+    tier.useCompileWorker(startCompileWorker());
+    assert.equal(machines.auto.run(50_000).kind, 'budget');
+    assert.ok(tier.compilationsInFlight > 0, 'nothing was sent to the worker');
+    tier.stopCompileWorker();
+    assert.equal(tier.compilationsInFlight, 0);
+    await runYieldingToExit(machines.auto);
+    assert.deepEqual(state(machines.auto), state(machines.interpreter));
+    assert.equal(tier.statistics.modulesFromWorker, 0);
+    assertMostlyTranslated(machines.auto, 0.5);
+  });
 });

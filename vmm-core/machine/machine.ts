@@ -449,12 +449,13 @@ export class Machine implements MachineClock, HartInterruptPins {
     return disks;
   }
 
-  /** Releases the devices' host side: disks are flushed and unlocked, sockets closed. Idempotent. */
+  /** Releases the devices' host side (disks are flushed and unlocked, sockets closed) and the tier's compile worker. Idempotent. */
   close(): void {
     for (const slot of this.virtioSlots) {
       if (slot.kind === 'block') (slot.device as VirtioBlockDevice).backend.close();
       else if (slot.kind === 'net') (slot.device as VirtioNetDevice).backend.close();
     }
+    this.translation?.stopCompileWorker();
   }
 
   // ---- console ------------------------------------------------------------------------------

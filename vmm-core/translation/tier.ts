@@ -246,11 +246,19 @@ export class TranslationTier {
     worker.unref();
   }
 
-  /** Stops the compile worker, if any (batches it had are compiled here instead). */
+  /**
+   * Stops the compile worker, if any (Machine.close). Batches it had are dropped: their
+   * regions are planned again if they are still hot (later ones compile here).
+   */
   stopCompileWorker(): void {
     const worker = this.compileWorker;
     if (worker === null) return;
-    this.workerLost(worker);
+    this.compileWorker = null;
+    for (const sent of this.workerBatches.values()) {
+      this.batchesInFlight--;
+      if (sent.cacheGeneration === this.cacheGeneration) this.release(sent.batch);
+    }
+    this.workerBatches.clear();
     void worker.terminate();
   }
 
