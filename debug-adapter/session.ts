@@ -13,9 +13,11 @@ import { Debugger } from '../vmm-core/debug/debugger';
 import type { DebugHost } from '../vmm-core/debug/remote';
 import { csrLayout } from '../vmm-core/isa/csr-fields';
 import { INTEGER_REGISTER_NAMES, parseIntegerRegister } from '../vmm-core/isa/registers';
-import { type ImageFile, parseMemorySize } from '../vmm-core/machine/config';
+import { defaultExecutionTier, type ImageFile, parseMemorySize } from '../vmm-core/machine/config';
 import { Machine, type MachineExit } from '../vmm-core/machine/machine';
 import { lowerHelperThreadPriority } from '../vmm-core/machine/thread-priority';
+import type { Worker } from 'node:worker_threads';
+import { startCompileWorkerIfPossible } from '../vmm-core/translation/compile-protocol';
 import { warmUpEngine } from '../vmm-core/machine/warm-up';
 import {
   openVirtioDevices, type OpenedDevices, parseDeviceOption, parseDriveOption, parseNetdevSpec, type VirtioDeviceSpec,
@@ -296,9 +298,13 @@ export class RingsideSession extends LoggingDebugSession {
         throw error;
       }
       let machine: Machine;
+      let compileWorker: Worker | undefined;
       try {
         // Once per process, before the first guest: V8 then optimizes the interpreter for every path,
-        // and (as its own process) its helper threads compile without taking the emulator's core.
+        // and (as its own process) its helper threads, the compile worker's among them (started
+        // first, so that it is ready when the guest's code gets hot), compile without taking the
+        // emulator's core.
+        compileWorker = (attributes.tier ?? defaultExecutionTier()) === 'interpreter' ? undefined : startCompileWorkerIfPossible();
         lowerHelperThreadPriority();
         warmUpEngine(attributes.tier);
         machine = new Machine({
@@ -319,9 +325,16 @@ export class RingsideSession extends LoggingDebugSession {
         });
         // A debug session can always type into the guest (ringside/serialInput): waiting for input is never a deadlock.
         machine.externalInputPossible = () => true;
-        // The run loop yields to the event loop between slices: compile off the main thread.
-        if (machine.translation !== null) machine.translation.backgroundCompilation = true;
+        // The run loop yields to the event loop between slices: compile off the main thread
+        // (the machine's close, when the session ends, stops the worker).
+        if (machine.translation !== null) {
+          machine.translation.backgroundCompilation = true;
+          if (compileWorker !== undefined) machine.translation.useCompileWorker(compileWorker);
+        } else {
+          void compileWorker?.terminate();
+        }
       } catch (error) {
+        void compileWorker?.terminate();
         opened.discard();
         if (serial.kind === 'file') closeSync(serial.descriptor);
         throw new RequestError(`cannot boot '${attributes.program}': ${(error as Error).message}`);
@@ -333,6 +346,7 @@ export class RingsideSession extends LoggingDebugSession {
           ...(typeof bios === 'object' ? [{ path: bios.fileName, bytes: bios.bytes, required: false, privilege: 'M' as const }] : []),
         ]);
       } catch (error) {
+        machine.translation?.stopCompileWorker();
         opened.discard();
         if (serial.kind === 'file') closeSync(serial.descriptor);
         throw error;

@@ -7,7 +7,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { BridgeError } from '../bridges/types';
 import { parseCpuModel } from '../cpu/cpu-model';
 import {
-  ConfigError, type ExecutionTier, type IdleMode, MACHINE_FILE_SCHEMA, MACHINE_OPTIONS_SCHEMA, normalizeMachineConfig, parseMemorySize,
+  ConfigError, defaultExecutionTier, type ExecutionTier, type IdleMode, MACHINE_FILE_SCHEMA, MACHINE_OPTIONS_SCHEMA, normalizeMachineConfig, parseMemorySize,
 } from '../machine/config';
 import {
   type OpenedDevices, openVirtioDevices, parseDeviceOption, parseDriveOption, parseNetdevSpec, type VirtioDeviceSpec,
@@ -17,7 +17,7 @@ import { DEFAULT_ICOUNT_SHIFT } from '../machine/layout';
 import { Machine } from '../machine/machine';
 import type { Worker } from 'node:worker_threads';
 import { lowerHelperThreadPriority } from '../machine/thread-priority';
-import { startCompileWorker } from '../translation/compile-protocol';
+import { startCompileWorkerIfPossible } from '../translation/compile-protocol';
 import { warmUpEngine } from '../machine/warm-up';
 import { fileErrorReason, readImage, UsageError } from './common';
 
@@ -279,15 +279,6 @@ export function loadMachineConfigFile(path: string): MachineFields {
   return machineFieldsFromJson(value, dirname(resolvePath(path)), path, MACHINE_FILE_SCHEMA);
 }
 
-/** The translation tier's compile worker, or undefined (regions are then compiled on this thread). */
-function startCompileWorkerIfPossible(): Worker | undefined {
-  try {
-    return startCompileWorker();
-  } catch {
-    return undefined;
-  }
-}
-
 /** Reads the images, opens the devices (disks locked, sockets up) and builds the machine. */
 export async function openMachine(
   options: MachineOptions, consoleOutput: (byte: number) => void, log?: (message: string) => void,
@@ -308,7 +299,7 @@ export async function openMachine(
     // Once per process, before the first guest: V8 then optimizes the interpreter for every path,
     // and its helper threads (the compile worker's among them, started first so that it is
     // ready when the guest's code gets hot) compile without taking the emulator's core.
-    compileWorker = options.tier === 'interpreter' ? undefined : startCompileWorkerIfPossible();
+    compileWorker = (options.tier ?? defaultExecutionTier()) === 'interpreter' ? undefined : startCompileWorkerIfPossible();
     lowerHelperThreadPriority();
     warmUpEngine(options.tier);
     const machine = new Machine({

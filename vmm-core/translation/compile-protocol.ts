@@ -35,3 +35,12 @@ export function startCompileWorker(): Worker {
   worker.unref();
   return worker;
 }
+
+/** startCompileWorker, or undefined when it cannot start (regions are then compiled on the caller's thread). */
+export function startCompileWorkerIfPossible(): Worker | undefined {
+  try {
+    return startCompileWorker();
+  } catch {
+    return undefined;
+  }
+}
