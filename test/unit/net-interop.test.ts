@@ -168,7 +168,17 @@ test('passt on a Unix socket: Ringside\'s stream client gets a DHCP lease from i
   const passt = spawn('passt', ['-f', '-1', '-s', path], { stdio: 'ignore' });
   try {
     await waitUntil(() => existsSync(path), 'passt to create its socket');
-    const link = await StreamNetwork.open({ server: false, address: { type: 'unix', path } });
+    // The socket file appears when passt binds it, a moment before it listens.
+    let link: StreamNetwork | undefined;
+    const deadline = Date.now() + 10_000;
+    while (link === undefined) {
+      try {
+        link = await StreamNetwork.open({ server: false, address: { type: 'unix', path } });
+      } catch (error) {
+        if (!/ECONNREFUSED/.test((error as Error).message) || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
     try {
       const guest = new TestGuest(link);
       const lease = await guest.dhcp();
