@@ -3,7 +3,8 @@
 // scenario, --idle skip), with the built-in SBI and with OpenSBI's fw_jump, against QEMU 7.2
 // TCG booting the same kernel and initramfs with OpenSBI. Rounds alternate the configurations
 // so the machine's load falls on all alike; prints every time, the medians and the ratios to
-// QEMU's median. Every run must exit with the guest's code 7.
+// QEMU's median, and the median of each run's ratio to QEMU's run in the same round (paired:
+// the host's load moves both). Every run must exit with the guest's code 7.
 //
 //   node bench/boot-wall.mjs [--rounds N] [--baseline DIST]... [--tiers] [--bios builtin|opensbi]
 //
@@ -81,10 +82,22 @@ const median = (values) => {
   const middle = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
-const qemuMedian = qemu ? median(times.get('QEMU 7.2 TCG, OpenSBI')) : undefined;
+const qemuTimes = qemu ? times.get('QEMU 7.2 TCG, OpenSBI') : undefined;
+const qemuMedian = qemuTimes !== undefined ? median(qemuTimes) : undefined;
 console.log(`node ${process.version}; Linux boot to power-off, wall seconds, ${rounds} alternating rounds`);
 for (const [name, values] of times) {
   const sorted = [...values].sort((a, b) => a - b).map((value) => value.toFixed(2)).join(' ');
   const ratio = qemuMedian !== undefined && !name.startsWith('QEMU') ? `  ${(median(values) / qemuMedian).toFixed(2)}x QEMU` : '';
   console.log(`${name.padEnd(42)} median ${median(values).toFixed(2)} s  (${sorted})${ratio}`);
+}
+// The host's load moves both emulators within a round (and QEMU more than Ringside): the ratio
+// of each run to QEMU's run of the same round varies less than the ratio of the medians.
+if (qemuTimes !== undefined) {
+  console.log('paired: each run over QEMU\'s run of the same round, median (lowest … highest quarter)');
+  for (const [name, values] of times) {
+    if (name.startsWith('QEMU')) continue;
+    const ratios = values.map((value, round) => value / qemuTimes[round]).sort((a, b) => a - b);
+    const quarter = (fraction) => ratios[Math.min(ratios.length - 1, Math.floor(fraction * ratios.length))].toFixed(2);
+    console.log(`${name.padEnd(42)} ${median(ratios).toFixed(2)}x QEMU  (${quarter(0.25)} … ${quarter(0.75)})`);
+  }
 }
