@@ -12,10 +12,10 @@
 //
 // --limit stops after that many instructions; --threshold sets the tier's hot threshold;
 // --v8 sets V8 flags before anything is loaded; --boots boots again in the same process (each
-// with a new compile worker): what the boot costs once V8 has optimized the emulator for it.
+// with a new compile worker, which runs at the emulator's priority: the helpers are reniced
+// once per process): what the boot costs once V8 has optimized the emulator for it.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import v8 from 'node:v8';
@@ -41,7 +41,7 @@ for (const file of [join(CACHE, 'Image'), join(CACHE, 'initramfs.cpio'), ...(bio
   }
 }
 
-const { Machine, warmUpEngine } = createRequire(import.meta.url)(join(dist, 'vmm-core.js'));
+const { Machine, warmUpEngine, lowerHelperThreadPriority } = createRequire(import.meta.url)(join(dist, 'vmm-core.js'));
 const loaded = performance.now();
 const image = (path) => ({ fileName: path, bytes: new Uint8Array(readFileSync(path)) });
 // As the CLI: the worker first, then every thread but the main one at nice 10, then the warm-up.
@@ -52,12 +52,8 @@ const startWorker = () => {
   return worker;
 };
 let worker = startWorker();
-if (process.platform === 'linux') {
-  for (const thread of readdirSync('/proc/self/task')) {
-    if (Number(thread) === process.pid) continue;
-    try { setPriority(Number(thread), 10); } catch { /* the run is the same, only slower */ }
-  }
-}
+// (Builds before it was exported leave the helpers at normal priority.)
+lowerHelperThreadPriority?.();
 warmUpEngine('auto');
 const warmedUp = performance.now();
 console.log(`load ${(loaded - started).toFixed(0)} ms, warm-up ${(warmedUp - loaded).toFixed(0)} ms`);

@@ -12,6 +12,7 @@ export { TEST_LIST_SCHEMA } from './machine/test-list-schema';
 export { validateJson, type JsonSchema } from './machine/json-schema';
 export { IdlePacer } from './machine/pacing';
 export { warmUpEngine } from './machine/warm-up';
+export { lowerHelperThreadPriority } from './machine/thread-priority';
 export {
   parseDriveOption, parseNetdevSpec, parseDeviceOption, parseGlobalOption, openVirtioDevices,
   type DriveSpec, type NetdevSpec, type DeviceSpec, type VirtioDeviceSpec, type OpenedDevices,
