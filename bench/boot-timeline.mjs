@@ -7,10 +7,11 @@
 // For finding where a boot waits; bench/boot-wall.mjs measures it (whole processes).
 //
 //   node bench/boot-timeline.mjs [--dist DIR] [--bios builtin|opensbi] [--step N] [--limit N]
-//        [--threshold N] [--no-worker] [--v8 'FLAGS'] [--boots N]
+//        [--threshold N] [--no-worker] [--no-core] [--v8 'FLAGS'] [--boots N]
 //   node --trace-opt --trace-deopt bench/boot-timeline.mjs ...   (when V8 optimizes what)
 //
 // --limit stops after that many instructions; --threshold sets the tier's hot threshold;
+// --no-core leaves all interpretation to the JavaScript interpreter (interpreter-core.ts);
 // --v8 sets V8 flags before anything is loaded; --boots boots again in the same process (each
 // with a new compile worker, which runs at the emulator's priority: the helpers are reniced
 // once per process): what the boot costs once V8 has optimized the emulator for it.
@@ -68,6 +69,7 @@ async function boot(number) {
   const tier = machine.translation;
   tier.backgroundCompilation = true;
   if (argument('--threshold') !== undefined) tier.hotThreshold = Number(argument('--threshold'));
+  if (process.argv.includes('--no-core')) tier.coreEnabled = false;
   // Batch latencies, seen from this side of the worker's port.
   const sentAt = new Map();
   const latencies = [];

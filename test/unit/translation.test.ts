@@ -13,7 +13,9 @@ import type { Machine } from '../../vmm-core/machine/machine';
 import { TEST_FINISHER } from '../../vmm-core/machine/layout';
 import { DEFAULT_CPU_MODEL } from '../../vmm-core/cpu/cpu-model';
 import { startCompileWorker } from '../../vmm-core/translation/compile-protocol';
+import { CORE_OPERATIONS, generateInterpreterCoreModule } from '../../vmm-core/translation/interpreter-core';
 import { generateRegionsModule, planRegion } from '../../vmm-core/translation/translator';
+import { Operation } from '../../vmm-core/isa/operations';
 import { ProgramBuilder, SeededRandom, X, createMachine, encode } from '../support/assemble';
 import { seededRandom } from '../support/random';
 
@@ -479,5 +481,145 @@ describe('translation tier: background compilation', () => {
     assert.deepEqual(state(machines.auto), state(machines.interpreter));
     assert.equal(tier.statistics.modulesFromWorker, 0);
     assertMostlyTranslated(machines.auto, 0.5);
+  });
+});
+
+/** Both tiers, the auto one with a threshold these programs never reach: what it runs, the interpreter core runs. */
+function coreMachinesFor(program: ProgramBuilder): Record<Tier, Machine> {
+  const auto = createMachine({ program, tier: 'auto' });
+  auto.translation!.hotThreshold = 60_000;
+  return { interpreter: createMachine({ program, tier: 'interpreter' }), auto };
+}
+
+function assertMostlyInCore(machine: Machine, fraction: number): void {
+  const statistics = machine.translation!.statistics;
+  const retired = machine.harts[0].instructionsRetired;
+  assert.equal(statistics.instructionsTranslated, 0, 'no region should have run');
+  assert.ok(statistics.instructionsInCore > fraction * retired, `only ${statistics.instructionsInCore} of ${retired} instructions ran in the core`);
+}
+
+describe('translation tier: the interpreter core (interpreter-core.ts)', () => {
+  it('is a valid WebAssembly module that runs only operations it has code for', () => {
+    const validate = (globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } }).WebAssembly.validate;
+    assert.ok(validate(generateInterpreterCoreModule()));
+    for (const operation of CORE_OPERATIONS) assert.ok(operation > Operation.Illegal && operation < Operation.Count);
+    // Sensitive instructions always leave to the interpreter (and from there to the monitor).
+    for (const sensitive of [Operation.Csrrw, Operation.Ecall, Operation.Mret, Operation.SfenceVma, Operation.FenceI, Operation.Wfi]) {
+      assert.ok(!CORE_OPERATIONS.has(sensitive));
+    }
+  });
+
+  it('random programs of every operation leave the interpreter\'s registers, memory and counts', () => {
+    for (let seed = 1; seed <= 24; seed++) {
+      const machines = coreMachinesFor(randomProgram(seed, 200));
+      runToExit(machines.interpreter);
+      runToExit(machines.auto);
+      assert.deepEqual(state(machines.auto), state(machines.interpreter), `seed ${seed}`);
+      assertMostlyInCore(machines.auto, 0.5);
+    }
+  });
+
+  it('slices of any length end on the same instruction as on the interpreter', () => {
+    const machines = coreMachinesFor(randomProgram(78, 300));
+    const budgets = [1, 2, 3, 5, 7, 11, 13, 47, 48, 49, 50, 51, 97, 200, 1000];
+    for (let round = 0; ; round++) {
+      const budget = budgets[round % budgets.length];
+      const interpreter = machines.interpreter.run(budget);
+      const auto = machines.auto.run(budget);
+      assert.equal(auto.kind, interpreter.kind);
+      assert.deepEqual(state(machines.auto), state(machines.interpreter), `round ${round}, budget ${budget}`);
+      if (interpreter.kind === 'exit') break;
+    }
+    assertMostlyInCore(machines.auto, 0.5);
+  });
+
+  it('every operation it runs gives the interpreter\'s result on every pair of edge values', () => {
+    // The edge values in the data page; for each pair (a0, a1), every register form, the
+    // immediate forms on a0, and each result folded into s2 (s2 = s2 * 31 + result).
+    const program = new ProgramBuilder();
+    program.li(X.s0, DATA);
+    EDGE_VALUES.forEach((value, index) => program.li(X.t0, value).emit('sd', { rs1: X.s0, rs2: X.t0, imm: index * 8 }));
+    const fold = (): void => {
+      program.emit('mul', { rd: X.s2, rs1: X.s2, rs2: X.s5 }).emit('add', { rd: X.s2, rs1: X.s2, rs2: X.a2 });
+    };
+    program.li(X.s5, 31).li(X.s2, 0).li(X.s3, 0);
+    program.label('outer').li(X.s4, 0);
+    program.label('inner');
+    program.emit('add', { rd: X.t0, rs1: X.s0, rs2: X.s3 }).emit('ld', { rd: X.a0, rs1: X.t0, imm: 0 });
+    program.emit('add', { rd: X.t0, rs1: X.s0, rs2: X.s4 }).emit('ld', { rd: X.a1, rs1: X.t0, imm: 0 });
+    const registerForms = ['add', 'sub', 'sll', 'slt', 'sltu', 'xor', 'srl', 'sra', 'or', 'and', 'addw', 'subw', 'sllw', 'srlw', 'sraw',
+      'mul', 'mulw', 'div', 'divu', 'rem', 'remu', 'divw', 'divuw', 'remw', 'remuw'];
+    for (const form of registerForms) {
+      program.emit(form, { rd: X.a2, rs1: X.a0, rs2: X.a1 });
+      fold();
+    }
+    for (const [form, immediate] of [['addi', -1], ['slti', -5], ['sltiu', -5], ['xori', -1], ['ori', 0x555], ['andi', -16], ['addiw', 0x7ff],
+      ['slli', 63], ['srli', 1], ['srai', 33], ['slliw', 31], ['srliw', 0], ['sraiw', 31]] as Array<[string, number]>) {
+      program.emit(form, { rd: X.a2, rs1: X.a0, imm: immediate });
+      fold();
+    }
+    program.emit('addi', { rd: X.s4, rs1: X.s4, imm: 8 }).li(X.t1, EDGE_VALUES.length * 8).emit('bne', { rs1: X.s4, rs2: X.t1 }, 'inner');
+    program.emit('addi', { rd: X.s3, rs1: X.s3, imm: 8 }).emit('bne', { rs1: X.s3, rs2: X.t1 }, 'outer');
+    // jalr clears bit 0 of its target.
+    program.la(X.t0, 'odd').emit('jalr', { rd: X.ra, rs1: X.t0, imm: 1 });
+    program.emit('addi', { rd: X.s2, rs1: X.s2, imm: 1 });
+    program.label('odd').emit('addi', { rd: X.s2, rs1: X.s2, imm: 2 });
+    exitPass(program);
+    const machines = coreMachinesFor(program);
+    runToExit(machines.interpreter);
+    runToExit(machines.auto);
+    assert.deepEqual(state(machines.auto), state(machines.interpreter));
+    assertMostlyInCore(machines.auto, 0.9);
+  });
+
+  it('the same machine with the core switched off: the interpreter runs everything then', () => {
+    const machines = coreMachinesFor(randomProgram(5, 200));
+    machines.auto.translation!.coreEnabled = false;
+    runToExit(machines.interpreter);
+    runToExit(machines.auto);
+    assert.deepEqual(state(machines.auto), state(machines.interpreter));
+    assert.equal(machines.auto.translation!.statistics.instructionsInCore, 0);
+  });
+
+  it('a store into code the core runs (then fence.i) runs the new instruction', () => {
+    const program = new ProgramBuilder();
+    program.li(X.a0, 0).li(X.s1, 2);
+    program.label('outer').li(X.t2, 100);
+    program.label('loop').label('patched').emit('addi', { rd: X.a0, rs1: X.a0, imm: 1 });
+    program.emit('addi', { rd: X.t2, rs1: X.t2, imm: -1 }).emit('bne', { rs1: X.t2, rs2: X.zero }, 'loop');
+    program.la(X.t0, 'patched').li(X.t1, encode('addi', { rd: X.a0, rs1: X.a0, imm: 1000 }));
+    program.emit('sw', { rs1: X.t0, rs2: X.t1, imm: 0 }).emit('fence.i');
+    program.emit('addi', { rd: X.s1, rs1: X.s1, imm: -1 }).emit('bne', { rs1: X.s1, rs2: X.zero }, 'outer');
+    exitPass(program);
+    const machines = coreMachinesFor(program);
+    runToExit(machines.interpreter);
+    runToExit(machines.auto);
+    assert.equal(machines.auto.harts[0].readRegister(X.a0), 100n + 100n * 1000n);
+    assert.deepEqual(state(machines.auto), state(machines.interpreter));
+    assertMostlyInCore(machines.auto, 0.5);
+  });
+
+  it('a load that faults leaves the core: the trap has the interpreter\'s pc, tval and count', () => {
+    const program = new ProgramBuilder();
+    program.la(X.t0, 'handler').csrw(Csr.Mtvec, X.t0);
+    program.li(X.a1, 0x8000_0000n).li(X.a2, 0);
+    program.label('loop');
+    program.emit('addi', { rd: X.a2, rs1: X.a2, imm: 1 });
+    program.emit('ld', { rd: X.a3, rs1: X.a1, imm: 8 });
+    program.emit('add', { rd: X.a4, rs1: X.a4, rs2: X.a3 });
+    program.li(X.t1, 0x1000).emit('add', { rd: X.a1, rs1: X.a1, rs2: X.t1 });
+    program.emit('jal', { rd: 0 }, 'loop');
+    program.label('handler');
+    program.csrr(X.s2, Csr.Mepc).csrr(X.s3, Csr.Mtval).csrr(X.s4, Csr.Mcause).csrr(X.s5, Csr.Minstret);
+    exitPass(program);
+    const machines = coreMachinesFor(program);
+    runToExit(machines.interpreter);
+    runToExit(machines.auto);
+    const hart = machines.auto.harts[0];
+    assert.equal(hart.readRegister(X.s4), 5n, 'load access fault');
+    assert.equal(hart.readRegister(X.s3), 0x8000_0000n + 8n * 1024n * 1024n + 8n);
+    assert.deepEqual(state(machines.auto), state(machines.interpreter));
+    // Every iteration's load misses the TLB (a new page): the interpreter runs it, the core the rest.
+    assertMostlyInCore(machines.auto, 0.5);
   });
 });

@@ -29,15 +29,22 @@ export interface SensitiveInstructionHandler extends ExceptionRaiser {
 // ---- decode cache ------------------------------------------------------------------------
 
 const CACHE_BITS = 16;
-const CACHE_SIZE = 1 << CACHE_BITS;
-const SLOT_WORDS = 4;
+export const DECODE_CACHE_SLOTS = 1 << CACHE_BITS;
+const CACHE_SIZE = DECODE_CACHE_SLOTS;
+export const DECODE_SLOT_WORDS = 4;
+const SLOT_WORDS = DECODE_SLOT_WORDS;
 /**
  * Decoded instructions by their bits, for refills: a kernel has a few tens of thousands of
  * distinct instruction words at ten times as many addresses (Linux's boot: 52 k words, 1.05 M
  * refills of the pc-indexed slots, 79 % of them found in this table of 256 KiB, which stays in
  * the host's L2), so most refills copy a slot instead of running the decoder.
  */
-const MEMO_BITS = 14;
+export const DECODE_MEMO_BITS = 14;
+const MEMO_BITS = DECODE_MEMO_BITS;
+/** The multiplier of the memo's hash of the raw bits (the interpreter core hashes the same way). */
+export const DECODE_MEMO_HASH = 0x9e3779b1;
+/** Bytes of a decode cache's storage: the slots, then the memo. */
+export const DECODE_CACHE_BYTES = (CACHE_SIZE + (1 << MEMO_BITS)) * SLOT_WORDS * 4;
 
 const FLOAT_DESTINATION_FORMATS: ReadonlySet<InstructionFormat> = new Set([
   'FLoad', 'R4', 'FR', 'FRNoRm', 'FUnary', 'IntToF', 'FMoveFromInt',
@@ -63,9 +70,10 @@ const ROW_TRAITS = Uint8Array.from(INSTRUCTIONS, (spec) => {
 
 /**
  * Decoded instructions for one set of enabled extensions (harts of different CPU models decode
- * the same bits differently, so each set has its cache).
+ * the same bits differently, so each set has its cache). The translation tier keeps its
+ * machine's in its Wasm memory, where the interpreter core reads and refills the same slots.
  */
-class DecodeCache {
+export class DecodeCache {
   /**
    * SLOT_WORDS words per slot, together so that a lookup touches one host cache line (Linux's
    * working set misses the host caches; four separate arrays cost four misses):
@@ -75,16 +83,23 @@ class DecodeCache {
    * - the immediate,
    * - the CSR number, rounding mode or fence bits.
    */
-  readonly slots = new Int32Array(CACHE_SIZE * SLOT_WORDS);
+  readonly slots: Int32Array;
   /** Slots in the same layout, indexed by a hash of the raw bits (all zero: raw 0, illegal). */
-  private readonly memo = new Int32Array((1 << MEMO_BITS) * SLOT_WORDS);
+  private readonly memo: Int32Array;
 
-  constructor(private readonly extensions: number) {}
+  /** `storage`: where the slots and then the memo live (DECODE_CACHE_BYTES, zeroed), else their own buffers. */
+  constructor(private readonly extensions: number, storage?: { buffer: ArrayBufferLike; byteOffset: number }) {
+    this.slots = storage === undefined
+      ? new Int32Array(CACHE_SIZE * SLOT_WORDS) : new Int32Array(storage.buffer, storage.byteOffset, CACHE_SIZE * SLOT_WORDS);
+    this.memo = storage === undefined
+      ? new Int32Array((1 << MEMO_BITS) * SLOT_WORDS)
+      : new Int32Array(storage.buffer, storage.byteOffset + CACHE_SIZE * SLOT_WORDS * 4, (1 << MEMO_BITS) * SLOT_WORDS);
+  }
 
   /** Decodes `raw` into the slot at word index `base`. */
   fill(base: number, raw: number): void {
     const memo = this.memo;
-    const entry = (Math.imul(raw, 0x9e3779b1) >>> (32 - MEMO_BITS)) * SLOT_WORDS;
+    const entry = (Math.imul(raw, DECODE_MEMO_HASH) >>> (32 - MEMO_BITS)) * SLOT_WORDS;
     if (memo[entry] !== raw) this.decode(memo, entry, raw);
     const slots = this.slots;
     slots[base] = raw;
@@ -109,7 +124,7 @@ class DecodeCache {
 
 const decodeCaches = new Map<number, DecodeCache>();
 
-function decodeCacheFor(extensions: number): DecodeCache {
+export function decodeCacheFor(extensions: number): DecodeCache {
   let cache = decodeCaches.get(extensions);
   if (cache === undefined) {
     cache = new DecodeCache(extensions);
@@ -189,6 +204,7 @@ export function runInterpreter(
   budget: number,
   hotness: Uint16Array | null = null,
   hotThreshold = HOT_THRESHOLD,
+  cache: DecodeCache = decodeCacheFor(hart.cpu.extensionMask),
 ): number {
   const x = hart.registers;
   let executed = 0;
@@ -199,7 +215,6 @@ export function runInterpreter(
   let fetchPageBase = 0;
   const words = mmu.guestRam.words;
   const halfwords = mmu.guestRam.halfwords;
-  const cache = decodeCacheFor(hart.cpu.extensionMask);
   const slots = cache.slots;
 
   execute: while (executed < budget && !hart.exitRequested) {

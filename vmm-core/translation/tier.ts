@@ -7,9 +7,10 @@
 // instructions, take the same traps and end slices at the same instruction.
 
 import type { Hart } from '../cpu/hart';
-import { countJumpTarget, HOT_THRESHOLD, HOTNESS_MASK, runInterpreter, type SensitiveInstructionHandler } from '../cpu/interpreter';
+import { countJumpTarget, DECODE_CACHE_BYTES, DecodeCache, HOT_THRESHOLD, HOTNESS_MASK, runInterpreter, type SensitiveInstructionHandler } from '../cpu/interpreter';
 import type { Mmu } from '../cpu/mmu';
 import type { CompileAnswer } from './compile-protocol';
+import { CoreExit, interpreterCoreModule, type InterpreterCoreFunction } from './interpreter-core';
 import { ENTRY_CACHE_BYTES, ENTRY_CACHE_ENTRIES, HartControl, generateRegionsModule, generateTrampolineModule, planRegion, type RegionPlan } from './translator';
 
 const WASM_PAGE = 65536;
@@ -46,7 +47,9 @@ interface WebAssemblyApi {
   Table: new (descriptor: { element: 'anyfunc'; initial: number }) => WasmTable;
   Module: new (bytes: Uint8Array) => object;
   compile(bytes: Uint8Array): Promise<object>;
-  Instance: new (module: object, imports: { env: { memory: WasmMemory; table?: WasmTable } }) => { exports: Record<string, unknown> };
+  Instance: new (module: object, imports: { env: { memory: WasmMemory; table?: WasmTable; decode?: (slotAddress: number, raw: number) => void } }) => {
+    exports: Record<string, unknown>;
+  };
 }
 interface WasmTable {
   readonly length: number;
@@ -112,6 +115,8 @@ export interface TranslationStatistics {
   instructionsTranslated: number;
   /** Modules the compile worker generated and compiled (useCompileWorker). */
   modulesFromWorker: number;
+  /** Instructions the interpreter core ran (interpreter-core.ts). */
+  instructionsInCore: number;
 }
 
 export class TranslationTier {
@@ -125,6 +130,8 @@ export class TranslationTier {
    * of one instruction (so that a budget of one runs it translated).
    */
   translateEverything = false;
+  /** Run the interpreter's common instructions in the WebAssembly interpreter core (interpreter-core.ts). */
+  coreEnabled = true;
 
   /**
    * The threshold doubles with every REGIONS_PER_DOUBLING regions in the cache: a CPU-bound guest
@@ -147,8 +154,14 @@ export class TranslationTier {
   private thresholdRegions = 0;
   private thresholdBase = HOT_THRESHOLD;
 
-  /** Jump-target counters the interpreter keeps (indexed by pc): a target reaching HOT_THRESHOLD gets translated. */
-  readonly hotness = new Uint16Array(HOTNESS_MASK + 1);
+  /**
+   * Jump-target counters the interpreter and its core keep (indexed by pc, in the Wasm memory):
+   * a target reaching HOT_THRESHOLD gets translated.
+   */
+  readonly hotness: Uint16Array;
+  /** The decode cache of harts with the machine's extensions, in the Wasm memory (the interpreter core reads it). */
+  private readonly decodeCache: DecodeCache;
+  private readonly core: InterpreterCoreFunction;
   /** One byte per RAM page: 1 while translated code came from it (never in a store TLB then). */
   readonly codePages: Uint8Array;
   private readonly pageInvalidations: Uint8Array;
@@ -202,6 +215,7 @@ export class TranslationTier {
   readonly statistics: TranslationStatistics = {
     regionsCompiled: 0, modulesCompiled: 0, blocksCompiled: 0, instructionsCompiled: 0, moduleBytes: 0, compileMilliseconds: 0,
     invalidatedPages: 0, cacheFlushes: 0, regionRuns: 0, instructionsTranslated: 0, modulesFromWorker: 0,
+    instructionsInCore: 0,
   };
 
   constructor(readonly ramSize: number, hartCount: number, private readonly extensions: number, private readonly ramBase: number) {
@@ -212,12 +226,28 @@ export class TranslationTier {
     this.controlStart = Math.ceil(ramSize / WASM_PAGE) * WASM_PAGE;
     const entryCacheOffset = this.controlStart + hartCount * HartControl.stride;
     this.entryCacheOffset = entryCacheOffset;
-    this.memoryPages = Math.ceil((entryCacheOffset + ENTRY_CACHE_BYTES) / WASM_PAGE);
+    // Then the decode cache (slots and memo) and the hotness counters.
+    const decodeCacheOffset = entryCacheOffset + ENTRY_CACHE_BYTES;
+    const hotnessOffset = decodeCacheOffset + DECODE_CACHE_BYTES;
+    this.memoryPages = Math.ceil((hotnessOffset + (HOTNESS_MASK + 1) * 2) / WASM_PAGE);
     this.memory = new wasm.Memory({ initial: this.memoryPages, maximum: this.memoryPages, shared: true });
     this.buffer = this.memory.buffer as unknown as SharedArrayBuffer;
     this.words = new Int32Array(this.buffer);
     this.halfwords = new Uint16Array(this.buffer, 0, ramSize / 2);
     this.entryCache = new Int32Array(this.buffer, entryCacheOffset, ENTRY_CACHE_ENTRIES * 2);
+    this.decodeCache = new DecodeCache(extensions, { buffer: this.buffer, byteOffset: decodeCacheOffset });
+    this.hotness = new Uint16Array(this.buffer, hotnessOffset, HOTNESS_MASK + 1);
+    for (let hartId = 0; hartId < hartCount; hartId++) {
+      const control = this.controlOffset(hartId);
+      this.words[(control + HartControl.coreSlots) >> 2] = decodeCacheOffset;
+      this.words[(control + HartControl.coreMemo) >> 2] = decodeCacheOffset + this.decodeCache.slots.byteLength;
+      this.words[(control + HartControl.coreHotness) >> 2] = hotnessOffset;
+      this.words[(control + HartControl.coreRamBase) >> 2] = ramBase;
+    }
+    const coreModule = interpreterCoreModule((bytes) => new wasm.Module(bytes));
+    const decodeCache = this.decodeCache;
+    const decode = (slotAddress: number, raw: number): void => decodeCache.fill((slotAddress - decodeCacheOffset) >> 2, raw);
+    this.core = new wasm.Instance(coreModule, { env: { memory: this.memory, decode } }).exports.run as InterpreterCoreFunction;
     this.codePages = new Uint8Array(ramSize / PAGE_SIZE);
     this.pageInvalidations = new Uint8Array(ramSize / PAGE_SIZE);
     this.pageGenerations = new Uint32Array(ramSize / PAGE_SIZE);
@@ -307,7 +337,11 @@ export class TranslationTier {
   run(hart: Hart, mmu: Mmu, monitor: SensitiveInstructionHandler, budget: number): number {
     const control = this.controlOffset(hart.hartId);
     const exitPcIndex = (control + HartControl.exitPc) >> 2;
+    const coreExitIndex = (control + HartControl.coreExit) >> 2;
     const words = this.words;
+    // Harts of another CPU model decode differently: they keep the interpreter's own caches.
+    const useCore = hart.cpu.extensionMask === this.extensions && this.coreEnabled;
+    const decodeCache = useCore ? this.decodeCache : undefined;
     const hotness = this.hotness;
     const entries = this.entries;
     const entryCache = this.entryCache;
@@ -359,13 +393,34 @@ export class TranslationTier {
         }
       }
       if (resume === Resume.StepExit || resume === Resume.AfterRegion) {
-        executed += runInterpreter(hart, mmu, monitor, 1, hotness, 0);
+        executed += runInterpreter(hart, mmu, monitor, 1, hotness, 0, decodeCache);
         resume = Resume.AfterStep;
         steppedPcLo = pcLo;
       } else {
         // A threshold of 0 makes every taken jump or branch return here.
-        executed += runInterpreter(hart, mmu, monitor, budget - executed, hotness, resume === Resume.AfterStep ? 0 : this.threshold);
+        const threshold = resume === Resume.AfterStep ? 0 : this.threshold;
         resume = Resume.None;
+        if (useCore) {
+          // The core runs what it can; each instruction it leaves runs alone in the interpreter,
+          // then the core goes on, until a hot target, a control transfer the interpreter made
+          // (a trap, an xRET: look for a translation there), an exit request or the budget.
+          for (;;) {
+            const retired = this.core(control, hart.pcLo, hart.pcHi, budget - executed, threshold);
+            executed += retired;
+            hart.instructionsRetired += retired;
+            this.statistics.instructionsInCore += retired;
+            hart.pcLo = words[exitPcIndex];
+            hart.pcHi = words[exitPcIndex + 1];
+            if (words[coreExitIndex] !== CoreExit.Leave) break;
+            const leftAt = hart.pcLo;
+            executed += runInterpreter(hart, mmu, monitor, 1, hotness, threshold, decodeCache);
+            if (hart.exitRequested || executed >= budget) break;
+            const advanced = (hart.pcLo - leftAt) | 0;
+            if (advanced !== 2 && advanced !== 4) break;
+          }
+        } else {
+          executed += runInterpreter(hart, mmu, monitor, budget - executed, hotness, threshold, decodeCache);
+        }
       }
       if (hart.exitRequested) break;
     }

@@ -18,6 +18,14 @@ export const HartControl = {
   reservation: RESERVATION_OFFSET,
   /** Where a region leaves the pc it exits at (64 bits). */
   exitPc: 512,
+  /** Why the interpreter core returned (CoreExit, 32 bits). */
+  coreExit: 520,
+  /** Byte offsets of the decode cache's slots and memo and of the hotness counters (32 bits each; the core reads them). */
+  coreSlots: 524,
+  coreMemo: 528,
+  coreHotness: 532,
+  /** Physical address of RAM offset 0 (32 bits; LR/SC reservations hold physical addresses). */
+  coreRamBase: 536,
   /** The MMU's TLBs: 16-byte entries {tagLo, tagHi, ramOffset, unused}; fetch, then load, then store. */
   tlb: 4096,
   stride: 16384,
@@ -25,8 +33,8 @@ export const HartControl = {
 
 export const TLB_ENTRIES_PER_KIND = 256;
 const TLB_ENTRY_BYTES = 16;
-const LOAD_TLB = HartControl.tlb + TLB_ENTRIES_PER_KIND * TLB_ENTRY_BYTES;
-const STORE_TLB = HartControl.tlb + 2 * TLB_ENTRIES_PER_KIND * TLB_ENTRY_BYTES;
+export const LOAD_TLB = HartControl.tlb + TLB_ENTRIES_PER_KIND * TLB_ENTRY_BYTES;
+export const STORE_TLB = HartControl.tlb + 2 * TLB_ENTRIES_PER_KIND * TLB_ENTRY_BYTES;
 
 const PAGE_SIZE = 4096;
 /** Limits that keep one module small enough to compile in about a millisecond. */

@@ -17,10 +17,10 @@ const OPCODES = {
   unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b,
   br: 0x0c, br_if: 0x0d, br_table: 0x0e, return: 0x0f, call: 0x10, call_indirect: 0x11, drop: 0x1a, select: 0x1b,
   'local.get': 0x20, 'local.set': 0x21, 'local.tee': 0x22,
-  'i32.load': 0x28, 'i64.load': 0x29,
+  'i32.load': 0x28, 'i64.load': 0x29, 'i32.load16_u': 0x2f,
   'i64.load8_s': 0x30, 'i64.load8_u': 0x31, 'i64.load16_s': 0x32, 'i64.load16_u': 0x33,
   'i64.load32_s': 0x34, 'i64.load32_u': 0x35,
-  'i32.store': 0x36, 'i64.store': 0x37, 'i64.store8': 0x3c, 'i64.store16': 0x3d, 'i64.store32': 0x3e,
+  'i32.store': 0x36, 'i64.store': 0x37, 'i32.store16': 0x3b, 'i64.store8': 0x3c, 'i64.store16': 0x3d, 'i64.store32': 0x3e,
   'i32.const': 0x41, 'i64.const': 0x42,
   'i32.eqz': 0x45, 'i32.eq': 0x46, 'i32.ne': 0x47, 'i32.lt_s': 0x48, 'i32.lt_u': 0x49, 'i32.gt_u': 0x4b, 'i32.ge_u': 0x4f,
   'i64.eqz': 0x50, 'i64.eq': 0x51, 'i64.ne': 0x52, 'i64.lt_s': 0x53, 'i64.lt_u': 0x54,
@@ -41,7 +41,7 @@ export type Opcode = keyof typeof OPCODES;
 /** The same as a Map: faster to look up than an object with a hundred dotted keys. */
 const OPCODE_BYTES = new Map<string, number>(Object.entries(OPCODES));
 export type MemoryOpcode =
-  | 'i32.load' | 'i64.load' | 'i64.load8_s' | 'i64.load8_u' | 'i64.load16_s' | 'i64.load16_u' | 'i64.load32_s' | 'i64.load32_u'
+  | 'i32.load' | 'i64.load' | 'i32.load16_u' | 'i32.store16' | 'i64.load8_s' | 'i64.load8_u' | 'i64.load16_s' | 'i64.load16_u' | 'i64.load32_s' | 'i64.load32_u'
   | 'i32.store' | 'i64.store' | 'i64.store8' | 'i64.store16' | 'i64.store32';
 
 /** A growable byte buffer (function builders may share one, writing one after another). */
@@ -300,6 +300,16 @@ export interface ModuleOptions {
   readonly tableSize?: number;
   /** Types appended after the functions' own (function i has type i), for call_indirect. */
   readonly extraTypes?: readonly FunctionType[];
+  /**
+   * The imported memory's limits, when not exactly `pages`: a module that takes every memory
+   * from `minimumPages` up to `maximumPages` can be compiled once for all machines.
+   */
+  readonly memoryLimits?: { readonly minimumPages: number; readonly maximumPages: number };
+  /**
+   * Functions imported from `env` (JavaScript): they take the first function indices, so the
+   * module's own functions start at `functionImports.length`.
+   */
+  readonly functionImports?: ReadonlyArray<{ readonly name: string; readonly type: FunctionType }>;
 }
 
 /**
@@ -310,6 +320,7 @@ export function encodeModule(pages: number, functions: readonly FunctionDefiniti
   const codeLength = (definition: FunctionDefinition): number => definition.body.reduce((total, part) => total + part.length, 0);
   const out = new ByteWriter(functions.reduce((total, definition) => total + codeLength(definition) + 96, 1024));
   out.append(Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00));
+  const imports = options.functionImports ?? [];
 
   const section = (id: number, write: (content: ByteWriter) => void, capacity?: number): void => {
     const content = new ByteWriter(capacity);
@@ -324,7 +335,7 @@ export function encodeModule(pages: number, functions: readonly FunctionDefiniti
   };
 
   section(1, (content) => {
-    const types: readonly FunctionType[] = [...functions, ...(options.extraTypes ?? [])];
+    const types: readonly FunctionType[] = [...functions, ...(options.extraTypes ?? []), ...imports.map((entry) => entry.type)];
     content.unsigned(types.length);
     for (const definition of types) {
       content.byte(0x60);
@@ -335,13 +346,19 @@ export function encodeModule(pages: number, functions: readonly FunctionDefiniti
     }
   });
   section(2, (content) => {
-    content.unsigned(options.tableSize !== undefined ? 2 : 1);
+    content.unsigned((options.tableSize !== undefined ? 2 : 1) + imports.length);
+    imports.forEach((entry, index) => {
+      name(content, 'env');
+      name(content, entry.name);
+      content.byte(0x00);
+      content.unsigned(functions.length + (options.extraTypes?.length ?? 0) + index);
+    });
     name(content, 'env');
     name(content, 'memory');
     content.byte(0x02);
     content.byte(0x03); // shared, with a maximum
-    content.unsigned(pages);
-    content.unsigned(pages);
+    content.unsigned(options.memoryLimits?.minimumPages ?? pages);
+    content.unsigned(options.memoryLimits?.maximumPages ?? pages);
     if (options.tableSize !== undefined) {
       name(content, 'env');
       name(content, 'table');
@@ -361,7 +378,7 @@ export function encodeModule(pages: number, functions: readonly FunctionDefiniti
     for (const { definition, index } of exported) {
       name(content, definition.exportName!);
       content.byte(0x00);
-      content.unsigned(index);
+      content.unsigned(imports.length + index);
     }
   });
   const codeBytes = functions.reduce((total, definition) => total + codeLength(definition) + 64, 16);
