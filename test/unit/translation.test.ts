@@ -16,6 +16,7 @@ import { startCompileWorker } from '../../vmm-core/translation/compile-protocol'
 import { CORE_OPERATIONS, generateInterpreterCoreModule } from '../../vmm-core/translation/interpreter-core';
 import { generateRegionsModule, planRegion } from '../../vmm-core/translation/translator';
 import { Operation } from '../../vmm-core/isa/operations';
+import { HOT_THRESHOLD, HOTNESS_MASK, LOOP_WEIGHT } from '../../vmm-core/cpu/interpreter';
 import { ProgramBuilder, SeededRandom, X, createMachine, encode } from '../support/assemble';
 import { seededRandom } from '../support/random';
 
@@ -570,6 +571,38 @@ describe('translation tier: the interpreter core (interpreter-core.ts)', () => {
     runToExit(machines.auto);
     assert.deepEqual(state(machines.auto), state(machines.interpreter));
     assertMostlyInCore(machines.auto, 0.9);
+  });
+
+  it('counts a loop\'s back edge LOOP_WEIGHT times and a call once, as the interpreter does', () => {
+    const program = new ProgramBuilder();
+    program.li(X.a0, 0).li(X.s1, 1000);
+    program.label('loop').emit('addi', { rd: X.a0, rs1: X.a0, imm: 3 });
+    program.emit('addi', { rd: X.s1, rs1: X.s1, imm: -1 }).emit('bne', { rs1: X.s1, rs2: X.zero }, 'loop');
+    for (let call = 0; call < 500; call++) program.emit('jal', { rd: X.ra }, 'function');
+    exitPass(program);
+    program.label('function').emit('addi', { rd: X.a1, rs1: X.a1, imm: 1 }).emit('jalr', { rd: X.zero, rs1: X.ra, imm: 0 });
+    const count = (machine: Machine, label: string): number => machine.translation!.hotness[(Number(program.address(label)) >>> 1) & HOTNESS_MASK];
+    for (const coreEnabled of [true, false]) {
+      const machine = createMachine({ program, tier: 'auto' });
+      machine.translation!.coreEnabled = coreEnabled;
+      runToExit(machine);
+      assert.equal(machine.translation!.statistics.regionsCompiled, 0, 'nothing reaches the default threshold');
+      assert.equal(count(machine, 'loop'), 999 * LOOP_WEIGHT, `core ${coreEnabled}`);
+      assert.equal(count(machine, 'function'), 500, `core ${coreEnabled}`);
+      assert.equal(machine.translation!.statistics.instructionsInCore > 0, coreEnabled);
+    }
+  });
+
+  it('a loop alone is translated within a few times HOT_THRESHOLD / LOOP_WEIGHT iterations', () => {
+    const program = new ProgramBuilder();
+    program.li(X.a0, 0).li(X.s1, 4 * HOT_THRESHOLD / LOOP_WEIGHT);
+    program.label('loop').emit('addi', { rd: X.a0, rs1: X.a0, imm: 3 });
+    program.emit('addi', { rd: X.s1, rs1: X.s1, imm: -1 }).emit('bne', { rs1: X.s1, rs2: X.zero }, 'loop');
+    exitPass(program);
+    const machine = createMachine({ program, tier: 'auto' });
+    runToExit(machine);
+    // A lone region waits for company in its batch until its third hot entry.
+    assert.ok(machine.translation!.statistics.instructionsTranslated > HOT_THRESHOLD / LOOP_WEIGHT);
   });
 
   it('the same machine with the core switched off: the interpreter runs everything then', () => {

@@ -166,28 +166,35 @@ function mul64Low(aLo: number, aHi: number, bLo: number, bHi: number): number {
 /** Jump targets are counted in a table indexed by pc bits 16:1. */
 export const HOTNESS_MASK = 0xffff;
 /**
- * Executions of a jump target after which the translation tier compiles the code there (the
- * tier doubles it as its cache fills): low enough that a CPU-bound guest's loops are translated
- * within milliseconds, high enough that Linux's boot, whose code mostly runs a few hundred
- * times, does not spend more on compiling than it saves (bench/RESULTS.md, "Translation tier").
+ * Jumps to a target after which the translation tier compiles the code there (the tier doubles
+ * it as its cache fills). The interpreter core (translation/interpreter-core.ts) runs untranslated
+ * code at a fraction of translated speed, so translating pays only for code run thousands of
+ * times: Linux's boot, whose code mostly runs a few hundred to a few thousand times, is fastest
+ * with a threshold in the thousands (bench/RESULTS.md, "sixth round").
  */
-export const HOT_THRESHOLD = 500;
+export const HOT_THRESHOLD = 8000;
+/**
+ * A backward branch or jal (a loop) counts this many jumps: a CPU-bound guest's loops are
+ * translated after HOT_THRESHOLD / LOOP_WEIGHT iterations, within milliseconds, while straight
+ * code reached by calls waits for the whole threshold.
+ */
+export const LOOP_WEIGHT = 4;
 
 /**
- * Counts a jump to `targetLo` and returns the count. Saturating: a target with a translation is
- * jumped to far more than 65,535 times, and a count wrapped to 0 would keep the interpreter from
- * returning there (to enter it) for the next threshold's worth of jumps.
+ * Counts `weight` jumps to `targetLo` and returns the count. Saturating: a target with a
+ * translation is jumped to far more than 65,535 times, and a count wrapped to 0 would keep the
+ * interpreter from returning there (to enter it) for the next threshold's worth of jumps.
  */
-export function countJumpTarget(hotness: Uint16Array, targetLo: number): number {
+export function countJumpTarget(hotness: Uint16Array, targetLo: number, weight = 1): number {
   const index = (targetLo >>> 1) & HOTNESS_MASK;
-  const count = hotness[index] + 1;
+  const count = hotness[index] + weight;
   if (count <= 0xffff) hotness[index] = count;
   return count;
 }
 
-/** Counts a jump to `targetLo`; true once the target is hot. */
-function reachedHotTarget(hotness: Uint16Array, targetLo: number, threshold: number): boolean {
-  return countJumpTarget(hotness, targetLo) >= threshold;
+/** Counts a jump to `targetLo` (a loop's with LOOP_WEIGHT when `offset` is negative); true once the target is hot. */
+function reachedHotTarget(hotness: Uint16Array, targetLo: number, threshold: number, offset: number): boolean {
+  return countJumpTarget(hotness, targetLo, offset < 0 ? LOOP_WEIGHT : 1) >= threshold;
 }
 
 /**
@@ -269,7 +276,7 @@ export function runInterpreter(
         hart.pcLo = targetLo;
         x[rd] = returnLo;
         x[rd + 1] = returnHi;
-        if (hotness !== null && reachedHotTarget(hotness, targetLo, hotThreshold)) return executed;
+        if (hotness !== null && reachedHotTarget(hotness, targetLo, hotThreshold, imm)) return executed;
         continue execute;
       }
       case Operation.Jalr: {
@@ -280,20 +287,20 @@ export function runInterpreter(
         const returnLo = (pcLo + length) | 0;
         x[rd] = returnLo;
         x[rd + 1] = (pcHi + ((returnLo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
-        if (hotness !== null && reachedHotTarget(hotness, targetLo, hotThreshold)) return executed;
+        if (hotness !== null && reachedHotTarget(hotness, targetLo, hotThreshold, 0)) return executed;
         continue execute;
       }
       case Operation.Beq:
         if (x[rs1] === x[rs2] && x[rs1 + 1] === x[rs2 + 1]) {
           takeBranch(hart, pcLo, pcHi, imm);
-          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold)) return executed;
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold, imm)) return executed;
           continue execute;
         }
         break;
       case Operation.Bne:
         if (x[rs1] !== x[rs2] || x[rs1 + 1] !== x[rs2 + 1]) {
           takeBranch(hart, pcLo, pcHi, imm);
-          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold)) return executed;
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold, imm)) return executed;
           continue execute;
         }
         break;
@@ -301,7 +308,7 @@ export function runInterpreter(
         const aHi = x[rs1 + 1], bHi = x[rs2 + 1];
         if (aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (x[rs2] >>> 0))) {
           takeBranch(hart, pcLo, pcHi, imm);
-          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold)) return executed;
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold, imm)) return executed;
           continue execute;
         }
         break;
@@ -310,7 +317,7 @@ export function runInterpreter(
         const aHi = x[rs1 + 1], bHi = x[rs2 + 1];
         if (aHi > bHi || (aHi === bHi && (x[rs1] >>> 0) >= (x[rs2] >>> 0))) {
           takeBranch(hart, pcLo, pcHi, imm);
-          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold)) return executed;
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold, imm)) return executed;
           continue execute;
         }
         break;
@@ -319,7 +326,7 @@ export function runInterpreter(
         const aHi = x[rs1 + 1] >>> 0, bHi = x[rs2 + 1] >>> 0;
         if (aHi < bHi || (aHi === bHi && (x[rs1] >>> 0) < (x[rs2] >>> 0))) {
           takeBranch(hart, pcLo, pcHi, imm);
-          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold)) return executed;
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold, imm)) return executed;
           continue execute;
         }
         break;
@@ -328,7 +335,7 @@ export function runInterpreter(
         const aHi = x[rs1 + 1] >>> 0, bHi = x[rs2 + 1] >>> 0;
         if (aHi > bHi || (aHi === bHi && (x[rs1] >>> 0) >= (x[rs2] >>> 0))) {
           takeBranch(hart, pcLo, pcHi, imm);
-          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold)) return executed;
+          if (hotness !== null && reachedHotTarget(hotness, hart.pcLo, hotThreshold, imm)) return executed;
           continue execute;
         }
         break;

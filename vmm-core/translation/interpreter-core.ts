@@ -13,7 +13,7 @@
 // it is compiled once per process and every machine instantiates it.
 
 import { SINK_REGISTER } from '../cpu/hart';
-import { DECODE_MEMO_BITS, DECODE_MEMO_HASH, DECODE_SLOT_WORDS, DECODE_CACHE_SLOTS, HOTNESS_MASK } from '../cpu/interpreter';
+import { DECODE_MEMO_BITS, DECODE_MEMO_HASH, DECODE_SLOT_WORDS, DECODE_CACHE_SLOTS, HOTNESS_MASK, LOOP_WEIGHT } from '../cpu/interpreter';
 import { Operation } from '../isa/operations';
 import { HartControl, LOAD_TLB, STORE_TLB, TLB_ENTRIES_PER_KIND } from './translator';
 import { FunctionBuilder, ValueType, encodeModule, type MemoryOpcode, type Opcode } from './wasm-encoder';
@@ -39,10 +39,10 @@ const SLOT_BYTES = DECODE_SLOT_WORDS * 4;
 // Parameters, then locals.
 const CONTROL = 0, PC_LOW = 1, PC_HIGH = 2, BUDGET = 3, THRESHOLD = 4;
 const EXECUTED = 5, FETCH_BASE = 6, RAW = 7, SLOT = 8, PACKED = 9, RD = 10, RS1 = 11, RS2 = 12, ENTRY = 13, LENGTH = 14;
-const COUNT = 15, REASON = 16, SLOTS = 17, MEMO = 18, HOTNESS = 19, WORD_A = 20, WORD_B = 21;
-const PC = 22, FETCH_PAGE = 23, IMM = 24, ADDRESS = 25, TARGET = 26, A = 27, B = 28;
+const COUNT = 15, REASON = 16, SLOTS = 17, MEMO = 18, HOTNESS = 19, WORD_A = 20, WORD_B = 21, WEIGHT = 22;
+const PC = 23, FETCH_PAGE = 24, IMM = 25, ADDRESS = 26, TARGET = 27, A = 28, B = 29;
 const LOCALS = [
-  ...Array<ValueType>(WORD_B - EXECUTED + 1).fill(ValueType.I32),
+  ...Array<ValueType>(WEIGHT - EXECUTED + 1).fill(ValueType.I32),
   ...Array<ValueType>(B - PC + 1).fill(ValueType.I64),
 ];
 
@@ -173,11 +173,11 @@ export function generateInterpreterCoreModule(): Uint8Array {
   f.get(PC).get(LENGTH).op('i64.extend_i32_u').op('i64.add').set(PC);
   f.get(EXECUTED).i32(1).op('i32.add').set(EXECUTED);
   f.branch('next');
-  f.end(); // jumped: count the target (saturating), as the interpreter does
+  f.end(); // jumped: count the target (saturating, a loop's with its weight), as the interpreter does
   f.get(TARGET).set(PC);
   f.get(EXECUTED).i32(1).op('i32.add').set(EXECUTED);
   f.get(PC).op('i32.wrap_i64').i32(1).op('i32.shr_u').i32(HOTNESS_MASK).op('i32.and').i32(1).op('i32.shl').get(HOTNESS).op('i32.add').tee(ENTRY);
-  f.memory('i32.load16_u', 0).i32(1).op('i32.add').tee(COUNT).i32(0xffff).op('i32.gt_u').op('i32.eqz').if('store');
+  f.memory('i32.load16_u', 0).get(WEIGHT).op('i32.add').tee(COUNT).i32(0xffff).op('i32.gt_u').op('i32.eqz').if('store');
   f.get(ENTRY).get(COUNT).memory('i32.store16', 0);
   f.end();
   f.get(COUNT).get(THRESHOLD).op('i32.lt_u').branchIf('next');
@@ -197,6 +197,11 @@ export function generateInterpreterCoreModule(): Uint8Array {
     memoryLimits: { minimumPages: 1, maximumPages: 65536 },
     functionImports: [{ name: 'decode', type: { parameters: [ValueType.I32, ValueType.I32], results: [] } }],
   });
+}
+
+/** WEIGHT = LOOP_WEIGHT for a backward branch or jal (a negative offset), else 1. */
+function loopWeight(f: FunctionBuilder): void {
+  f.get(IMM).i64(0, 0).op('i64.lt_s').i32(LOOP_WEIGHT - 1).op('i32.mul').i32(1).op('i32.add').set(WEIGHT);
 }
 
 /** local = CONTROL + ((PACKED >>> shift) & mask) * 8. */
@@ -252,6 +257,7 @@ function emitOperation(f: FunctionBuilder, operation: Operation): void {
   const branch = BRANCHES.find((row) => row[0] === operation);
   if (branch !== undefined) {
     f.get(PC).get(IMM).op('i64.add').set(TARGET);
+    loopWeight(f);
     f.get(RS1).memory('i64.load', 0).get(RS2).memory('i64.load', 0).op(branch[1]).branchIf('jumped');
     f.branch('sequential');
     return;
@@ -295,11 +301,13 @@ function emitOperation(f: FunctionBuilder, operation: Operation): void {
       return;
     case Operation.Jal:
       f.get(PC).get(IMM).op('i64.add').set(TARGET);
+      loopWeight(f);
       f.get(RD).get(PC).get(LENGTH).op('i64.extend_i32_u').op('i64.add').memory('i64.store', 0).branch('jumped');
       return;
     case Operation.Jalr:
       // The target before rd is written (rd may be rs1).
       f.get(RS1).memory('i64.load', 0).get(IMM).op('i64.add').i64(-2, -1).op('i64.and').set(TARGET);
+      f.i32(1).set(WEIGHT);
       f.get(RD).get(PC).get(LENGTH).op('i64.extend_i32_u').op('i64.add').memory('i64.store', 0).branch('jumped');
       return;
     case Operation.Fence:
