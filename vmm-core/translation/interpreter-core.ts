@@ -1,13 +1,14 @@
-// The interpreter core: the interpreter's common instructions (integer arithmetic, M's
-// multiplications and divisions, jumps, branches, loads and stores that hit the TLBs) as one
-// WebAssembly function over the machine's Wasm memory. It reads the same decode-cache slots
-// as the JavaScript interpreter (refilling them from the memo, as it does), counts jump
-// targets in the same hotness counters, and probes the same TLBs as translated regions. It
-// leaves at any instruction it does not run itself (CSRs, traps, A, F/D, Zb*, TLB misses,
-// MMIO) before executing it, with the count retired:
-// the tier then runs that instruction in the JavaScript interpreter. Lukewarm code, run too
-// few times to be translated, then runs at Wasm's speed from its first instruction, without
-// waiting for V8 to optimize (and re-optimize) the JavaScript interpreter.
+// The interpreter core: the interpreter's common instructions (RV64I's arithmetic, jumps,
+// branches, loads and stores that hit the TLBs; M's mul, mulw and divisions; A's LR/SC and AMOs;
+// their compressed forms) as one WebAssembly function over the machine's Wasm memory. It reads
+// the same decode-cache slots as the JavaScript interpreter (refilling them from the memo as it
+// does, or through an imported call to its decoder), counts jump targets in the same hotness
+// counters, and probes the same TLBs as translated regions. It leaves before any instruction
+// it does not run itself (CSRs and the other sensitive instructions, mulh*, F/D, Zb*, illegal
+// encodings) and any fetch or access that misses the TLB, is misaligned or reaches the end of
+// a page, with the count retired: the tier then runs that instruction in the JavaScript
+// interpreter. Lukewarm code, run too few times to be translated, then runs at Wasm's speed
+// from its first instruction, without waiting for V8 to optimize the JavaScript interpreter.
 //
 // The module does not depend on the machine (offsets come from the hart's control area), so
 // it is compiled once per process and every machine instantiates it.

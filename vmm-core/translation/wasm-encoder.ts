@@ -41,8 +41,8 @@ export type Opcode = keyof typeof OPCODES;
 /** The same as a Map: faster to look up than an object with a hundred dotted keys. */
 const OPCODE_BYTES = new Map<string, number>(Object.entries(OPCODES));
 export type MemoryOpcode =
-  | 'i32.load' | 'i64.load' | 'i32.load16_u' | 'i32.store16' | 'i64.load8_s' | 'i64.load8_u' | 'i64.load16_s' | 'i64.load16_u' | 'i64.load32_s' | 'i64.load32_u'
-  | 'i32.store' | 'i64.store' | 'i64.store8' | 'i64.store16' | 'i64.store32';
+  | 'i32.load' | 'i64.load' | 'i32.load16_u' | 'i64.load8_s' | 'i64.load8_u' | 'i64.load16_s' | 'i64.load16_u' | 'i64.load32_s' | 'i64.load32_u'
+  | 'i32.store' | 'i64.store' | 'i32.store16' | 'i64.store8' | 'i64.store16' | 'i64.store32';
 
 /** A growable byte buffer (function builders may share one, writing one after another). */
 export class ByteWriter {
