@@ -74,6 +74,70 @@ function exitPass(program: ProgramBuilder): void {
   program.label('hang').emit('jal', { rd: 0 }, 'hang');
 }
 
+/** Runs both machines in slices of many lengths, comparing their state after each, to the exit. */
+function runSlicesAlike(machines: Record<Tier, Machine>): void {
+  const budgets = [1, 2, 3, 5, 7, 11, 13, 47, 48, 49, 50, 51, 97, 200, 1000];
+  for (let round = 0; ; round++) {
+    const budget = budgets[round % budgets.length];
+    const interpreter = machines.interpreter.run(budget);
+    const auto = machines.auto.run(budget);
+    assert.equal(auto.kind, interpreter.kind);
+    assert.deepEqual(state(machines.auto), state(machines.interpreter), `round ${round}, budget ${budget}`);
+    if (interpreter.kind === 'exit') break;
+  }
+}
+
+/**
+ * A loop of 100 iterations that then patches its first instruction to add 1000 instead of 1
+ * (a store, then fence.i), and runs again: on both machines `machinesOf` builds, which must end
+ * alike with the patched sum. Returns the auto tier's machine.
+ */
+function runPatchedLoopAlike(machinesOf: (program: ProgramBuilder) => Record<Tier, Machine>): Machine {
+  const program = new ProgramBuilder();
+  program.li(X.a0, 0).li(X.s1, 2);
+  program.label('outer').li(X.t2, 100);
+  program.label('loop').label('patched').emit('addi', { rd: X.a0, rs1: X.a0, imm: 1 });
+  program.emit('addi', { rd: X.t2, rs1: X.t2, imm: -1 }).emit('bne', { rs1: X.t2, rs2: X.zero }, 'loop');
+  program.la(X.t0, 'patched').li(X.t1, encode('addi', { rd: X.a0, rs1: X.a0, imm: 1000 }));
+  program.emit('sw', { rs1: X.t0, rs2: X.t1, imm: 0 }).emit('fence.i');
+  program.emit('addi', { rd: X.s1, rs1: X.s1, imm: -1 }).emit('bne', { rs1: X.s1, rs2: X.zero }, 'outer');
+  exitPass(program);
+  const machines = machinesOf(program);
+  runToExit(machines.interpreter);
+  runToExit(machines.auto);
+  assert.equal(machines.auto.harts[0].readRegister(X.a0), 100n + 100n * 1000n);
+  assert.deepEqual(state(machines.auto), state(machines.interpreter));
+  return machines.auto;
+}
+
+/**
+ * Walks a pointer up by 4 KiB per iteration until it leaves RAM: a load access fault on the
+ * instruction in the middle of the loop body; the handler records mepc, mtval, mcause,
+ * minstret. Both machines must take it alike. Returns the auto tier's machine.
+ */
+function runFaultingLoadAlike(machinesOf: (program: ProgramBuilder) => Record<Tier, Machine>): Machine {
+  const program = new ProgramBuilder();
+  program.la(X.t0, 'handler').csrw(Csr.Mtvec, X.t0);
+  program.li(X.a1, 0x8000_0000n).li(X.a2, 0);
+  program.label('loop');
+  program.emit('addi', { rd: X.a2, rs1: X.a2, imm: 1 });
+  program.emit('ld', { rd: X.a3, rs1: X.a1, imm: 8 });
+  program.emit('add', { rd: X.a4, rs1: X.a4, rs2: X.a3 });
+  program.li(X.t1, 0x1000).emit('add', { rd: X.a1, rs1: X.a1, rs2: X.t1 });
+  program.emit('jal', { rd: 0 }, 'loop');
+  program.label('handler');
+  program.csrr(X.s2, Csr.Mepc).csrr(X.s3, Csr.Mtval).csrr(X.s4, Csr.Mcause).csrr(X.s5, Csr.Minstret);
+  exitPass(program);
+  const machines = machinesOf(program);
+  runToExit(machines.interpreter);
+  runToExit(machines.auto);
+  const hart = machines.auto.harts[0];
+  assert.equal(hart.readRegister(X.s4), 5n, 'load access fault');
+  assert.equal(hart.readRegister(X.s3), 0x8000_0000n + 8n * 1024n * 1024n + 8n);
+  assert.deepEqual(state(machines.auto), state(machines.interpreter));
+  return machines.auto;
+}
+
 const EDGE_VALUES = [
   0n, 1n, -1n, 2n, 0x7fffffffn, 0x80000000n, -0x80000000n, 0xffffffffn, 0x100000000n,
   (1n << 63n) - 1n, -(1n << 63n), 0x123456789abcdef0n, -0x5555555555555556n, 63n, 64n, 31n, 32n,
@@ -188,36 +252,14 @@ describe('translation tier: the same machine as the interpreter', () => {
 
   it('slices of any length end on the same instruction as on the interpreter', () => {
     const machines = machinesFor(randomProgram(77, 500));
-    const budgets = [1, 2, 3, 5, 7, 11, 13, 47, 48, 49, 50, 51, 97, 200, 1000];
-    for (let round = 0; ; round++) {
-      const budget = budgets[round % budgets.length];
-      const interpreter = machines.interpreter.run(budget);
-      const auto = machines.auto.run(budget);
-      assert.equal(auto.kind, interpreter.kind);
-      assert.deepEqual(state(machines.auto), state(machines.interpreter), `round ${round}, budget ${budget}`);
-      if (interpreter.kind === 'exit') break;
-    }
+    runSlicesAlike(machines);
     const statistics = machines.auto.translation!.statistics;
     assert.ok(statistics.instructionsTranslated > machines.auto.harts[0].instructionsRetired / 2 && statistics.regionRuns > 20);
   });
 
   it('a store into a translated loop (then fence.i) runs the new instruction', () => {
-    const program = new ProgramBuilder();
-    program.li(X.a0, 0).li(X.s1, 2);
-    program.label('outer').li(X.t2, 100);
-    program.label('loop').label('patched').emit('addi', { rd: X.a0, rs1: X.a0, imm: 1 });
-    program.emit('addi', { rd: X.t2, rs1: X.t2, imm: -1 }).emit('bne', { rs1: X.t2, rs2: X.zero }, 'loop');
-    // After the first 100 iterations, patch the loop to add 1000 instead.
-    program.la(X.t0, 'patched').li(X.t1, encode('addi', { rd: X.a0, rs1: X.a0, imm: 1000 }));
-    program.emit('sw', { rs1: X.t0, rs2: X.t1, imm: 0 }).emit('fence.i');
-    program.emit('addi', { rd: X.s1, rs1: X.s1, imm: -1 }).emit('bne', { rs1: X.s1, rs2: X.zero }, 'outer');
-    exitPass(program);
-    const machines = machinesFor(program);
-    runToExit(machines.interpreter);
-    runToExit(machines.auto);
-    assert.equal(machines.auto.harts[0].readRegister(X.a0), 100n + 100n * 1000n);
-    assert.deepEqual(state(machines.auto), state(machines.interpreter));
-    assert.ok(machines.auto.translation!.statistics.invalidatedPages >= 1);
+    const machine = runPatchedLoopAlike(machinesFor);
+    assert.ok(machine.translation!.statistics.invalidatedPages >= 1);
   });
 
   it('debugger and device writes into translated code take effect at once', () => {
@@ -245,29 +287,9 @@ describe('translation tier: the same machine as the interpreter', () => {
   });
 
   it('a load that faults in the middle of a translated block traps with the interpreter\'s pc, tval and count', () => {
-    // Walks a pointer up by 4 KiB per iteration until it leaves RAM: a load access fault on
-    // the instruction in the middle of the loop body. The handler records mepc, mtval, minstret.
-    const program = new ProgramBuilder();
-    program.la(X.t0, 'handler').csrw(Csr.Mtvec, X.t0);
-    program.li(X.a1, 0x8000_0000n).li(X.a2, 0);
-    program.label('loop');
-    program.emit('addi', { rd: X.a2, rs1: X.a2, imm: 1 });
-    program.emit('ld', { rd: X.a3, rs1: X.a1, imm: 8 });
-    program.emit('add', { rd: X.a4, rs1: X.a4, rs2: X.a3 });
-    program.li(X.t1, 0x1000).emit('add', { rd: X.a1, rs1: X.a1, rs2: X.t1 });
-    program.emit('jal', { rd: 0 }, 'loop');
-    program.label('handler');
-    program.csrr(X.s2, Csr.Mepc).csrr(X.s3, Csr.Mtval).csrr(X.s4, Csr.Mcause).csrr(X.s5, Csr.Minstret);
-    exitPass(program);
-    const machines = machinesFor(program);
-    runToExit(machines.interpreter);
-    runToExit(machines.auto);
-    const hart = machines.auto.harts[0];
-    assert.equal(hart.readRegister(X.s4), 5n, 'load access fault');
-    assert.equal(hart.readRegister(X.s3), 0x8000_0000n + 8n * 1024n * 1024n + 8n);
-    assert.deepEqual(state(machines.auto), state(machines.interpreter));
+    const machine = runFaultingLoadAlike(machinesFor);
     // Each iteration's load misses the TLB (a new page), so only the instruction before it runs translated.
-    assert.ok(machines.auto.translation!.statistics.instructionsTranslated > 50);
+    assert.ok(machine.translation!.statistics.instructionsTranslated > 50);
   });
 
   it('atomics run translated: LR/SC retry loops and AMOs count as on the interpreter; a misaligned AMO traps the same', () => {
@@ -522,15 +544,7 @@ describe('translation tier: the interpreter core (interpreter-core.ts)', () => {
 
   it('slices of any length end on the same instruction as on the interpreter', () => {
     const machines = coreMachinesFor(randomProgram(78, 300));
-    const budgets = [1, 2, 3, 5, 7, 11, 13, 47, 48, 49, 50, 51, 97, 200, 1000];
-    for (let round = 0; ; round++) {
-      const budget = budgets[round % budgets.length];
-      const interpreter = machines.interpreter.run(budget);
-      const auto = machines.auto.run(budget);
-      assert.equal(auto.kind, interpreter.kind);
-      assert.deepEqual(state(machines.auto), state(machines.interpreter), `round ${round}, budget ${budget}`);
-      if (interpreter.kind === 'exit') break;
-    }
+    runSlicesAlike(machines);
     assertMostlyInCore(machines.auto, 0.5);
   });
 
@@ -605,6 +619,40 @@ describe('translation tier: the interpreter core (interpreter-core.ts)', () => {
     assert.ok(machine.translation!.statistics.instructionsTranslated > HOT_THRESHOLD / LOOP_WEIGHT);
   });
 
+  it('random guest bytes run in the core exactly as in the interpreter (fuzz)', () => {
+    // A page of random halfwords (compressed and 32-bit forms, illegal ones, loads and stores to
+    // wherever the registers point) run from its start; every trap goes to a handler that jumps
+    // back into the page at a random place, so the run goes on through many decodings.
+    const next = seededRandom(0xc0de);
+    let inCore = 0, traps = 0;
+    for (let round = 0; round < 40; round++) {
+      const program = new ProgramBuilder();
+      program.la(X.t0, 'handler').csrw(Csr.Mtvec, X.t0);
+      program.li(X.s0, DATA).la(X.s1, 'garbage');
+      for (const work of WORK_REGISTERS) program.li(work, round % 2 === 0 ? DATA + BigInt(next() % 4096) : BigInt(next() | 0));
+      program.emit('jalr', { rd: X.zero, rs1: X.s1, imm: 0 });
+      // The handler: resume at a random even offset of the page (s1 + mcause * 64 + mepc bits).
+      program.label('handler').csrr(X.t1, Csr.Mcause).csrr(X.t2, Csr.Mepc);
+      program.emit('slli', { rd: X.t1, rs1: X.t1, imm: 6 }).emit('add', { rd: X.t1, rs1: X.t1, rs2: X.t2 });
+      program.emit('andi', { rd: X.t1, rs1: X.t1, imm: 0x7fe }).emit('add', { rd: X.t1, rs1: X.t1, rs2: X.s1 });
+      program.csrw(Csr.Mepc, X.t1).emit('mret');
+      program.label('garbage');
+      for (let index = 0; index < 1024; index++) program.emit('addi', { rd: X.zero, rs1: X.zero, imm: 0 });
+      const machines = coreMachinesFor(program);
+      const garbage = new Uint8Array(4096);
+      for (let index = 0; index < garbage.length; index++) garbage[index] = next() & 0xff;
+      for (const machine of Object.values(machines)) assert.ok(machine.writePhysical(program.address('garbage'), garbage));
+      const interpreter = machines.interpreter.run(20_000);
+      const auto = machines.auto.run(20_000);
+      assert.equal(auto.kind, interpreter.kind, `round ${round}`);
+      assert.deepEqual(state(machines.auto), state(machines.interpreter), `round ${round}`);
+      assert.equal(machines.auto.harts[0].mcauseLo, machines.interpreter.harts[0].mcauseLo, `round ${round}`);
+      inCore += machines.auto.translation!.statistics.instructionsInCore;
+      traps += machines.auto.harts[0].trapsTaken;
+    }
+    assert.ok(inCore > 40 * 5_000 && traps > 40 * 1_000, `${inCore} instructions in the core, ${traps} traps`);
+  });
+
   it('the same machine with the core switched off: the interpreter runs everything then', () => {
     const machines = coreMachinesFor(randomProgram(5, 200));
     machines.auto.translation!.coreEnabled = false;
@@ -615,44 +663,11 @@ describe('translation tier: the interpreter core (interpreter-core.ts)', () => {
   });
 
   it('a store into code the core runs (then fence.i) runs the new instruction', () => {
-    const program = new ProgramBuilder();
-    program.li(X.a0, 0).li(X.s1, 2);
-    program.label('outer').li(X.t2, 100);
-    program.label('loop').label('patched').emit('addi', { rd: X.a0, rs1: X.a0, imm: 1 });
-    program.emit('addi', { rd: X.t2, rs1: X.t2, imm: -1 }).emit('bne', { rs1: X.t2, rs2: X.zero }, 'loop');
-    program.la(X.t0, 'patched').li(X.t1, encode('addi', { rd: X.a0, rs1: X.a0, imm: 1000 }));
-    program.emit('sw', { rs1: X.t0, rs2: X.t1, imm: 0 }).emit('fence.i');
-    program.emit('addi', { rd: X.s1, rs1: X.s1, imm: -1 }).emit('bne', { rs1: X.s1, rs2: X.zero }, 'outer');
-    exitPass(program);
-    const machines = coreMachinesFor(program);
-    runToExit(machines.interpreter);
-    runToExit(machines.auto);
-    assert.equal(machines.auto.harts[0].readRegister(X.a0), 100n + 100n * 1000n);
-    assert.deepEqual(state(machines.auto), state(machines.interpreter));
-    assertMostlyInCore(machines.auto, 0.5);
+    assertMostlyInCore(runPatchedLoopAlike(coreMachinesFor), 0.5);
   });
 
   it('a load that faults leaves the core: the trap has the interpreter\'s pc, tval and count', () => {
-    const program = new ProgramBuilder();
-    program.la(X.t0, 'handler').csrw(Csr.Mtvec, X.t0);
-    program.li(X.a1, 0x8000_0000n).li(X.a2, 0);
-    program.label('loop');
-    program.emit('addi', { rd: X.a2, rs1: X.a2, imm: 1 });
-    program.emit('ld', { rd: X.a3, rs1: X.a1, imm: 8 });
-    program.emit('add', { rd: X.a4, rs1: X.a4, rs2: X.a3 });
-    program.li(X.t1, 0x1000).emit('add', { rd: X.a1, rs1: X.a1, rs2: X.t1 });
-    program.emit('jal', { rd: 0 }, 'loop');
-    program.label('handler');
-    program.csrr(X.s2, Csr.Mepc).csrr(X.s3, Csr.Mtval).csrr(X.s4, Csr.Mcause).csrr(X.s5, Csr.Minstret);
-    exitPass(program);
-    const machines = coreMachinesFor(program);
-    runToExit(machines.interpreter);
-    runToExit(machines.auto);
-    const hart = machines.auto.harts[0];
-    assert.equal(hart.readRegister(X.s4), 5n, 'load access fault');
-    assert.equal(hart.readRegister(X.s3), 0x8000_0000n + 8n * 1024n * 1024n + 8n);
-    assert.deepEqual(state(machines.auto), state(machines.interpreter));
     // Every iteration's load misses the TLB (a new page): the interpreter runs it, the core the rest.
-    assertMostlyInCore(machines.auto, 0.5);
+    assertMostlyInCore(runFaultingLoadAlike(coreMachinesFor), 0.5);
   });
 });

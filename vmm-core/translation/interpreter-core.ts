@@ -315,10 +315,8 @@ function emitOperation(f: FunctionBuilder, operation: Operation): void {
       f.branch('sequential');
       return;
     case Operation.Div: case Operation.Divu: case Operation.Rem: case Operation.Remu:
-      emitDivide64(f, operation);
-      return;
     case Operation.Divw: case Operation.Divuw: case Operation.Remw: case Operation.Remuw:
-      emitDivide32(f, operation);
+      emitDivide(f, operation);
       return;
     default:
       throw new Error(`interpreter core: no code for operation ${operation}`);
@@ -385,47 +383,35 @@ function emitAtomic(f: FunctionBuilder, operation: Operation): void {
 /**
  * RISC-V's division never traps: by zero it gives all ones (quotient) or the dividend
  * (remainder); the signed overflow (-2^63 / -1) gives the dividend and remainder 0. A divisor
- * of -1 is a negation, which also covers the overflow, so Wasm's div_s never sees it.
+ * of -1 is a negation, which also covers the overflow, so Wasm's div_s never sees it. The W
+ * forms follow the same rules on the low words, the result sign-extended from 32 bits.
  */
-function emitDivide64(f: FunctionBuilder, operation: Operation): void {
-  const signed = operation === Operation.Div || operation === Operation.Rem;
-  const quotient = operation === Operation.Div || operation === Operation.Divu;
-  f.get(RS1).memory('i64.load', 0).set(A);
-  f.get(RS2).memory('i64.load', 0).set(B);
+function emitDivide(f: FunctionBuilder, operation: Operation): void {
+  const word = operation === Operation.Divw || operation === Operation.Divuw || operation === Operation.Remw || operation === Operation.Remuw;
+  const signed = operation === Operation.Div || operation === Operation.Rem || operation === Operation.Divw || operation === Operation.Remw;
+  const quotient = operation === Operation.Div || operation === Operation.Divu || operation === Operation.Divw || operation === Operation.Divuw;
+  const type = word ? 'i32' : 'i64';
+  const [a, b] = word ? [WORD_A, WORD_B] : [A, B];
+  const constant = (value: number): void => void (word ? f.i32(value) : f.i64(value, value >> 31));
+  f.get(RS1).memory(`${type}.load`, 0).set(a);
+  f.get(RS2).memory(`${type}.load`, 0).set(b);
   f.get(RD);
-  f.get(B).op('i64.eqz').if('byZero', ValueType.I64);
-  if (quotient) f.i64(-1, -1); else f.get(A);
+  f.get(b).op(`${type}.eqz`).if('byZero', word ? ValueType.I32 : ValueType.I64);
+  if (quotient) constant(-1); else f.get(a);
   f.else();
   if (signed) {
-    f.get(B).i64(-1, -1).op('i64.eq').if('minusOne', ValueType.I64);
-    if (quotient) f.i64(0, 0).get(A).op('i64.sub'); else f.i64(0, 0);
-    f.else().get(A).get(B).op(quotient ? 'i64.div_s' : 'i64.rem_s').end();
+    f.get(b);
+    constant(-1);
+    f.op(`${type}.eq`).if('minusOne', word ? ValueType.I32 : ValueType.I64);
+    constant(0);
+    if (quotient) f.get(a).op(`${type}.sub`);
+    f.else().get(a).get(b).op(quotient ? `${type}.div_s` : `${type}.rem_s`).end();
   } else {
-    f.get(A).get(B).op(quotient ? 'i64.div_u' : 'i64.rem_u');
+    f.get(a).get(b).op(quotient ? `${type}.div_u` : `${type}.rem_u`);
   }
   f.end();
+  if (word) f.op('i64.extend_i32_s');
   f.memory('i64.store', 0).branch('sequential');
-}
-
-/** The W forms: the same rules on the low words, the result sign-extended from 32 bits. */
-function emitDivide32(f: FunctionBuilder, operation: Operation): void {
-  const signed = operation === Operation.Divw || operation === Operation.Remw;
-  const quotient = operation === Operation.Divw || operation === Operation.Divuw;
-  f.get(RS1).memory('i32.load', 0).set(WORD_A);
-  f.get(RS2).memory('i32.load', 0).set(WORD_B);
-  f.get(RD);
-  f.get(WORD_B).op('i32.eqz').if('byZero', ValueType.I32);
-  if (quotient) f.i32(-1); else f.get(WORD_A);
-  f.else();
-  if (signed) {
-    f.get(WORD_B).i32(-1).op('i32.eq').if('minusOne', ValueType.I32);
-    if (quotient) f.i32(0).get(WORD_A).op('i32.sub'); else f.i32(0);
-    f.else().get(WORD_A).get(WORD_B).op(quotient ? 'i32.div_s' : 'i32.rem_s').end();
-  } else {
-    f.get(WORD_A).get(WORD_B).op(quotient ? 'i32.div_u' : 'i32.rem_u');
-  }
-  f.end();
-  f.op('i64.extend_i32_s').memory('i64.store', 0).branch('sequential');
 }
 
 let compiledCore: object | undefined;
