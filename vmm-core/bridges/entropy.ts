@@ -108,7 +108,8 @@ export class SeededEntropySource implements EntropySource {
     return this.blockOffset === BLOCK_BYTES ? this.blockIndex * BLOCK_BYTES : (this.blockIndex - 1) * BLOCK_BYTES + this.blockOffset;
   }
 
-  private seek(position: number): void {
+  /** Moves to `position` bytes into the stream (a snapshot restored). */
+  seek(position: number): void {
     if (!Number.isSafeInteger(position) || position < 0) throw new RangeError(`entropy stream position must be a non-negative integer, got ${position}`);
     // The 32-bit block counter bounds the stream at 256 GiB, far beyond any guest's appetite.
     if (position / BLOCK_BYTES >= 0x1_0000_0000) throw new RangeError(`entropy stream position ${position} is beyond the 256 GiB stream`);

@@ -15,6 +15,7 @@ import {
 import { type JsonSchema, validateJson } from '../machine/json-schema';
 import { DEFAULT_ICOUNT_SHIFT } from '../machine/layout';
 import { Machine } from '../machine/machine';
+import { type ParsedSnapshot, readSnapshot, restoreSnapshot, snapshotMachineConfig, SnapshotError } from '../machine/snapshot';
 import type { Worker } from 'node:worker_threads';
 import { lowerHelperThreadPriority } from '../machine/thread-priority';
 import { startCompileWorkerIfPossible } from '../translation/compile-protocol';
@@ -294,15 +295,8 @@ export async function openMachine(
     if (error instanceof BridgeError || error instanceof ConfigError) throw new UsageError(error.message);
     throw error;
   }
-  let compileWorker: Worker | undefined;
   try {
-    // Once per process, before the first guest: V8 then optimizes the interpreter for every path,
-    // and its helper threads (the compile worker's among them, started first so that it is
-    // ready when the guest's code gets hot) compile without taking the emulator's core.
-    compileWorker = (options.tier ?? defaultExecutionTier()) === 'interpreter' ? undefined : startCompileWorkerIfPossible();
-    lowerHelperThreadPriority();
-    warmUpEngine(options.tier);
-    const machine = new Machine({
+    const machine = buildMachineWithEngine(options.tier, () => new Machine({
       memoryBytes: options.memory,
       hartCount: options.harts,
       cpu: options.cpu,
@@ -318,7 +312,27 @@ export async function openMachine(
       virtioLegacy: options.virtioLegacy,
       consoleOutput,
       log,
-    });
+    }));
+    return { machine, opened };
+  } catch (error) {
+    opened.discard();
+    throw error;
+  }
+}
+
+/**
+ * Builds a machine once the engine is ready: once per process, before the first guest, V8
+ * optimizes the interpreter for every path, and its helper threads (the compile worker's among
+ * them, started first so that it is ready when the guest's code gets hot) compile without
+ * taking the emulator's core.
+ */
+function buildMachineWithEngine(tier: ExecutionTier | undefined, build: () => Machine): Machine {
+  let compileWorker: Worker | undefined;
+  try {
+    compileWorker = (tier ?? defaultExecutionTier()) === 'interpreter' ? undefined : startCompileWorkerIfPossible();
+    lowerHelperThreadPriority();
+    warmUpEngine(tier);
+    const machine = build();
     // The CLI's run loops yield to the event loop between slices: compile off the main thread.
     if (machine.translation !== null) {
       machine.translation.backgroundCompilation = true;
@@ -326,10 +340,52 @@ export async function openMachine(
     } else {
       void compileWorker?.terminate();
     }
-    return { machine, opened };
+    return machine;
   } catch (error) {
     void compileWorker?.terminate();
-    opened.discard();
     throw error;
   }
+}
+
+/** Reads a snapshot file whole and checks it; a bad one is a UsageError naming the file. */
+export function readSnapshotFile(path: string): ParsedSnapshot {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (error) {
+    throw new UsageError(`cannot read snapshot '${path}': ${fileErrorReason(error)}`);
+  }
+  try {
+    return readSnapshot(bytes);
+  } catch (error) {
+    if (error instanceof SnapshotError) throw new UsageError(`${path}: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * `ringside run --restore FILE`: the machine a snapshot describes, in the state it was saved
+ * in. Only how it is run (tier, idle mode, console) comes from the command line.
+ */
+export function openRestoredMachine(
+  path: string, host: { tier?: ExecutionTier; idle?: IdleMode }, consoleOutput: (byte: number) => void, log?: (message: string) => void,
+): Machine {
+  const snapshot = readSnapshotFile(path);
+  return buildMachineWithEngine(host.tier, () => {
+    let machine: Machine;
+    try {
+      machine = new Machine(snapshotMachineConfig(snapshot, { ...host, consoleOutput, log }));
+    } catch (error) {
+      if (error instanceof SnapshotError || error instanceof ConfigError) throw new UsageError(`${path}: ${error.message}`);
+      throw error;
+    }
+    try {
+      restoreSnapshot(machine, snapshot);
+    } catch (error) {
+      machine.close();
+      if (error instanceof SnapshotError) throw new UsageError(`${path}: ${error.message}`);
+      throw error;
+    }
+    return machine;
+  });
 }

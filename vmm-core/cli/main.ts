@@ -2,8 +2,8 @@
 // machine config file), runs it with a timeout, and exits with the guest's exit code;
 // `ringside test` (test-command.ts) runs a list of guest tests. Documented in docs/cli.md.
 
-import { closeSync, existsSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
-import { join, resolve as resolvePath } from 'node:path';
+import { closeSync, existsSync, openSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, join, resolve as resolvePath } from 'node:path';
 import { Debugger, type StopReason } from '../debug/debugger';
 import type { DebugHost, DebugServer, DebugServerModule } from '../debug/remote';
 import { Privilege, privilegeName } from '../cpu/csr-numbers';
@@ -24,7 +24,11 @@ import {
   applyStopSpec, describeExit, describeStop, EXIT_EMULATOR_ERROR, EXIT_STOPPED, EXIT_TIMEOUT, EXIT_USAGE, exitCodeOf, fileErrorReason,
   hex, initialCodeStop, parseStopSpec, registerDump, type StopSpec, UsageError,
 } from './common';
-import { applyMachineFields, defaultMachineOptions, loadMachineConfigFile, type MachineOptions, openMachine } from './machine-options';
+import {
+  applyMachineFields, defaultMachineOptions, loadMachineConfigFile, type MachineOptions, openMachine, openRestoredMachine,
+} from './machine-options';
+import { saveSnapshot, snapshotUnsupportedReason } from '../machine/snapshot';
+import { snapshotCommand } from './snapshot-command';
 import { testCommand, TEST_USAGE } from './test-command';
 import { runTestWorker, TEST_WORKER_COMMAND } from './test-worker';
 
@@ -95,12 +99,27 @@ const USAGE = `usage: ringside run --kernel FILE [options]
   --debug-port PORT    serve the Debug Adapter Protocol on 127.0.0.1:PORT (0: any free port,
                        printed on stderr) so a debugger can attach to this machine
   --debug-wait         with --debug-port: hold the machine at reset until a debugger attaches
+  --snapshot-at N      when hart 0 has retired N instructions, save the whole machine to the
+  --snapshot-out FILE  --snapshot-out file (both or neither), then run on (or end the run with
+  --snapshot-exit      exit code 0 with --snapshot-exit)
+  --restore FILE       start from a snapshot instead of booting: the snapshot holds the machine
+                       (images, memory, devices), so no machine options go with it; the run
+                       continues exactly as the saved one would have
+
+       ringside snapshot info FILE [--json]
+                       what a snapshot holds: machine, images, harts, sections, state hash
 
 exit codes: the guest's (finisher, HTIF, SBI shutdown), ${EXIT_STOPPED} stopped by --stop-on,
 ${EXIT_TIMEOUT} timeout, ${EXIT_EMULATOR_ERROR} emulator error, ${EXIT_USAGE} bad command line or input file.
 `;
 
 interface RunOptions extends MachineOptions {
+  restore?: string;
+  snapshotAt?: number;
+  snapshotOut?: string;
+  snapshotExit: boolean;
+  /** --idle was on the command line (a restored machine keeps its saved mode otherwise). */
+  idleGiven: boolean;
   timeoutSeconds?: number;
   serial: ConsoleSpec;
   stopOn: StopSpec[];
@@ -130,7 +149,9 @@ function configFileArgument(args: readonly string[]): string | undefined {
 }
 
 function parseRunArguments(args: readonly string[]): RunOptions {
-  let options: RunOptions = { ...defaultMachineOptions(), serial: { kind: 'stdio' }, stopOn: [], debugWait: false };
+  let options: RunOptions = { ...defaultMachineOptions(), serial: { kind: 'stdio' }, stopOn: [], debugWait: false, snapshotExit: false, idleGiven: false };
+  // With --restore the snapshot is the machine: these would be silently ignored, so they are refused.
+  const machineFlags: string[] = [];
   const configFile = configFileArgument(args);
   if (configFile !== undefined) options = { ...options, ...applyMachineFields(options, loadMachineConfigFile(configFile)) };
   const parsed = <T>(flag: string, parse: () => T): T => {
@@ -151,8 +172,22 @@ function parseRunArguments(args: readonly string[]): RunOptions {
       if (next === undefined) throw new UsageError(`${flag} needs a value`);
       return next;
     };
+    if (MACHINE_FLAGS.has(flag)) machineFlags.push(flag);
     switch (flag) {
       case '--config': value(); break;
+      case '--restore': options.restore = value(); break;
+      case '--snapshot-out': options.snapshotOut = value(); break;
+      case '--snapshot-at': {
+        const text = value();
+        const count = Number(text.replace(/_/g, ''));
+        if (!/^[0-9][0-9_]*$/.test(text) || !Number.isSafeInteger(count)) throw new UsageError(`--snapshot-at needs an instruction count, got '${text}'`);
+        options.snapshotAt = count;
+        break;
+      }
+      case '--snapshot-exit':
+        if (inlineValue !== undefined) throw new UsageError('--snapshot-exit takes no value');
+        options.snapshotExit = true;
+        break;
       case '--kernel': options.kernel = value(); break;
       case '--bios': options.bios = value(); break;
       case '--initrd': options.initrd = value(); break;
@@ -230,6 +265,7 @@ function parseRunArguments(args: readonly string[]): RunOptions {
         const text = value();
         if (text !== 'pace' && text !== 'skip') throw new UsageError(`--idle must be 'pace' or 'skip', got '${text}'`);
         options.idle = text;
+        options.idleGiven = true;
         break;
       }
       case '--tier': {
@@ -254,12 +290,29 @@ function parseRunArguments(args: readonly string[]): RunOptions {
       default: throw new UsageError(`unknown option '${argument}' (try 'ringside run --help')`);
     }
   }
+  if ((options.snapshotAt === undefined) !== (options.snapshotOut === undefined)) {
+    throw new UsageError(options.snapshotAt === undefined ? '--snapshot-out needs --snapshot-at N (when to take it)' : '--snapshot-at needs --snapshot-out FILE');
+  }
+  if (options.snapshotExit && options.snapshotAt === undefined) throw new UsageError('--snapshot-exit needs --snapshot-at and --snapshot-out');
+  if (options.restore !== undefined) {
+    if (machineFlags.length > 0) {
+      throw new UsageError(`--restore takes the whole machine from the snapshot; ${[...new Set(machineFlags)].join(', ')} cannot go with it`);
+    }
+    if (options.debugWait && options.debugPort === undefined) throw new UsageError('--debug-wait needs --debug-port');
+    return options;
+  }
   if (options.kernel === undefined && (options.bios === 'none' || options.bios === 'builtin')) {
     throw new UsageError('--kernel FILE is required (or a --config file with a kernel)');
   }
   if (options.debugWait && options.debugPort === undefined) throw new UsageError('--debug-wait needs --debug-port');
   return options;
 }
+
+/** Options that describe the machine, which a snapshot brings with it. */
+const MACHINE_FLAGS = new Set([
+  '--config', '--kernel', '--bios', '--initrd', '--append', '--dtb', '--mem', '--memory', '--smp', '--cpu', '--drive', '--netdev', '--nic',
+  '--pcap', '--device', '--global', '--icount',
+]);
 
 /** Creates an output file; `created` collects it so a later failure can remove it again. */
 function createOutputFile(path: string, what: string, created: string[]): number {
@@ -436,10 +489,23 @@ async function runCommand(args: readonly string[]): Promise<number> {
     consoleBuffer.length = 0;
     serialConsole?.write(bytes);
   };
-  const { machine, opened } = await openMachine(options, (byte) => {
+  const consoleOutput = (byte: number): void => {
     consoleBuffer.push(byte);
     if (byte === 10 || consoleBuffer.length >= CONSOLE_FLUSH_BYTES) flushConsole();
-  });
+  };
+  const { machine, opened } = options.restore !== undefined
+    ? { machine: openRestoredMachine(options.restore, { tier: options.tier, idle: options.idleGiven ? options.idle : undefined }, consoleOutput), opened: { createdFiles: [] } }
+    : await openMachine(options, consoleOutput);
+  const unsupported = options.snapshotAt !== undefined ? snapshotUnsupportedReason(machine) : undefined;
+  if (unsupported !== undefined) {
+    machine.close();
+    for (const path of opened.createdFiles) rmSync(path, { force: true });
+    throw new UsageError(`--snapshot-at: ${unsupported}`);
+  }
+  if (options.snapshotAt !== undefined && machine.harts[0].instructionsRetired >= options.snapshotAt) {
+    machine.close();
+    throw new UsageError(`--snapshot-at ${options.snapshotAt}: the machine is at instruction ${machine.harts[0].instructionsRetired} already (restored from ${options.restore})`);
+  }
   try {
     return await runMachine(options, machine, flushConsole, (backend) => (serialConsole = backend));
   } catch (error) {
@@ -512,12 +578,30 @@ async function runMachine(
   machine.instructionObserver = trace ?? null;
 
   const attach = options.debugPort !== undefined
-    ? await AttachControl.start(machine, debug, options.debugPort, options.kernel, machine.config.firmware?.fileName)
+    ? await AttachControl.start(machine, debug, options.debugPort, options.kernel ?? machine.config.kernel?.fileName, machine.config.firmware?.fileName)
     : undefined;
   let deadline = options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : Infinity;
   const timedOut = (): boolean => Date.now() > deadline;
   const slice = trace !== undefined ? 100_000 : attach !== undefined || interactive ? SLICE_INTERACTIVE : SLICE_BATCH;
+  const snapshotAt = options.snapshotAt;
+  let snapshotTaken = false;
   try {
+    const code = await runLoop();
+    if (snapshotAt !== undefined && !snapshotTaken) {
+      process.stderr.write(`ringside: the run ended at instruction ${machine.harts[0].instructionsRetired} of hart 0, before --snapshot-at ${snapshotAt}: no snapshot written\n`);
+      return EXIT_USAGE;
+    }
+    return code;
+  } finally {
+    attach?.close();
+    machine.instructionObserver = null;
+    flushConsole();
+    trace?.flush();
+    serialConsole.close();
+    if (traceFile !== undefined) closeSync(traceFile);
+  }
+
+  async function runLoop(): Promise<number> {
     if (attach !== undefined && options.debugWait) await attach.firstAttach();
     // The debugger lets the instruction under a breakpoint run when a run starts (it resumes
     // from there), so a pc stop at a hart's very first instruction is caught here.
@@ -535,9 +619,15 @@ async function runMachine(
         }
         if (machine.exit !== null) stop = { reason: 'exit', exit: machine.exit };
       }
-      stop ??= debug.continue(slice);
+      const untilSnapshot = snapshotAt !== undefined && !snapshotTaken ? snapshotAt - machine.harts[0].instructionsRetired : Infinity;
+      stop ??= debug.continue(Math.min(slice, untilSnapshot));
       flushConsole();
       trace?.flush();
+      if (snapshotAt !== undefined && !snapshotTaken && machine.harts[0].instructionsRetired >= snapshotAt) {
+        snapshotTaken = true;
+        writeSnapshotFile(machine, options.snapshotOut!);
+        if (options.snapshotExit) return 0;
+      }
       if (quitRequested) return EXIT_STOPPED;
       if (stop !== undefined && stop.reason !== 'step') {
         if (stop.reason === 'exit') {
@@ -564,14 +654,21 @@ async function runMachine(
         await new Promise((resolve) => setImmediate(resolve));
       }
     }
-  } finally {
-    attach?.close();
-    machine.instructionObserver = null;
-    flushConsole();
-    trace?.flush();
-    serialConsole.close();
-    if (traceFile !== undefined) closeSync(traceFile);
   }
+}
+
+/** Saves the machine to `path` through a temporary file, so that no half-written snapshot is ever left under the name. */
+function writeSnapshotFile(machine: Machine, path: string): void {
+  const bytes = saveSnapshot(machine, { name: basename(path) });
+  const temporary = `${path}.${process.pid}.partial`;
+  try {
+    writeFileSync(temporary, bytes);
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw new UsageError(`cannot write snapshot '${path}': ${fileErrorReason(error)}`);
+  }
+  process.stderr.write(`ringside: snapshot at instruction ${machine.harts[0].instructionsRetired} written to ${path} (${bytes.length} bytes)\n`);
 }
 
 /** One line for Ctrl-A i. */
@@ -597,6 +694,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       return await testCommand(rest);
     }
+    if (command === 'snapshot') return snapshotCommand(rest);
     if (command !== 'run') throw new UsageError(`unknown command '${command}' (try 'ringside --help')`);
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(USAGE);

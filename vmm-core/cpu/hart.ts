@@ -5,6 +5,7 @@
 
 import { DEFAULT_CPU_MODEL, type CpuModel } from './cpu-model';
 import { MENVCFG_HIGH_STCE, MSTATUS_HIGH_FIXED, Mstatus, Privilege } from './csr-numbers';
+import { bytesOf, SnapshotError, type StateReader, type StateRecord } from '../machine/state';
 import { PhysicalMemoryProtection } from './pmp';
 import { DebugTriggers } from './triggers';
 
@@ -15,6 +16,16 @@ export const REGISTER_PAIRS = 33;
 export const RESERVATION_OFFSET = REGISTER_PAIRS * 8;
 /** Bytes of register storage a hart needs: the registers and the reservation. */
 export const HART_STORAGE_BYTES = RESERVATION_OFFSET + 8;
+
+/** The CSRs and pc kept as 32-bit words (saved and restored by name). */
+const HART_WORD_FIELDS = [
+  'pcLo', 'pcHi', 'mstatus', 'medeleg', 'mideleg', 'mie', 'mipSoftware', 'mipHardware',
+  'mtvecLo', 'mtvecHi', 'stvecLo', 'stvecHi', 'mepcLo', 'mepcHi', 'sepcLo', 'sepcHi',
+  'mcauseLo', 'mcauseHi', 'scauseLo', 'scauseHi', 'mtvalLo', 'mtvalHi', 'stvalLo', 'stvalHi',
+  'mscratchLo', 'mscratchHi', 'sscratchLo', 'sscratchHi', 'satpLo', 'satpHi',
+  'mcounteren', 'scounteren', 'mcountinhibit', 'floatFlags', 'floatRoundingMode',
+  'menvcfgLo', 'menvcfgHi', 'senvcfg', 'stimecmpLo', 'stimecmpHi',
+] as const;
 
 export class Hart {
   /** x registers, lo word at 2i, hi word at 2i+1; x0 always reads 0. */
@@ -177,6 +188,76 @@ export class Hart {
     this.stimecmpWritten = false;
     this.triggers.reset();
     this.reservationAddress = -1;
+  }
+
+  /**
+   * Everything architectural and the clock counters, for snapshots (not `exitRequested`: a
+   * snapshot is taken between slices; not the CPU model or the icount scale: configuration).
+   */
+  saveState(): StateRecord {
+    const words: Record<string, number> = {};
+    for (const key of HART_WORD_FIELDS) words[key] = this[key];
+    return {
+      ...words,
+      privilege: this.privilege,
+      waitingForInterrupt: this.waitingForInterrupt,
+      stimecmp: this.stimecmp,
+      stimecmpWritten: this.stimecmpWritten,
+      instructionsRetired: this.instructionsRetired,
+      instructionsTrapped: this.instructionsTrapped,
+      trapsTaken: this.trapsTaken,
+      idleNanoseconds: this.idleNanoseconds,
+      instretOffset: this.instretOffset,
+      cycleOffset: this.cycleOffset,
+      reservation: this.reservationAddress,
+      registers: bytesOf(this.registers),
+      floatBits: bytesOf(this.floatBits),
+      hpmCounterLo: bytesOf(this.hpmCounterLo), hpmCounterHi: bytesOf(this.hpmCounterHi),
+      hpmEventLo: bytesOf(this.hpmEventLo), hpmEventHi: bytesOf(this.hpmEventHi),
+      pmpConfig: bytesOf(this.pmp.config), pmpAddressLow: bytesOf(this.pmp.addressLow), pmpAddressHigh: bytesOf(this.pmp.addressHigh),
+      triggerSelected: this.triggers.selected,
+      triggerControlLo: bytesOf(this.triggers.controlLo), triggerControlHi: bytesOf(this.triggers.controlHi),
+      triggerAddressLo: bytesOf(this.triggers.addressLo), triggerAddressHi: bytesOf(this.triggers.addressHi),
+    };
+  }
+
+  /** Puts back what saveState returned; every field is checked before any is set. */
+  restoreState(state: StateReader): void {
+    const words = HART_WORD_FIELDS.map((key) => state.integer(key, -0x8000_0000, 0xffff_ffff) | 0);
+    const privilege = state.integer('privilege', 0, 3);
+    if (privilege === 2) throw new SnapshotError(`${state.path}.privilege: 2 is not a privilege level this hart has`);
+    const waitingForInterrupt = state.boolean('waitingForInterrupt');
+    const stimecmp = state.deadline('stimecmp');
+    const stimecmpWritten = state.boolean('stimecmpWritten');
+    const counts = (['instructionsRetired', 'instructionsTrapped', 'trapsTaken'] as const).map((key) => state.integer(key, 0));
+    const idleNanoseconds = state.nonNegative('idleNanoseconds');
+    const instretOffset = state.number('instretOffset');
+    const cycleOffset = state.number('cycleOffset');
+    const reservation = state.integer('reservation', -1);
+    const triggerSelected = state.integer('triggerSelected', 0, this.triggers.controlLo.length - 1);
+    const arrays: Array<[string, ArrayBufferView]> = [
+      ['registers', this.registers], ['floatBits', this.floatBits],
+      ['hpmCounterLo', this.hpmCounterLo], ['hpmCounterHi', this.hpmCounterHi], ['hpmEventLo', this.hpmEventLo], ['hpmEventHi', this.hpmEventHi],
+      ['pmpConfig', this.pmp.config], ['pmpAddressLow', this.pmp.addressLow], ['pmpAddressHigh', this.pmp.addressHigh],
+      ['triggerControlLo', this.triggers.controlLo], ['triggerControlHi', this.triggers.controlHi],
+      ['triggerAddressLo', this.triggers.addressLo], ['triggerAddressHi', this.triggers.addressHi],
+    ];
+    for (const [key, target] of arrays) state.check(key, target);
+    HART_WORD_FIELDS.forEach((key, index) => (this[key] = words[index]));
+    this.privilege = privilege as Privilege;
+    this.waitingForInterrupt = waitingForInterrupt;
+    this.exitRequested = false;
+    this.stimecmp = stimecmp;
+    this.stimecmpWritten = stimecmpWritten;
+    [this.instructionsRetired, this.instructionsTrapped, this.trapsTaken] = counts;
+    this.idleNanoseconds = idleNanoseconds;
+    this.instretOffset = instretOffset;
+    this.cycleOffset = cycleOffset;
+    this.reservationAddress = reservation;
+    for (const [key, target] of arrays) state.into(key, target);
+    this.pmp.rebuild();
+    this.triggers.selected = triggerSelected;
+    this.triggers.restored();
   }
 
   /**

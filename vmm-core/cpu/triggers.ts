@@ -64,6 +64,11 @@ export class DebugTriggers {
     this.rearm();
   }
 
+  /** After a snapshot wrote the trigger registers directly: recompute what is armed. */
+  restored(): void {
+    this.rearm();
+  }
+
   /** tselect write: an index past the last trigger leaves it unchanged (WARL). */
   select(lo: number, hi: number): void {
     if (hi === 0 && lo >>> 0 < TRIGGER_COUNT) this.selected = lo;

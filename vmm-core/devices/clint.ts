@@ -1,6 +1,7 @@
 // CLINT (SiFive core-local interruptor) as on QEMU's `virt` board: per-hart software
 // interrupt (msip), per-hart timer compare (mtimecmp) and the shared mtime counter.
 
+import { bytesOf, type StateReader, type StateRecord } from '../machine/state';
 import type { HartInterruptPins, MachineClock, MmioDevice } from './device';
 import { InterruptBit } from './device';
 
@@ -61,6 +62,22 @@ export class Clint implements MmioDevice {
       this.pins.setInterruptPending(hart, InterruptBit.MachineSoftware, false);
       this.pins.setInterruptPending(hart, InterruptBit.MachineTimer, false);
     }
+  }
+
+  /** Per-hart MSIP and mtimecmp, the pin levels driven and the mtime offset, for snapshots. */
+  saveState(): StateRecord {
+    return {
+      softwarePending: bytesOf(this.softwarePending), compareLow: bytesOf(this.compareLow), compareHigh: bytesOf(this.compareHigh),
+      compareValue: bytesOf(this.compareValue), timerLevel: bytesOf(this.timerLevel), mtimeOffset: this.mtimeOffset,
+    };
+  }
+
+  /** Puts back what saveState returned; the harts' pins are restored with the harts. */
+  restoreState(state: StateReader): void {
+    const mtimeOffset = state.integer('mtimeOffset');
+    for (const key of ['softwarePending', 'compareLow', 'compareHigh', 'compareValue', 'timerLevel'] as const) state.check(key, this[key]);
+    for (const key of ['softwarePending', 'compareLow', 'compareHigh', 'compareValue', 'timerLevel'] as const) state.into(key, this[key]);
+    this.mtimeOffset = mtimeOffset;
   }
 
   /** The guest-visible mtime (what the `time` CSR reads). */

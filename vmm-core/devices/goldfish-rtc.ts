@@ -1,6 +1,7 @@
 // Goldfish RTC ("google,goldfish-rtc") at 0x10_1000: wall-clock time in nanoseconds derived
 // from virtual time (deterministic: a fixed epoch plus mtime), with a one-shot alarm.
 
+import { SnapshotError, type StateReader, type StateRecord } from '../machine/state';
 import type { InterruptLine, MachineClock, MmioDevice } from './device';
 import { TIMEBASE_FREQUENCY } from '../machine/layout';
 
@@ -73,6 +74,34 @@ export class GoldfishRtc implements MmioDevice {
     if (nanoseconds <= 0n) return 0;
     const ticks = (nanoseconds + NANOSECONDS_PER_TICK - 1n) / NANOSECONDS_PER_TICK;
     return ticks > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(ticks);
+  }
+
+  /** The time offset the guest set, the latched high word and the alarm, for snapshots. */
+  saveState(): StateRecord {
+    return {
+      offset: this.offset.toString(), latchedHigh: this.latchedHigh, alarmNext: this.alarmNext.toString(), alarmRunning: this.alarmRunning,
+      interruptPending: this.interruptPending, interruptEnabled: this.interruptEnabled, lineLevel: this.lineLevel,
+    };
+  }
+
+  /** Puts back what saveState returned (checked first). */
+  restoreState(state: StateReader): void {
+    const bigInteger = (key: string, minimum: bigint, maximum: bigint): bigint => {
+      const text = state.string(key);
+      if (!/^-?[0-9]{1,25}$/.test(text) || BigInt(text) < minimum || BigInt(text) > maximum) {
+        throw new SnapshotError(`${state.path}.${key}: expected an integer from ${minimum} to ${maximum}, got '${text}'`);
+      }
+      return BigInt(text);
+    };
+    const offset = bigInteger('offset', -(1n << 64n), 1n << 64n);
+    const alarmNext = bigInteger('alarmNext', 0n, (1n << 64n) - 1n);
+    const latchedHigh = state.uint32('latchedHigh');
+    const flags = (['alarmRunning', 'interruptPending', 'interruptEnabled', 'lineLevel'] as const).map((key) => state.boolean(key));
+    this.offset = offset;
+    this.alarmNext = alarmNext;
+    this.latchedHigh = latchedHigh;
+    [this.alarmRunning, this.interruptPending, this.interruptEnabled, this.lineLevel] = flags;
+    this.irq.setLevel(this.lineLevel);
   }
 
   read(offset: number, size: 1 | 2 | 4): number {

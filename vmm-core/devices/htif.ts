@@ -1,6 +1,7 @@
 // HTIF (the Berkeley host-target interface used by riscv-tests and spike-style programs): not a
 // bus device but a watcher of the `tohost`/`fromhost` words in RAM, polled after each slice.
 
+import { SnapshotError, type StateReader, type StateRecord } from '../machine/state';
 import type { GuestRam } from '../memory/ram';
 
 export interface HtifOptions {
@@ -79,6 +80,32 @@ export class Htif {
     this.exitCode = undefined;
     this.seenLow = this.seenHigh = 0;
     this.replies.length = 0;
+  }
+
+  /** The half-seen tohost value, replies not yet delivered and an exit asked for, for snapshots. */
+  saveState(): StateRecord {
+    return {
+      seenLow: this.seenLow, seenHigh: this.seenHigh, replies: this.replies.map(([low, high]) => [low, high]),
+      exitCode: this.exitCode ?? null,
+    };
+  }
+
+  /** Puts back what saveState returned (checked first). */
+  restoreState(state: StateReader): void {
+    const seenLow = state.int32('seenLow');
+    const seenHigh = state.int32('seenHigh');
+    const replies = state.array('replies', undefined, 1 << 16).map((reply, index): [number, number] => {
+      if (!Array.isArray(reply) || reply.length !== 2 || !reply.every((word) => typeof word === 'number' && Number.isInteger(word))) {
+        throw new SnapshotError(`${state.path}.replies[${index}]: expected two words`);
+      }
+      return [reply[0] as number, reply[1] as number];
+    });
+    const exitCode = state.nullableInteger('exitCode', -(2 ** 64), 2 ** 64);
+    this.seenLow = seenLow;
+    this.seenHigh = seenHigh;
+    this.replies.length = 0;
+    this.replies.push(...replies);
+    this.exitCode = exitCode ?? undefined;
   }
 
   /** Looks at tohost once (nothing more after an exit); returns true when a command was handled. */

@@ -1,6 +1,7 @@
 // PLIC (platform-level interrupt controller) with QEMU `virt`'s layout: 96 sources (0 is
 // reserved), 3-bit priorities, two contexts per hart (2h = M-mode, 2h+1 = S-mode).
 
+import { bytesOf, type StateReader, type StateRecord } from '../machine/state';
 import type { HartInterruptPins, InterruptLine, MmioDevice } from './device';
 import { InterruptBit } from './device';
 import { PLIC_SOURCE_COUNT } from '../machine/layout';
@@ -58,6 +59,21 @@ export class Plic implements MmioDevice {
       this.lines.push({ setLevel: (asserted: boolean) => this.setSourceLevel(irq, asserted) });
     }
     this.reset();
+  }
+
+  /** Priorities, gateway state, enables, thresholds and the pin levels driven, for snapshots. */
+  saveState(): StateRecord {
+    return {
+      priority: bytesOf(this.priority), level: bytesOf(this.level), pending: bytesOf(this.pending), claimed: bytesOf(this.claimed),
+      claims: bytesOf(this.claims), enable: bytesOf(this.enable), threshold: bytesOf(this.threshold), contextLevel: bytesOf(this.contextLevel),
+    };
+  }
+
+  /** Puts back what saveState returned; the harts' pins are restored with the harts. */
+  restoreState(state: StateReader): void {
+    const keys = ['priority', 'level', 'pending', 'claimed', 'claims', 'enable', 'threshold', 'contextLevel'] as const;
+    for (const key of keys) state.check(key, this[key]);
+    for (const key of keys) state.into(key, this[key]);
   }
 
   /** The wire for source `irq` (1..PLIC_SOURCE_COUNT-1); throws for an invalid number (a wiring bug). */

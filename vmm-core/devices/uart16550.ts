@@ -1,6 +1,7 @@
 // NS16550A UART (QEMU `virt`'s serial@10000000): byte registers at offsets 0..7, a 16-byte
 // receive FIFO fed from a bounded host-side queue, immediate transmit.
 
+import type { StateReader, StateRecord } from '../machine/state';
 import type { InterruptLine, MmioDevice } from './device';
 
 const RX_FIFO_SIZE = 16;
@@ -93,6 +94,44 @@ export class Uart16550 implements MmioDevice {
     this.thrInterruptPending = false;
     this.lineLevel = false;
     this.irq.setLevel(false);
+  }
+
+  /** Registers, the receive FIFO and the host bytes queued behind it, for snapshots. */
+  saveState(): StateRecord {
+    const received = new Uint8Array(this.fifoCount);
+    for (let index = 0; index < this.fifoCount; index++) received[index] = this.fifo[(this.fifoHead + index) % RX_FIFO_SIZE];
+    const queued = new Uint8Array(this.hostCount);
+    for (let index = 0; index < this.hostCount; index++) queued[index] = this.hostQueue[(this.hostHead + index) % this.hostQueue.length];
+    return {
+      fifo: received, hostQueue: queued,
+      interruptEnable: this.interruptEnable, lineControl: this.lineControl, modemControl: this.modemControl,
+      fifoControl: this.fifoControl, scratch: this.scratch, divisorLow: this.divisorLow, divisorHigh: this.divisorHigh,
+      thrInterruptPending: this.thrInterruptPending, lineLevel: this.lineLevel, counters: { ...this.counters },
+    };
+  }
+
+  /** Puts back what saveState returned (checked first: nothing changes when a field is bad). */
+  restoreState(state: StateReader): void {
+    const received = state.bytes('fifo', undefined, RX_FIFO_SIZE);
+    const queued = state.bytes('hostQueue', undefined, UART_HOST_QUEUE_LIMIT);
+    const registers = ['interruptEnable', 'lineControl', 'modemControl', 'fifoControl', 'scratch', 'divisorLow', 'divisorHigh']
+      .map((key) => state.integer(key, 0, 0xff));
+    const thrInterruptPending = state.boolean('thrInterruptPending');
+    const lineLevel = state.boolean('lineLevel');
+    const counters = state.child('counters');
+    const counts = (['transmitted', 'received', 'inputAccepted', 'inputRefused'] as const).map((key) => counters.integer(key, 0));
+    this.fifo.set(received);
+    this.fifoHead = 0;
+    this.fifoCount = received.length;
+    this.hostQueue = new Uint8Array(Math.max(256, queued.length));
+    this.hostQueue.set(queued);
+    this.hostHead = 0;
+    this.hostCount = queued.length;
+    [this.interruptEnable, this.lineControl, this.modemControl, this.fifoControl, this.scratch, this.divisorLow, this.divisorHigh] = registers;
+    this.thrInterruptPending = thrInterruptPending;
+    [this.counters.transmitted, this.counters.received, this.counters.inputAccepted, this.counters.inputRefused] = counts;
+    this.lineLevel = lineLevel;
+    this.irq.setLevel(lineLevel);
   }
 
   /**

@@ -20,6 +20,7 @@ import {
 import { PhysicalBus } from '../memory/bus';
 import { GuestMemory } from '../memory/guest-memory';
 import type { BlockBackend, NetBackend } from '../bridges/types';
+import { SeededEntropySource } from '../bridges/entropy';
 import { SwitchableCapture, type CaptureSummary } from '../bridges/net/capture-tap';
 import { GuestRam } from '../memory/ram';
 import { ExitIndex } from '../monitor/exits';
@@ -27,11 +28,12 @@ import { Monitor, type MonitorObserver } from '../monitor/monitor';
 import { HartState, SbiHandler } from '../monitor/sbi';
 import { walkForDebugger } from '../debug/debugger';
 import { TranslationTier } from '../translation/tier';
+import { SnapshotError, StateReader, type StateRecord } from './state';
 import { buildVirtDeviceTree } from './device-tree';
 import { parseDeviceTree } from './fdt';
 import { ElfImage, loadElfIntoRam, parseElf } from './elf';
 import {
-  CLINT, FIRMWARE_KERNEL_ADDRESS, FW_JUMP_FDT_ADDRESS, NANOSECONDS_PER_TICK, PLIC, RAM_BASE, RTC, RTC_IRQ, TEST_FINISHER, UART0,
+  CLINT, FIRMWARE_KERNEL_ADDRESS, MAX_HARTS, FW_JUMP_FDT_ADDRESS, NANOSECONDS_PER_TICK, PLIC, RAM_BASE, RTC, RTC_IRQ, TEST_FINISHER, UART0,
   UART0_IRQ, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SLOTS, VIRTIO_MMIO_STRIDE, virtioMmioIrq,
 } from './layout';
 import { type MachineConfig, normalizeMachineConfig, type ResolvedMachineConfig, type VirtioDeviceConfig } from './config';
@@ -997,6 +999,129 @@ export class Machine implements MachineClock, HartInterruptPins {
     this.updateSupervisorTimers();
   }
 
+  // ---- snapshots ----------------------------------------------------------------------------
+
+  /**
+   * The state of every hart and device and of the run loop, RAM aside (snapshot.ts keeps RAM
+   * in a section of its own). Taken between runs; translated code and TLBs are caches, not state.
+   */
+  saveState(): StateRecord {
+    const exit = this.exit;
+    return {
+      harts: this.harts.map((hart) => hart.saveState()),
+      hartStates: [...this.hartStates],
+      supervisorTimerDeadline: [...this.supervisorTimerDeadline],
+      windowStart: this.windowStart,
+      exit: exit === null ? null : exit.kind === 'error'
+        ? { kind: exit.kind, message: exit.message, hartId: exit.hartId }
+        : { kind: exit.kind, code: exit.code, source: exit.source },
+      guestResetRequested: this.guestResetRequested,
+      sbiConsoleInput: Uint8Array.from(this.sbiConsoleInput),
+      sbiConsoleInputUsed: this.sbiConsoleInputUsed,
+      lastConsoleWriter: this.lastConsoleWriter,
+      consoleInputTarget: this.consoleInputTarget,
+      clint: this.clint.saveState(),
+      plic: this.plic.saveState(),
+      uart: this.uart.saveState(),
+      rtc: this.rtc.saveState(),
+      htif: this.htif?.saveState() ?? null,
+      virtio: this.virtioSlots.map((entry) => ({
+        slot: entry.slot,
+        kind: entry.kind,
+        transport: entry.transport.saveState() as unknown as StateRecord,
+        // A seeded entropy stream is guest-visible state: where it has got to.
+        entropyPosition: entry.device instanceof VirtioEntropyDevice && entry.device.source instanceof SeededEntropySource
+          ? entry.device.source.position : null,
+      })),
+    };
+  }
+
+  /**
+   * Puts back what saveState returned, from a machine built from the same configuration. A
+   * field that does not fit fails with a SnapshotError naming it, and the machine is left as
+   * it was before the call (never half restored). `fillRam` then writes guest RAM.
+   */
+  restoreState(state: StateReader, fillRam?: (ram: Uint8Array) => void): void {
+    const before = this.saveState();
+    try {
+      this.applyState(state);
+    } catch (error) {
+      this.applyState(new StateReader(before, 'rollback'));
+      throw error;
+    }
+    // RAM last: the caller checked it whole before, so nothing can fail once it is written.
+    if (fillRam !== undefined) {
+      fillRam(this.ram.bytes);
+      this.translation?.reset();
+      for (const mmu of this.mmus) mmu.flush();
+    }
+  }
+
+  private applyState(state: StateReader): void {
+    const harts = state.records('harts', this.harts.length);
+    const hartStates = state.integers('hartStates', HartState.Started, HartState.StopPending, this.harts.length) as HartState[];
+    const deadlines = state.array('supervisorTimerDeadline', this.harts.length).map((value, index) => {
+      if (typeof value !== 'number' || !(value === Infinity || (Number.isInteger(value) && value >= 0))) {
+        throw new SnapshotError(`${state.path}.supervisorTimerDeadline[${index}]: expected a tick count or Infinity`);
+      }
+      return value;
+    });
+    const windowStart = state.nonNegative('windowStart');
+    const exit = readExit(state);
+    const guestResetRequested = state.boolean('guestResetRequested');
+    const sbiConsoleInput = state.bytes('sbiConsoleInput');
+    const sbiConsoleInputUsed = state.boolean('sbiConsoleInputUsed');
+    const lastConsoleWriter = state.choice('lastConsoleWriter', ['serial', 'virtio'] as const);
+    const consoleInputTarget = state.choice('consoleInputTarget', ['auto', 'serial', 'virtio'] as const);
+    const virtio = state.records('virtio', this.virtioSlots.length);
+    const transports = virtio.map((entry, index) => {
+      const slot = this.virtioSlots[index];
+      const kind = entry.string('kind');
+      if (entry.integer('slot', 0, VIRTIO_MMIO_SLOTS - 1) !== slot.slot || kind !== slot.kind) {
+        throw new SnapshotError(`${entry.path}: a ${kind} device in slot ${entry.number('slot')} does not fit this machine's ${slot.kind} device in slot ${slot.slot}`);
+      }
+      const entropyPosition = entry.nullableInteger('entropyPosition', 0);
+      const source = slot.device instanceof VirtioEntropyDevice ? slot.device.source : undefined;
+      if ((entropyPosition !== null) !== (source instanceof SeededEntropySource)) {
+        throw new SnapshotError(`${entry.path}.entropyPosition: the snapshot's entropy source and this machine's differ (seeded or host)`);
+      }
+      return { transport: slot.transport.checkState(entry.child('transport')), entropyPosition };
+    });
+    const htif = state.isNull('htif') ? null : state.child('htif');
+    if ((htif === null) !== (this.htif === null)) {
+      throw new SnapshotError(`${state.path}.htif: the snapshot ${htif === null ? 'has no' : 'has an'} HTIF, this machine ${this.htif === null ? 'has none' : 'has one'}`);
+    }
+    // Devices first (they drive interrupt lines), then the harts, whose saved mip wins.
+    this.virtioSlots.forEach((slot, index) => {
+      const { transport, entropyPosition } = transports[index];
+      slot.transport.restoreState(transport);
+      if (entropyPosition !== null) ((slot.device as VirtioEntropyDevice).source as SeededEntropySource).seek(entropyPosition);
+    });
+    this.uart.restoreState(state.child('uart'));
+    this.rtc.restoreState(state.child('rtc'));
+    this.clint.restoreState(state.child('clint'));
+    this.plic.restoreState(state.child('plic'));
+    if (htif !== null) this.htif!.restoreState(htif);
+    this.harts.forEach((hart, index) => hart.restoreState(harts[index]));
+    hartStates.forEach((value, index) => (this.hartStates[index] = value));
+    deadlines.forEach((value, index) => (this.supervisorTimerDeadline[index] = value));
+    this.windowStart = windowStart;
+    this.exit = exit;
+    this.guestResetRequested = guestResetRequested;
+    this.sbiConsoleInput.length = 0;
+    this.sbiConsoleInput.push(...sbiConsoleInput);
+    this.sbiConsoleInputUsed = sbiConsoleInputUsed;
+    this.lastConsoleWriter = lastConsoleWriter;
+    this.consoleInputTarget = consoleInputTarget;
+    this.ramPristine = false;
+    this.stopRequestedBy = -1;
+    this.yieldingForTranslation = false;
+    this.runningHart = null;
+    // Cached translations and TLB entries describe the RAM and page tables before the restore.
+    this.translation?.reset();
+    for (const mmu of this.mmus) mmu.flush();
+  }
+
   // ---- memory for tools -------------------------------------------------------------------
 
   readPhysical(address: bigint, length: number): Uint8Array | undefined {
@@ -1034,6 +1159,17 @@ export class Machine implements MachineClock, HartInterruptPins {
   get kernelElf(): ElfImage | undefined {
     return this.images.find((image) => image.role === 'kernel')?.elf;
   }
+}
+
+/** The saved exit of a machine that had ended, or null. */
+function readExit(state: StateReader): MachineExit | null {
+  if (state.isNull('exit')) return null;
+  const exit = state.child('exit');
+  const kind = exit.choice('kind', ['pass', 'fail', 'error'] as const);
+  if (kind === 'error') return { kind, message: exit.string('message'), hartId: exit.integer('hartId', 0, MAX_HARTS - 1) };
+  const source = exit.choice('source', ['finisher', 'htif', 'sbi'] as const);
+  if (kind === 'pass') return { kind, code: 0, source };
+  return { kind, code: exit.integer('code', -(2 ** 64), 2 ** 64), source };
 }
 
 /** True when a started hart other than `hart` is not waiting for an interrupt. */

@@ -20,6 +20,7 @@ import {
   VirtioMmioRegister as Register,
   VirtioStatus,
 } from './constants';
+import { SnapshotError, type StateReader } from '../../machine/state';
 import { FeatureBits } from './features';
 import type { JsonObject, VirtioDevice, VirtioDeviceContext } from './virtio-device';
 import { readLittleEndian } from './virtio-device';
@@ -594,6 +595,64 @@ export class VirtioMmioTransport implements MmioDevice {
       counters: { ...this.counters },
       device: this.device.saveState(),
     };
+  }
+
+  /**
+   * Reads a saved state for this transport from a snapshot, checking every field (types,
+   * ranges, this transport's version, device type and queue sizes) before anything is set.
+   */
+  checkState(state: StateReader): VirtioTransportState {
+    const version = state.integer('version', 1, 2);
+    const deviceId = state.integer('deviceId', 0, 0xffff_ffff);
+    const queues = state.records('queues');
+    if (version !== this.version || deviceId !== this.device.deviceId || queues.length !== this.queues.length) {
+      throw new SnapshotError(`${state.path}: a version ${version} device ${deviceId} with ${queues.length} queues does not fit ` +
+        `${this.name} (version ${this.version}, device ${this.device.deviceId}, ${this.queues.length} queues)`);
+    }
+    const pair = (key: string): [number, number] => {
+      const words = state.integers(key, 0, 0xffff_ffff, 2);
+      return [words[0], words[1]];
+    };
+    const counters = state.child('counters');
+    const counterValues = {} as VirtioTransportCounters;
+    for (const key of Object.keys(this.counters) as Array<keyof VirtioTransportCounters>) counterValues[key] = counters.integer(key, 0);
+    const checked: VirtioTransportState = {
+      version: version as 1 | 2,
+      deviceId,
+      status: state.integer('status', 0, 0xff),
+      deviceFeaturesSelect: state.uint32('deviceFeaturesSelect'),
+      driverFeaturesSelect: state.uint32('driverFeaturesSelect'),
+      driverFeatures: pair('driverFeatures'),
+      negotiatedFeatures: pair('negotiatedFeatures'),
+      featuresFinal: state.boolean('featuresFinal'),
+      active: state.boolean('active'),
+      needsResetReason: state.nullableString('needsResetReason'),
+      queueSelect: state.uint32('queueSelect'),
+      interruptStatus: state.integer('interruptStatus', 0, 3),
+      configGeneration: state.uint32('configGeneration'),
+      guestPageSize: state.uint32('guestPageSize'),
+      queues: queues.map((queue, index) => {
+        const size = queue.integer('size', 1, this.queues[index].maxSize);
+        if ((size & (size - 1)) !== 0) throw new SnapshotError(`${queue.path}.size: ${size} is not a power of two`);
+        return {
+          size,
+          ready: queue.boolean('ready'),
+          descriptorTable: queue.integer('descriptorTable', 0),
+          availRing: queue.integer('availRing', 0),
+          usedRing: queue.integer('usedRing', 0),
+          lastAvailIndex: queue.integer('lastAvailIndex', 0, 0xffff),
+          usedIndex: queue.integer('usedIndex', 0, 0xffff),
+          signalledUsed: queue.integer('signalledUsed', 0, 0xffff),
+          signalledUsedValid: queue.boolean('signalledUsedValid'),
+          addressWords: queue.integers('addressWords', 0, 0xffff_ffff, 6),
+          legacyAlign: queue.uint32('legacyAlign'),
+          legacyPfn: queue.uint32('legacyPfn'),
+        };
+      }),
+      counters: counterValues,
+      device: state.jsonRecord('device'),
+    };
+    return checked;
   }
 
   /**
