@@ -210,7 +210,8 @@ export class Hart {
       instretOffset: this.instretOffset,
       cycleOffset: this.cycleOffset,
       reservation: this.reservationAddress,
-      registers: bytesOf(this.registers),
+      // The sink pair (x0's writes) holds whatever the last such write left: not state.
+      registers: bytesOf(this.registers).fill(0, SINK_REGISTER * 8),
       floatBits: bytesOf(this.floatBits),
       hpmCounterLo: bytesOf(this.hpmCounterLo), hpmCounterHi: bytesOf(this.hpmCounterHi),
       hpmEventLo: bytesOf(this.hpmEventLo), hpmEventHi: bytesOf(this.hpmEventHi),

@@ -83,6 +83,19 @@ export class MachineError extends Error {
   override name = 'MachineError';
 }
 
+/** What execution history needs to hear from the machine. */
+export interface MachineHistoryHooks {
+  /** A run is about to start: all harts (`singleHart` undefined) or one. */
+  beforeRun(singleHart: number | undefined): void;
+  /** Something outside the guest changed the machine between runs (input, a write by a tool, a reset). */
+  externalChange(): void;
+}
+
+/** Steps a hart has taken: instructions retired plus traps taken (a trap is a step of its own). */
+export function hartSteps(hart: Hart): number {
+  return hart.instructionsRetired + hart.trapsTaken;
+}
+
 /** Watches every instruction attempt, for instruction traces (the CLI's --trace). */
 export interface InstructionObserver {
   /** The hart is about to attempt the instruction at its pc. */
@@ -173,6 +186,37 @@ export class Machine implements MachineClock, HartInterruptPins {
    * event loop between runs; a host pacing an idle wait moves virtual time to the arrival first.
    */
   beforeExternalInput: () => void = () => {};
+  /**
+   * Execution history (debug/history.ts) while reverse debugging is on: told when a run starts
+   * and when anything from outside changes the machine between runs.
+   */
+  history: MachineHistoryHooks | null = null;
+  /**
+   * Re-execution from history: the guest's console output and other host-side effects were
+   * already produced the first time, so they are dropped.
+   */
+  replaying = false;
+  /**
+   * Ends a run as soon as hart `hartId` has taken `steps` steps (retired instructions plus
+   * traps taken), or all harts together `totalSteps`: how history lands exactly on a point it
+   * saw before (the total orders every point of a run in time). Infinity: no limit.
+   */
+  stepLimit: { hartId: number; steps: number; totalSteps: number } = { hartId: 0, steps: Infinity, totalSteps: Infinity };
+
+  /** Steps all harts have taken together. */
+  totalSteps(): number {
+    let total = 0;
+    for (const hart of this.harts) total += hartSteps(hart);
+    return total;
+  }
+
+  /** How many steps `hart` may take before a step limit is reached. */
+  private stepAllowance(hart: Hart): number {
+    const limit = this.stepLimit;
+    let allowance = hart.hartId === limit.hartId ? limit.steps - hartSteps(hart) : Infinity;
+    if (limit.totalSteps !== Infinity) allowance = Math.min(allowance, limit.totalSteps - this.totalSteps());
+    return allowance;
+  }
   /**
    * Set by a host that runs the machine in a worker thread: another thread stores a nonzero
    * word 0 with `Atomics` when it needs the host's attention (a pause, any request), and the
@@ -331,6 +375,7 @@ export class Machine implements MachineClock, HartInterruptPins {
           send: (frame) => backend.send(frame),
           setReceiver: (receiver) => backend.setReceiver(receiver === null ? null : (frame) => {
             this.beforeExternalInput();
+            this.history?.externalChange();
             return receiver(frame);
           }),
           close: () => backend.close(),
@@ -357,6 +402,7 @@ export class Machine implements MachineClock, HartInterruptPins {
 
   /** Plugs or pulls the cable of network card `index` (in the order they were configured), or of all; false when there is none. */
   setNetworkLink(up: boolean, index?: number): boolean {
+    this.history?.externalChange();
     let changed = false;
     for (const [position, card] of this.networkCards.entries()) {
       if (index !== undefined && index !== position) continue;
@@ -468,6 +514,7 @@ export class Machine implements MachineClock, HartInterruptPins {
   }
 
   private emitConsoleByte(byte: number): void {
+    if (this.replaying) return;
     this.config.consoleOutput(byte);
     for (const listener of this.consoleListeners) listener(byte);
   }
@@ -502,6 +549,7 @@ export class Machine implements MachineClock, HartInterruptPins {
    * direct-boot guest has started reading it. Returns how many bytes were accepted.
    */
   sendConsoleInput(bytes: Uint8Array | readonly number[]): number {
+    this.history?.externalChange();
     if (this.virtioConsole !== null && this.consoleInputFocus === 'virtio') return this.virtioConsole.receive(Uint8Array.from(bytes));
     if (this.sbiConsoleInputUsed) {
       this.sbiConsoleInput.push(...bytes);
@@ -678,7 +726,9 @@ export class Machine implements MachineClock, HartInterruptPins {
   /** Full machine reset: devices, harts, and RAM back to the loaded images. */
   reset(): void {
     this.guestResetRequested = false;
+    this.history?.externalChange();
     if (!this.ramPristine) {
+      this.ram.beforeWrite?.(0, this.ram.size);
       this.ram.bytes.fill(0);
       for (const image of this.pristineImages) this.ram.bytes.set(image.bytes, image.address - RAM_BASE);
     }
@@ -805,6 +855,7 @@ export class Machine implements MachineClock, HartInterruptPins {
   run(budget: number, singleHart?: number): RunResult {
     if (this.exit !== null) return { kind: 'exit', exit: this.exit };
     this.performGuestReset();
+    this.history?.beforeRun(singleHart);
     this.ramPristine = false;
     this.stopRequestedBy = -1;
     this.yieldingForTranslation = false;
@@ -830,6 +881,7 @@ export class Machine implements MachineClock, HartInterruptPins {
         if (this.performGuestReset()) return { kind: 'budget' };
         if (this.stopRequestedBy >= 0) return { kind: 'stop', hartId: this.stopRequestedBy };
         if (hart === first && first.instructionsRetired >= budgetEnd) return { kind: 'budget' };
+        if (this.stepAllowance(hart) <= 0) return { kind: 'budget' };
         // Only after progress: a run that returned before skipping an idle wait would never get past it.
         if (ran && (this.attentionRequested() || this.translationWaiting())) return { kind: 'budget' };
         if (smp && this.totalInstructionsRetired() >= allHartsBudgetEnd) return { kind: 'budget' };
@@ -901,8 +953,11 @@ export class Machine implements MachineClock, HartInterruptPins {
    */
   advanceIdleTime(nanoseconds: number): void {
     if (!this.isIdle()) return;
-    const target = Math.min(nanoseconds, this.nextTimerEventNanoseconds());
+    const next = this.nextTimerEventNanoseconds();
+    const target = Math.min(nanoseconds, next);
     if (!Number.isFinite(target)) return;
+    // Woken before the timer (input arrived): where time stopped came from outside.
+    if (target < next) this.history?.externalChange();
     let slowest = Infinity;
     for (const hart of this.harts) {
       if (this.hartStates[hart.hartId] !== HartState.Started) continue;
@@ -942,7 +997,9 @@ export class Machine implements MachineClock, HartInterruptPins {
     // theirs. A hart stepped alone keeps its own, so stepping through LR/SC works.
     for (const other of this.harts) if (other !== hart) other.reservationAddress = -1;
     try {
-      while (hart.virtualNanoseconds < until && hart.instructionsRetired < budgetEnd) {
+      // Only this hart moves until it returns: its own steps reach the limit.
+      const stepLimit = hartSteps(hart) + this.stepAllowance(hart);
+      while (hart.virtualNanoseconds < until && hart.instructionsRetired < budgetEnd && hartSteps(hart) < stepLimit) {
         this.sampleDevices();
         if (hart.waitingForInterrupt) {
           if ((hart.mip & hart.mie) === 0) {
@@ -959,12 +1016,14 @@ export class Machine implements MachineClock, HartInterruptPins {
         const interrupted = this.monitor.takePendingInterrupt(hart);
         if (interrupted) observer?.interruptTaken(hart);
         if (interrupted && this.stopRequestedBy >= 0) return true;
+        // Taking the interrupt was the step history wanted to land after.
+        if (interrupted && hartSteps(hart) >= stepLimit) return true;
         // Slices end where the window or the next timer event begins, in whole instructions.
         const now = hart.virtualNanoseconds;
         const perInstruction = hart.nanosecondsPerInstruction;
         const untilTimer = this.nextTimerEventNanoseconds() - now;
         const slice = Math.max(1, Math.min(Math.ceil((until - now) / perInstruction), budgetEnd - hart.instructionsRetired,
-          Math.ceil(untilTimer / perInstruction)));
+          Math.ceil(untilTimer / perInstruction), stepLimit - hartSteps(hart)));
         if (observer === null) {
           if (this.translation !== null) this.translation.run(hart, mmu, this.monitor, slice);
           else runInterpreter(hart, mmu, this.monitor, slice);
@@ -1044,9 +1103,9 @@ export class Machine implements MachineClock, HartInterruptPins {
   restoreState(state: StateReader, fillRam?: (ram: Uint8Array) => void): void {
     const before = this.saveState();
     try {
-      this.applyState(state);
+      this.applyState(state, true);
     } catch (error) {
-      this.applyState(new StateReader(before, 'rollback'));
+      this.applyState(new StateReader(before, 'rollback'), true);
       throw error;
     }
     // RAM last: the caller checked it whole before, so nothing can fail once it is written.
@@ -1055,9 +1114,19 @@ export class Machine implements MachineClock, HartInterruptPins {
       this.translation?.reset();
       for (const mmu of this.mmus) mmu.flush();
     }
+    this.history?.externalChange();
   }
 
-  private applyState(state: StateReader): void {
+  /**
+   * Execution history going back to a checkpoint: puts back a state this machine saved itself
+   * (so it cannot fail) while keeping the translated code, which history invalidates page by
+   * page for the RAM it puts back.
+   */
+  restoreOwnState(state: StateRecord): void {
+    this.applyState(new StateReader(state, 'history'), false);
+  }
+
+  private applyState(state: StateReader, dropTranslations: boolean): void {
     const harts = state.records('harts', this.harts.length);
     const hartStates = state.integers('hartStates', HartState.Started, HartState.StopPending, this.harts.length) as HartState[];
     const deadlines = state.array('supervisorTimerDeadline', this.harts.length).map((value, index) => {
@@ -1118,7 +1187,7 @@ export class Machine implements MachineClock, HartInterruptPins {
     this.yieldingForTranslation = false;
     this.runningHart = null;
     // Cached translations and TLB entries describe the RAM and page tables before the restore.
-    this.translation?.reset();
+    if (dropTranslations) this.translation?.reset();
     for (const mmu of this.mmus) mmu.flush();
   }
 
@@ -1136,6 +1205,8 @@ export class Machine implements MachineClock, HartInterruptPins {
     const start = Number(address);
     if (!this.ram.contains(start, data.length)) return false;
     this.ramPristine = false;
+    this.history?.externalChange();
+    this.ram.beforeWrite?.(start - RAM_BASE, data.length);
     this.ram.bytes.set(data, start - RAM_BASE);
     this.translation?.noteWrite(start - RAM_BASE, data.length);
     return true;

@@ -44,7 +44,9 @@ export class GuestMemory {
         `${what} of ${length} bytes at 0x${address.toString(16)} is outside guest RAM ` +
         `(0x${this.ram.base.toString(16)}..0x${(this.ram.base + this.ram.size).toString(16)})`);
     }
-    return address - this.ram.base;
+    const offset = address - this.ram.base;
+    if (what === 'write') this.ram.beforeWrite?.(offset, length);
+    return offset;
   }
 
   /** A copy of guest bytes. */

@@ -13,6 +13,12 @@ export class GuestRam {
    * offset and length, so that the translation tier drops code they overwrite.
    */
   writeListener: ((offset: number, length: number) => void) | null = null;
+  /**
+   * Called before any write changes RAM (by the CPU through the MMU's store translations, by
+   * devices, loaders and tools) with the RAM offset and length: execution history copies a
+   * page the first time it changes after a checkpoint.
+   */
+  beforeWrite: ((offset: number, length: number) => void) | null = null;
 
   /** `buffer`: where RAM lives, from its byte 0 (the translation tier's Wasm memory); a new one by default. */
   constructor(readonly base: number, readonly size: number, buffer?: SharedArrayBuffer) {
@@ -37,6 +43,7 @@ export class GuestRam {
         `cannot place ${data.length} bytes at 0x${address.toString(16)}: RAM is 0x${this.base.toString(16)}..0x${(this.base + this.size).toString(16)}`,
       );
     }
+    this.beforeWrite?.(address - this.base, data.length);
     this.bytes.set(data, address - this.base);
     this.writeListener?.(address - this.base, data.length);
   }
@@ -50,6 +57,7 @@ export class GuestRam {
   }
 
   writeUnaligned(offset: number, size: number, value: number): void {
+    this.beforeWrite?.(offset, size);
     this.writeListener?.(offset, size);
     const b = this.bytes;
     b[offset] = value;
