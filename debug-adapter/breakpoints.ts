@@ -330,6 +330,12 @@ export class Breakpoints {
     if (breakpoint.condition !== undefined && breakpoint.condition.trim() !== '') {
       if (!this.conditionTrue(breakpoint.condition, hartId, undefined, `breakpoint ${breakpoint.id}`)) return false;
     }
+    if (this.quietCandidates !== null) {
+      // Searching history: logpoints never stop; hit counts are decided afterwards (reverse.ts).
+      if (breakpoint.logMessage !== undefined) return false;
+      this.quietCandidates.push(breakpoint.id);
+      return true;
+    }
     breakpoint.hits++;
     if (breakpoint.hitCondition !== undefined && breakpoint.hitCondition.trim() !== '') {
       if (!parseHitCondition(breakpoint.hitCondition)(breakpoint.hits)) return false;
@@ -347,11 +353,45 @@ export class Breakpoints {
     return true;
   }
 
+  /** Ids of the breakpoints whose conditions held at the stop under quiet review; null outside it. */
+  private quietCandidates: number[] | null = null;
+
+  /**
+   * Reviews a stop met while re-executing history: conditions are evaluated as a forward run
+   * would, but nothing is logged, no hit is counted and hit conditions are left to the caller,
+   * which knows each hit's number only once it has seen the later ones. Returns the stop the
+   * session would report and the breakpoints that hit.
+   */
+  reviewQuietly(stop: StopReason): { stop: ReportedStop; breakpointIds: number[] } | undefined {
+    this.quietCandidates = [];
+    try {
+      const reported = this.review(stop);
+      return reported === undefined ? undefined : { stop: reported, breakpointIds: this.quietCandidates };
+    } finally {
+      this.quietCandidates = null;
+    }
+  }
+
+  /** A breakpoint's hit condition and hit count (undefined: no such breakpoint). */
+  hitState(id: number): { hitCondition: ((hits: number) => boolean) | undefined; hits: number } | undefined {
+    const breakpoint = [...this.allCode(), ...this.dataBreakpoints].find((candidate) => candidate.id === id);
+    if (breakpoint === undefined) return undefined;
+    const text = breakpoint.hitCondition;
+    return { hitCondition: text !== undefined && text.trim() !== '' ? parseHitCondition(text) : undefined, hits: breakpoint.hits };
+  }
+
+  /** Sets a breakpoint's hit count (going back in time takes the hits after that point away). */
+  setHits(id: number, hits: number): void {
+    const breakpoint = [...this.allCode(), ...this.dataBreakpoints].find((candidate) => candidate.id === id);
+    if (breakpoint !== undefined) breakpoint.hits = Math.max(0, hits);
+  }
+
   /** A condition that cannot be evaluated stops (and says why), as gdb does. */
   private conditionTrue(condition: string, hartId: number, names: ReadonlyMap<string, bigint> | undefined, what: string): boolean {
     try {
       return this.expressions.evaluate(condition, hartId, names) !== 0n;
     } catch (error) {
+      if (this.quietCandidates !== null) return true;
       this.events.log(`Ringside: stopping: the condition of ${what} ('${condition}') failed: ${(error as Error).message}\n`, 'stderr');
       return true;
     }

@@ -72,6 +72,13 @@ const COMMON_PROPERTIES: { readonly [name: string]: JsonSchema } = {
     default: false,
     description: 'Let a step be derailed into an interrupt handler. By default a step that takes an interrupt runs the handler to its return and ends in the stepped code.',
   },
+  historyMiB: {
+    type: 'integer',
+    minimum: 0,
+    maximum: 65536,
+    default: 256,
+    description: 'Memory for reverse debugging (Step Back, Reverse Continue), in MiB: checkpoints of the machine and the pages the guest changed since each. The oldest are dropped beyond it, so it bounds how far back history reaches. 0 turns reverse debugging off.',
+  },
   addressSpace: {
     type: 'string',
     enum: ['virtual', 'physical'],
@@ -132,6 +139,7 @@ interface CommonAttributes {
   readonly pathMappings?: Readonly<Record<string, string>>;
   readonly interruptsDuringStep?: boolean;
   readonly addressSpace?: 'virtual' | 'physical';
+  readonly historyMiB?: number;
 }
 
 export interface LaunchAttributes extends CommonAttributes {

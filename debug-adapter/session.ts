@@ -10,6 +10,7 @@ import { LoggingDebugSession } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { Privilege, privilegeName } from '../vmm-core/cpu/csr-numbers';
 import { Debugger } from '../vmm-core/debug/debugger';
+import { ExecutionHistory, totalSteps } from '../vmm-core/debug/history';
 import type { DebugHost } from '../vmm-core/debug/remote';
 import { csrLayout } from '../vmm-core/isa/csr-fields';
 import { INTEGER_REGISTER_NAMES, parseIntegerRegister } from '../vmm-core/isa/registers';
@@ -32,6 +33,7 @@ import {
   type AttachAttributes, type LaunchAttributes, type SymbolFileEntry,
 } from './launch-schema';
 import { RunLoop, type ReportedStop, type StopPolicy } from './run-loop';
+import { ReverseError, ReverseExecution, type ReverseOutcome } from './reverse';
 import { StepError, Stepper, type StepOutcome } from './stepping';
 import { hartRegisters, memoryReader, registerReader, unwindStack, type StackFrameInfo } from './stack';
 import { machineExpressionContext } from './state/context';
@@ -114,7 +116,14 @@ interface LoadedState {
   readonly symbols: SymbolSet | undefined;
   readonly attached: boolean;
   readonly trapHistory: TrapHistory;
+  /** Reverse debugging, unless it is off (historyMiB 0) or the machine has devices history cannot rewind yet. */
+  readonly reverse: ReverseExecution | undefined;
+  /** Why there is no reverse debugging, when there is none. */
+  readonly reverseUnavailable: string | undefined;
 }
+
+/** Memory for reverse debugging's history unless the launch configuration says otherwise. */
+const DEFAULT_HISTORY_MIB = 256;
 
 export class RingsideSession extends LoggingDebugSession {
   private state: LoadedState | undefined;
@@ -223,6 +232,7 @@ export class RingsideSession extends LoggingDebugSession {
     this.clientCapabilities = args;
     response.body = {
       supportsConfigurationDoneRequest: true,
+      supportsStepBack: true,
       supportsFunctionBreakpoints: true,
       supportsConditionalBreakpoints: true,
       supportsHitConditionalBreakpoints: true,
@@ -524,7 +534,19 @@ export class RingsideSession extends LoggingDebugSession {
     };
     machine.beforeExternalInput = () => loop.pacer.beforeExternalInput();
     const stepper = new Stepper(target, loop, policy, () => this.state?.symbols, () => this.interruptsDuringStep);
-    this.state = { machine, target, breakpoints, loop, stepper, symbols, attached, trapHistory: debug.trapHistory };
+    const historyMiB = attributes.historyMiB ?? DEFAULT_HISTORY_MIB;
+    const hostDevice = machine.virtioSlots.find((slot) => slot.kind === 'block' || slot.kind === 'net');
+    let reverse: ReverseExecution | undefined;
+    let reverseUnavailable: string | undefined;
+    if (historyMiB === 0) reverseUnavailable = 'reverse debugging is off (historyMiB is 0 in the launch configuration)';
+    else if (hostDevice !== undefined) {
+      reverseUnavailable = `reverse debugging of a machine with a ${hostDevice.kind === 'block' ? 'virtio-blk disk' : 'virtio-net card'} is not implemented yet`;
+    } else if (machine.history !== null) reverseUnavailable = 'this machine records its history for another debugger already';
+    else {
+      reverse = new ReverseExecution(machine, debug, new ExecutionHistory(machine, { budgetBytes: historyMiB * 1024 * 1024 }), target, breakpoints,
+        () => this.state?.symbols);
+    }
+    this.state = { machine, target, breakpoints, loop, stepper, symbols, attached, trapHistory: debug.trapHistory, reverse, reverseUnavailable };
     this.focusHart = Math.max(0, machine.harts.findIndex((_, id) => machine.hartStates[id] === HartState.Started));
   }
 
@@ -682,10 +704,12 @@ export class RingsideSession extends LoggingDebugSession {
   // ---- execution --------------------------------------------------------------------------
 
   /** Starts an operation that runs the machine; its outcome is reported by `report` when it ends. */
-  private execute(hartId: number, operation: () => Promise<StepOutcome>): void {
+  private execute(hartId: number, operation: () => Promise<StepOutcome>, options: { reverse?: boolean } = {}): void {
     const state = this.loaded();
     if (this.running) throw new RequestError('the machine is already running');
     if (state.machine.exit !== null) throw new RequestError('the guest has exited; nothing left to run');
+    // While stopped the person may have changed registers or memory: history starts a new checkpoint.
+    if (options.reverse !== true) state.reverse?.history.externalChange();
     this.running = true;
     this.invalidateStopState();
     this.sendStateChanged();
@@ -775,6 +799,75 @@ export class RingsideSession extends LoggingDebugSession {
       if (this.running) state.loop.requestPause();
       this.sendResponse(response);
     });
+  }
+
+  // ---- reverse debugging -------------------------------------------------------------------
+
+  protected override stepBackRequest(response: DebugProtocol.StepBackResponse, args: DebugProtocol.StepBackArguments): void {
+    const granularity = args.granularity ?? 'line';
+    this.reverseRequest(response, args.threadId, (reverse, hartId) => {
+      if (granularity === 'instruction') return reverse.stepBackInstruction(hartId);
+      if (granularity === 'line' || granularity === 'statement') return reverse.stepBackLine(hartId);
+      throw new RequestError(`granularity must be 'line', 'statement' or 'instruction', got '${String(granularity)}'`);
+    });
+  }
+
+  protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse, args: DebugProtocol.ReverseContinueArguments): void {
+    // The stop being left counted its hits already (read before the run forgets it).
+    const counted = [...this.lastStops.values()].flatMap((stop) => stop.hitBreakpointIds ?? []);
+    this.reverseRequest(response, args.threadId, (reverse, hartId) => reverse.reverseContinue(hartId, counted));
+  }
+
+  /** Goes back in time (synchronously: within history's re-execution), then reports the stop. */
+  private reverseRequest(response: DebugProtocol.Response, threadId: unknown, work: (reverse: ReverseExecution, hartId: number) => ReverseOutcome): void {
+    this.respond(response, () => {
+      const state = this.loaded();
+      const hartId = this.hartOfThread(threadId);
+      if (this.running) throw new RequestError('the machine is running; pause it first');
+      if (state.reverse === undefined) throw new RequestError(state.reverseUnavailable ?? 'no reverse debugging');
+      this.focusHart = hartId;
+      this.execute(hartId, async (): Promise<StepOutcome> => {
+        let outcome: ReverseOutcome;
+        try {
+          outcome = work(state.reverse!, hartId);
+        } catch (error) {
+          if (error instanceof ReverseError) throw new RequestError(error.message);
+          throw error;
+        }
+        if (outcome.kind === 'stopped') return { kind: 'stopped', stop: outcome.stop };
+        if (outcome.kind === 'start') {
+          return { kind: 'stopped', stop: { reason: 'step', hartId, description: 'Reached the start of the execution history' } };
+        }
+        return { kind: 'stepped' };
+      }, { reverse: true });
+      this.sendResponse(response);
+    });
+  }
+
+  /** `ringside/history`: how far back reverse debugging reaches. */
+  private historyRequest(response: DebugProtocol.Response): void {
+    const state = this.loaded();
+    response.body = this.historySummary(state);
+    this.sendResponse(response);
+  }
+
+  private historySummary(state: LoadedState): Record<string, unknown> {
+    if (state.reverse === undefined) return { enabled: false, reason: state.reverseUnavailable };
+    const statistics = state.reverse.history.statistics;
+    const machine = state.machine;
+    const back = machine.totalSteps() - totalSteps(statistics.oldest);
+    const perStep = 2 ** machine.config.icountShift;
+    return {
+      enabled: true,
+      checkpoints: statistics.checkpoints,
+      bytes: statistics.bytes,
+      budgetBytes: statistics.budgetBytes,
+      oldestSteps: statistics.oldest.steps,
+      currentSteps: machine.harts.map((hart) => hart.instructionsRetired + hart.trapsTaken),
+      stepsBack: back,
+      // Guest time history covers, as the clock counts it (idle time aside): steps times the icount scale.
+      secondsBack: (back * perStep) / 1e9 / machine.harts.length,
+    };
   }
 
   // ---- threads, stacks, variables ---------------------------------------------------------
@@ -1517,6 +1610,7 @@ export class RingsideSession extends LoggingDebugSession {
         case 'ringside/pageTables': return this.viewRequest(response, (context) => pageTables(context, parameters));
         case 'ringside/addressSpaceMap': return this.viewRequest(response, (context) => addressSpaceMap(context, parameters));
         case 'ringside/trapHistory': return this.viewRequest(response, (context) => trapHistory(context, parameters));
+        case 'ringside/history': return this.historyRequest(response);
         default: throw new RequestError(`unknown request '${command}'`);
       }
     });
@@ -1575,6 +1669,7 @@ export class RingsideSession extends LoggingDebugSession {
         runState: this.runState(), threadId: threadOf(this.focusHart),
         ...(hart !== undefined ? { privilege: privilegeName(hart.privilege) } : {}),
         ...(!this.running ? { reason: this.lastStops.get(this.focusHart)?.reason } : {}),
+        ...(this.state !== undefined && !this.running ? { history: this.historySummary(this.state) } : {}),
       },
     });
   }
@@ -1750,6 +1845,7 @@ export class RingsideSession extends LoggingDebugSession {
 
   private release(terminateDebuggee: boolean): void {
     for (const indexing of this.symbolIndexes.splice(0)) indexing.stop();
+    this.state?.reverse?.history.close();
     // A launched machine's disks are flushed and unlocked and its sockets closed.
     this.ownedMachine?.close();
     this.ownedMachine = undefined;

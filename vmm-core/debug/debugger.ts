@@ -338,6 +338,16 @@ export class Debugger implements CodeBreakpointHook, MemoryWatcher, MonitorObser
     }
   }
 
+  /**
+   * The machine was moved to another point (history went back): the next run starts afresh
+   * there, letting the instruction under a breakpoint at the pc run, as after any stop.
+   */
+  moved(): void {
+    this.pendingStop = null;
+    this.resumingSlicedRun = false;
+    this.resumePoints = [];
+  }
+
   private recordResumePoints(): void {
     this.resumePoints = this.machine.harts.map((hart) => ({ pc: hart.pc, retired: hart.instructionsRetired }));
   }

@@ -86,6 +86,8 @@ export class ExecutionHistory implements MachineHistoryHooks {
   private reexecuted = 0;
   private readonly interval: number;
   budgetBytes: number;
+  /** Called after each restore (a debugger forgets where its last run was resumed). */
+  onRestore: (() => void) | null = null;
 
   constructor(readonly machine: Machine, options: HistoryOptions) {
     if (!(options.budgetBytes > 0)) throw new RangeError(`history budget must be positive, got ${options.budgetBytes}`);
@@ -228,6 +230,7 @@ export class ExecutionHistory implements MachineHistoryHooks {
     this.serial++;
     this.pending = false;
     for (const mmu of this.machine.mmus) mmu.flush();
+    this.onRestore?.();
   }
 
   /** The run mode of checkpoint `index`'s interval (all harts when it never ran). */
