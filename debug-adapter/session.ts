@@ -34,6 +34,7 @@ import {
 } from './launch-schema';
 import { RunLoop, type ReportedStop, type StopPolicy } from './run-loop';
 import { ReverseError, ReverseExecution, type ReverseOutcome } from './reverse';
+import { SessionSnapshots, SnapshotRequestError } from './snapshots';
 import { StepError, Stepper, type StepOutcome } from './stepping';
 import { hartRegisters, memoryReader, registerReader, unwindStack, type StackFrameInfo } from './stack';
 import { machineExpressionContext } from './state/context';
@@ -52,7 +53,9 @@ import { translateAddress } from './state/translate';
 import { SourceRoot } from './source-root';
 import { type AddressContext, type SymbolBinding, SymbolSet } from './symbol-set';
 import type { TrapHistory } from '../vmm-core/debug/trap-history';
-import { addressSpaceMap, machineState, pageTables, trapHistory, ViewRequestError, type RunState, type ViewRequestContext } from './view-requests';
+import {
+  addressSpaceMap, type HistorySummary, machineState, pageTables, trapHistory, ViewRequestError, type RunState, type ViewRequestContext,
+} from './view-requests';
 import { loadSymbolFile, type ElfSymbolFile } from './symbols/symbol-file';
 import { BackgroundIndex } from './symbols/background-index';
 import type { TypeInfo, VariableInfo } from './symbols/types';
@@ -127,6 +130,8 @@ const DEFAULT_HISTORY_MIB = 256;
 
 export class RingsideSession extends LoggingDebugSession {
   private state: LoadedState | undefined;
+  /** Snapshots taken in this session (created on first use). */
+  private snapshots: SessionSnapshots | undefined;
   private readonly variables = new VariableStore();
   /** Frames of each hart for the current stop, by DAP frame id. */
   private readonly frames = new Map<number, StackFrameInfo>();
@@ -844,6 +849,56 @@ export class RingsideSession extends LoggingDebugSession {
     });
   }
 
+  /**
+   * `ringside/snapshot` {action: 'take'|'list'|'restore'|'delete'|'rename'|'save'|'load', id, name, path}:
+   * the session's whole-machine snapshots. Taking and restoring need a stopped machine; a restore
+   * reports a stop where the snapshot was taken, and history starts again from there.
+   */
+  private snapshotRequest(response: DebugProtocol.Response, args: Record<string, unknown>): void {
+    const state = this.loaded();
+    const snapshots = this.snapshots ??= new SessionSnapshots(state.machine);
+    const path = (): string => {
+      if (typeof args.path !== 'string' || args.path.trim() === '') throw new RequestError('path must be a file name');
+      return isAbsolute(args.path) ? args.path : resolvePath(this.workingDirectory, args.path);
+    };
+    const stopped = (): void => {
+      if (this.running) throw new RequestError('the machine is running; pause it first');
+    };
+    try {
+      switch (args.action) {
+        case 'list': response.body = { snapshots: snapshots.list() }; break;
+        case 'take': {
+          stopped();
+          if (args.name !== undefined && typeof args.name !== 'string') throw new RequestError('name must be a string');
+          response.body = { snapshot: snapshots.take(args.name as string | undefined) };
+          break;
+        }
+        case 'restore': case 'load': {
+          stopped();
+          const restored = args.action === 'restore' ? snapshots.restore(args.id) : snapshots.load(path());
+          // Everything recorded since describes another timeline now.
+          state.reverse?.history.clear();
+          state.target.debug.moved();
+          this.invalidateStopState();
+          response.body = { snapshot: restored };
+          this.sendResponse(response);
+          this.report({ kind: 'stopped', stop: { reason: 'goto', hartId: this.focusHart, description: `Restored snapshot '${restored.name}'` } });
+          this.sendEvent({ seq: 0, type: 'event', event: 'ringside/snapshots', body: { snapshots: snapshots.list() } });
+          return;
+        }
+        case 'delete': snapshots.delete(args.id); response.body = { snapshots: snapshots.list() }; break;
+        case 'rename': response.body = { snapshot: snapshots.rename(args.id, args.name) }; break;
+        case 'save': snapshots.save(args.id, path()); response.body = { path: path() }; break;
+        default: throw new RequestError(`action must be 'take', 'list', 'restore', 'delete', 'rename', 'save' or 'load', got ${JSON.stringify(args.action)}`);
+      }
+    } catch (error) {
+      if (error instanceof SnapshotRequestError) throw new RequestError(error.message);
+      throw error;
+    }
+    this.sendResponse(response);
+    if (args.action !== 'list' && args.action !== 'save') this.sendEvent({ seq: 0, type: 'event', event: 'ringside/snapshots', body: { snapshots: snapshots.list() } });
+  }
+
   /** `ringside/history`: how far back reverse debugging reaches. */
   private historyRequest(response: DebugProtocol.Response): void {
     const state = this.loaded();
@@ -851,7 +906,7 @@ export class RingsideSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
-  private historySummary(state: LoadedState): Record<string, unknown> {
+  private historySummary(state: LoadedState): HistorySummary {
     if (state.reverse === undefined) return { enabled: false, reason: state.reverseUnavailable };
     const statistics = state.reverse.history.statistics;
     const machine = state.machine;
@@ -1606,11 +1661,12 @@ export class RingsideSession extends LoggingDebugSession {
         case 'ringside/attachDisk': return this.answer(response, attachDisk(this.loaded().machine, parameters, this.workingDirectory));
         case 'ringside/detachDisk': return this.answer(response, detachDisk(this.loaded().machine, parameters));
         case 'ringside/packetCapture': return this.answer(response, packetCapture(this.loaded().machine, parameters, this.workingDirectory));
-        case 'ringside/machineState': return this.viewRequest(response, (context) => machineState(context));
+        case 'ringside/machineState': return this.viewRequest(response, (context) => ({ ...machineState(context), history: this.historySummary(this.loaded()) }));
         case 'ringside/pageTables': return this.viewRequest(response, (context) => pageTables(context, parameters));
         case 'ringside/addressSpaceMap': return this.viewRequest(response, (context) => addressSpaceMap(context, parameters));
         case 'ringside/trapHistory': return this.viewRequest(response, (context) => trapHistory(context, parameters));
         case 'ringside/history': return this.historyRequest(response);
+        case 'ringside/snapshot': return this.snapshotRequest(response, parameters);
         default: throw new RequestError(`unknown request '${command}'`);
       }
     });

@@ -81,7 +81,17 @@ export interface MachineStateBody {
   readonly totalExits: number;
   readonly exit: { readonly kind: string; readonly code?: number; readonly message?: string } | null;
   readonly harts: readonly HartStateBody[];
+  /** How far back reverse debugging reaches (added by the session). */
+  readonly history?: HistorySummary;
 }
+
+/** Reverse debugging's reach, as `ringside/history` answers and the Machine view shows it. */
+export type HistorySummary =
+  | { readonly enabled: false; readonly reason?: string }
+  | {
+    readonly enabled: true; readonly checkpoints: number; readonly bytes: number; readonly budgetBytes: number;
+    readonly oldestSteps: readonly number[]; readonly currentSteps: readonly number[]; readonly stepsBack: number; readonly secondsBack: number;
+  };
 
 export function machineState(context: ViewRequestContext): MachineStateBody {
   const { machine } = context;

@@ -6,7 +6,7 @@
 import type { DeviceState } from '../../debug-adapter/state/devices';
 import type { Translation } from '../../debug-adapter/state/translate';
 import type {
-  AddressSpaceMapBody, AddressSpaceWalk, MachineStateBody, MappedRange, TrapHistoryEntry,
+  AddressSpaceMapBody, AddressSpaceWalk, HistorySummary, MachineStateBody, MappedRange, TrapHistoryEntry,
 } from '../../debug-adapter/view-requests';
 
 /** One row of a tree view. */
@@ -77,6 +77,7 @@ export function machineTree(state: MachineStateBody, selectedThreadId = state.fo
       tooltip: `mtime = ${formatCount(state.mtime)} ticks (10 MHz)`, icon: 'clock',
     },
     { id: 'machine/boot', label: 'Boot mode', description: state.bootMode, icon: 'rocket' },
+    ...(state.history !== undefined ? [historyNode(state.history)] : []),
     ...(state.exit !== null ? [{
       id: 'machine/exit', label: 'Exit', icon: 'debug-stop',
       description: state.exit.kind === 'error' ? `emulator error: ${state.exit.message ?? ''}` : `${state.exit.kind}, code ${state.exit.code ?? 0}`,
@@ -487,13 +488,29 @@ export interface StatusText {
   readonly tooltip: string;
 }
 
+/** The Machine view's row saying how far back Step Back and Reverse Continue reach. */
+function historyNode(history: HistorySummary): TreeNode {
+  if (!history.enabled) return { id: 'machine/history', label: 'History', description: 'off', tooltip: history.reason, icon: 'history' };
+  return {
+    id: 'machine/history', label: 'History', icon: 'history',
+    description: `${formatSeconds(history.secondsBack)} back · ${formatCount(history.stepsBack)} steps`,
+    tooltip: `Reverse debugging reaches ${formatCount(history.stepsBack)} instructions and traps back (about ${formatSeconds(history.secondsBack)} of guest time) ` +
+      `in ${history.checkpoints} checkpoint${history.checkpoints === 1 ? '' : 's'}, ${formatBytes(history.bytes)} of its ${formatBytes(history.budgetBytes)} budget (launch attribute historyMiB).`,
+  };
+}
+
+function formatSeconds(seconds: number): string {
+  return seconds >= 1 ? `${seconds.toFixed(1)} s` : seconds >= 0.001 ? `${(seconds * 1000).toFixed(1)} ms` : `${(seconds * 1e6).toFixed(0)} µs`;
+}
+
 export function statusBarText(state: MachineStateBody | undefined, selectedThreadId = state?.focusThreadId): StatusText {
   if (state === undefined) return { text: '$(circle-slash) Ringside: no session', tooltip: 'No Ringside debug session is active' };
   const hart = state.harts.find((candidate) => candidate.threadId === selectedThreadId) ?? state.harts[0];
   const icon = state.runState === 'running' ? '$(debug-start)' : state.runState === 'stopped' ? '$(debug-pause)' : '$(debug-stop)';
   const privilege = hart !== undefined ? ` · ${state.harts.length > 1 ? `hart ${hart.hartId} ` : ''}${hart.privilege}-mode` : '';
+  const history = state.history?.enabled === true && state.runState === 'stopped' ? ` · $(history) ${formatSeconds(state.history.secondsBack)}` : '';
   return {
-    text: `${icon} Ringside: ${state.runState}${privilege}`,
+    text: `${icon} Ringside: ${state.runState}${privilege}${history}`,
     tooltip: `${runStateText(state)}${hart !== undefined ? `; hart ${hart.hartId} in ${PRIVILEGE_NAMES[hart.privilege] ?? hart.privilege} at ${hart.pc}` : ''}. Click for the Machine view.`,
   };
 }

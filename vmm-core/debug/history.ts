@@ -99,6 +99,14 @@ export class ExecutionHistory implements MachineHistoryHooks {
     machine.ram.beforeWrite = (offset, length) => this.beforeRamWrite(offset, length);
   }
 
+  /** Forgets everything recorded: history starts again at the next run (the machine was restored from a snapshot). */
+  clear(): void {
+    this.checkpoints.length = 0;
+    this.bytes = 0;
+    this.serial++;
+    this.pending = true;
+  }
+
   /** Stops recording and frees the history. */
   close(): void {
     if (this.machine.history === this) this.machine.history = null;

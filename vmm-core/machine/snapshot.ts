@@ -456,6 +456,7 @@ export function restoreSnapshot(machine: Machine, snapshot: ParsedSnapshot): voi
   if (machine.ram.bytes.length !== snapshot.ram.pageCount * PAGE_BYTES) {
     throw new SnapshotError(`the snapshot's RAM is ${snapshot.ram.pageCount * PAGE_BYTES} bytes, this machine's ${machine.ram.bytes.length}`);
   }
+  checkSameMachine(machine, snapshot.config);
   const { bitmap, pages, pageCount } = snapshot.ram;
   machine.restoreState(snapshot.machine, (ram) => {
     ram.fill(0);
@@ -466,6 +467,32 @@ export function restoreSnapshot(machine: Machine, snapshot: ParsedSnapshot): voi
       at += PAGE_BYTES;
     }
   });
+}
+
+/**
+ * A snapshot only fits the machine it was taken of: the same RAM, harts, CPU, boot, images (a
+ * reset reloads them; symbols describe them) and devices. Names the first difference.
+ */
+function checkSameMachine(machine: Machine, saved: StateReader): void {
+  const current = new StateReader(saveConfig(machine), 'this machine');
+  const differ = (what: string): never => {
+    throw new SnapshotError(`the snapshot is of another machine: its ${what} differs from this machine's`);
+  };
+  for (const key of ['memoryBytes', 'hartCount', 'icountShift'] as const) if (saved.number(key) !== current.number(key)) differ(key);
+  for (const key of ['cpu', 'bios'] as const) if (saved.string(key) !== current.string(key)) differ(key);
+  if (saved.boolean('virtioLegacy') !== current.boolean('virtioLegacy')) differ('virtio-mmio version');
+  for (const key of ['firmware', 'kernel', 'initrd', 'dtb'] as const) {
+    if (saved.isNull(key) !== current.isNull(key)) differ(key);
+    if (!saved.isNull(key) && !sameBytes(saved.child(key).bytes('bytes'), current.child(key).bytes('bytes'))) differ(`${key} image`);
+  }
+  const devices = (reader: StateReader): string => reader.records('devices').map((device) => `${device.string('kind')}@${device.integer('slot')}`).join(',');
+  if (devices(saved) !== devices(current)) differ('set of virtio devices');
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
+  return true;
 }
 
 /** What `ringside snapshot info` shows. */
