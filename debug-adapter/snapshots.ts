@@ -4,7 +4,10 @@
 
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Machine } from '../vmm-core/machine/machine';
-import { readSnapshot, restoreSnapshot, saveSnapshot, SnapshotError, snapshotUnsupportedReason } from '../vmm-core/machine/snapshot';
+import {
+  readSnapshot, restoreSnapshot, rewriteSnapshotSection, saveSnapshot, SnapshotError, snapshotSectionBytes, snapshotUnsupportedReason,
+} from '../vmm-core/machine/snapshot';
+import { decodeState, encodeState, type StateRecord } from '../vmm-core/machine/state';
 
 export class SnapshotRequestError extends Error {
   override name = 'SnapshotRequestError';
@@ -88,7 +91,10 @@ export class SessionSnapshots {
   rename(id: unknown, name: unknown): SnapshotListing {
     if (typeof name !== 'string' || name.trim() === '') throw new SnapshotRequestError('name must be a non-empty string');
     const entry = this.find(id);
-    const renamed: Entry = { ...entry, name: name.trim() };
+    // The file carries the name too (a saved file and `ringside snapshot info` show it).
+    const meta = decodeState(snapshotSectionBytes(entry.file, 'META')) as StateRecord;
+    const file = rewriteSnapshotSection(entry.file, 'META', encodeState({ ...meta, name: name.trim() }));
+    const renamed: Entry = { ...entry, name: name.trim(), file, bytes: file.length };
     this.entries[this.entries.indexOf(entry)] = renamed;
     const { file: _file, ...listing } = renamed;
     return listing;

@@ -4,6 +4,7 @@
 export const COMMAND_IDS = [
   'ringside.runDemo', 'ringside.pause', 'ringside.resume', 'ringside.reset', 'ringside.powerOff', 'ringside.attachDisk',
   'ringside.detachDisk', 'ringside.plugNetwork', 'ringside.unplugNetwork', 'ringside.startCapture', 'ringside.stopCapture',
-  'ringside.showExitStatistics', 'ringside.translateAddress', 'ringside.openConsole',
+  'ringside.showExitStatistics', 'ringside.translateAddress', 'ringside.openConsole', 'ringside.takeSnapshot', 'ringside.restoreSnapshot',
+  'ringside.renameSnapshot', 'ringside.deleteSnapshot', 'ringside.saveSnapshot', 'ringside.loadSnapshot',
 ] as const;
 export type CommandId = (typeof COMMAND_IDS)[number];

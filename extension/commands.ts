@@ -16,6 +16,7 @@ import type { CommandId } from './command-ids';
 import { demoConfiguration } from './configuration';
 import type { GuestConsoles } from './console-terminal';
 import { formatExitStatistics, formatTranslation, machineEventLine } from './reports';
+import type { SnapshotListing } from '../debug-adapter/snapshots';
 
 
 export const NO_SESSION_MESSAGE = 'Ringside: no Ringside debug session is running. Start one with F5 or "Ringside: Run the Demo Kernel".';
@@ -230,6 +231,76 @@ export function registerCommands(context: vscode.ExtensionContext, sessions: Rin
       return { markdown, translation: answer, uri: uri.toString() };
     }),
 
+    onSession('ringside.takeSnapshot', async (session, argument) => {
+      let name = typeof argument === 'string' ? argument : undefined;
+      if (name === undefined) {
+        name = await vscode.window.showInputBox({ title: 'Ringside: take a snapshot', prompt: 'A name for the snapshot (empty: numbered)', placeHolder: 'before the bug' });
+        if (name === undefined) return undefined;
+      }
+      const answer = await request(session, 'ringside/snapshot', { action: 'take', name });
+      const taken = answer.snapshot as SnapshotListing;
+      void vscode.window.showInformationMessage(`Ringside: snapshot '${taken.name}' taken at instruction ${taken.instructions[0].toLocaleString('en-US')}.`);
+      return taken;
+    }),
+
+    onSession('ringside.restoreSnapshot', async (session, argument) => {
+      const id = snapshotIdOf(argument) ?? await pickSnapshot(session, 'Ringside: restore which snapshot?');
+      if (id === undefined) return undefined;
+      const answer = await request(session, 'ringside/snapshot', { action: 'restore', id });
+      return answer.snapshot as SnapshotListing;
+    }),
+
+    onSession('ringside.renameSnapshot', async (session, argument) => {
+      const id = snapshotIdOf(argument) ?? await pickSnapshot(session, 'Ringside: rename which snapshot?');
+      if (id === undefined) return undefined;
+      let name = typeof argument === 'object' && argument !== null && typeof (argument as { name?: unknown }).name === 'string'
+        ? (argument as { name: string }).name : undefined;
+      if (name === undefined) {
+        const current = snapshotNameOf(argument);
+        name = await vscode.window.showInputBox({ title: 'Ringside: rename the snapshot', value: current, validateInput: (value) => (value.trim() === '' ? 'Type a name' : undefined) });
+        if (name === undefined) return undefined;
+      }
+      const answer = await request(session, 'ringside/snapshot', { action: 'rename', id, name });
+      return answer.snapshot as SnapshotListing;
+    }),
+
+    onSession('ringside.deleteSnapshot', async (session, argument) => {
+      const id = snapshotIdOf(argument) ?? await pickSnapshot(session, 'Ringside: delete which snapshot?');
+      if (id === undefined) return undefined;
+      const answer = await request(session, 'ringside/snapshot', { action: 'delete', id });
+      return answer.snapshots as SnapshotListing[];
+    }),
+
+    onSession('ringside.saveSnapshot', async (session, argument) => {
+      const id = snapshotIdOf(argument) ?? await pickSnapshot(session, 'Ringside: save which snapshot to a file?');
+      if (id === undefined) return undefined;
+      let path = typeof argument === 'object' && argument !== null && typeof (argument as { path?: unknown }).path === 'string'
+        ? (argument as { path: string }).path : undefined;
+      if (path === undefined) {
+        const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+        const picked = await vscode.window.showSaveDialog({
+          title: 'Ringside: save the snapshot', saveLabel: 'Save Snapshot', filters: { 'Ringside snapshots': ['snap'] },
+          defaultUri: folder !== undefined ? vscode.Uri.joinPath(folder, `${(snapshotNameOf(argument) ?? 'machine').replace(/[^A-Za-z0-9_.-]+/g, '-')}.snap`) : undefined,
+        });
+        if (picked === undefined) return undefined;
+        path = picked.fsPath;
+      }
+      const answer = await request(session, 'ringside/snapshot', { action: 'save', id, path });
+      void vscode.window.showInformationMessage(`Ringside: snapshot saved to ${String(answer.path)} (ringside run --restore reads it).`);
+      return answer;
+    }),
+
+    onSession('ringside.loadSnapshot', async (session, argument) => {
+      let path = typeof argument === 'string' ? argument : undefined;
+      if (path === undefined) {
+        const picked = await vscode.window.showOpenDialog({ title: 'Ringside: restore a snapshot file', openLabel: 'Restore', canSelectMany: false, filters: { 'Ringside snapshots': ['snap'], 'All files': ['*'] } });
+        if (picked === undefined || picked.length === 0) return undefined;
+        path = picked[0].fsPath;
+      }
+      const answer = await request(session, 'ringside/snapshot', { action: 'load', path });
+      return answer.snapshot as SnapshotListing;
+    }),
+
     onSession('ringside.openConsole', async (session) => {
       if (session.configuration.serial !== 'terminal') {
         await vscode.commands.executeCommand('workbench.debug.action.focusRepl');
@@ -241,6 +312,31 @@ export function registerCommands(context: vscode.ExtensionContext, sessions: Rin
       return { terminal: true, name: terminal.name };
     }),
   );
+}
+
+/** A snapshot id from a command's argument: a number, {id}, or a Snapshots view row. */
+function snapshotIdOf(argument: unknown): number | undefined {
+  if (typeof argument === 'number' && Number.isInteger(argument)) return argument;
+  if (typeof argument !== 'object' || argument === null) return undefined;
+  const record = argument as { id?: unknown; snapshotId?: unknown };
+  const id = record.snapshotId ?? record.id;
+  return typeof id === 'number' && Number.isInteger(id) ? id : undefined;
+}
+
+function snapshotNameOf(argument: unknown): string | undefined {
+  if (typeof argument !== 'object' || argument === null) return undefined;
+  const listing = (argument as { listing?: { name?: unknown } }).listing;
+  return typeof listing?.name === 'string' ? listing.name : undefined;
+}
+
+async function pickSnapshot(session: vscode.DebugSession, title: string): Promise<number | undefined> {
+  const body = await session.customRequest('ringside/snapshot', { action: 'list' }) as { snapshots?: SnapshotListing[] };
+  const snapshots = body.snapshots ?? [];
+  if (snapshots.length === 0) throw new Error('Ringside: this session has no snapshots yet (Ringside: Take Snapshot).');
+  const picked = await vscode.window.showQuickPick(snapshots.map((snapshot) => ({
+    label: snapshot.name, description: `${snapshot.instructions[0].toLocaleString('en-US')} instructions`, id: snapshot.id,
+  })), { title });
+  return picked?.id;
 }
 
 /** Shows a file's folder: the OS file manager on a desktop, the Explorer when it is in the workspace. */

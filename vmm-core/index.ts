@@ -3,7 +3,7 @@
 // disassembler), cpu/ (CPU model, hart, interpreter, MMU, PMP, debug triggers, floating
 // point), monitor/ (traps, privilege changes, sensitive instructions, SBI, exit counts),
 // memory/, devices/, machine/ (config, loaders, device tree, the run loop), debug/
-// (breakpoints, stepping), cli/.
+// (breakpoints, stepping, execution history), cli/; snapshots are machine/snapshot.ts.
 
 export { Machine, MachineError, type MachineExit, type RunResult, type LoadedImage, type BootMode, type VirtioSlot, type ConsoleInputTarget } from './machine/machine';
 export { type MachineConfig, type ImageFile, type VirtioDeviceConfig, type IdleMode, ConfigError, MACHINE_OPTIONS_SCHEMA, parseMemorySize } from './machine/config';
@@ -19,6 +19,11 @@ export {
 } from './machine/device-options';
 export * from './bridges/index';
 export { parseCpuModel, CpuModelError, CPU_FEATURES, DEFAULT_CPU_MODEL, type CpuModel, type CpuFeature } from './cpu/cpu-model';
+export {
+  saveSnapshot, readSnapshot, restoreSnapshot, snapshotMachineConfig, machineStateHash, summarizeSnapshot, SnapshotError,
+  type ParsedSnapshot, type SnapshotSummary,
+} from './machine/snapshot';
+export { ExecutionHistory, type HistoryPosition, type StepTarget, type RunMode } from './debug/history';
 export { Debugger, walkForDebugger, type StopReason, type EventBreakpointSpec, type WatchpointSpec, type CodeBreakpointSpec } from './debug/debugger';
 export type { DebugHost, DebugServer, DebugServerModule } from './debug/remote';
 export { parseElf, ElfError, type ElfImage, type ElfSymbol } from './machine/elf';

@@ -16,11 +16,13 @@ import {
 } from './model';
 import { NoSessionError, RingsideSessionWatcher } from './session-watcher';
 import { NodeTreeProvider } from './trees';
+import { type SnapshotItem, SnapshotsTreeProvider } from './snapshots';
 import { type PictureContent, type PictureId, PicturesViewProvider } from './webviews';
 
 export const VIEW_IDS = {
   container: 'ringside',
   machine: 'ringside.machine',
+  snapshots: 'ringside.snapshots',
   devices: 'ringside.devices',
   pageTables: 'ringside.pageTables',
   /** One webview with both pictures (webviews.ts says why not two). */
@@ -43,6 +45,7 @@ export interface ViewsSnapshot {
   readonly addressSpaceMap: PictureContent;
   readonly trapTimeline: PictureContent;
   readonly statusBar: string | undefined;
+  readonly snapshots: readonly SnapshotItem[];
 }
 
 class ViewsController implements vscode.Disposable {
@@ -62,7 +65,11 @@ class ViewsController implements vscode.Disposable {
   private refreshAgain = false;
   private readonly subscriptions: vscode.Disposable[] = [];
 
+  private readonly snapshotRows: SnapshotsTreeProvider;
+
   constructor(private readonly watcher: RingsideSessionWatcher) {
+    this.snapshotRows = new SnapshotsTreeProvider(() => this.watcher.session);
+    this.subscriptions.push(this.snapshotRows, vscode.window.createTreeView(VIEW_IDS.snapshots, { treeDataProvider: this.snapshotRows }));
     this.machineView = vscode.window.createTreeView(VIEW_IDS.machine, { treeDataProvider: this.machine, showCollapseAll: true });
     this.devicesView = vscode.window.createTreeView(VIEW_IDS.devices, { treeDataProvider: this.devices, showCollapseAll: true });
     this.pagesView = vscode.window.createTreeView(VIEW_IDS.pageTables, { treeDataProvider: this.pages, showCollapseAll: true });
@@ -149,6 +156,7 @@ class ViewsController implements vscode.Disposable {
       addressSpaceMap: this.pictures.current('map'),
       trapTimeline: this.pictures.current('timeline'),
       statusBar: this.status.text === '' ? undefined : this.status.text,
+      snapshots: await this.snapshotRows.refresh(),
     };
   }
 

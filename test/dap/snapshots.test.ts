@@ -70,7 +70,7 @@ test('snapshots in a debug session: take, run on, restore, and the same future a
     const file = join(folder, 'third.snap');
     await snapshot(session, { action: 'save', id: second.id, path: file });
     const summary = summarizeSnapshot(readSnapshot(new Uint8Array(readFileSync(file))));
-    assert.equal(summary.name, 'Snapshot 2');
+    assert.equal(summary.name, 'third syscall', 'the file carries the new name');
     assert.equal(summary.harts[0].instructionsRetired, second.instructions[0]);
     await snapshot(session, { action: 'delete', id: second.id });
     assert.deepEqual((await snapshot<{ snapshots: Listing[] }>(session, { action: 'list' })).snapshots.map((entry) => entry.id), [taken.id]);

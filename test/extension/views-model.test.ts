@@ -122,7 +122,12 @@ test('trees from the adapter\'s answers at a U → S stop on the demo kernel', {
     assert.equal(hart.description, `S-mode · sv39 · pc ${state.harts[0].pc}`);
     assert.equal(find(hart.children ?? [], 'satp').description, `${state.harts[0].satp} (sv39, ASID 0)`);
     assert.equal(find(machine, 'ecall').description, String(state.exits.ecall));
-    assert.equal(statusBarText(state).text, '$(debug-pause) Ringside: stopped · S-mode');
+    // History reaches back to the start: as many steps as the hart took, each 1 ns at icount shift 0.
+    assert.ok(state.history?.enabled === true);
+    const steps = state.harts[0].instructionsRetired + state.harts[0].trapsTaken;
+    assert.equal(state.history.stepsBack, steps);
+    assert.equal(statusBarText(state).text, `$(debug-pause) Ringside: stopped · S-mode · $(history) ${(steps / 1000).toFixed(0)} µs`);
+    assert.match(find(machine, 'History').description ?? '', new RegExp(`^${(steps / 1000).toFixed(0)} µs back · ${steps.toLocaleString('en-US')} steps$`));
 
     const devices = devicesTree(await ask<DeviceState>('ringside/deviceState'));
     const uart = find(devices, 'UART 16550');
@@ -171,8 +176,8 @@ test('two harts: the status bar and the Machine view follow the hart selected in
     await session.stopped();
     const state = (await session.request('ringside/machineState', {})).body as MachineStateBody;
     assert.deepEqual(state.harts.map((hart) => hart.threadId), [1, 2]);
-    assert.equal(statusBarText(state).text, '$(debug-pause) Ringside: stopped · hart 0 M-mode');
-    assert.equal(statusBarText(state, 2).text, '$(debug-pause) Ringside: stopped · hart 1 M-mode');
+    assert.match(statusBarText(state).text, /^\$\(debug-pause\) Ringside: stopped · hart 0 M-mode · \$\(history\) \d+ µs$/);
+    assert.match(statusBarText(state, 2).text, /^\$\(debug-pause\) Ringside: stopped · hart 1 M-mode · \$\(history\) \d+ µs$/);
     const tree = machineTree(state, 2);
     assert.deepEqual(find(tree, 'Harts').children?.map((hart) => hart.label), ['hart 0', 'hart 1 (selected)']);
   } finally {

@@ -3,7 +3,8 @@
 // entry; reads a register in the Variables view; clicks the gutter of kernel.c for a breakpoint;
 // ticks the `Ring: U → S` filter in the Breakpoints view; continues to the first trap from
 // U-mode (the status bar, Machine view and address-space map show it); then to the C
-// breakpoint; steps with F10; stops. Screenshots and timings: test-artifacts/ui/.
+// breakpoint; steps with F10; goes back with Step Back and Reverse in the debug toolbar; stops.
+// Screenshots and timings: test-artifacts/ui/.
 
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -184,13 +185,39 @@ describe('debugging the demo kernel in the VS Code UI', { timeout: 240_000 }, ()
     await workbench.screenshot('stopped-at-c-breakpoint');
   });
 
+  /** The top frame's "function file:line" as the Call Stack view shows it. */
+  const topFrameText = async (): Promise<string> => (await workbench.callStackFrames().first().textContent()) ?? '';
+  const visited: string[] = [];
+
   step('steps over with F10 (20 steps)', async () => {
     const steps: number[] = [];
-    for (let i = 0; i < 20; i++) steps.push(await workbench.pressUntilTopFrameMoves('F10'));
+    visited.push(await topFrameText());
+    for (let i = 0; i < 20; i++) {
+      steps.push(await workbench.pressUntilTopFrameMoves('F10'));
+      visited.push(await topFrameText());
+    }
     workbench.timings.stepOverMs = steps;
     workbench.timings.stepOverMedianMs = median(steps);
     await workbench.callStackFrames().first().waitFor();
     await workbench.screenshot('after-steps');
+  });
+
+  step('Step Back in the debug toolbar goes back where each F10 came from; Reverse goes back to the breakpoint', async () => {
+    const back: number[] = [];
+    // Only line changes move the frame: go back three distinct places.
+    for (let index = visited.length - 2, moves = 0; index >= 0 && moves < 3; index--) {
+      if (visited[index] === visited[index + 1]) continue;
+      back.push(await workbench.clickToolbarUntilTopFrameMoves('Step Back'));
+      assert.equal(await topFrameText(), visited[index], `after Step Back ${moves + 1}`);
+      moves++;
+    }
+    workbench.timings.stepBackMs = back;
+    await workbench.screenshot('after-step-back');
+    workbench.timings.reverseContinueMs = await workbench.clickToolbarUntilTopFrameMoves('Reverse');
+    await workbench.callStackFrames().first().filter({ hasText: 'syscall' }).waitFor();
+    const frameLine = await workbench.callStackFrames().first().locator('.line-number').textContent();
+    assert.equal(frameLine?.split(':')[0], String(breakpointLine()));
+    await workbench.screenshot('after-reverse-continue');
   });
 
   step('Shift+F5 ends the session', async () => {

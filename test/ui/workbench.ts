@@ -232,6 +232,17 @@ export class Workbench {
    * (Page scripts are strings: this project's TypeScript has no DOM library.)
    */
   async pressUntilTopFrameMoves(key: string, timeoutMs = 30_000): Promise<number> {
+    return this.untilTopFrameMoves(() => this.page.keyboard.press(key), timeoutMs);
+  }
+
+  /** Clicks a debug toolbar button (by its label, e.g. "Step Back") and times it as pressUntilTopFrameMoves does. */
+  async clickToolbarUntilTopFrameMoves(label: string, timeoutMs = 30_000): Promise<number> {
+    const button = this.page.locator(`.debug-toolbar .action-item .action-label[aria-label^="${label}"]`).first();
+    await button.waitFor();
+    return this.untilTopFrameMoves(() => button.click(), timeoutMs);
+  }
+
+  private async untilTopFrameMoves(act: () => Promise<void>, timeoutMs: number): Promise<number> {
     const topFrame = `(() => { const frame = document.querySelector('.debug-call-stack .monaco-list-row .stack-frame'); return frame === null ? '' : frame.textContent; })()`;
     await this.page.evaluate(`(window.ringsidePressed = performance.now(), window.ringsideTopFrame = ${topFrame}, window.ringsideMoved = undefined, (() => {
       const observer = new MutationObserver(() => {
@@ -240,7 +251,7 @@ export class Workbench {
       });
       observer.observe(document.body, { subtree: true, childList: true, characterData: true });
     })())`);
-    await this.page.keyboard.press(key);
+    await act();
     await this.page.waitForFunction('window.ringsideMoved !== undefined', undefined, { timeout: timeoutMs, polling: 'raf' });
     const elapsed = await this.page.evaluate('window.ringsideMoved - window.ringsidePressed') as number;
     return Math.round(elapsed * 10) / 10;

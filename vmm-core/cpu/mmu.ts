@@ -502,9 +502,7 @@ export class Mmu {
       this.codeWriteListener!(ramPage);
     }
     // Every store reaches RAM through here or through a store-TLB entry filled here.
-    if (kind === AccessKind.Write && this.ram.beforeWrite !== null && ramPage >= 0 && ramPage * PAGE_SIZE < this.ram.size) {
-      this.ram.beforeWrite(ramPage * PAGE_SIZE, PAGE_SIZE);
-    }
+    if (kind === AccessKind.Write && ramPage >= 0 && ramPage * PAGE_SIZE < this.ram.size) this.ram.noteWriteAhead(ramPage * PAGE_SIZE, PAGE_SIZE);
     if (
       this.bus.isRam(pageStart, PAGE_SIZE) &&
       (!hart.pmp.active || hart.pmp.allows(pageStart, PAGE_SIZE, kind, machine)) &&
@@ -608,7 +606,7 @@ export class Mmu {
       if ((pteLo & wanted) !== wanted) {
         if (!hart.pmp.allows(pteAddress, 8, AccessKind.Write, false)) return this.fail(kind, false, lo, hi);
         pteLo |= wanted;
-        this.ram.beforeWrite?.(index * 4, 4);
+        this.ram.noteWriteAhead(index * 4, 4);
         this.words[index] = pteLo;
         const codePages = this.codePages;
         if (codePages !== null && codePages[index >>> 10] !== 0) this.codeWriteListener!(index >>> 10);

@@ -411,6 +411,7 @@ export function loadElfIntoRam(image: ElfImage, ram: GuestRam, options: { offset
   let highestAddress = -Infinity;
   for (const segment of loads) {
     const start = segment.physicalAddress + offset - ram.base;
+    ram.noteWriteAhead(start, segment.memorySize);
     ram.bytes.set(image.bytes.subarray(segment.offset, segment.offset + segment.fileSize), start);
     ram.bytes.fill(0, start + segment.fileSize, start + segment.memorySize);
     lowestAddress = Math.min(lowestAddress, segment.physicalAddress + offset);

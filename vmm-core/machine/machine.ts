@@ -728,7 +728,7 @@ export class Machine implements MachineClock, HartInterruptPins {
     this.guestResetRequested = false;
     this.history?.externalChange();
     if (!this.ramPristine) {
-      this.ram.beforeWrite?.(0, this.ram.size);
+      this.ram.noteWriteAhead(0, this.ram.size);
       this.ram.bytes.fill(0);
       for (const image of this.pristineImages) this.ram.bytes.set(image.bytes, image.address - RAM_BASE);
     }
@@ -1206,7 +1206,7 @@ export class Machine implements MachineClock, HartInterruptPins {
     if (!this.ram.contains(start, data.length)) return false;
     this.ramPristine = false;
     this.history?.externalChange();
-    this.ram.beforeWrite?.(start - RAM_BASE, data.length);
+    this.ram.noteWriteAhead(start - RAM_BASE, data.length);
     this.ram.bytes.set(data, start - RAM_BASE);
     this.translation?.noteWrite(start - RAM_BASE, data.length);
     return true;

@@ -14,6 +14,7 @@ export function loadRawIntoRam(bytes: Uint8Array, ram: GuestRam, address: number
         `${formatSize(ram.size)} of RAM at ${formatAddress(ram.base)}; use --mem`,
     );
   }
+  ram.noteWriteAhead(address - ram.base, bytes.length);
   ram.bytes.set(bytes, address - ram.base);
   return { entry: address, lowestAddress: address, highestAddress: address + bytes.length };
 }

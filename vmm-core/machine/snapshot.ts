@@ -20,6 +20,7 @@ import * as zlib from 'node:zlib';
 import { DEFAULT_ENTROPY_SEED, HostEntropySource, SeededEntropySource, type EntropySeed } from '../bridges/entropy';
 import { VirtioEntropyDevice } from '../devices/virtio/index';
 import type { Machine } from './machine';
+import type { GuestRam } from '../memory/ram';
 import { type ImageFile, type MachineConfig, type VirtioDeviceConfig } from './config';
 import { decodeState, encodeState, SnapshotError, StateReader, type StateRecord, type StateValue } from './state';
 import { MAX_HARTS, MAX_RAM_SIZE, VIRTIO_MMIO_SLOTS } from './layout';
@@ -33,8 +34,8 @@ const SECTION_ENTRY_BYTES = 40;
 const MAXIMUM_SECTIONS = 64;
 const PAGE_BYTES = 4096;
 const CHUNK_PAGES = 256;
-/** Deflate level for RAM: level 1 compresses a booted kernel's memory nearly as well as 6 in a third of the time. */
-const RAM_DEFLATE_LEVEL = 1;
+/** Deflate level: 1 compresses a booted kernel's memory and images nearly as well as 6 in a third of the time. */
+const DEFLATE_LEVEL = 1;
 
 const enum Encoding { Stored = 0, Deflate = 1 }
 
@@ -96,7 +97,7 @@ export function crc32(bytes: Uint8Array): number {
 export function saveSnapshot(machine: Machine, options: SnapshotOptions = {}): Uint8Array {
   const machineState = machine.saveState();
   const machineBytes = encodeState(machineState);
-  const ram = captureRam(machine.ram.bytes);
+  const ram = captureRam(machine.ram);
   const ramBytes = encodeRam(ram);
   const meta: StateRecord = {
     name: options.name ?? null,
@@ -118,7 +119,7 @@ export function saveSnapshot(machine: Machine, options: SnapshotOptions = {}): U
 
 /** SHA-256 of the machine's state and RAM: equal hashes, equal machines (what tests compare). */
 export function machineStateHash(machine: Machine): string {
-  return stateHash(encodeState(machine.saveState()), captureRam(machine.ram.bytes));
+  return stateHash(encodeState(machine.saveState()), captureRam(machine.ram));
 }
 
 /** Over the page map and the pages that are not zero: the same as hashing all of RAM, for less. */
@@ -173,21 +174,22 @@ function saveSeed(seed: EntropySeed): StateValue {
   return { bytes: Uint8Array.from(seed) };
 }
 
-function captureRam(bytes: Uint8Array): RamImage {
+function isZeroPage(words: Int32Array, firstWord: number): boolean {
+  for (let word = firstWord, end = firstWord + (PAGE_BYTES >> 2); word < end; word++) if (words[word] !== 0) return false;
+  return true;
+}
+
+function captureRam(ram: GuestRam): RamImage {
+  const bytes = ram.bytes;
   const pageCount = bytes.length / PAGE_BYTES;
   const bitmap = new Uint8Array(Math.ceil(pageCount / 8));
   const words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
   let nonZero = 0;
   for (let page = 0; page < pageCount; page++) {
-    const start = page * (PAGE_BYTES >> 2);
-    const end = start + (PAGE_BYTES >> 2);
-    for (let word = start; word < end; word++) {
-      if (words[word] !== 0) {
-        bitmap[page >> 3] |= 1 << (page & 7);
-        nonZero++;
-        break;
-      }
-    }
+    // A page nothing ever wrote is zero: not even read.
+    if (ram.touched[page] === 0 || isZeroPage(words, page * (PAGE_BYTES >> 2))) continue;
+    bitmap[page >> 3] |= 1 << (page & 7);
+    nonZero++;
   }
   const pages = new Uint8Array(nonZero * PAGE_BYTES);
   let at = 0;
@@ -208,7 +210,7 @@ function encodeRam(ram: RamImage): Uint8Array {
   parts.push(new Uint8Array(head.buffer), ram.bitmap);
   for (let start = 0; start < ram.pages.length; start += CHUNK_PAGES * PAGE_BYTES) {
     const chunk = ram.pages.subarray(start, Math.min(ram.pages.length, start + CHUNK_PAGES * PAGE_BYTES));
-    const stored = zlib.deflateRawSync(chunk, { level: RAM_DEFLATE_LEVEL });
+    const stored = zlib.deflateRawSync(chunk, { level: DEFLATE_LEVEL });
     const chunkHead = new DataView(new ArrayBuffer(8));
     chunkHead.setUint32(0, stored.length, true);
     chunkHead.setUint32(4, crc32(chunk), true);
@@ -218,7 +220,7 @@ function encodeRam(ram: RamImage): Uint8Array {
 }
 
 function writeSnapshotFile(sections: ReadonlyArray<{ tag: string; encoding: Encoding; bytes: Uint8Array }>): Uint8Array {
-  const stored = sections.map((section) => (section.encoding === Encoding.Deflate ? zlib.deflateSync(section.bytes) : section.bytes));
+  const stored = sections.map((section) => (section.encoding === Encoding.Deflate ? zlib.deflateSync(section.bytes, { level: DEFLATE_LEVEL }) : section.bytes));
   const table = new DataView(new ArrayBuffer(SECTION_ENTRY_BYTES * sections.length));
   let offset = HEADER_BYTES + table.byteLength;
   sections.forEach((section, index) => {
@@ -458,11 +460,16 @@ export function restoreSnapshot(machine: Machine, snapshot: ParsedSnapshot): voi
   }
   checkSameMachine(machine, snapshot.config);
   const { bitmap, pages, pageCount } = snapshot.ram;
+  const touched = machine.ram.touched;
   machine.restoreState(snapshot.machine, (ram) => {
-    ram.fill(0);
     let at = 0;
     for (let page = 0; page < pageCount; page++) {
-      if ((bitmap[page >> 3] & (1 << (page & 7))) === 0) continue;
+      if ((bitmap[page >> 3] & (1 << (page & 7))) === 0) {
+        // Only pages something wrote are cleared: writing one the host never touched would commit it.
+        if (touched[page] !== 0) ram.fill(0, page * PAGE_BYTES, (page + 1) * PAGE_BYTES);
+        continue;
+      }
+      touched[page] = 1;
       ram.set(pages.subarray(at, at + PAGE_BYTES), page * PAGE_BYTES);
       at += PAGE_BYTES;
     }

@@ -45,7 +45,7 @@ export class GuestMemory {
         `(0x${this.ram.base.toString(16)}..0x${(this.ram.base + this.ram.size).toString(16)})`);
     }
     const offset = address - this.ram.base;
-    if (what === 'write') this.ram.beforeWrite?.(offset, length);
+    if (what === 'write') this.ram.noteWriteAhead(offset, length);
     return offset;
   }
 

@@ -19,6 +19,12 @@ export class GuestRam {
    * page the first time it changes after a checkpoint.
    */
   beforeWrite: ((offset: number, length: number) => void) | null = null;
+  /**
+   * One byte per page, set before anything first writes the page: pages never marked are still
+   * all zero, so snapshots need not read them (reading untouched memory costs the host a fault
+   * per page).
+   */
+  readonly touched: Uint8Array;
 
   /** `buffer`: where RAM lives, from its byte 0 (the translation tier's Wasm memory); a new one by default. */
   constructor(readonly base: number, readonly size: number, buffer?: SharedArrayBuffer) {
@@ -29,6 +35,15 @@ export class GuestRam {
     this.halfwords = new Uint16Array(this.buffer, 0, size / 2);
     this.words = new Int32Array(this.buffer, 0, size / 4);
     this.doublewordsView = new BigInt64Array(this.buffer, 0, size / 8);
+    this.touched = new Uint8Array(size / 4096);
+  }
+
+  /** Every writer calls this (RAM offset and length) before it writes. */
+  noteWriteAhead(offset: number, length: number): void {
+    if (length <= 0) return;
+    const last = Math.min((offset + length - 1) >>> 12, this.touched.length - 1);
+    for (let page = Math.max(0, offset >>> 12); page <= last; page++) this.touched[page] = 1;
+    this.beforeWrite?.(offset, length);
   }
 
   /** True when the physical range [address, address+length) lies inside RAM. */
@@ -43,7 +58,7 @@ export class GuestRam {
         `cannot place ${data.length} bytes at 0x${address.toString(16)}: RAM is 0x${this.base.toString(16)}..0x${(this.base + this.size).toString(16)}`,
       );
     }
-    this.beforeWrite?.(address - this.base, data.length);
+    this.noteWriteAhead(address - this.base, data.length);
     this.bytes.set(data, address - this.base);
     this.writeListener?.(address - this.base, data.length);
   }
@@ -57,7 +72,7 @@ export class GuestRam {
   }
 
   writeUnaligned(offset: number, size: number, value: number): void {
-    this.beforeWrite?.(offset, size);
+    this.noteWriteAhead(offset, size);
     this.writeListener?.(offset, size);
     const b = this.bytes;
     b[offset] = value;
