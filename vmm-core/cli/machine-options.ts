@@ -7,7 +7,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { BridgeError } from '../bridges/types';
 import { parseCpuModel } from '../cpu/cpu-model';
 import {
-  ConfigError, defaultExecutionTier, type ExecutionTier, type IdleMode, MACHINE_FILE_SCHEMA, MACHINE_OPTIONS_SCHEMA, normalizeMachineConfig, parseMemorySize,
+  ConfigError, defaultExecutionTier, type ExecutionTier, type IdleMode, MACHINE_FILE_SCHEMA, type MachineConfig, MACHINE_OPTIONS_SCHEMA, normalizeMachineConfig, parseMemorySize,
 } from '../machine/config';
 import {
   type OpenedDevices, openVirtioDevices, parseDeviceOption, parseDriveOption, parseNetdevSpec, type VirtioDeviceSpec,
@@ -345,6 +345,11 @@ function buildMachineWithEngine(tier: ExecutionTier | undefined, build: () => Ma
     void compileWorker?.terminate();
     throw error;
   }
+}
+
+/** The machine of a recording, built with replay's host side (see machine/recording.ts). */
+export function openReplayMachine(config: MachineConfig, tier: ExecutionTier | undefined): Machine {
+  return buildMachineWithEngine(tier, () => new Machine(config));
 }
 
 /** Reads a snapshot file whole and checks it; a bad one is a UsageError naming the file. */

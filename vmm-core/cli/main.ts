@@ -2,7 +2,7 @@
 // machine config file), runs it with a timeout, and exits with the guest's exit code;
 // `ringside test` (test-command.ts) runs a list of guest tests. Documented in docs/cli.md.
 
-import { closeSync, existsSync, openSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import { Debugger, type StopReason } from '../debug/debugger';
 import type { DebugHost, DebugServer, DebugServerModule } from '../debug/remote';
@@ -25,9 +25,10 @@ import {
   hex, initialCodeStop, parseStopSpec, registerDump, type StopSpec, UsageError,
 } from './common';
 import {
-  applyMachineFields, defaultMachineOptions, loadMachineConfigFile, type MachineOptions, openMachine, openRestoredMachine,
+  applyMachineFields, defaultMachineOptions, loadMachineConfigFile, type MachineOptions, openMachine, openReplayMachine, openRestoredMachine,
 } from './machine-options';
-import { saveSnapshot, snapshotUnsupportedReason } from '../machine/snapshot';
+import { saveSnapshot, SnapshotError, snapshotUnsupportedReason } from '../machine/snapshot';
+import { InputRecorder, type ParsedRecording, readRecording, Replay, ReplayDivergence, replayMachineConfig } from '../machine/recording';
 import { snapshotCommand } from './snapshot-command';
 import { testCommand, TEST_USAGE } from './test-command';
 import { runTestWorker, TEST_WORKER_COMMAND } from './test-worker';
@@ -105,6 +106,11 @@ const USAGE = `usage: ringside run --kernel FILE [options]
   --restore FILE       start from a snapshot instead of booting: the snapshot holds the machine
                        (images, memory, devices), so no machine options go with it; the run
                        continues exactly as the saved one would have
+  --record FILE        write every input from outside (console bytes, network frames, waits cut
+                       short, host entropy) with the point of the run it arrived at, when the
+                       run ends
+  --replay FILE        run a recording again, exactly, with no host I/O (no machine options, no
+                       console input, no network); the first divergence is reported (exit 2)
 
        ringside snapshot info FILE [--json]
                        what a snapshot holds: machine, images, harts, sections, state hash
@@ -115,6 +121,8 @@ ${EXIT_TIMEOUT} timeout, ${EXIT_EMULATOR_ERROR} emulator error, ${EXIT_USAGE} ba
 
 interface RunOptions extends MachineOptions {
   restore?: string;
+  record?: string;
+  replay?: string;
   snapshotAt?: number;
   snapshotOut?: string;
   snapshotExit: boolean;
@@ -176,6 +184,8 @@ function parseRunArguments(args: readonly string[]): RunOptions {
     switch (flag) {
       case '--config': value(); break;
       case '--restore': options.restore = value(); break;
+      case '--record': options.record = value(); break;
+      case '--replay': options.replay = value(); break;
       case '--snapshot-out': options.snapshotOut = value(); break;
       case '--snapshot-at': {
         const text = value();
@@ -294,6 +304,14 @@ function parseRunArguments(args: readonly string[]): RunOptions {
     throw new UsageError(options.snapshotAt === undefined ? '--snapshot-out needs --snapshot-at N (when to take it)' : '--snapshot-at needs --snapshot-out FILE');
   }
   if (options.snapshotExit && options.snapshotAt === undefined) throw new UsageError('--snapshot-exit needs --snapshot-at and --snapshot-out');
+  if (options.replay !== undefined) {
+    if (machineFlags.length > 0) throw new UsageError(`--replay takes the whole machine from the recording; ${[...new Set(machineFlags)].join(', ')} cannot go with it`);
+    if (options.restore !== undefined || options.record !== undefined) throw new UsageError('--replay cannot go with --restore or --record');
+    return options;
+  }
+  if (options.restore !== undefined && options.record !== undefined) {
+    throw new UsageError('--record starts at power-on: it cannot go with --restore yet');
+  }
   if (options.restore !== undefined) {
     if (machineFlags.length > 0) {
       throw new UsageError(`--restore takes the whole machine from the snapshot; ${[...new Set(machineFlags)].join(', ')} cannot go with it`);
@@ -481,6 +499,7 @@ const SLICE_BATCH = 5_000_000;
 
 async function runCommand(args: readonly string[]): Promise<number> {
   const options = parseRunArguments(args);
+  if (options.replay !== undefined) return replayCommand(options, options.replay);
   const consoleBuffer: number[] = [];
   let serialConsole: ConsoleBackend | undefined;
   const flushConsole = (): void => {
@@ -506,8 +525,21 @@ async function runCommand(args: readonly string[]): Promise<number> {
     machine.close();
     throw new UsageError(`--snapshot-at ${options.snapshotAt}: the machine is at instruction ${machine.harts[0].instructionsRetired} already (restored from ${options.restore})`);
   }
+  let recorder: InputRecorder | undefined;
+  if (options.record !== undefined) {
+    try {
+      recorder = new InputRecorder(machine);
+    } catch (error) {
+      machine.close();
+      if (error instanceof SnapshotError) throw new UsageError(`--record: ${error.message}`);
+      throw error;
+    }
+  }
   try {
-    return await runMachine(options, machine, flushConsole, (backend) => (serialConsole = backend));
+    const code = await runMachine(options, machine, flushConsole, (backend) => (serialConsole = backend));
+    if (recorder !== undefined) writeFileAtomically(options.record!, recorder.save(), 'recording', (bytes) =>
+      `ringside: recording of ${recorder!.inputCount} inputs over ${machine.totalSteps()} steps written to ${options.record} (${bytes} bytes)`);
+    return code;
   } catch (error) {
     // A bad console or trace file is found before anything runs: leave no capture behind either.
     if (error instanceof UsageError) for (const path of opened.createdFiles) rmSync(path, { force: true });
@@ -659,16 +691,85 @@ async function runMachine(
 
 /** Saves the machine to `path` through a temporary file, so that no half-written snapshot is ever left under the name. */
 function writeSnapshotFile(machine: Machine, path: string): void {
-  const bytes = saveSnapshot(machine, { name: basename(path) });
+  writeFileAtomically(path, saveSnapshot(machine, { name: basename(path) }), 'snapshot',
+    (bytes) => `ringside: snapshot at instruction ${machine.harts[0].instructionsRetired} written to ${path} (${bytes} bytes)`);
+}
+
+function writeFileAtomically(path: string, bytes: Uint8Array, what: string, done: (bytes: number) => string): void {
   const temporary = `${path}.${process.pid}.partial`;
   try {
     writeFileSync(temporary, bytes);
     renameSync(temporary, path);
   } catch (error) {
     rmSync(temporary, { force: true });
-    throw new UsageError(`cannot write snapshot '${path}': ${fileErrorReason(error)}`);
+    throw new UsageError(`cannot write ${what} '${path}': ${fileErrorReason(error)}`);
   }
-  process.stderr.write(`ringside: snapshot at instruction ${machine.harts[0].instructionsRetired} written to ${path} (${bytes.length} bytes)\n`);
+  process.stderr.write(`${done(bytes.length)}\n`);
+}
+
+/** `ringside run --replay FILE`: the recorded run again, inputs from the file, guest output to stdout. */
+async function replayCommand(options: RunOptions, path: string): Promise<number> {
+  let file: Uint8Array;
+  try {
+    file = new Uint8Array(readFileSync(path));
+  } catch (error) {
+    throw new UsageError(`cannot read recording '${path}': ${fileErrorReason(error)}`);
+  }
+  let recording: ParsedRecording;
+  try {
+    recording = readRecording(file);
+  } catch (error) {
+    if (error instanceof SnapshotError) throw new UsageError(`${path}: ${error.message}`);
+    throw error;
+  }
+  const output: number[] = [];
+  const flush = (): void => {
+    if (output.length === 0) return;
+    writeSync(1, Uint8Array.from(output.splice(0)));
+  };
+  let built: ReturnType<typeof replayMachineConfig>;
+  try {
+    built = replayMachineConfig(recording, {
+      tier: options.tier,
+      consoleOutput: (byte) => {
+        output.push(byte);
+        if (byte === 10 || output.length >= CONSOLE_FLUSH_BYTES) flush();
+      },
+    });
+  } catch (error) {
+    if (error instanceof SnapshotError || error instanceof ConfigError) throw new UsageError(`${path}: ${error.message}`);
+    throw error;
+  }
+  const machine = openReplayMachine(built.config, options.tier);
+  const deadline = options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : Infinity;
+  try {
+    const replay = new Replay(machine, recording, built.cards);
+    for (;;) {
+      let state: 'running' | 'ended';
+      try {
+        state = replay.step(SLICE_BATCH);
+      } catch (error) {
+        flush();
+        if (error instanceof ReplayDivergence) {
+          process.stderr.write(`ringside: replay of ${path} diverged: ${error.message}\n`);
+          return EXIT_USAGE;
+        }
+        throw error;
+      }
+      flush();
+      if (state === 'ended') break;
+      if (Date.now() > deadline) {
+        process.stderr.write(`ringside: timeout after ${options.timeoutSeconds} s replaying ${path}\n`);
+        return EXIT_TIMEOUT;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    process.stderr.write(`ringside: replayed ${recording.inputs.length} inputs over ${machine.totalSteps()} steps: the same run as recorded\n`);
+    return machine.exit !== null ? exitCodeOf(machine.exit) : 0;
+  } finally {
+    flush();
+    machine.close();
+  }
 }
 
 /** One line for Ctrl-A i. */

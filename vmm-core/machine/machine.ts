@@ -91,6 +91,15 @@ export interface MachineHistoryHooks {
   externalChange(): void;
 }
 
+/** What a recording hears: each input from outside, as it enters the machine (between runs). */
+export interface MachineInputRecorder {
+  consoleInput(bytes: Uint8Array, accepted: number): void;
+  networkFrame(card: number, frame: Uint8Array): void;
+  /** A wait cut short: virtual time moved to `nanoseconds`, before the timer event. */
+  idleAdvance(nanoseconds: number): void;
+  networkLink(card: number | undefined, up: boolean): void;
+}
+
 /** Steps a hart has taken: instructions retired plus traps taken (a trap is a step of its own). */
 export function hartSteps(hart: Hart): number {
   return hart.instructionsRetired + hart.trapsTaken;
@@ -191,6 +200,8 @@ export class Machine implements MachineClock, HartInterruptPins {
    * and when anything from outside changes the machine between runs.
    */
   history: MachineHistoryHooks | null = null;
+  /** Recording (machine/recording.ts): told of every input from outside as it enters. */
+  inputRecorder: MachineInputRecorder | null = null;
   /**
    * Re-execution from history: the guest's console output and other host-side effects were
    * already produced the first time, so they are dropped.
@@ -376,6 +387,7 @@ export class Machine implements MachineClock, HartInterruptPins {
           setReceiver: (receiver) => backend.setReceiver(receiver === null ? null : (frame) => {
             this.beforeExternalInput();
             this.history?.externalChange();
+            this.inputRecorder?.networkFrame(index, frame);
             return receiver(frame);
           }),
           close: () => backend.close(),
@@ -403,6 +415,7 @@ export class Machine implements MachineClock, HartInterruptPins {
   /** Plugs or pulls the cable of network card `index` (in the order they were configured), or of all; false when there is none. */
   setNetworkLink(up: boolean, index?: number): boolean {
     this.history?.externalChange();
+    this.inputRecorder?.networkLink(index, up);
     let changed = false;
     for (const [position, card] of this.networkCards.entries()) {
       if (index !== undefined && index !== position) continue;
@@ -550,6 +563,12 @@ export class Machine implements MachineClock, HartInterruptPins {
    */
   sendConsoleInput(bytes: Uint8Array | readonly number[]): number {
     this.history?.externalChange();
+    const accepted = this.deliverConsoleInput(bytes);
+    this.inputRecorder?.consoleInput(Uint8Array.from(bytes), accepted);
+    return accepted;
+  }
+
+  private deliverConsoleInput(bytes: Uint8Array | readonly number[]): number {
     if (this.virtioConsole !== null && this.consoleInputFocus === 'virtio') return this.virtioConsole.receive(Uint8Array.from(bytes));
     if (this.sbiConsoleInputUsed) {
       this.sbiConsoleInput.push(...bytes);
@@ -892,7 +911,10 @@ export class Machine implements MachineClock, HartInterruptPins {
       if (!anyRan && candidates.every((hart) => hart.waitingForInterrupt && (hart.mip & hart.mie) === 0)) {
         // Everyone sleeps in wfi: let the host pace the wait, jump time to the next timer event, or give up.
         const timerPending = this.nextTimerEventNanoseconds() !== Infinity;
-        if (pace && (timerPending || this.externalInputPossible())) return { kind: 'idle' };
+        if (pace && (timerPending || this.externalInputPossible())) {
+          this.settleIdleWindow();
+          return { kind: 'idle' };
+        }
         if (!this.skipIdleTime(candidates)) {
           // One hart running alone may be waiting for one of the frozen others: no deadlock.
           if (singleHart !== undefined) return { kind: 'budget' };
@@ -908,6 +930,19 @@ export class Machine implements MachineClock, HartInterruptPins {
         this.windowStart = Math.max(slowest, this.windowStart);
       }
     }
+  }
+
+  /**
+   * While every hart waits: the scheduling window starts where the slowest hart got, however
+   * the runs before were cut. A run that returns idle does this; a replay (or history) that
+   * stops right after the `wfi` by a step limit does it before it delivers the input, so both
+   * go on from the same window (with several harts the window decides how they interleave).
+   */
+  settleIdleWindow(): void {
+    if (!this.isIdle()) return;
+    let slowest = Infinity;
+    for (const hart of this.harts) if (this.hartStates[hart.hartId] === HartState.Started) slowest = Math.min(slowest, hart.virtualNanoseconds);
+    if (slowest !== Infinity) this.windowStart = Math.max(this.windowStart, slowest);
   }
 
   /** Another thread asked the host to serve it (see `attention`). */
@@ -957,7 +992,10 @@ export class Machine implements MachineClock, HartInterruptPins {
     const target = Math.min(nanoseconds, next);
     if (!Number.isFinite(target)) return;
     // Woken before the timer (input arrived): where time stopped came from outside.
-    if (target < next) this.history?.externalChange();
+    if (target < next) {
+      this.history?.externalChange();
+      this.inputRecorder?.idleAdvance(target);
+    }
     let slowest = Infinity;
     for (const hart of this.harts) {
       if (this.hartStates[hart.hartId] !== HartState.Started) continue;

@@ -18,10 +18,11 @@
 import { createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import { DEFAULT_ENTROPY_SEED, HostEntropySource, SeededEntropySource, type EntropySeed } from '../bridges/entropy';
-import { VirtioEntropyDevice } from '../devices/virtio/index';
+import { VirtioEntropyDevice, type VirtioNetDevice } from '../devices/virtio/index';
 import type { Machine } from './machine';
 import type { GuestRam } from '../memory/ram';
 import { type ImageFile, type MachineConfig, type VirtioDeviceConfig } from './config';
+import type { NetBackend } from '../bridges/types';
 import { decodeState, encodeState, SnapshotError, StateReader, type StateRecord, type StateValue } from './state';
 import { MAX_HARTS, MAX_RAM_SIZE, VIRTIO_MMIO_SLOTS } from './layout';
 
@@ -37,7 +38,7 @@ const CHUNK_PAGES = 256;
 /** Deflate level: 1 compresses a booted kernel's memory and images nearly as well as 6 in a third of the time. */
 const DEFLATE_LEVEL = 1;
 
-const enum Encoding { Stored = 0, Deflate = 1 }
+export const enum Encoding { Stored = 0, Deflate = 1 }
 
 /** Something the host says about a snapshot it takes (shown by `snapshot info`). */
 export interface SnapshotOptions {
@@ -134,8 +135,11 @@ export function snapshotUnsupportedReason(machine: Machine): string | undefined 
   return `snapshots of a machine with a ${entry.kind === 'block' ? 'virtio-blk disk' : 'virtio-net card'} (slot ${entry.slot}) are not implemented yet`;
 }
 
-/** What rebuilds the machine: its configuration and the images it loaded (a reset reloads them). */
-function saveConfig(machine: Machine): StateRecord {
+/**
+ * What rebuilds the machine: its configuration and the images it loaded (a reset reloads them).
+ * `networkCards`: a recording may hold virtio-net cards (their frames are recorded inputs).
+ */
+export function saveConfig(machine: Machine, options: { networkCards?: boolean } = {}): StateRecord {
   const config = machine.config;
   const image = (file: ImageFile | undefined): StateValue => (file === undefined ? null : { fileName: file.fileName, bytes: file.bytes });
   const devices = machine.virtioSlots.map((entry): StateRecord => {
@@ -146,8 +150,13 @@ function saveConfig(machine: Machine): StateRecord {
         if (source instanceof SeededEntropySource) return { kind: 'entropy', slot: entry.slot, seed: saveSeed(source.seed) };
         return { kind: 'entropy', slot: entry.slot, seed: null };
       }
-      case 'block': case 'net':
-        throw new SnapshotError(snapshotUnsupportedReason(machine)!);
+      case 'net': {
+        if (options.networkCards !== true) throw new SnapshotError(snapshotUnsupportedReason(machine)!);
+        const card = entry.device as VirtioNetDevice;
+        return { kind: 'net', slot: entry.slot, mac: Uint8Array.from(card.mac), linkUp: card.linkUp };
+      }
+      case 'block':
+        throw new SnapshotError(`${options.networkCards === true ? 'recordings' : 'snapshots'} of a machine with a virtio-blk disk (slot ${entry.slot}) are not implemented yet`);
     }
   });
   return {
@@ -219,7 +228,7 @@ function encodeRam(ram: RamImage): Uint8Array {
   return concatenate(parts);
 }
 
-function writeSnapshotFile(sections: ReadonlyArray<{ tag: string; encoding: Encoding; bytes: Uint8Array }>): Uint8Array {
+export function writeSnapshotFile(sections: ReadonlyArray<{ tag: string; encoding: Encoding; bytes: Uint8Array }>, magic = SNAPSHOT_MAGIC): Uint8Array {
   const stored = sections.map((section) => (section.encoding === Encoding.Deflate ? zlib.deflateSync(section.bytes, { level: DEFLATE_LEVEL }) : section.bytes));
   const table = new DataView(new ArrayBuffer(SECTION_ENTRY_BYTES * sections.length));
   let offset = HEADER_BYTES + table.byteLength;
@@ -235,7 +244,7 @@ function writeSnapshotFile(sections: ReadonlyArray<{ tag: string; encoding: Enco
   });
   const tableBytes = new Uint8Array(table.buffer);
   const header = new DataView(new ArrayBuffer(HEADER_BYTES));
-  for (let i = 0; i < 8; i++) header.setUint8(i, SNAPSHOT_MAGIC.charCodeAt(i));
+  for (let i = 0; i < 8; i++) header.setUint8(i, magic.charCodeAt(i));
   header.setUint16(8, SNAPSHOT_FORMAT_VERSION, true);
   header.setUint16(10, HEADER_BYTES, true);
   header.setUint32(12, sections.length, true);
@@ -250,14 +259,14 @@ function writeSnapshotFile(sections: ReadonlyArray<{ tag: string; encoding: Enco
  * A snapshot file with section `tag`'s decoded bytes replaced and every checksum made right
  * again: for tests and tools that need a well-formed file with contents of their choosing.
  */
-export function rewriteSnapshotSection(file: Uint8Array, tag: string, bytes: Uint8Array): Uint8Array {
-  const sections = readSections(file).sections.map((section) => (section.tag === tag ? { ...section, bytes } : section));
-  return writeSnapshotFile(sections);
+export function rewriteSnapshotSection(file: Uint8Array, tag: string, bytes: Uint8Array, magic = SNAPSHOT_MAGIC): Uint8Array {
+  const sections = readSections(file, magic).sections.map((section) => (section.tag === tag ? { ...section, bytes } : section));
+  return writeSnapshotFile(sections, magic);
 }
 
-/** The decoded bytes of one section of a (checked) snapshot file. */
-export function snapshotSectionBytes(file: Uint8Array, tag: string): Uint8Array {
-  const section = readSections(file).sections.find((candidate) => candidate.tag === tag);
+/** The decoded bytes of one section of a (checked) snapshot file (or a recording, with its signature). */
+export function snapshotSectionBytes(file: Uint8Array, tag: string, magic = SNAPSHOT_MAGIC): Uint8Array {
+  const section = readSections(file, magic).sections.find((candidate) => candidate.tag === tag);
   if (section === undefined) throw new SnapshotError(`snapshot has no '${tag.trim()}' section`);
   return section.bytes;
 }
@@ -296,7 +305,7 @@ export function readSnapshot(file: Uint8Array): ParsedSnapshot {
   return { formatVersion: version, meta, config, machine, ram, sections: infos, fileBytes };
 }
 
-interface RawSection {
+export interface RawSection {
   readonly tag: string;
   readonly encoding: Encoding;
   readonly storedBytes: number;
@@ -304,28 +313,28 @@ interface RawSection {
 }
 
 /** The header, the table and every section checked and decoded. */
-function readSections(file: Uint8Array): { version: number; fileBytes: number; sections: RawSection[] } {
-  if (file.length < HEADER_BYTES) throw new SnapshotError(`not a Ringside snapshot: ${file.length} bytes, shorter than the ${HEADER_BYTES}-byte header`);
-  const magic = String.fromCharCode(...file.subarray(0, 8));
-  if (magic !== SNAPSHOT_MAGIC) throw new SnapshotError('not a Ringside snapshot (no RINGSNAP signature)');
+export function readSections(file: Uint8Array, magic = SNAPSHOT_MAGIC, what = 'snapshot'): { version: number; fileBytes: number; sections: RawSection[] } {
+  if (file.length < HEADER_BYTES) throw new SnapshotError(`not a Ringside ${what}: ${file.length} bytes, shorter than the ${HEADER_BYTES}-byte header`);
+  const signature = String.fromCharCode(...file.subarray(0, 8));
+  if (signature !== magic) throw new SnapshotError(`not a Ringside ${what} (no ${magic} signature)`);
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
   const version = view.getUint16(8, true);
-  if (crc32(file.subarray(0, 60)) !== view.getUint32(60, true)) throw new SnapshotError('snapshot header is damaged (checksum mismatch)');
+  if (crc32(file.subarray(0, 60)) !== view.getUint32(60, true)) throw new SnapshotError(`${what} header is damaged (checksum mismatch)`);
   if (version !== SNAPSHOT_FORMAT_VERSION) {
-    throw new SnapshotError(`snapshot format version ${version} is not supported (this Ringside reads version ${SNAPSHOT_FORMAT_VERSION})`);
+    throw new SnapshotError(`${what} format version ${version} is not supported (this Ringside reads version ${SNAPSHOT_FORMAT_VERSION})`);
   }
-  if (view.getUint16(10, true) !== HEADER_BYTES) throw new SnapshotError(`snapshot header size ${view.getUint16(10, true)} is not ${HEADER_BYTES}`);
+  if (view.getUint16(10, true) !== HEADER_BYTES) throw new SnapshotError(`${what} header size ${view.getUint16(10, true)} is not ${HEADER_BYTES}`);
   const sectionCount = view.getUint32(12, true);
-  if (sectionCount > MAXIMUM_SECTIONS) throw new SnapshotError(`snapshot claims ${sectionCount} sections (at most ${MAXIMUM_SECTIONS})`);
+  if (sectionCount > MAXIMUM_SECTIONS) throw new SnapshotError(`${what} claims ${sectionCount} sections (at most ${MAXIMUM_SECTIONS})`);
   const fileBytes = Number(view.getBigUint64(16, true));
   if (fileBytes !== file.length) {
     throw new SnapshotError(fileBytes > file.length
-      ? `snapshot is truncated: ${file.length} of ${fileBytes} bytes`
-      : `snapshot has ${file.length - fileBytes} bytes after its end`);
+      ? `${what} is truncated: ${file.length} of ${fileBytes} bytes`
+      : `${what} has ${file.length - fileBytes} bytes after its end`);
   }
   const tableEnd = HEADER_BYTES + sectionCount * SECTION_ENTRY_BYTES;
-  if (tableEnd > file.length) throw new SnapshotError('snapshot is truncated inside its section table');
-  if (crc32(file.subarray(HEADER_BYTES, tableEnd)) !== view.getUint32(24, true)) throw new SnapshotError('snapshot section table is damaged (checksum mismatch)');
+  if (tableEnd > file.length) throw new SnapshotError(`${what} is truncated inside its section table`);
+  if (crc32(file.subarray(HEADER_BYTES, tableEnd)) !== view.getUint32(24, true)) throw new SnapshotError(`${what} section table is damaged (checksum mismatch)`);
   const sections: RawSection[] = [];
   for (let index = 0; index < sectionCount; index++) {
     const entry = HEADER_BYTES + index * SECTION_ENTRY_BYTES;
@@ -334,15 +343,15 @@ function readSections(file: Uint8Array): { version: number; fileBytes: number; s
     const offset = Number(view.getBigUint64(entry + 8, true));
     const storedBytes = Number(view.getBigUint64(entry + 16, true));
     const decodedBytes = Number(view.getBigUint64(entry + 24, true));
-    if (offset < tableEnd || offset + storedBytes > file.length) throw new SnapshotError(`snapshot section '${tag}' lies outside the file`);
+    if (offset < tableEnd || offset + storedBytes > file.length) throw new SnapshotError(`${what} section '${tag}' lies outside the file`);
     const stored = file.subarray(offset, offset + storedBytes);
-    if (crc32(stored) !== view.getUint32(entry + 32, true)) throw new SnapshotError(`snapshot section '${tag}' is damaged (checksum mismatch)`);
-    if (sections.some((section) => section.tag === tag)) throw new SnapshotError(`snapshot has two '${tag}' sections`);
+    if (crc32(stored) !== view.getUint32(entry + 32, true)) throw new SnapshotError(`${what} section '${tag}' is damaged (checksum mismatch)`);
+    if (sections.some((section) => section.tag === tag)) throw new SnapshotError(`${what} has two '${tag}' sections`);
     let bytes: Uint8Array;
     if (encoding === Encoding.Stored) bytes = stored;
     else if (encoding === Encoding.Deflate) bytes = inflate(stored, decodedBytes, `section '${tag}'`);
-    else throw new SnapshotError(`snapshot section '${tag}' has unknown encoding ${encoding}`);
-    if (bytes.length !== decodedBytes) throw new SnapshotError(`snapshot section '${tag}' decodes to ${bytes.length} bytes, not ${decodedBytes}`);
+    else throw new SnapshotError(`${what} section '${tag}' has unknown encoding ${encoding}`);
+    if (bytes.length !== decodedBytes) throw new SnapshotError(`${what} section '${tag}' decodes to ${bytes.length} bytes, not ${decodedBytes}`);
     sections.push({ tag, encoding: encoding as Encoding, storedBytes, bytes });
   }
   return { version, fileBytes, sections };
@@ -403,10 +412,12 @@ export interface RestoreHost {
   tier?: MachineConfig['tier'];
   /** Overrides the saved idle mode (pace or skip). */
   idle?: MachineConfig['idle'];
+  /** The host side of network card `index` (in slot order), for a recording's cards. */
+  networkBackend?: (index: number) => NetBackend;
 }
 
 /** The configuration a snapshot's machine was built from, with the host's side filled in. */
-export function snapshotMachineConfig(snapshot: ParsedSnapshot, host: RestoreHost = {}): MachineConfig {
+export function snapshotMachineConfig(snapshot: Pick<ParsedSnapshot, 'config'>, host: RestoreHost = {}): MachineConfig {
   const config = snapshot.config;
   const image = (key: string): ImageFile | undefined => {
     if (config.isNull(key)) return undefined;
@@ -416,10 +427,15 @@ export function snapshotMachineConfig(snapshot: ParsedSnapshot, host: RestoreHos
   const bios = config.choice('bios', ['none', 'builtin', 'firmware'] as const);
   const firmware = image('firmware');
   if ((bios === 'firmware') !== (firmware !== undefined)) throw new SnapshotError('config.firmware: does not match config.bios');
+  let cards = 0;
   const devices = config.records('devices', undefined, VIRTIO_MMIO_SLOTS).map((device): VirtioDeviceConfig => {
-    const kind = device.choice('kind', ['console', 'entropy'] as const);
+    const kind = device.choice('kind', ['console', 'entropy', 'net'] as const);
     const slot = device.integer('slot', 0, VIRTIO_MMIO_SLOTS - 1);
     if (kind === 'console') return { kind, slot };
+    if (kind === 'net') {
+      if (host.networkBackend === undefined) throw new SnapshotError(`${config.path}.devices: a network card in slot ${slot} needs a host side`);
+      return { kind, slot, mac: device.bytes('mac', 6), linkUp: device.boolean('linkUp'), backend: host.networkBackend(cards++) };
+    }
     if (device.isNull('seed')) return { kind, slot, source: new HostEntropySource() };
     return { kind, slot, source: new SeededEntropySource(readSeed(device.child('seed'))) };
   });

@@ -28,7 +28,8 @@ export class VirtioEntropyDevice implements VirtioDevice {
   readonly typeName = 'virtio-rng';
   readonly queueMaxSizes: readonly number[];
   readonly deviceFeatures = FeatureBits.none;
-  readonly source: EntropySource;
+  /** Replaced by a recording or a replay (the host source's bytes are input from outside). */
+  source: EntropySource;
   readonly counters: VirtioEntropyCounters = { requests: 0, bytes: 0, sourceErrors: 0 };
   private context: VirtioDeviceContext | null = null;
 
