@@ -540,13 +540,10 @@ export class RingsideSession extends LoggingDebugSession {
     machine.beforeExternalInput = () => loop.pacer.beforeExternalInput();
     const stepper = new Stepper(target, loop, policy, () => this.state?.symbols, () => this.interruptsDuringStep);
     const historyMiB = attributes.historyMiB ?? DEFAULT_HISTORY_MIB;
-    const hostDevice = machine.virtioSlots.find((slot) => slot.kind === 'block' || slot.kind === 'net');
     let reverse: ReverseExecution | undefined;
     let reverseUnavailable: string | undefined;
     if (historyMiB === 0) reverseUnavailable = 'reverse debugging is off (historyMiB is 0 in the launch configuration)';
-    else if (hostDevice !== undefined) {
-      reverseUnavailable = `reverse debugging of a machine with a ${hostDevice.kind === 'block' ? 'virtio-blk disk' : 'virtio-net card'} is not implemented yet`;
-    } else if (machine.history !== null) reverseUnavailable = 'this machine records its history for another debugger already';
+    else if (machine.history !== null) reverseUnavailable = 'this machine records its history for another debugger already';
     else {
       reverse = new ReverseExecution(machine, debug, new ExecutionHistory(machine, { budgetBytes: historyMiB * 1024 * 1024 }), target, breakpoints,
         () => this.state?.symbols);

@@ -18,6 +18,7 @@
 
 import { hartSteps, type Machine, type MachineHistoryHooks } from '../machine/machine';
 import type { StateRecord } from '../machine/state';
+import { DISK_BLOCK_BYTES } from '../bridges/disk/observed';
 
 const PAGE_BYTES = 4096;
 /** Bytes a checkpoint's own state is counted as, on top of its undo log (registers, devices, bookkeeping). */
@@ -48,6 +49,8 @@ interface Checkpoint {
   mode: RunMode | undefined;
   /** RAM page index → the page's content at this checkpoint (null: it was all zero). */
   readonly undo: Map<number, Uint8Array | null>;
+  /** Disk blocks ("slot:block") → their content at this checkpoint. */
+  readonly diskUndo: Map<string, Uint8Array>;
   undoBytes: number;
 }
 
@@ -97,11 +100,37 @@ export class ExecutionHistory implements MachineHistoryHooks {
     if (machine.history !== null) throw new Error('the machine records a history already');
     machine.history = this;
     machine.ram.beforeWrite = (offset, length) => this.beforeRamWrite(offset, length);
+    this.watchDisks();
+  }
+
+  /** Disk blocks already in the open interval's undo log. */
+  private readonly diskSaved = new Set<string>();
+
+  /** Disks are memory too: a write copies the blocks it changes first (a disk plugged in later joins at the next checkpoint). */
+  private watchDisks(): void {
+    for (const { slot, disk } of this.machine.disks) {
+      disk.beforeWrite = (sector, count) => {
+        const current = this.checkpoints[this.checkpoints.length - 1];
+        if (current === undefined || count <= 0) return;
+        for (let block = Math.floor(sector / 8), last = Math.floor((sector + count - 1) / 8); block <= last; block++) {
+          const key = `${slot}:${block}`;
+          if (this.diskSaved.has(key)) continue;
+          this.diskSaved.add(key);
+          const content = new Uint8Array(DISK_BLOCK_BYTES);
+          disk.readBlock(block, content);
+          current.diskUndo.set(key, content);
+          current.undoBytes += DISK_BLOCK_BYTES + 32;
+          this.bytes += DISK_BLOCK_BYTES + 32;
+        }
+        if (this.bytes > this.budgetBytes) this.enforceBudget();
+      };
+    }
   }
 
   /** Forgets everything recorded: history starts again at the next run (the machine was restored from a snapshot). */
   clear(): void {
     this.checkpoints.length = 0;
+    this.diskSaved.clear();
     this.bytes = 0;
     this.serial++;
     this.pending = true;
@@ -111,6 +140,7 @@ export class ExecutionHistory implements MachineHistoryHooks {
   close(): void {
     if (this.machine.history === this) this.machine.history = null;
     this.machine.ram.beforeWrite = null;
+    for (const { disk } of this.machine.disks) disk.beforeWrite = null;
     this.checkpoints.length = 0;
     this.bytes = 0;
   }
@@ -152,13 +182,16 @@ export class ExecutionHistory implements MachineHistoryHooks {
 
   private checkpoint(mode: RunMode): void {
     this.pending = false;
+    // A disk hot-plugged since the last checkpoint is watched from here on.
+    if (this.machine.disks.some((entry) => entry.disk.beforeWrite === null)) this.watchDisks();
     this.serial++;
     // A serial that wrapped would match stale marks: start them over.
     if (this.serial === 0xffff_ffff) {
       this.savedIn.fill(0);
       this.serial = 1;
     }
-    this.checkpoints.push({ position: this.position(), state: this.machine.saveState(), mode, undo: new Map(), undoBytes: 0 });
+    this.checkpoints.push({ position: this.position(), state: this.machine.saveState(), mode, undo: new Map(), diskUndo: new Map(), undoBytes: 0 });
+    this.diskSaved.clear();
     this.bytes += CHECKPOINT_OVERHEAD_BYTES;
     // The next store to any page must translate again, so that its page is copied first.
     for (const mmu of this.machine.mmus) mmu.flush();
@@ -221,7 +254,12 @@ export class ExecutionHistory implements MachineHistoryHooks {
     if (target === undefined) throw new HistoryError(`no checkpoint ${index} (history holds ${this.checkpoints.length})`);
     const ram = this.machine.ram;
     const translation = this.machine.translation;
+    const disks = new Map(this.machine.disks.map((entry) => [entry.slot, entry.disk]));
     for (let newer = this.checkpoints.length - 1; newer >= index; newer--) {
+      for (const [key, content] of this.checkpoints[newer].diskUndo) {
+        const [slot, block] = key.split(':').map(Number);
+        disks.get(slot)?.writeBlock(block, content);
+      }
       for (const [page, content] of this.checkpoints[newer].undo) {
         const start = page * PAGE_BYTES;
         if (content === null) ram.bytes.fill(0, start, start + PAGE_BYTES);
@@ -232,6 +270,8 @@ export class ExecutionHistory implements MachineHistoryHooks {
     for (const discarded of this.checkpoints.splice(index + 1)) this.bytes -= discarded.undoBytes + CHECKPOINT_OVERHEAD_BYTES;
     this.bytes -= target.undoBytes;
     target.undo.clear();
+    target.diskUndo.clear();
+    this.diskSaved.clear();
     target.undoBytes = 0;
     this.machine.restoreOwnState(target.state);
     // A new interval from here, in the mode this one ran in; pages are copied again as written.

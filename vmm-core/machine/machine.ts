@@ -21,6 +21,7 @@ import { PhysicalBus } from '../memory/bus';
 import { GuestMemory } from '../memory/guest-memory';
 import type { BlockBackend, NetBackend } from '../bridges/types';
 import { SeededEntropySource } from '../bridges/entropy';
+import { ObservedDisk } from '../bridges/disk/observed';
 import { SwitchableCapture, type CaptureSummary } from '../bridges/net/capture-tap';
 import { GuestRam } from '../memory/ram';
 import { ExitIndex } from '../monitor/exits';
@@ -376,14 +377,17 @@ export class Machine implements MachineClock, HartInterruptPins {
 
   private createVirtioDevice(wanted: VirtioDeviceConfig): VirtioDevice {
     switch (wanted.kind) {
-      case 'block': return new VirtioBlockDevice({ backend: wanted.backend, serial: wanted.serial });
+      case 'block': return new VirtioBlockDevice({ backend: new ObservedDisk(wanted.backend), serial: wanted.serial });
       case 'net': {
         const index = this.config.virtioDevices.filter((device) => device.kind === 'net').indexOf(wanted);
         const backend = wanted.backend;
         // Frames from the host are external input: the host hears of each before it lands.
         const announced: NetBackend = {
           description: backend.description,
-          send: (frame) => backend.send(frame),
+          // Re-executed history sends nothing: the frames went out the first time.
+          send: (frame) => {
+            if (!this.replaying) backend.send(frame);
+          },
           setReceiver: (receiver) => backend.setReceiver(receiver === null ? null : (frame) => {
             this.beforeExternalInput();
             this.history?.externalChange();
@@ -466,7 +470,8 @@ export class Machine implements MachineClock, HartInterruptPins {
       if (slot === undefined) throw new MachineError(`every one of the ${VIRTIO_MMIO_SLOTS} virtio-mmio slots is taken`);
     }
     const base = VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_STRIDE;
-    const device = new VirtioBlockDevice({ backend, serial: options.serial });
+    const device = new VirtioBlockDevice({ backend: new ObservedDisk(backend), serial: options.serial });
+    this.history?.externalChange();
     const transport = new VirtioMmioTransport({
       device, memory: this.guestMemory, irq: this.plic.source(virtioMmioIrq(slot)), version: this.config.virtioLegacy ? 1 : 2,
       name: `virtio-mmio@${base.toString(16)} (${device.typeName})`, log: this.config.log,
@@ -497,6 +502,14 @@ export class Machine implements MachineClock, HartInterruptPins {
     return () => {
       this.guestResetListeners = this.guestResetListeners.filter((l) => l !== listener);
     };
+  }
+
+  /** The disks, by slot, as the machine holds them (for snapshots, recordings and history). */
+  get disks(): Array<{ slot: number; disk: ObservedDisk; serial: string | undefined }> {
+    return this.virtioSlots.filter((entry) => entry.kind === 'block').map((entry) => {
+      const device = entry.device as VirtioBlockDevice;
+      return { slot: entry.slot, disk: device.backend as ObservedDisk, serial: device.serialText === '' ? undefined : device.serialText };
+    });
   }
 
   /** Flushes every disk to stable storage; returns how many there were. */

@@ -16,7 +16,8 @@ import { VirtioEntropyDevice } from '../devices/virtio/index';
 import { SeededEntropySource } from '../bridges/entropy';
 import { hartSteps, type Machine, type MachineInputRecorder } from './machine';
 import {
-  Encoding, machineStateHash, readSections, saveConfig, SnapshotError, snapshotMachineConfig, writeSnapshotFile, type RestoreHost,
+  captureDisk, decodeRam, encodeRam, Encoding, machineStateHash, readSections, type RamImage, saveConfig, SnapshotError,
+  snapshotMachineConfig, writeSnapshotFile, type RestoreHost,
 } from './snapshot';
 import { decodeState, encodeState, StateReader, type StateRecord } from './state';
 
@@ -52,11 +53,14 @@ export class InputRecorder implements MachineInputRecorder {
   private readonly inputs: RecordedInput[] = [];
   private readonly entropy: Uint8Array[] = [];
   private readonly config: StateRecord;
+  private readonly disks: ReadonlyArray<{ slot: number; image: RamImage }>;
 
   constructor(private readonly machine: Machine) {
     if (machine.inputRecorder !== null) throw new Error('this machine is being recorded already');
     if (machine.totalSteps() !== 0) throw new SnapshotError('a recording starts with the machine at reset');
-    this.config = saveConfig(machine, { networkCards: true });
+    this.config = saveConfig(machine);
+    // Disk contents come from outside: the recording keeps them as they were at power-on.
+    this.disks = machine.disks.map((entry) => ({ slot: entry.slot, image: captureDisk(entry.disk) }));
     machine.inputRecorder = this;
     for (const slot of machine.virtioSlots) {
       const device = slot.device;
@@ -97,11 +101,14 @@ export class InputRecorder implements MachineInputRecorder {
     const meta: StateRecord = {
       createdBy: 'ringside', inputs: this.inputs.length, steps: end.at, virtualNanoseconds: machine.virtualNanoseconds,
       configHash: createHash('sha256').update(encodeState(this.config)).digest('hex'),
+      // Each disk's identity: the SHA-256 of its contents at power-on (blocks that are not zero and their map).
+      disks: this.disks.map(({ slot, image }) => ({ slot, sha256: createHash('sha256').update(image.bitmap).update(image.pages).digest('hex') })),
     };
     return writeSnapshotFile([
       { tag: 'META', encoding: Encoding.Deflate, bytes: encodeState(meta) },
       { tag: 'CONF', encoding: Encoding.Deflate, bytes: encodeState(this.config) },
       { tag: 'EVTS', encoding: Encoding.Deflate, bytes: encodeState({ inputs, entropy: this.entropy, end }) },
+      ...this.disks.map(({ slot, image }) => ({ tag: `DSK${slot}`, encoding: Encoding.Stored, bytes: encodeRam(image) })),
     ], RECORDING_MAGIC);
   }
 
@@ -115,6 +122,8 @@ export interface ParsedRecording {
   readonly config: StateReader;
   readonly inputs: readonly RecordedInput[];
   readonly entropy: readonly Uint8Array[];
+  /** Each disk's contents at power-on, by slot. */
+  readonly disks: ReadonlyMap<number, RamImage>;
   readonly end: { readonly at: number; readonly pcs: string; readonly stateHash: string; readonly exit: string | null };
 }
 
@@ -145,8 +154,14 @@ export function readRecording(file: Uint8Array): ParsedRecording {
     return value;
   });
   const end = events.child('end');
+  const disks = new Map<number, RamImage>();
+  for (const device of config.records('devices')) {
+    if (device.string('kind') !== 'block') continue;
+    const slot = device.integer('slot', 0, 7);
+    disks.set(slot, decodeRam(section(`DSK${slot}`), `disk in slot ${slot}`));
+  }
   return {
-    config, inputs, entropy,
+    config, inputs, entropy, disks,
     end: { at: end.integer('at', last), pcs: end.string('pcs'), stateHash: end.string('stateHash'), exit: end.nullableString('exit') },
   };
 }
@@ -183,8 +198,10 @@ export class ReplayDivergence extends Error {
 /** Builds the recorded machine with replay's host side: no network, recorded entropy. */
 export function replayMachineConfig(recording: ParsedRecording, host: RestoreHost = {}): { config: ReturnType<typeof snapshotMachineConfig>; cards: ReplayNetBackend[] } {
   const cards: ReplayNetBackend[] = [];
+  // The disks come as they were at power-on, in memory (snapshotMachineConfig's default): a replay writes no file.
   const config = snapshotMachineConfig(recording, {
     ...host,
+
     networkBackend: () => {
       const backend = new ReplayNetBackend();
       cards.push(backend);

@@ -21,8 +21,10 @@ import { DEFAULT_ENTROPY_SEED, HostEntropySource, SeededEntropySource, type Entr
 import { VirtioEntropyDevice, type VirtioNetDevice } from '../devices/virtio/index';
 import type { Machine } from './machine';
 import type { GuestRam } from '../memory/ram';
+import type { ObservedDisk } from '../bridges/disk/observed';
+import { MemoryDisk } from '../bridges/disk/memory';
 import { type ImageFile, type MachineConfig, type VirtioDeviceConfig } from './config';
-import type { NetBackend } from '../bridges/types';
+import type { BlockBackend, NetBackend } from '../bridges/types';
 import { decodeState, encodeState, SnapshotError, StateReader, type StateRecord, type StateValue } from './state';
 import { MAX_HARTS, MAX_RAM_SIZE, VIRTIO_MMIO_SLOTS } from './layout';
 
@@ -34,6 +36,8 @@ const HEADER_BYTES = 64;
 const SECTION_ENTRY_BYTES = 40;
 const MAXIMUM_SECTIONS = 64;
 const PAGE_BYTES = 4096;
+/** Disks up to 1 TiB (their block map alone is 32 MiB then). */
+const MAX_DISK_BLOCKS = 2 ** 28;
 const CHUNK_PAGES = 256;
 /** Deflate level: 1 compresses a booted kernel's memory and images nearly as well as 6 in a third of the time. */
 const DEFLATE_LEVEL = 1;
@@ -53,6 +57,8 @@ export interface ParsedSnapshot {
   readonly config: StateReader;
   readonly machine: StateReader;
   readonly ram: RamImage;
+  /** Each disk's contents at the snapshot, by slot (4 KiB blocks, zero blocks elided). */
+  readonly disks: ReadonlyMap<number, RamImage>;
   readonly sections: readonly SectionInfo[];
   readonly fileBytes: number;
 }
@@ -63,7 +69,7 @@ export interface SectionInfo {
   readonly decodedBytes: number;
 }
 
-/** Guest RAM as saved: which pages are not zero, and those pages. */
+/** Guest RAM (or a disk) as saved: which 4 KiB pages are not zero, and those pages. */
 export interface RamImage {
   readonly pageCount: number;
   /** Bit i set: page i is in `pages`, in page order. */
@@ -100,6 +106,7 @@ export function saveSnapshot(machine: Machine, options: SnapshotOptions = {}): U
   const machineBytes = encodeState(machineState);
   const ram = captureRam(machine.ram);
   const ramBytes = encodeRam(ram);
+  const disks = machine.disks.map((entry) => ({ slot: entry.slot, image: captureDisk(entry.disk) }));
   const meta: StateRecord = {
     name: options.name ?? null,
     createdBy: 'ringside',
@@ -107,7 +114,7 @@ export function saveSnapshot(machine: Machine, options: SnapshotOptions = {}): U
       pc: hart.pc.toString(16), privilege: hart.privilege, instructionsRetired: hart.instructionsRetired, waiting: hart.waitingForInterrupt,
     })),
     virtualNanoseconds: machine.virtualNanoseconds,
-    stateHash: stateHash(machineBytes, ram),
+    stateHash: stateHash(machineBytes, ram, disks.map((disk) => disk.image)),
     nonZeroPages: ram.pages.length / PAGE_BYTES,
   };
   return writeSnapshotFile([
@@ -115,31 +122,56 @@ export function saveSnapshot(machine: Machine, options: SnapshotOptions = {}): U
     { tag: 'CONF', encoding: Encoding.Deflate, bytes: encodeState(saveConfig(machine)) },
     { tag: 'MACH', encoding: Encoding.Deflate, bytes: machineBytes },
     { tag: 'RAM ', encoding: Encoding.Stored, bytes: ramBytes },
+    ...disks.map((disk) => ({ tag: diskTag(disk.slot), encoding: Encoding.Stored, bytes: encodeRam(disk.image) })),
   ]);
 }
 
-/** SHA-256 of the machine's state and RAM: equal hashes, equal machines (what tests compare). */
+/** A disk's section: DSK and its virtio-mmio slot. */
+function diskTag(slot: number): string {
+  return `DSK${slot}`;
+}
+
+/** SHA-256 of the machine's state, RAM and disks: equal hashes, equal machines (what tests compare). */
 export function machineStateHash(machine: Machine): string {
-  return stateHash(encodeState(machine.saveState()), captureRam(machine.ram));
+  return stateHash(encodeState(machine.saveState()), captureRam(machine.ram), machine.disks.map((entry) => captureDisk(entry.disk)));
 }
 
-/** Over the page map and the pages that are not zero: the same as hashing all of RAM, for less. */
-function stateHash(machineBytes: Uint8Array, ram: RamImage): string {
-  return createHash('sha256').update(machineBytes).update(ram.bitmap).update(ram.pages).digest('hex');
+/** Over the page maps and the pages that are not zero: the same as hashing all of RAM and the disks, for less. */
+function stateHash(machineBytes: Uint8Array, ram: RamImage, disks: readonly RamImage[] = []): string {
+  const hash = createHash('sha256').update(machineBytes).update(ram.bitmap).update(ram.pages);
+  for (const disk of disks) hash.update(disk.bitmap).update(disk.pages);
+  return hash.digest('hex');
 }
 
-/** Why `machine` cannot be saved yet (a device whose host side snapshots do not cover), or undefined. */
+/**
+ * Why `machine` cannot be saved, or undefined: every device it can have is covered now (disks
+ * with their contents, network cards without their host side's connections).
+ */
 export function snapshotUnsupportedReason(machine: Machine): string | undefined {
-  const entry = machine.virtioSlots.find((slot) => slot.kind === 'block' || slot.kind === 'net');
-  if (entry === undefined) return undefined;
-  return `snapshots of a machine with a ${entry.kind === 'block' ? 'virtio-blk disk' : 'virtio-net card'} (slot ${entry.slot}) are not implemented yet`;
+  void machine;
+  return undefined;
+}
+
+/** A disk's contents as snapshots keep them: its 4 KiB blocks that are not zero. */
+export function captureDisk(disk: ObservedDisk): RamImage {
+  const pageCount = disk.blockCount;
+  const bitmap = new Uint8Array(Math.ceil(pageCount / 8));
+  const block = new Uint8Array(PAGE_BYTES);
+  const words = new Int32Array(block.buffer);
+  const kept: Uint8Array[] = [];
+  for (let page = 0; page < pageCount; page++) {
+    disk.readBlock(page, block);
+    if (isZeroPage(words, 0)) continue;
+    bitmap[page >> 3] |= 1 << (page & 7);
+    kept.push(block.slice());
+  }
+  return { pageCount, bitmap, pages: concatenate(kept) };
 }
 
 /**
  * What rebuilds the machine: its configuration and the images it loaded (a reset reloads them).
- * `networkCards`: a recording may hold virtio-net cards (their frames are recorded inputs).
  */
-export function saveConfig(machine: Machine, options: { networkCards?: boolean } = {}): StateRecord {
+export function saveConfig(machine: Machine): StateRecord {
   const config = machine.config;
   const image = (file: ImageFile | undefined): StateValue => (file === undefined ? null : { fileName: file.fileName, bytes: file.bytes });
   const devices = machine.virtioSlots.map((entry): StateRecord => {
@@ -151,12 +183,16 @@ export function saveConfig(machine: Machine, options: { networkCards?: boolean }
         return { kind: 'entropy', slot: entry.slot, seed: null };
       }
       case 'net': {
-        if (options.networkCards !== true) throw new SnapshotError(snapshotUnsupportedReason(machine)!);
         const card = entry.device as VirtioNetDevice;
         return { kind: 'net', slot: entry.slot, mac: Uint8Array.from(card.mac), linkUp: card.linkUp };
       }
-      case 'block':
-        throw new SnapshotError(`${options.networkCards === true ? 'recordings' : 'snapshots'} of a machine with a virtio-blk disk (slot ${entry.slot}) are not implemented yet`);
+      case 'block': {
+        const disk = machine.disks.find((candidate) => candidate.slot === entry.slot)!;
+        return {
+          kind: 'block', slot: entry.slot, sectorCount: disk.disk.sectorCount, readOnly: disk.disk.readOnly, serial: disk.serial ?? null,
+          description: disk.disk.description, supportsDiscard: disk.disk.supportsDiscard, supportsWriteZeroes: disk.disk.supportsWriteZeroes,
+        };
+      }
     }
   });
   return {
@@ -210,7 +246,7 @@ function captureRam(ram: GuestRam): RamImage {
   return { pageCount, bitmap, pages };
 }
 
-function encodeRam(ram: RamImage): Uint8Array {
+export function encodeRam(ram: RamImage): Uint8Array {
   const parts: Uint8Array[] = [];
   const head = new DataView(new ArrayBuffer(12));
   head.setUint32(0, PAGE_BYTES, true);
@@ -301,8 +337,17 @@ export function readSnapshot(file: Uint8Array): ParsedSnapshot {
   if (ram.pageCount * PAGE_BYTES !== memoryBytes) {
     throw new SnapshotError(`snapshot RAM section holds ${ram.pageCount} pages, the machine has ${memoryBytes / PAGE_BYTES}`);
   }
+  const disks = new Map<number, RamImage>();
+  for (const device of config.records('devices', undefined, VIRTIO_MMIO_SLOTS)) {
+    if (device.string('kind') !== 'block') continue;
+    const slot = device.integer('slot', 0, VIRTIO_MMIO_SLOTS - 1);
+    const image = decodeRam(section(diskTag(slot)), `disk in slot ${slot}`);
+    const sectorCount = device.integer('sectorCount', 1);
+    if (image.pageCount !== Math.ceil(sectorCount / (PAGE_BYTES / 512))) throw new SnapshotError(`snapshot disk section of slot ${slot} holds ${image.pageCount} blocks for ${sectorCount} sectors`);
+    disks.set(slot, image);
+  }
   const infos = sections.map((entry) => ({ tag: entry.tag.trim(), storedBytes: entry.storedBytes, decodedBytes: entry.bytes.length }));
-  return { formatVersion: version, meta, config, machine, ram, sections: infos, fileBytes };
+  return { formatVersion: version, meta, config, machine, ram, disks, sections: infos, fileBytes };
 }
 
 export interface RawSection {
@@ -368,38 +413,38 @@ function inflate(stored: Uint8Array, expected: number, what: string, raw = false
   }
 }
 
-function decodeRam(bytes: Uint8Array): RamImage {
-  if (bytes.length < 12) throw new SnapshotError('snapshot RAM section is truncated');
+export function decodeRam(bytes: Uint8Array, what = 'RAM'): RamImage {
+  if (bytes.length < 12) throw new SnapshotError(`snapshot ${what} section is truncated`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const pageBytes = view.getUint32(0, true);
   const pageCount = view.getUint32(4, true);
   const chunkPages = view.getUint32(8, true);
-  if (pageBytes !== PAGE_BYTES) throw new SnapshotError(`snapshot RAM pages are ${pageBytes} bytes, not ${PAGE_BYTES}`);
-  if (pageCount * PAGE_BYTES > MAX_RAM_SIZE) throw new SnapshotError(`snapshot RAM of ${pageCount} pages is larger than a machine can have`);
-  if (chunkPages < 1 || chunkPages > 65536) throw new SnapshotError(`snapshot RAM chunks of ${chunkPages} pages are not valid`);
+  if (pageBytes !== PAGE_BYTES) throw new SnapshotError(`snapshot ${what} pages are ${pageBytes} bytes, not ${PAGE_BYTES}`);
+  if (pageCount > (what === 'RAM' ? MAX_RAM_SIZE / PAGE_BYTES : MAX_DISK_BLOCKS)) throw new SnapshotError(`snapshot ${what} of ${pageCount} pages is larger than a machine can have`);
+  if (chunkPages < 1 || chunkPages > 65536) throw new SnapshotError(`snapshot ${what} chunks of ${chunkPages} pages are not valid`);
   const bitmapBytes = Math.ceil(pageCount / 8);
-  if (12 + bitmapBytes > bytes.length) throw new SnapshotError('snapshot RAM section is truncated in its page map');
+  if (12 + bitmapBytes > bytes.length) throw new SnapshotError(`snapshot ${what} section is truncated in its page map`);
   const bitmap = bytes.subarray(12, 12 + bitmapBytes);
   let nonZero = 0;
   for (let page = 0; page < pageCount; page++) if (bitmap[page >> 3] & (1 << (page & 7))) nonZero++;
   for (let page = pageCount; page < bitmapBytes * 8; page++) {
-    if (bitmap[page >> 3] & (1 << (page & 7))) throw new SnapshotError('snapshot RAM page map marks pages beyond the end of RAM');
+    if (bitmap[page >> 3] & (1 << (page & 7))) throw new SnapshotError(`snapshot ${what} page map marks pages beyond its end`);
   }
   const pages = new Uint8Array(nonZero * PAGE_BYTES);
   let at = 12 + bitmapBytes;
   for (let start = 0; start < pages.length; start += chunkPages * PAGE_BYTES) {
     const expected = Math.min(pages.length - start, chunkPages * PAGE_BYTES);
-    if (at + 8 > bytes.length) throw new SnapshotError(`snapshot RAM section is truncated at page ${start / PAGE_BYTES} of ${nonZero} stored`);
+    if (at + 8 > bytes.length) throw new SnapshotError(`snapshot ${what} section is truncated at page ${start / PAGE_BYTES} of ${nonZero} stored`);
     const storedBytes = view.getUint32(at, true);
     const checksum = view.getUint32(at + 4, true);
     at += 8;
-    if (at + storedBytes > bytes.length) throw new SnapshotError(`snapshot RAM section is truncated at page ${start / PAGE_BYTES} of ${nonZero} stored`);
-    const chunk = inflate(bytes.subarray(at, at + storedBytes), expected, `RAM chunk at page ${start / PAGE_BYTES}`, true);
-    if (chunk.length !== expected || crc32(chunk) !== checksum) throw new SnapshotError(`snapshot RAM chunk at page ${start / PAGE_BYTES} is damaged`);
+    if (at + storedBytes > bytes.length) throw new SnapshotError(`snapshot ${what} section is truncated at page ${start / PAGE_BYTES} of ${nonZero} stored`);
+    const chunk = inflate(bytes.subarray(at, at + storedBytes), expected, `${what} chunk at page ${start / PAGE_BYTES}`, true);
+    if (chunk.length !== expected || crc32(chunk) !== checksum) throw new SnapshotError(`snapshot ${what} chunk at page ${start / PAGE_BYTES} is damaged`);
     pages.set(chunk, start);
     at += storedBytes;
   }
-  if (at !== bytes.length) throw new SnapshotError(`snapshot RAM section has ${bytes.length - at} stray bytes`);
+  if (at !== bytes.length) throw new SnapshotError(`snapshot ${what} section has ${bytes.length - at} stray bytes`);
   return { pageCount, bitmap, pages };
 }
 
@@ -412,12 +457,14 @@ export interface RestoreHost {
   tier?: MachineConfig['tier'];
   /** Overrides the saved idle mode (pace or skip). */
   idle?: MachineConfig['idle'];
-  /** The host side of network card `index` (in slot order), for a recording's cards. */
+  /** The host side of network card `index` (in slot order); without one a card's frames go nowhere. */
   networkBackend?: (index: number) => NetBackend;
+  /** The disk for `slot` (its contents are then written from the snapshot); default: a copy in memory. */
+  blockBackend?: (slot: number, sectorCount: number, readOnly: boolean) => BlockBackend;
 }
 
 /** The configuration a snapshot's machine was built from, with the host's side filled in. */
-export function snapshotMachineConfig(snapshot: Pick<ParsedSnapshot, 'config'>, host: RestoreHost = {}): MachineConfig {
+export function snapshotMachineConfig(snapshot: Pick<ParsedSnapshot, 'config'> & { readonly disks?: ReadonlyMap<number, RamImage> }, host: RestoreHost = {}): MachineConfig {
   const config = snapshot.config;
   const image = (key: string): ImageFile | undefined => {
     if (config.isNull(key)) return undefined;
@@ -429,12 +476,23 @@ export function snapshotMachineConfig(snapshot: Pick<ParsedSnapshot, 'config'>, 
   if ((bios === 'firmware') !== (firmware !== undefined)) throw new SnapshotError('config.firmware: does not match config.bios');
   let cards = 0;
   const devices = config.records('devices', undefined, VIRTIO_MMIO_SLOTS).map((device): VirtioDeviceConfig => {
-    const kind = device.choice('kind', ['console', 'entropy', 'net'] as const);
+    const kind = device.choice('kind', ['console', 'entropy', 'net', 'block'] as const);
     const slot = device.integer('slot', 0, VIRTIO_MMIO_SLOTS - 1);
     if (kind === 'console') return { kind, slot };
+    if (kind === 'block') {
+      const sectorCount = device.integer('sectorCount', 1, MAX_DISK_BLOCKS * (PAGE_BYTES / 512));
+      const readOnly = device.boolean('readOnly');
+      const serial = device.nullableString('serial') ?? undefined;
+      // By default a restored disk is a copy in memory, offering what the disk did: restoring never changes an image file.
+      const image = 'disks' in snapshot ? (snapshot.disks as ReadonlyMap<number, RamImage>).get(slot) : undefined;
+      const backend = host.blockBackend?.(slot, sectorCount, readOnly) ?? new MemoryDisk(
+        image !== undefined ? expandImage(image, sectorCount * 512) : sectorCount * 512,
+        { name: `copy of ${device.string('description')}`, readOnly, supportsDiscard: device.boolean('supportsDiscard'), supportsWriteZeroes: device.boolean('supportsWriteZeroes') });
+      return { kind, slot, backend, serial };
+    }
     if (kind === 'net') {
-      if (host.networkBackend === undefined) throw new SnapshotError(`${config.path}.devices: a network card in slot ${slot} needs a host side`);
-      return { kind, slot, mac: device.bytes('mac', 6), linkUp: device.boolean('linkUp'), backend: host.networkBackend(cards++) };
+      const backend = host.networkBackend?.(cards++) ?? new UnpluggedNetwork();
+      return { kind, slot, mac: device.bytes('mac', 6), linkUp: device.boolean('linkUp'), backend };
     }
     if (device.isNull('seed')) return { kind, slot, source: new HostEntropySource() };
     return { kind, slot, source: new SeededEntropySource(readSeed(device.child('seed'))) };
@@ -476,8 +534,18 @@ export function restoreSnapshot(machine: Machine, snapshot: ParsedSnapshot): voi
   }
   checkSameMachine(machine, snapshot.config);
   const { bitmap, pages, pageCount } = snapshot.ram;
+  const disks = machine.disks;
+  for (const { slot, disk } of disks) {
+    const image = snapshot.disks.get(slot);
+    if (image === undefined || image.pageCount !== disk.blockCount) throw new SnapshotError(`the snapshot's disk in slot ${slot} does not fit this machine's`);
+    if (disk.readOnly && !sameImage(captureDisk(disk), image)) {
+      throw new SnapshotError(`the disk in slot ${slot} (${disk.description}) is read-only and holds other contents than at the snapshot`);
+    }
+  }
   const touched = machine.ram.touched;
   machine.restoreState(snapshot.machine, (ram) => {
+    // Disks with RAM: both as they were at the snapshot, or neither.
+    for (const { slot, disk } of disks) if (!disk.readOnly) writeDiskImage(disk, snapshot.disks.get(slot)!);
     let at = 0;
     for (let page = 0; page < pageCount; page++) {
       if ((bitmap[page >> 3] & (1 << (page & 7))) === 0) {
@@ -490,6 +558,40 @@ export function restoreSnapshot(machine: Machine, snapshot: ParsedSnapshot): voi
       at += PAGE_BYTES;
     }
   });
+}
+
+/** A block image's contents as one array of `byteLength` bytes (a disk in memory). */
+export function expandImage(image: RamImage, byteLength: number): Uint8Array {
+  const bytes = new Uint8Array(byteLength);
+  let at = 0;
+  for (let page = 0; page < image.pageCount; page++) {
+    if ((image.bitmap[page >> 3] & (1 << (page & 7))) === 0) continue;
+    const start = page * PAGE_BYTES;
+    bytes.set(image.pages.subarray(at, at + Math.min(PAGE_BYTES, byteLength - start)), start);
+    at += PAGE_BYTES;
+  }
+  return bytes;
+}
+
+function sameImage(a: RamImage, b: RamImage): boolean {
+  return a.pageCount === b.pageCount && sameBytes(a.bitmap, b.bitmap) && sameBytes(a.pages, b.pages);
+}
+
+/** Puts a disk's snapshot contents back: changed blocks written, blocks now zero cleared. */
+function writeDiskImage(disk: ObservedDisk, image: RamImage): void {
+  const current = new Uint8Array(PAGE_BYTES);
+  const zero = new Uint8Array(PAGE_BYTES);
+  let at = 0;
+  for (let block = 0; block < image.pageCount; block++) {
+    disk.readBlock(block, current);
+    if ((image.bitmap[block >> 3] & (1 << (block & 7))) === 0) {
+      if (!isZeroPage(new Int32Array(current.buffer), 0)) disk.writeBlock(block, zero);
+      continue;
+    }
+    const wanted = image.pages.subarray(at, at + PAGE_BYTES);
+    at += PAGE_BYTES;
+    if (!sameBytes(current, wanted)) disk.writeBlock(block, wanted);
+  }
 }
 
 /**
@@ -508,7 +610,8 @@ function checkSameMachine(machine: Machine, saved: StateReader): void {
     if (saved.isNull(key) !== current.isNull(key)) differ(key);
     if (!saved.isNull(key) && !sameBytes(saved.child(key).bytes('bytes'), current.child(key).bytes('bytes'))) differ(`${key} image`);
   }
-  const devices = (reader: StateReader): string => reader.records('devices').map((device) => `${device.string('kind')}@${device.integer('slot')}`).join(',');
+  const devices = (reader: StateReader): string => reader.records('devices')
+    .map((device) => `${device.string('kind')}@${device.integer('slot')}${device.string('kind') === 'block' ? `:${device.integer('sectorCount')}` : ''}`).join(',');
   if (devices(saved) !== devices(current)) differ('set of virtio devices');
 }
 
@@ -516,6 +619,14 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
   return true;
+}
+
+/** A restored card's host side when none is given: its frames go nowhere, none arrive. */
+class UnpluggedNetwork implements NetBackend {
+  readonly description = 'none (restored from a snapshot without a network)';
+  send(): void {}
+  setReceiver(): void {}
+  close(): void {}
 }
 
 /** What `ringside snapshot info` shows. */

@@ -8,6 +8,9 @@ export interface MemoryDiskOptions {
   readOnly?: boolean;
   /** Shown in the description, e.g. "scratch". */
   name?: string;
+  /** Whether discard and write-zeroes are offered (default: when writable), to stand in for another disk exactly. */
+  supportsDiscard?: boolean;
+  supportsWriteZeroes?: boolean;
 }
 
 function formatSize(bytes: number): string {
@@ -46,8 +49,8 @@ export class MemoryDisk implements BlockBackend {
     }
     this.sectorCount = Math.floor(this.bytes.length / SECTOR_SIZE);
     this.readOnly = options.readOnly ?? false;
-    this.supportsDiscard = !this.readOnly;
-    this.supportsWriteZeroes = !this.readOnly;
+    this.supportsDiscard = options.supportsDiscard ?? !this.readOnly;
+    this.supportsWriteZeroes = options.supportsWriteZeroes ?? !this.readOnly;
     this.description = `memory ${options.name ? `${options.name} ` : ''}${formatSize(this.sectorCount * SECTOR_SIZE)}${this.readOnly ? ' (read-only)' : ''}`;
   }
 

@@ -113,6 +113,8 @@ export class VirtioBlockDevice implements VirtioDevice {
   readonly counters: VirtioBlockCounters = freshCounters();
 
   private readonly serial: Uint8Array;
+  /** The serial as configured (GET_ID answers it NUL-padded). */
+  readonly serialText: string;
   private readonly config: Uint8Array;
   private readonly segMax: number;
   private context: VirtioDeviceContext | null = null;
@@ -125,6 +127,7 @@ export class VirtioBlockDevice implements VirtioDevice {
     this.queueMaxSizes = [queueSize];
     this.segMax = Math.max(1, queueSize - 2);
     this.serial = encodeSerial(options.serial ?? '');
+    this.serialText = options.serial ?? '';
     const bits: number[] = [VirtioBlockFeature.SizeMax, VirtioBlockFeature.SegMax, VirtioBlockFeature.BlockSize, VirtioBlockFeature.Flush];
     if (this.readOnly) bits.push(VirtioBlockFeature.ReadOnly);
     else {
