@@ -95,6 +95,10 @@ export const LAUNCH_SCHEMA: JsonSchema = {
     program: kernelOption,
     ...machineOptions,
     stopOnEntry: { type: 'boolean', default: false, description: 'Stop at the first instruction instead of running.' },
+    replay: {
+      type: 'string',
+      description: 'A recording (`ringside run --record FILE`) to replay: the machine is the recorded one (no machine attributes go with it; `program` must be its kernel, for symbols) and its inputs arrive where they did, so the run is the recorded one, with breakpoints, stepping and reverse debugging; after its last input the machine runs on live.',
+    },
     serial: {
       type: 'string',
       default: 'output',
@@ -144,6 +148,7 @@ interface CommonAttributes {
 
 export interface LaunchAttributes extends CommonAttributes {
   readonly program: string;
+  readonly replay?: string;
   readonly bios?: string;
   readonly initrd?: string;
   readonly append?: string;

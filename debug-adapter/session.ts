@@ -35,6 +35,8 @@ import {
 import { RunLoop, type ReportedStop, type StopPolicy } from './run-loop';
 import { ReverseError, ReverseExecution, type ReverseOutcome } from './reverse';
 import { SessionSnapshots, SnapshotRequestError } from './snapshots';
+import { type ParsedRecording, readRecording, ReplayFeed, replayMachineConfig } from '../vmm-core/machine/recording';
+import { SnapshotError } from '../vmm-core/machine/snapshot';
 import { StepError, Stepper, type StepOutcome } from './stepping';
 import { hartRegisters, memoryReader, registerReader, unwindStack, type StackFrameInfo } from './stack';
 import { machineExpressionContext } from './state/context';
@@ -314,6 +316,7 @@ export class RingsideSession extends LoggingDebugSession {
       }
       let machine: Machine;
       let compileWorker: Worker | undefined;
+      const replay = attributes.replay !== undefined ? this.readReplay(attributes, resolve(attributes.replay), kernel) : undefined;
       try {
         // Once per process, before the first guest: V8 then optimizes the interpreter for every path,
         // and (as its own process) its helper threads, the compile worker's among them (started
@@ -322,7 +325,7 @@ export class RingsideSession extends LoggingDebugSession {
         compileWorker = (attributes.tier ?? defaultExecutionTier()) === 'interpreter' ? undefined : startCompileWorkerIfPossible();
         lowerHelperThreadPriority();
         warmUpEngine(attributes.tier);
-        machine = new Machine({
+        machine = replay !== undefined ? new Machine({ ...replay.built.config, tier: attributes.tier, consoleOutput: (byte) => this.onConsoleByte(byte) }) : new Machine({
           kernel,
           bios,
           initrd: attributes.initrd !== undefined ? readImage(attributes.initrd, 'initrd') : undefined,
@@ -340,6 +343,7 @@ export class RingsideSession extends LoggingDebugSession {
         });
         // A debug session can always type into the guest (ringside/serialInput): waiting for input is never a deadlock.
         machine.externalInputPossible = () => true;
+        if (replay !== undefined) machine.replayFeed = new ReplayFeed(machine, replay.recording, replay.built.cards);
         // The run loop yields to the event loop between slices: compile off the main thread
         // (the machine's close, when the session ends, stops the worker).
         if (machine.translation !== null) {
@@ -545,8 +549,11 @@ export class RingsideSession extends LoggingDebugSession {
     if (historyMiB === 0) reverseUnavailable = 'reverse debugging is off (historyMiB is 0 in the launch configuration)';
     else if (machine.history !== null) reverseUnavailable = 'this machine records its history for another debugger already';
     else {
-      reverse = new ReverseExecution(machine, debug, new ExecutionHistory(machine, { budgetBytes: historyMiB * 1024 * 1024 }), target, breakpoints,
-        () => this.state?.symbols);
+      const history = new ExecutionHistory(machine, { budgetBytes: historyMiB * 1024 * 1024 });
+      // A replayed recording's place in its inputs goes back with the machine.
+      const feed = machine.replayFeed;
+      if (feed instanceof ReplayFeed) history.sideState = { save: () => feed.place(), restore: (place) => feed.seek(place) };
+      reverse = new ReverseExecution(machine, debug, history, target, breakpoints, () => this.state?.symbols);
     }
     this.state = { machine, target, breakpoints, loop, stepper, symbols, attached, trapHistory: debug.trapHistory, reverse, reverseUnavailable };
     this.focusHart = Math.max(0, machine.harts.findIndex((_, id) => machine.hartStates[id] === HartState.Started));
@@ -894,6 +901,30 @@ export class RingsideSession extends LoggingDebugSession {
     }
     this.sendResponse(response);
     if (args.action !== 'list' && args.action !== 'save') this.sendEvent({ seq: 0, type: 'event', event: 'ringside/snapshots', body: { snapshots: snapshots.list() } });
+  }
+
+  /** The recording a `replay` launch names, checked against the program and the other attributes. */
+  private readReplay(attributes: LaunchAttributes, path: string, kernel: ImageFile): { recording: ParsedRecording; built: ReturnType<typeof replayMachineConfig> } {
+    const machineAttributes = ['bios', 'initrd', 'append', 'dtb', 'memory', 'harts', 'icountShift', 'cpu', 'drives', 'netdevs', 'devices', 'virtioLegacy', 'idle']
+      .filter((name) => (attributes as unknown as Record<string, unknown>)[name] !== undefined);
+    if (machineAttributes.length > 0) throw new RequestError(`'replay' takes the whole machine from the recording; ${machineAttributes.join(', ')} cannot go with it`);
+    let recording: ParsedRecording;
+    try {
+      recording = readRecording(new Uint8Array(readFileSync(path)));
+    } catch (error) {
+      if (error instanceof SnapshotError) throw new RequestError(`${attributes.replay}: ${error.message}`);
+      throw new RequestError(`cannot read recording '${attributes.replay}': ${fileError(error)}`);
+    }
+    const recorded = recording.config.isNull('kernel') ? undefined : recording.config.child('kernel').bytes('bytes');
+    if (recorded === undefined || recorded.length !== kernel.bytes.length || !recorded.every((byte, index) => byte === kernel.bytes[index])) {
+      throw new RequestError(`'${attributes.replay}' was recorded with another kernel than '${attributes.program}' (program must be the recorded kernel, for its symbols)`);
+    }
+    try {
+      return { recording, built: replayMachineConfig(recording) };
+    } catch (error) {
+      if (error instanceof SnapshotError) throw new RequestError(`${attributes.replay}: ${error.message}`);
+      throw error;
+    }
   }
 
   /** `ringside/history`: how far back reverse debugging reaches. */

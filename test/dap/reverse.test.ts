@@ -2,9 +2,14 @@
 // a forward run stopped at the same breakpoint or filter (same pc, registers, instruction
 // count), honours hit counts and conditions as a forward run would, and stops at the start of
 // history when nothing earlier hits; stepBack by instruction undoes each forward step exactly,
-// and by line goes back to the start of the line a `next` left.
+// and by line goes back to the start of the line a `next` left; a recording replayed in the
+// debugger (`replay`) is the recorded run, forwards and backwards.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { guestPath, lineOf, openSession, sourcePath, type Session } from './support';
@@ -178,5 +183,81 @@ test('with historyMiB 0 there is no reverse debugging, and stepBack says why', {
     assert.match(response.message ?? '', /reverse debugging is off \(historyMiB is 0/);
   } finally {
     await session.close();
+  }
+});
+
+test('a recording replayed in the debugger: the recorded run, with breakpoints and reverseContinue', { timeout: 60_000 }, async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'ringside-dap-replay-'));
+  const recording = join(folder, 'console.rec');
+  const recorded = spawnSync(process.execPath, ['dist/cli.js', 'run', '--kernel', guestPath('console'), '--record', recording],
+    { encoding: 'latin1', input: 'add 1 2\rsleep 5\radd 3 4\rexit 3\r', timeout: 30_000 });
+  assert.equal(recorded.status, 3, recorded.stderr);
+  const session = await openSession();
+  try {
+    const line = lineOf('guests/console/console.c', 'if (starts(line, "add")) {');
+    await session.launch({ program: guestPath('console'), replay: recording, icountShift: undefined }, async () => {
+      await session.client.setBreakpointsRequest({ source: { path: sourcePath('guests/console/console.c') }, breakpoints: [{ line }] });
+    });
+    const hits: MachinePoint[] = [];
+    for (let hit = 0; hit < 3; hit++) {
+      if (hit > 0) await session.client.continueRequest({ threadId: 1 });
+      await expectStop(session, 'breakpoint');
+      hits.push(await here(session));
+    }
+    for (let hit = 1; hit >= 0; hit--) {
+      await session.client.reverseContinueRequest({ threadId: 1 });
+      await expectStop(session, 'breakpoint');
+      assert.deepEqual(await here(session), hits[hit], `back at command ${hit + 1}`);
+    }
+    // Forward again through the recorded inputs to the recorded end: the same output and exit code.
+    await session.client.setBreakpointsRequest({ source: { path: sourcePath('guests/console/console.c') }, breakpoints: [] });
+    await session.client.continueRequest({ threadId: 1 });
+    const exited = await session.next<DebugProtocol.ExitedEvent>('exited');
+    assert.equal(exited.body.exitCode, 3);
+    assert.ok(session.output().endsWith(recorded.stdout.slice(recorded.stdout.indexOf('= 7'))), session.output());
+  } finally {
+    await session.close();
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
+
+test('with a disk: going back undoes the guest\'s disk writes too, and the run forward again leaves the disk as a straight run does', { timeout: 90_000 }, async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'ringside-dap-reverse-disk-'));
+  const image = join(folder, 'vkernel.img');
+  const made = spawnSync(process.execPath, ['guests/vkernel/make-disk.mjs', 'create', image], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const session = await openSession();
+  try {
+    await session.launch({ program: guestPath('vkernel'), drives: [`file=${image},format=raw`] }, async () => {
+      await session.client.setExceptionBreakpointsRequest({ filters: ['privilege:U->S'] });
+    });
+    const hits: MachinePoint[] = [];
+    for (let hit = 0; hit < 40; hit++) {
+      if (hit > 0) await session.client.continueRequest({ threadId: 1 });
+      await expectStop(session, 'exception');
+      hits.push(await here(session));
+    }
+    for (const back of [38, 20, 5]) {
+      await session.client.reverseContinueRequest({ threadId: 1 });
+      await expectStop(session, 'exception');
+      // Each reverse continue goes to the hit before; jump further back by going on from there.
+      let point = await here(session);
+      for (let index = hits.length - 2; index > back && JSON.stringify(point) !== JSON.stringify(hits[back]); index--) {
+        await session.client.reverseContinueRequest({ threadId: 1 });
+        await expectStop(session, 'exception');
+        point = await here(session);
+      }
+      assert.deepEqual(point, hits[back]);
+    }
+    await session.client.setExceptionBreakpointsRequest({ filters: [] });
+    await session.client.continueRequest({ threadId: 1 });
+    const exited = await session.next<DebugProtocol.ExitedEvent>('exited', 60_000);
+    assert.equal(exited.body.exitCode, 0);
+    assert.match(session.output(), /vkernel: all 6 processes passed/);
+    const check = spawnSync(process.execPath, ['guests/vkernel/make-disk.mjs', 'check', image], { encoding: 'utf8' });
+    assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
+  } finally {
+    await session.close();
+    rmSync(folder, { recursive: true, force: true });
   }
 });

@@ -47,6 +47,7 @@ interface Checkpoint {
   readonly state: StateRecord;
   /** How the interval after this checkpoint ran (set by its first run). */
   mode: RunMode | undefined;
+  readonly side: readonly number[] | undefined;
   /** RAM page index → the page's content at this checkpoint (null: it was all zero). */
   readonly undo: Map<number, Uint8Array | null>;
   /** Disk blocks ("slot:block") → their content at this checkpoint. */
@@ -91,6 +92,8 @@ export class ExecutionHistory implements MachineHistoryHooks {
   budgetBytes: number;
   /** Called after each restore (a debugger forgets where its last run was resumed). */
   onRestore: (() => void) | null = null;
+  /** State outside the machine that goes back with it (a replayed recording's place in its inputs). */
+  sideState: { save(): number[]; restore(saved: readonly number[]): void } | null = null;
 
   constructor(readonly machine: Machine, options: HistoryOptions) {
     if (!(options.budgetBytes > 0)) throw new RangeError(`history budget must be positive, got ${options.budgetBytes}`);
@@ -190,7 +193,9 @@ export class ExecutionHistory implements MachineHistoryHooks {
       this.savedIn.fill(0);
       this.serial = 1;
     }
-    this.checkpoints.push({ position: this.position(), state: this.machine.saveState(), mode, undo: new Map(), diskUndo: new Map(), undoBytes: 0 });
+    this.checkpoints.push({
+      position: this.position(), state: this.machine.saveState(), mode, side: this.sideState?.save(), undo: new Map(), diskUndo: new Map(), undoBytes: 0,
+    });
     this.diskSaved.clear();
     this.bytes += CHECKPOINT_OVERHEAD_BYTES;
     // The next store to any page must translate again, so that its page is copied first.
@@ -274,6 +279,7 @@ export class ExecutionHistory implements MachineHistoryHooks {
     this.diskSaved.clear();
     target.undoBytes = 0;
     this.machine.restoreOwnState(target.state);
+    if (target.side !== undefined) this.sideState?.restore(target.side);
     // A new interval from here, in the mode this one ran in; pages are copied again as written.
     this.serial++;
     this.pending = false;

@@ -204,6 +204,11 @@ export class Machine implements MachineClock, HartInterruptPins {
   /** Recording (machine/recording.ts): told of every input from outside as it enters. */
   inputRecorder: MachineInputRecorder | null = null;
   /**
+   * A recording being replayed in a live session (a debugger's): its inputs enter at their
+   * points of the run, then the machine runs on live. Not while history re-executes.
+   */
+  replayFeed: { nextAt(): number; deliver(): void } | null = null;
+  /**
    * Re-execution from history: the guest's console output and other host-side effects were
    * already produced the first time, so they are dropped.
    */
@@ -885,6 +890,30 @@ export class Machine implements MachineClock, HartInterruptPins {
    * `singleHart` runs only that hart (the others stay frozen).
    */
   run(budget: number, singleHart?: number): RunResult {
+    const feed = this.replayFeed;
+    if (feed === null || this.replaying) return this.runSlices(budget, singleHart);
+    for (;;) {
+      if (this.exit !== null) return { kind: 'exit', exit: this.exit };
+      const next = feed.nextAt();
+      if (this.totalSteps() >= next) {
+        feed.deliver();
+        continue;
+      }
+      const limit = this.stepLimit;
+      this.stepLimit = { ...limit, totalSteps: Math.min(limit.totalSteps, next) };
+      let result: RunResult;
+      try {
+        result = this.runSlices(budget, singleHart);
+      } finally {
+        this.stepLimit = limit;
+      }
+      // Stopped at the next input's point (not at the caller's own limit): deliver it and go on.
+      if (result.kind === 'budget' && this.totalSteps() === next && limit.totalSteps > next) continue;
+      return result;
+    }
+  }
+
+  private runSlices(budget: number, singleHart?: number): RunResult {
     if (this.exit !== null) return { kind: 'exit', exit: this.exit };
     this.performGuestReset();
     this.history?.beforeRun(singleHart);

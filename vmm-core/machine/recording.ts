@@ -180,7 +180,7 @@ class ReplayNetBackend implements NetBackend {
 /** The host entropy the recorded run drew, handed out again in order. */
 class ReplayEntropySource implements EntropySource {
   readonly description = 'replay of recorded host entropy';
-  private next = 0;
+  next = 0;
   constructor(private readonly drawn: readonly Uint8Array[]) {}
   fill(target: Uint8Array): void {
     const bytes = this.drawn[this.next++];
@@ -212,31 +212,95 @@ export function replayMachineConfig(recording: ParsedRecording, host: RestoreHos
 }
 
 /**
- * Replays a recording on a machine built by replayMachineConfig: runs to each input's point,
- * checks the harts are where the recording says, feeds the input, and at the end compares the
- * state hash. Throws ReplayDivergence naming the first difference.
+ * A recording's inputs fed to a machine built by replayMachineConfig: each at its point of the
+ * run, after checking the harts are where the recording says (ReplayDivergence otherwise). As
+ * the machine's `replayFeed` it drives a live session (a debugger's), whose history takes its
+ * place in the inputs back with the machine (`place`, `seek`).
  */
-export class Replay {
+export class ReplayFeed {
   private next = 0;
+  private readonly entropy: ReplayEntropySource;
 
   constructor(private readonly machine: Machine, private readonly recording: ParsedRecording, private readonly cards: readonly ReplayNetBackend[]) {
-    // Waiting for a key is not a deadlock: the recording says when it comes (step() tells when it never does).
+    // Waiting for a key is not a deadlock: the recording says when it comes.
     machine.externalInputPossible = () => true;
-    const entropy = new ReplayEntropySource(recording.entropy);
+    this.entropy = new ReplayEntropySource(recording.entropy);
     for (const slot of machine.virtioSlots) {
-      if (slot.device instanceof VirtioEntropyDevice && !(slot.device.source instanceof SeededEntropySource)) slot.device.source = entropy;
+      if (slot.device instanceof VirtioEntropyDevice && !(slot.device.source instanceof SeededEntropySource)) slot.device.source = this.entropy;
     }
   }
 
-  get done(): boolean {
-    return this.next > this.recording.inputs.length;
+  /** Inputs fed so far. */
+  get delivered(): number {
+    return this.next;
   }
 
-  /** Runs up to about `budget` steps further; returns when the recording has ended (then checks the end). */
+  /** The point of the next input, or Infinity when all have been fed. */
+  nextAt(): number {
+    return this.recording.inputs[this.next]?.at ?? Infinity;
+  }
+
+  /** Where it is in the inputs and the recorded entropy (history saves it with each checkpoint). */
+  place(): number[] {
+    return [this.next, this.entropy.next];
+  }
+
+  seek(place: readonly number[]): void {
+    this.next = place[0];
+    this.entropy.next = place[1];
+  }
+
+  /** Feeds the next input (the machine is at its point). */
+  deliver(): void {
+    const input = this.recording.inputs[this.next];
+    if (input === undefined) return;
+    const machine = this.machine;
+    checkHarts(machine, input.pcs, input.at, `before recorded ${input.kind} input ${this.next + 1}`);
+    // The recorded run got here by returning idle; this one by its step limit (see settleIdleWindow).
+    machine.settleIdleWindow();
+    this.next++;
+    switch (input.kind) {
+      case 'console': {
+        const accepted = machine.sendConsoleInput(input.bytes);
+        if (accepted !== input.accepted) {
+          throw new ReplayDivergence(`console input ${this.next} (step ${input.at}): the guest took ${accepted} of ${input.bytes.length} bytes, in the recording ${input.accepted}`);
+        }
+        break;
+      }
+      case 'frame': {
+        const card = this.cards[input.card];
+        if (card === undefined) throw new ReplayDivergence(`input ${this.next}: a frame for network card ${input.card}, which this machine does not have`);
+        card.receiver?.(input.bytes);
+        break;
+      }
+      case 'idle': machine.advanceIdleTime(input.nanoseconds); break;
+      case 'link': machine.setNetworkLink(input.up, input.card ?? undefined); break;
+    }
+  }
+}
+
+function checkHarts(machine: Machine, expected: string, at: number, where: string): void {
+  const actual = harts(machine);
+  if (actual !== expected) throw new ReplayDivergence(`${where} (step ${at}): harts at ${actual} (pc/steps), the recording says ${expected}`);
+}
+
+/**
+ * Replays a whole recording (`ringside run --replay`): runs to each input's point, feeds it,
+ * and at the recording's end compares the state hash. Throws ReplayDivergence naming the
+ * first difference.
+ */
+export class Replay {
+  private readonly feed: ReplayFeed;
+
+  constructor(private readonly machine: Machine, private readonly recording: ParsedRecording, cards: readonly ReplayNetBackend[]) {
+    this.feed = new ReplayFeed(machine, recording, cards);
+  }
+
+  /** Runs up to about `budget` steps further; 'ended' once the recording's end is reached and checked. */
   step(budget: number): 'running' | 'ended' {
     const machine = this.machine;
-    const inputs = this.recording.inputs;
-    const target = this.next < inputs.length ? inputs[this.next].at : this.recording.end.at;
+    const feed = this.feed;
+    const target = Math.min(feed.nextAt(), this.recording.end.at);
     const limit = Math.min(target, machine.totalSteps() + budget);
     if (machine.totalSteps() < limit) {
       machine.stepLimit = { hartId: 0, steps: Infinity, totalSteps: limit };
@@ -258,46 +322,15 @@ export class Replay {
       }
       return 'running';
     }
-    if (this.next < inputs.length) {
-      this.apply(inputs[this.next]);
-      this.next++;
+    if (feed.nextAt() <= machine.totalSteps()) {
+      feed.deliver();
       return 'running';
     }
-    this.next++;
-    this.checkHarts(this.recording.end.pcs, this.recording.end.at, 'at the end of the recording');
+    checkHarts(machine, this.recording.end.pcs, this.recording.end.at, 'at the end of the recording');
     if (machineStateHash(machine) !== this.recording.end.stateHash) {
       throw new ReplayDivergence(`at the end of the recording (step ${this.recording.end.at}) the machine's state differs from the recorded run's`);
     }
     return 'ended';
-  }
-
-  private checkHarts(expected: string, at: number, where: string): void {
-    const actual = harts(this.machine);
-    if (actual !== expected) throw new ReplayDivergence(`${where} (step ${at}): harts at ${actual} (pc/steps), the recording says ${expected}`);
-  }
-
-  private apply(input: RecordedInput): void {
-    const machine = this.machine;
-    this.checkHarts(input.pcs, input.at, `before recorded ${input.kind} input ${this.next + 1}`);
-    // The recorded run got here by returning idle; this one by its step limit (see settleIdleWindow).
-    machine.settleIdleWindow();
-    switch (input.kind) {
-      case 'console': {
-        const accepted = machine.sendConsoleInput(input.bytes);
-        if (accepted !== input.accepted) {
-          throw new ReplayDivergence(`console input ${this.next + 1} (step ${input.at}): the guest took ${accepted} of ${input.bytes.length} bytes, in the recording ${input.accepted}`);
-        }
-        break;
-      }
-      case 'frame': {
-        const card = this.cards[input.card];
-        if (card === undefined) throw new ReplayDivergence(`input ${this.next + 1}: a frame for network card ${input.card}, which this machine does not have`);
-        card.receiver?.(input.bytes);
-        break;
-      }
-      case 'idle': machine.advanceIdleTime(input.nanoseconds); break;
-      case 'link': machine.setNetworkLink(input.up, input.card ?? undefined); break;
-    }
   }
 }
 
