@@ -5,24 +5,15 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { useBuiltCliAndScratch } from '../cli/support';
 
 const CACHE = process.env.RINGSIDE_LINUX_DIR ?? join(homedir(), '.cache/ringside/linux-6.1');
 const CLI = 'dist/cli.js';
-let scratch = '';
-
-before(() => {
-  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--if-needed'], { encoding: 'utf8' });
-  assert.equal(build.status, 0, `build failed:\n${build.stdout}${build.stderr}`);
-  scratch = mkdtempSync(join(tmpdir(), 'ringside-linux-snapshots-'));
-});
-
-after(() => {
-  if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
-});
+const folder = useBuiltCliAndScratch('ringside-linux-snapshots-');
 
 function cli(args: readonly string[]): { code: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'latin1', timeout: 300_000 });
@@ -42,22 +33,22 @@ function hashOf(file: string): string {
 
 test('Linux with a disk and a network card: a snapshot restored in another process runs on to a straight run\'s state', { timeout: 600_000 }, () => {
   for (const file of ['Image', 'initramfs.cpio', 'disk.ext2']) assert.ok(existsSync(join(CACHE, file)), `no ${file} in ${CACHE}: run bash guests/linux/build.sh`);
-  const first = join(scratch, 'first.ext2');
-  const second = join(scratch, 'second.ext2');
+  const first = join(folder(), 'first.ext2');
+  const second = join(folder(), 'second.ext2');
   copyFileSync(join(CACHE, 'disk.ext2'), first);
   copyFileSync(join(CACHE, 'disk.ext2'), second);
   // Both points lie in the kernel's boot, before init brings the network up: no frame from the host yet.
-  const early = join(scratch, 'early.snap');
+  const early = join(folder(), 'early.snap');
   const saved = cli(['run', ...linux(first, 'ringside.scenario=exitcode ringside.code=7'), '--idle', 'skip', '--snapshot-at', '8000000', '--snapshot-out', early, '--snapshot-exit']);
   assert.equal(saved.code, 0, saved.stderr);
   const info = JSON.parse(cli(['snapshot', 'info', early, '--json']).stdout) as { devices: Array<{ kind: string }> };
   assert.deepEqual(info.devices.map((device) => device.kind).sort(), ['block', 'net']);
-  const restored = cli(['run', '--restore', early, '--snapshot-at', '20000000', '--snapshot-out', join(scratch, 'restored.snap'), '--snapshot-exit']);
+  const restored = cli(['run', '--restore', early, '--snapshot-at', '20000000', '--snapshot-out', join(folder(), 'restored.snap'), '--snapshot-exit']);
   assert.equal(restored.code, 0, restored.stderr);
   const straight = cli(['run', ...linux(second, 'ringside.scenario=exitcode ringside.code=7'), '--idle', 'skip', '--snapshot-at', '20000000',
-    '--snapshot-out', join(scratch, 'straight.snap'), '--snapshot-exit']);
+    '--snapshot-out', join(folder(), 'straight.snap'), '--snapshot-exit']);
   assert.equal(straight.code, 0, straight.stderr);
-  assert.equal(hashOf(join(scratch, 'restored.snap')), hashOf(join(scratch, 'straight.snap')));
+  assert.equal(hashOf(join(folder(), 'restored.snap')), hashOf(join(folder(), 'straight.snap')));
   // Restored runs go to completion too: the guest powers off with its code.
   const toEnd = cli(['run', '--restore', early, '--timeout', '120']);
   assert.equal(toEnd.code, 7, toEnd.stderr);
@@ -65,9 +56,9 @@ test('Linux with a disk and a network card: a snapshot restored in another proce
 
 test('Linux using its disk and the network, recorded, replays to the same end with no host I/O', { timeout: 600_000 }, () => {
   for (const file of ['Image', 'initramfs.cpio', 'disk.ext2']) assert.ok(existsSync(join(CACHE, file)), `no ${file} in ${CACHE}: run bash guests/linux/build.sh`);
-  const disk = join(scratch, 'recorded.ext2');
+  const disk = join(folder(), 'recorded.ext2');
   copyFileSync(join(CACHE, 'disk.ext2'), disk);
-  const recording = join(scratch, 'net.rec');
+  const recording = join(folder(), 'net.rec');
   const recorded = cli(['run', ...linux(disk, 'ringside.scenario=net'), '--record', recording, '--timeout', '120']);
   assert.equal(recorded.code, 0, `${recorded.stdout}\n${recorded.stderr}`);
   assert.match(recorded.stdout, /SCENARIO net OK/);

@@ -765,7 +765,10 @@ export class Machine implements MachineClock, HartInterruptPins {
     this.guestResetRequested = false;
     this.history?.externalChange();
     if (!this.ramPristine) {
-      this.ram.noteWriteAhead(0, this.ram.size);
+      // What changes: every page something wrote (now cleared), and the images put back.
+      const touched = this.ram.touched;
+      for (let page = 0; page < touched.length; page++) if (touched[page] !== 0) this.ram.noteWriteAhead(page * 4096, 4096);
+      for (const image of this.pristineImages) this.ram.noteWriteAhead(image.address - RAM_BASE, image.bytes.length);
       this.ram.bytes.fill(0);
       for (const image of this.pristineImages) this.ram.bytes.set(image.bytes, image.address - RAM_BASE);
     }

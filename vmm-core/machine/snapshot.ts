@@ -133,7 +133,7 @@ function diskTag(slot: number): string {
 
 /** SHA-256 of the machine's state, RAM and disks: equal hashes, equal machines (what tests compare). */
 export function machineStateHash(machine: Machine): string {
-  return stateHash(encodeState(machine.saveState()), captureRam(machine.ram), machine.disks.map((entry) => captureDisk(entry.disk)));
+  return stateHash(encodeState(machine.saveState()), captureRam(machine.ram, true), machine.disks.map((entry) => captureDisk(entry.disk)));
 }
 
 /** Over the page maps and the pages that are not zero: the same as hashing all of RAM and the disks, for less. */
@@ -224,7 +224,8 @@ function isZeroPage(words: Int32Array, firstWord: number): boolean {
   return true;
 }
 
-function captureRam(ram: GuestRam): RamImage {
+/** `everyPage`: read pages nothing marked written too (what the state hash does, so that a writer that failed to mark a page shows). */
+function captureRam(ram: GuestRam, everyPage = false): RamImage {
   const bytes = ram.bytes;
   const pageCount = bytes.length / PAGE_BYTES;
   const bitmap = new Uint8Array(Math.ceil(pageCount / 8));
@@ -232,7 +233,7 @@ function captureRam(ram: GuestRam): RamImage {
   let nonZero = 0;
   for (let page = 0; page < pageCount; page++) {
     // A page nothing ever wrote is zero: not even read.
-    if (ram.touched[page] === 0 || isZeroPage(words, page * (PAGE_BYTES >> 2))) continue;
+    if ((!everyPage && ram.touched[page] === 0) || isZeroPage(words, page * (PAGE_BYTES >> 2))) continue;
     bitmap[page >> 3] |= 1 << (page & 7);
     nonZero++;
   }
