@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { guestPath, lineOf, openSession, sourcePath, type Session } from './support';
+import { guestPath, lineOf, openSession, sourcePath, symbolAddress, type Session } from './support';
 
 const KERNEL_C = 'guests/demo/kernel.c';
 
@@ -128,6 +128,44 @@ test('reverseContinue stops at the previous ring change a filter catches', { tim
       assert.match(stop.description ?? '', /U → S/);
       assert.deepEqual(await here(session), forward[hit]);
     }
+  } finally {
+    await session.close();
+  }
+});
+
+test('reverseContinue stops at the previous write a data breakpoint watches, and at the previous trap a trap filter catches', { timeout: 60_000 }, async () => {
+  const session = await openSession();
+  try {
+    await session.launch({ program: guestPath('demo'), stopOnEntry: true });
+    await expectStop(session, 'entry');
+    const ticks = `0x${symbolAddress('demo', 'ticks').toString(16)}`;
+    const info = (await session.client.dataBreakpointInfoRequest({ name: ticks, asAddress: true, bytes: 8 } as DebugProtocol.DataBreakpointInfoArguments)).body;
+    await session.client.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.dataId!, accessType: 'write' }] });
+    const writes: MachinePoint[] = [];
+    for (let hit = 0; hit < 3; hit++) {
+      await session.client.continueRequest({ threadId: 1 });
+      await expectStop(session, 'data breakpoint');
+      writes.push(await here(session));
+    }
+    for (let hit = 1; hit >= 0; hit--) {
+      await session.client.reverseContinueRequest({ threadId: 1 });
+      const stop = await expectStop(session, 'data breakpoint');
+      assert.match(stop.description ?? '', new RegExp(`write of 8 bytes at ${ticks}`));
+      assert.deepEqual(await here(session), writes[hit], `back at write ${hit + 1} of ticks`);
+    }
+    // The supervisor timer interrupt, by cause: the trap filter's hits, backwards.
+    await session.client.setDataBreakpointsRequest({ breakpoints: [] });
+    await session.client.setExceptionBreakpointsRequest({ filters: ['interrupt:5'] });
+    const traps: MachinePoint[] = [];
+    for (let hit = 0; hit < 3; hit++) {
+      await session.client.continueRequest({ threadId: 1 });
+      await expectStop(session, 'exception');
+      traps.push(await here(session));
+    }
+    await session.client.reverseContinueRequest({ threadId: 1 });
+    const stop = await expectStop(session, 'exception');
+    assert.equal(stop.text, 'Trap: supervisor timer interrupt (5)');
+    assert.deepEqual(await here(session), traps[1]);
   } finally {
     await session.close();
   }
