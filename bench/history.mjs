@@ -1,6 +1,6 @@
 // Snapshots and execution history on Linux's boot (guests/linux/build.sh, built-in SBI, to its
 // power-off), in one process per guest size:
-// - snapshot size and time: the machine saved at the end of the boot (RAM of 256 MiB and of
+// - snapshot size and time: the machine saved at the end of the boot (RAM of 128 MiB and of
 //   1 GiB), then read back and restored into a new machine; against the boot itself (what a
 //   restore saves you);
 // - recording cost: boots with history (the adapter's default budget, 256 MiB) and without,
@@ -44,7 +44,7 @@ warmUpEngine(undefined);
 console.log(`node ${process.version}; Linux 6.1 boot to power-off on the built-in SBI`);
 
 console.log('\n## Snapshot of the booted machine');
-for (const memoryBytes of [256 * 1024 * 1024, 1024 * 1024 * 1024]) {
+for (const memoryBytes of [128 * 1024 * 1024, 1024 * 1024 * 1024]) {
   const machine = boot(memoryBytes);
   const bootStart = performance.now();
   run(machine);
