@@ -92,6 +92,20 @@ describe('ringside run --record and --replay', () => {
     assert.deepEqual(readFileSync(image), written, 'the replay wrote nothing to the image');
   });
 
+  it('a run restored from a snapshot is recorded from there, and replays from there', () => {
+    const snapshot = join(scratch(), 'console.snap');
+    const saved = spawnSync(process.execPath, [CLI, 'run', '--kernel', GUEST, '--snapshot-at', '300', '--snapshot-out', snapshot, '--snapshot-exit'], { encoding: 'latin1', input: '' });
+    assert.equal(saved.status, 0, saved.stderr);
+    const recording = join(scratch(), 'restored.rec');
+    const recorded = spawnSync(process.execPath, [CLI, 'run', '--restore', snapshot, '--record', recording], { encoding: 'latin1', input: 'add 5 6\rexit 4\r', timeout: 30_000 });
+    assert.equal(recorded.status, 4, recorded.stderr);
+    assert.match(recorded.stdout, /= 11/);
+    const replayed = spawnSync(process.execPath, [CLI, 'run', '--replay', recording], { encoding: 'latin1', timeout: 30_000 });
+    assert.equal(replayed.status, 4, replayed.stderr);
+    assert.equal(replayed.stdout, recorded.stdout);
+    assert.match(replayed.stderr, /the same run as recorded/);
+  });
+
   it('bad use is one line on stderr', () => {
     const run = (args: string[]) => {
       const result = spawnSync(process.execPath, [CLI, 'run', ...args], { encoding: 'utf8', timeout: 30_000 });

@@ -309,9 +309,6 @@ function parseRunArguments(args: readonly string[]): RunOptions {
     if (options.restore !== undefined || options.record !== undefined) throw new UsageError('--replay cannot go with --restore or --record');
     return options;
   }
-  if (options.restore !== undefined && options.record !== undefined) {
-    throw new UsageError('--record starts at power-on: it cannot go with --restore yet');
-  }
   if (options.restore !== undefined) {
     if (machineFlags.length > 0) {
       throw new UsageError(`--restore takes the whole machine from the snapshot; ${[...new Set(machineFlags)].join(', ')} cannot go with it`);

@@ -16,8 +16,8 @@ import { VirtioEntropyDevice } from '../devices/virtio/index';
 import { SeededEntropySource } from '../bridges/entropy';
 import { hartSteps, type Machine, type MachineInputRecorder } from './machine';
 import {
-  captureDisk, decodeRam, encodeRam, Encoding, machineStateHash, readSections, type RamImage, saveConfig, SnapshotError,
-  snapshotMachineConfig, writeSnapshotFile, type RestoreHost,
+  captureDisk, decodeRam, encodeRam, Encoding, machineStateHash, type ParsedSnapshot, type RamImage, readSections, readSnapshot, restoreSnapshot,
+  saveConfig, saveSnapshot, SnapshotError, snapshotMachineConfig, writeSnapshotFile, type RestoreHost,
 } from './snapshot';
 import { decodeState, encodeState, StateReader, type StateRecord } from './state';
 
@@ -54,10 +54,13 @@ export class InputRecorder implements MachineInputRecorder {
   private readonly entropy: Uint8Array[] = [];
   private readonly config: StateRecord;
   private readonly disks: ReadonlyArray<{ slot: number; image: RamImage }>;
+  /** The machine's state where the recording begins, when that is not power-on (a snapshot file). */
+  private readonly start: Uint8Array | undefined;
 
   constructor(private readonly machine: Machine) {
     if (machine.inputRecorder !== null) throw new Error('this machine is being recorded already');
-    if (machine.totalSteps() !== 0) throw new SnapshotError('a recording starts with the machine at reset');
+    // A machine that has run already (restored from a snapshot): the recording starts from its state.
+    this.start = machine.totalSteps() !== 0 ? saveSnapshot(machine, { name: 'start of the recording' }) : undefined;
     this.config = saveConfig(machine);
     // Disk contents come from outside: the recording keeps them as they were at power-on.
     this.disks = machine.disks.map((entry) => ({ slot: entry.slot, image: captureDisk(entry.disk) }));
@@ -109,6 +112,7 @@ export class InputRecorder implements MachineInputRecorder {
       { tag: 'CONF', encoding: Encoding.Deflate, bytes: encodeState(this.config) },
       { tag: 'EVTS', encoding: Encoding.Deflate, bytes: encodeState({ inputs, entropy: this.entropy, end }) },
       ...this.disks.map(({ slot, image }) => ({ tag: `DSK${slot}`, encoding: Encoding.Stored, bytes: encodeRam(image) })),
+      ...(this.start !== undefined ? [{ tag: 'INIT', encoding: Encoding.Stored, bytes: this.start }] : []),
     ], RECORDING_MAGIC);
   }
 
@@ -122,8 +126,10 @@ export interface ParsedRecording {
   readonly config: StateReader;
   readonly inputs: readonly RecordedInput[];
   readonly entropy: readonly Uint8Array[];
-  /** Each disk's contents at power-on, by slot. */
+  /** Each disk's contents at power-on (or at the start), by slot. */
   readonly disks: ReadonlyMap<number, RamImage>;
+  /** Where the recording begins when not at power-on: a snapshot of the machine then. */
+  readonly start: ParsedSnapshot | undefined;
   readonly end: { readonly at: number; readonly pcs: string; readonly stateHash: string; readonly exit: string | null };
 }
 
@@ -160,8 +166,16 @@ export function readRecording(file: Uint8Array): ParsedRecording {
     const slot = device.integer('slot', 0, 7);
     disks.set(slot, decodeRam(section(`DSK${slot}`), `disk in slot ${slot}`));
   }
+  const initial = sections.find((candidate) => candidate.tag === 'INIT');
+  let start: ParsedSnapshot | undefined;
+  try {
+    start = initial === undefined ? undefined : readSnapshot(initial.bytes);
+  } catch (error) {
+    if (error instanceof SnapshotError) throw new SnapshotError(`recording's starting state: ${error.message}`);
+    throw error;
+  }
   return {
-    config, inputs, entropy, disks,
+    config, inputs, entropy, disks, start,
     end: { at: end.integer('at', last), pcs: end.string('pcs'), stateHash: end.string('stateHash'), exit: end.nullableString('exit') },
   };
 }
@@ -224,6 +238,7 @@ export class ReplayFeed {
   constructor(private readonly machine: Machine, private readonly recording: ParsedRecording, private readonly cards: readonly ReplayNetBackend[]) {
     // Waiting for a key is not a deadlock: the recording says when it comes.
     machine.externalInputPossible = () => true;
+    if (recording.start !== undefined) restoreSnapshot(machine, recording.start);
     this.entropy = new ReplayEntropySource(recording.entropy);
     for (const slot of machine.virtioSlots) {
       if (slot.device instanceof VirtioEntropyDevice && !(slot.device.source instanceof SeededEntropySource)) slot.device.source = this.entropy;
