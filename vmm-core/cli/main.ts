@@ -27,7 +27,7 @@ import {
 import {
   applyMachineFields, defaultMachineOptions, loadMachineConfigFile, type MachineOptions, openMachine, openReplayMachine, openRestoredMachine,
 } from './machine-options';
-import { saveSnapshot, SnapshotError, snapshotUnsupportedReason } from '../machine/snapshot';
+import { saveSnapshot, SnapshotError } from '../machine/snapshot';
 import { InputRecorder, type ParsedRecording, readRecording, Replay, ReplayDivergence, replayMachineConfig } from '../machine/recording';
 import { snapshotCommand } from './snapshot-command';
 import { testCommand, TEST_USAGE } from './test-command';
@@ -512,12 +512,6 @@ async function runCommand(args: readonly string[]): Promise<number> {
   const { machine, opened } = options.restore !== undefined
     ? { machine: openRestoredMachine(options.restore, { tier: options.tier, idle: options.idleGiven ? options.idle : undefined }, consoleOutput), opened: { createdFiles: [] } }
     : await openMachine(options, consoleOutput);
-  const unsupported = options.snapshotAt !== undefined ? snapshotUnsupportedReason(machine) : undefined;
-  if (unsupported !== undefined) {
-    machine.close();
-    for (const path of opened.createdFiles) rmSync(path, { force: true });
-    throw new UsageError(`--snapshot-at: ${unsupported}`);
-  }
   if (options.snapshotAt !== undefined && machine.harts[0].instructionsRetired >= options.snapshotAt) {
     machine.close();
     throw new UsageError(`--snapshot-at ${options.snapshotAt}: the machine is at instruction ${machine.harts[0].instructionsRetired} already (restored from ${options.restore})`);

@@ -143,15 +143,6 @@ function stateHash(machineBytes: Uint8Array, ram: RamImage, disks: readonly RamI
   return hash.digest('hex');
 }
 
-/**
- * Why `machine` cannot be saved, or undefined: every device it can have is covered now (disks
- * with their contents, network cards without their host side's connections).
- */
-export function snapshotUnsupportedReason(machine: Machine): string | undefined {
-  void machine;
-  return undefined;
-}
-
 /** A disk's contents as snapshots keep them: its 4 KiB blocks that are not zero. */
 export function captureDisk(disk: ObservedDisk): RamImage {
   const pageCount = disk.blockCount;
