@@ -130,7 +130,11 @@ export class ExecutionHistory implements MachineHistoryHooks {
     }
   }
 
-  /** Forgets everything recorded: history starts again at the next run (the machine was restored from a snapshot). */
+  machineChanged(): void {
+    this.clear();
+  }
+
+  /** Forgets everything recorded: history starts again at the next run (a snapshot restored, a disk plugged or pulled). */
   clear(): void {
     this.checkpoints.length = 0;
     this.diskSaved.clear();

@@ -90,6 +90,8 @@ export interface MachineHistoryHooks {
   beforeRun(singleHart: number | undefined): void;
   /** Something outside the guest changed the machine between runs (input, a write by a tool, a reset). */
   externalChange(): void;
+  /** A device was plugged in or pulled out: history before it describes another machine. */
+  machineChanged(): void;
 }
 
 /** What a recording hears: each input from outside, as it enters the machine (between runs). */
@@ -476,7 +478,7 @@ export class Machine implements MachineClock, HartInterruptPins {
     }
     const base = VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_STRIDE;
     const device = new VirtioBlockDevice({ backend: new ObservedDisk(backend), serial: options.serial });
-    this.history?.externalChange();
+    this.history?.machineChanged();
     const transport = new VirtioMmioTransport({
       device, memory: this.guestMemory, irq: this.plic.source(virtioMmioIrq(slot)), version: this.config.virtioLegacy ? 1 : 2,
       name: `virtio-mmio@${base.toString(16)} (${device.typeName})`, log: this.config.log,
@@ -496,6 +498,7 @@ export class Machine implements MachineClock, HartInterruptPins {
       throw new MachineError(`no disk in virtio-mmio slot ${slot} (disks: ${disks.length === 0 ? 'none' : `slots ${disks.join(', ')}`})`);
     }
     entry.transport.reset();
+    this.history?.machineChanged();
     this.bus.replace(entry.base, new EmptyVirtioMmioSlot(slot, this.config.virtioLegacy ? 1 : 2));
     this.virtioSlots.splice(index, 1);
     (entry.device as VirtioBlockDevice).backend.close();
