@@ -121,7 +121,7 @@ interface LoadedState {
   readonly symbols: SymbolSet | undefined;
   readonly attached: boolean;
   readonly trapHistory: TrapHistory;
-  /** Reverse debugging, unless it is off (historyMiB 0) or the machine has devices history cannot rewind yet. */
+  /** Reverse debugging, unless it is off (historyMiB 0) or another debugger records this machine's history. */
   readonly reverse: ReverseExecution | undefined;
   /** Why there is no reverse debugging, when there is none. */
   readonly reverseUnavailable: string | undefined;
@@ -814,11 +814,14 @@ export class RingsideSession extends LoggingDebugSession {
 
   protected override stepBackRequest(response: DebugProtocol.StepBackResponse, args: DebugProtocol.StepBackArguments): void {
     const granularity = args.granularity ?? 'line';
-    this.reverseRequest(response, args.threadId, (reverse, hartId) => {
-      if (granularity === 'instruction') return reverse.stepBackInstruction(hartId);
-      if (granularity === 'line' || granularity === 'statement') return reverse.stepBackLine(hartId);
-      throw new RequestError(`granularity must be 'line', 'statement' or 'instruction', got '${String(granularity)}'`);
-    });
+    if (granularity !== 'line' && granularity !== 'statement' && granularity !== 'instruction') {
+      this.respond(response, () => {
+        throw new RequestError(`granularity must be 'line', 'statement' or 'instruction', got '${String(granularity)}'`);
+      });
+      return;
+    }
+    this.reverseRequest(response, args.threadId, (reverse, hartId) =>
+      (granularity === 'instruction' ? reverse.stepBackInstruction(hartId) : reverse.stepBackLine(hartId)));
   }
 
   protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse, args: DebugProtocol.ReverseContinueArguments): void {
