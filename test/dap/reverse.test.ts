@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -255,6 +255,38 @@ test('a recording replayed in the debugger: the recorded run, with breakpoints a
     assert.ok(session.output().endsWith(recorded.stdout.slice(recorded.stdout.indexOf('= 7'))), session.output());
   } finally {
     await session.close();
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
+
+test('a replay launch names what is wrong: a missing or damaged recording, another kernel, machine attributes', { timeout: 60_000 }, async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'ringside-dap-replay-bad-'));
+  const recording = join(folder, 'demo.rec');
+  const recorded = spawnSync(process.execPath, ['dist/cli.js', 'run', '--kernel', guestPath('demo'), '--record', recording, '--idle', 'skip'], { encoding: 'latin1' });
+  assert.equal(recorded.status, 0, recorded.stderr);
+  const damaged = join(folder, 'damaged.rec');
+  const bytes = readFileSync(recording);
+  bytes[bytes.length - 2] ^= 0x10;
+  writeFileSync(damaged, bytes);
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{ program: guestPath('demo'), replay: join(folder, 'none.rec') }, /cannot read recording '.*none\.rec'/],
+    [{ program: guestPath('demo'), replay: damaged }, /damaged\.rec: recording section '.+' is damaged \(checksum mismatch\)/],
+    [{ program: guestPath('rv64i'), replay: recording }, /was recorded with another kernel than/],
+    [{ program: guestPath('demo'), replay: recording, memory: '64M' }, /'replay' takes the whole machine from the recording; memory cannot go with it/],
+  ];
+  try {
+    for (const [args, pattern] of cases) {
+      const session = await openSession();
+      try {
+        await session.client.initializeRequest({ adapterID: 'ringside', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+        const response = await session.raw('launch', { cwd: folder, ...args });
+        assert.equal(response.success, false);
+        assert.match(response.message ?? '', pattern);
+      } finally {
+        await session.close();
+      }
+    }
+  } finally {
     rmSync(folder, { recursive: true, force: true });
   }
 });

@@ -6,19 +6,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Machine } from '../../vmm-core/machine/machine';
 import { requireTool } from '../support/tools';
+import { FW_JUMP, GUEST_MANIFEST, type GuestEntry } from '../support/guest-manifest';
 
-interface GuestEntry {
-  name: string;
-  elf: string;
-  boot: 'bare' | 'firmware' | 'direct' | 'htif';
-  harts?: number;
-  exitCode: number;
-  expectOutput: string[];
-  maxInstructions: number;
-}
 
-const FW_JUMP = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf';
-const manifest = JSON.parse(readFileSync('guests/manifest.json', 'utf8')) as GuestEntry[];
+const manifest = GUEST_MANIFEST;
 
 export function runGuest(entry: GuestEntry): { output: string; machine: Machine; exit: ReturnType<Machine['run']> } {
   let output = '';

@@ -11,17 +11,10 @@ import type { ExecutionTier } from '../../vmm-core/machine/config';
 import { Machine } from '../../vmm-core/machine/machine';
 import { runLockstep } from '../support/lockstep';
 import { requireTool } from '../support/tools';
+import { FW_JUMP, GUEST_MANIFEST } from '../support/guest-manifest';
 
-interface GuestEntry {
-  name: string;
-  elf: string;
-  boot: 'bare' | 'firmware' | 'direct' | 'htif';
-  harts?: number;
-  maxInstructions: number;
-}
 
-const FW_JUMP = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf';
-const manifest = JSON.parse(readFileSync('guests/manifest.json', 'utf8')) as GuestEntry[];
+const manifest = GUEST_MANIFEST;
 /** The benchmark guests are long: lockstep covers their first instructions (all their loops run by then). */
 const LONG_GUEST_INSTRUCTIONS = 20_000_000;
 

@@ -15,18 +15,10 @@ import {
 import { decodeState, encodeState, type StateRecord, type StateValue } from '../../vmm-core/machine/state';
 import { seededRandom } from '../support/random';
 import { requireTool } from '../support/tools';
+import { FW_JUMP, GUEST_MANIFEST, type GuestEntry } from '../support/guest-manifest';
 
-interface GuestEntry {
-  name: string;
-  elf: string;
-  boot: 'bare' | 'firmware' | 'direct' | 'htif';
-  harts?: number;
-  maxInstructions: number;
-  qemuInstructions?: number;
-}
 
-const FW_JUMP = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf';
-const manifest = JSON.parse(readFileSync('guests/manifest.json', 'utf8')) as GuestEntry[];
+const manifest = GUEST_MANIFEST;
 
 function guestConfig(entry: GuestEntry, output: { text: string }): MachineConfig {
   const bios = entry.boot === 'direct' ? 'builtin' as const

@@ -25,7 +25,7 @@ import type { ObservedDisk } from '../bridges/disk/observed';
 import { MemoryDisk } from '../bridges/disk/memory';
 import { type ImageFile, type MachineConfig, type VirtioDeviceConfig } from './config';
 import type { BlockBackend, NetBackend } from '../bridges/types';
-import { decodeState, encodeState, SnapshotError, StateReader, type StateRecord, type StateValue } from './state';
+import { concatenate, decodeState, encodeState, SnapshotError, StateReader, type StateRecord, type StateValue } from './state';
 import { MAX_HARTS, MAX_RAM_SIZE, VIRTIO_MMIO_SLOTS } from './layout';
 
 export { SnapshotError };
@@ -299,17 +299,6 @@ export function snapshotSectionBytes(file: Uint8Array, tag: string, magic = SNAP
   return section.bytes;
 }
 
-function concatenate(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const part of parts) total += part.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 // ---- reading ----------------------------------------------------------------------------------
 

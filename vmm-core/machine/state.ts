@@ -232,13 +232,18 @@ export function encodeState(value: StateValue): Uint8Array {
     }
   };
   visit(value, 0);
+  return concatenate(chunks);
+}
+
+/** The parts one after the other in one array. */
+export function concatenate(parts: readonly Uint8Array[]): Uint8Array {
   let total = 0;
-  for (const chunk of chunks) total += chunk.length;
+  for (const part of parts) total += part.length;
   const out = new Uint8Array(total);
   let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
   }
   return out;
 }
